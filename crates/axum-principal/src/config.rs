@@ -1,0 +1,716 @@
+//! [`AuthConfig`]: which issuers, audiences and algorithms are trusted, and how keys are
+//! fetched. Validated once by [`AuthConfigBuilder::build`]; a bad configuration is an error
+//! at start-up, never a panic on a request.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::Response;
+
+use crate::classify::Classifier;
+use crate::clock::{Clock, SystemClock};
+use crate::rejection::{AuthRejection, Renderer};
+
+/// A JWS signing algorithm this crate can verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum Algorithm {
+    /// HMAC with SHA-256; only with a configured secret ([`Issuer::hmac_secret`]).
+    HS256,
+    /// HMAC with SHA-384; only with a configured secret.
+    HS384,
+    /// HMAC with SHA-512; only with a configured secret.
+    HS512,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    RS512,
+    /// RSASSA-PSS with SHA-256.
+    PS256,
+    /// RSASSA-PSS with SHA-384.
+    PS384,
+    /// RSASSA-PSS with SHA-512.
+    PS512,
+    /// ECDSA on P-256 with SHA-256.
+    ES256,
+    /// ECDSA on P-384 with SHA-384.
+    ES384,
+    /// Ed25519.
+    EdDSA,
+}
+
+impl Algorithm {
+    /// The default allow-list for keys from a JWKS (decision 2): every asymmetric algorithm.
+    pub const ASYMMETRIC: [Algorithm; 9] = [
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS384,
+        Algorithm::PS512,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ];
+
+    /// The JOSE name, as in a token's `alg` header.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HS256 => "HS256",
+            Self::HS384 => "HS384",
+            Self::HS512 => "HS512",
+            Self::RS256 => "RS256",
+            Self::RS384 => "RS384",
+            Self::RS512 => "RS512",
+            Self::PS256 => "PS256",
+            Self::PS384 => "PS384",
+            Self::PS512 => "PS512",
+            Self::ES256 => "ES256",
+            Self::ES384 => "ES384",
+            Self::EdDSA => "EdDSA",
+        }
+    }
+
+    /// The algorithm named exactly (case-sensitive, as JOSE requires); `none` is not one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "HS256" => Self::HS256,
+            "HS384" => Self::HS384,
+            "HS512" => Self::HS512,
+            "RS256" => Self::RS256,
+            "RS384" => Self::RS384,
+            "RS512" => Self::RS512,
+            "PS256" => Self::PS256,
+            "PS384" => Self::PS384,
+            "PS512" => Self::PS512,
+            "ES256" => Self::ES256,
+            "ES384" => Self::ES384,
+            "EdDSA" => Self::EdDSA,
+            _ => return None,
+        })
+    }
+
+    /// Whether this is an HMAC (shared-secret) algorithm.
+    pub fn is_hmac(self) -> bool {
+        matches!(self, Self::HS256 | Self::HS384 | Self::HS512)
+    }
+
+    pub(crate) fn to_jwt(self) -> jsonwebtoken::Algorithm {
+        use jsonwebtoken::Algorithm as J;
+        match self {
+            Self::HS256 => J::HS256,
+            Self::HS384 => J::HS384,
+            Self::HS512 => J::HS512,
+            Self::RS256 => J::RS256,
+            Self::RS384 => J::RS384,
+            Self::RS512 => J::RS512,
+            Self::PS256 => J::PS256,
+            Self::PS384 => J::PS384,
+            Self::PS512 => J::PS512,
+            Self::ES256 => J::ES256,
+            Self::ES384 => J::ES384,
+            Self::EdDSA => J::EdDSA,
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Algorithm {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_name(s).ok_or_else(|| ConfigError::UnknownAlgorithm(s.to_owned()))
+    }
+}
+
+/// Which `typ` header values are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TypPolicy {
+    /// Absent, `JWT`, `at+jwt` or `application/at+jwt` (case-insensitive).
+    #[default]
+    Lenient,
+    /// RFC 9068 access tokens only: `at+jwt` or `application/at+jwt` (case-insensitive).
+    StrictAccessToken,
+}
+
+/// One trusted issuer: its exact `iss` value and where its keys come from.
+#[derive(Clone)]
+pub struct Issuer {
+    pub(crate) url: String,
+    pub(crate) jwks_uri: Option<String>,
+    pub(crate) hmac_secret: Option<Arc<[u8]>>,
+    pub(crate) use_jwks: bool,
+}
+
+impl Issuer {
+    /// An issuer identified by `url`, which must equal the tokens' `iss` exactly. Keys are
+    /// found through OIDC discovery, falling back to RFC 8414 metadata.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            jwks_uri: None,
+            hmac_secret: None,
+            use_jwks: true,
+        }
+    }
+
+    /// Fetch keys from this JWKS URL and skip discovery.
+    pub fn jwks_uri(mut self, uri: impl Into<String>) -> Self {
+        self.jwks_uri = Some(uri.into());
+        self
+    }
+
+    /// Accept HS256/HS384/HS512 tokens from this issuer, verified with this secret (at least
+    /// 32 bytes). HMAC is never accepted with keys from a JWKS.
+    pub fn hmac_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.hmac_secret = Some(Arc::from(secret.into()));
+        self
+    }
+
+    /// Never fetch a JWKS for this issuer (for issuers that only use an HMAC secret).
+    pub fn without_jwks(mut self) -> Self {
+        self.use_jwks = false;
+        self
+    }
+
+    /// The issuer's `iss` value.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issuer")
+            .field("url", &self.url)
+            .field("jwks_uri", &self.jwks_uri)
+            .field(
+                "hmac_secret",
+                &self.hmac_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("use_jwks", &self.use_jwks)
+            .finish()
+    }
+}
+
+impl From<&str> for Issuer {
+    fn from(url: &str) -> Self {
+        Self::new(url)
+    }
+}
+
+impl From<String> for Issuer {
+    fn from(url: String) -> Self {
+        Self::new(url)
+    }
+}
+
+/// A configuration mistake, found by [`AuthConfigBuilder::build`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No issuer was configured.
+    NoIssuer,
+    /// The same issuer was configured twice.
+    DuplicateIssuer(String),
+    /// An issuer or JWKS URL does not parse.
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An `http://` URL that is not on loopback; only `https://` is accepted elsewhere.
+    InsecureUrl(String),
+    /// No audience was configured; every token must be checked against one.
+    NoAudience,
+    /// An empty audience string.
+    EmptyAudience,
+    /// The algorithm allow-list is empty.
+    NoAlgorithms,
+    /// An unknown algorithm name.
+    UnknownAlgorithm(String),
+    /// HS* in the allow-list: HMAC is enabled per issuer with [`Issuer::hmac_secret`].
+    HmacInAllowList,
+    /// An HMAC secret shorter than 32 bytes.
+    HmacSecretTooShort,
+    /// An issuer with neither a JWKS nor an HMAC secret has no way to verify anything.
+    NoKeySource(String),
+    /// A key-refresh duration range that cannot hold (min > max, or a zero value).
+    InvalidDuration(&'static str),
+    /// An empty roles claim path.
+    InvalidRolesClaim,
+    /// The HTTP client could not be built.
+    HttpClient(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoIssuer => f.write_str("no issuer configured"),
+            Self::DuplicateIssuer(i) => write!(f, "issuer configured twice: {i}"),
+            Self::InvalidUrl { url, reason } => write!(f, "invalid URL {url:?}: {reason}"),
+            Self::InsecureUrl(u) => write!(
+                f,
+                "{u:?} must use https (plain http is accepted only on loopback)"
+            ),
+            Self::NoAudience => f.write_str("no audience configured"),
+            Self::EmptyAudience => f.write_str("an audience is empty"),
+            Self::NoAlgorithms => f.write_str("the algorithm allow-list is empty"),
+            Self::UnknownAlgorithm(a) => write!(f, "unknown algorithm {a:?}"),
+            Self::HmacInAllowList => f.write_str(
+                "HS256/HS384/HS512 cannot be allow-listed; configure Issuer::hmac_secret",
+            ),
+            Self::HmacSecretTooShort => f.write_str("an HMAC secret must be at least 32 bytes"),
+            Self::NoKeySource(i) => {
+                write!(f, "issuer {i} has neither a JWKS nor an HMAC secret")
+            }
+            Self::InvalidDuration(what) => write!(f, "invalid duration setting: {what}"),
+            Self::InvalidRolesClaim => f.write_str("the roles claim path is empty"),
+            Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// How keys are fetched and kept (DESIGN.md decisions 4 and 5).
+#[derive(Debug, Clone)]
+pub(crate) struct KeyPolicy {
+    pub(crate) default_ttl: Duration,
+    pub(crate) min_ttl: Duration,
+    pub(crate) max_ttl: Duration,
+    pub(crate) refresh_cooldown: Duration,
+    pub(crate) failure_backoff: Duration,
+    pub(crate) stale_window: Duration,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) max_keys: usize,
+}
+
+/// A validated configuration. Cheap to clone.
+#[derive(Clone)]
+pub struct AuthConfig {
+    pub(crate) inner: Arc<ConfigInner>,
+}
+
+pub(crate) struct ConfigInner {
+    pub(crate) issuers: Vec<Issuer>,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) leeway_secs: i64,
+    pub(crate) typ_policy: TypPolicy,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) classifier: Classifier,
+    pub(crate) roles_claim: String,
+    pub(crate) keys: KeyPolicy,
+    pub(crate) http: reqwest::Client,
+    pub(crate) renderer: Renderer,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl AuthConfig {
+    /// Starts a configuration.
+    pub fn builder() -> AuthConfigBuilder {
+        AuthConfigBuilder::default()
+    }
+
+    /// The trusted issuers, in the order configured.
+    pub fn issuers(&self) -> impl Iterator<Item = &str> {
+        self.inner.issuers.iter().map(|i| i.url.as_str())
+    }
+
+    /// The accepted audiences.
+    pub fn audiences(&self) -> &[String] {
+        &self.inner.audiences
+    }
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.inner;
+        f.debug_struct("AuthConfig")
+            .field("issuers", &c.issuers)
+            .field("audiences", &c.audiences)
+            .field("algorithms", &c.algorithms)
+            .field("leeway_secs", &c.leeway_secs)
+            .field("typ_policy", &c.typ_policy)
+            .field("classifier", &c.classifier)
+            .field("roles_claim", &c.roles_claim)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`AuthConfig`]. Every setting has a safe default except the issuer and the
+/// audience, which must be given.
+pub struct AuthConfigBuilder {
+    issuers: Vec<Issuer>,
+    audiences: Vec<String>,
+    algorithms: Vec<Algorithm>,
+    leeway: Duration,
+    typ_policy: TypPolicy,
+    max_token_bytes: usize,
+    classifier: Classifier,
+    roles_claim: String,
+    keys: KeyPolicy,
+    connect_timeout: Duration,
+    fetch_timeout: Duration,
+    realm: String,
+    renderer: Option<Arc<crate::rejection::RenderFn>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for AuthConfigBuilder {
+    fn default() -> Self {
+        Self {
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            algorithms: Algorithm::ASYMMETRIC.to_vec(),
+            leeway: Duration::from_secs(60),
+            typ_policy: TypPolicy::Lenient,
+            max_token_bytes: 16 * 1024,
+            classifier: Classifier::default(),
+            roles_claim: "roles".to_owned(),
+            keys: KeyPolicy {
+                default_ttl: Duration::from_secs(600),
+                min_ttl: Duration::from_secs(60),
+                max_ttl: Duration::from_secs(24 * 3600),
+                refresh_cooldown: Duration::from_secs(30),
+                failure_backoff: Duration::from_secs(5),
+                stale_window: Duration::from_secs(24 * 3600),
+                max_response_bytes: 1024 * 1024,
+                max_keys: 100,
+            },
+            connect_timeout: Duration::from_secs(3),
+            fetch_timeout: Duration::from_secs(5),
+            realm: "api".to_owned(),
+            renderer: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl fmt::Debug for AuthConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfigBuilder")
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthConfigBuilder {
+    /// Trusts an issuer (a URL, or an [`Issuer`] with its own settings). Call once per issuer.
+    pub fn issuer(mut self, issuer: impl Into<Issuer>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// Accepts tokens whose `aud` names this audience. Call once per audience; a token must
+    /// name at least one.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Replaces the asymmetric algorithm allow-list (default: RS*, PS*, ES256, ES384, EdDSA).
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Clock skew allowed on `exp`, `nbf` and `iat` (default 60 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Which `typ` header values are accepted (default [`TypPolicy::Lenient`]).
+    pub fn typ_policy(mut self, policy: TypPolicy) -> Self {
+        self.typ_policy = policy;
+        self
+    }
+
+    /// Longest token accepted, in bytes, checked before any decoding (default 16 KiB).
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = bytes;
+        self
+    }
+
+    /// How tokens are classified as user or machine (default: [`Classifier::default`], the
+    /// `generic` preset with no custom claim).
+    pub fn classifier(mut self, classifier: Classifier) -> Self {
+        self.classifier = classifier;
+        self
+    }
+
+    /// Where roles are read: a claim name, or a dotted path such as `realm_access.roles`
+    /// (default `roles`). A claim whose name contains dots (`https://example.com/roles`) is
+    /// found by its full name first.
+    pub fn roles_claim(mut self, path: impl Into<String>) -> Self {
+        self.roles_claim = path.into();
+        self
+    }
+
+    /// Key lifetime when the JWKS response has no `Cache-Control: max-age` (default 10 min).
+    pub fn key_ttl(mut self, ttl: Duration) -> Self {
+        self.keys.default_ttl = ttl;
+        self
+    }
+
+    /// The range `max-age` is clamped to (default 1 min – 24 h).
+    pub fn key_ttl_range(mut self, min: Duration, max: Duration) -> Self {
+        self.keys.min_ttl = min;
+        self.keys.max_ttl = max;
+        self
+    }
+
+    /// At most one refresh per issuer per this period for unknown `kid`s (default 30 s).
+    pub fn refresh_cooldown(mut self, cooldown: Duration) -> Self {
+        self.keys.refresh_cooldown = cooldown;
+        self
+    }
+
+    /// Wait at least this long after a failed fetch before trying again (default 5 s).
+    pub fn failure_backoff(mut self, backoff: Duration) -> Self {
+        self.keys.failure_backoff = backoff;
+        self
+    }
+
+    /// How long past their expiry the last good keys serve while refreshes fail
+    /// (default 24 h).
+    pub fn stale_window(mut self, window: Duration) -> Self {
+        self.keys.stale_window = window;
+        self
+    }
+
+    /// Connect timeout for discovery and JWKS requests (default 3 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Total timeout for one discovery or JWKS request (default 5 s).
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch_timeout = timeout;
+        self
+    }
+
+    /// Largest discovery or JWKS body read (default 1 MiB).
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.keys.max_response_bytes = bytes;
+        self
+    }
+
+    /// The `realm` of `WWW-Authenticate` challenges (default `api`).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = realm.into();
+        self
+    }
+
+    /// Renders every rejection (from the layer, extractors and guards) with this function
+    /// instead of the default JSON body. [`AuthRejection::default_response`] is a starting
+    /// point.
+    pub fn render_rejections_with<F>(mut self, render: F) -> Self
+    where
+        F: Fn(&AuthRejection) -> Response + Send + Sync + 'static,
+    {
+        self.renderer = Some(Arc::new(render));
+        self
+    }
+
+    /// The time source (default the system clock); tests use
+    /// [`ManualClock`](crate::clock::ManualClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Checks everything and builds the configuration.
+    pub fn build(self) -> Result<AuthConfig, ConfigError> {
+        if self.issuers.is_empty() {
+            return Err(ConfigError::NoIssuer);
+        }
+        for (i, issuer) in self.issuers.iter().enumerate() {
+            if self.issuers[..i].iter().any(|o| o.url == issuer.url) {
+                return Err(ConfigError::DuplicateIssuer(issuer.url.clone()));
+            }
+            check_url(&issuer.url)?;
+            if let Some(jwks) = &issuer.jwks_uri {
+                check_url(jwks)?;
+            }
+            if let Some(secret) = &issuer.hmac_secret {
+                if secret.len() < 32 {
+                    return Err(ConfigError::HmacSecretTooShort);
+                }
+            }
+            if !issuer.use_jwks && issuer.hmac_secret.is_none() {
+                return Err(ConfigError::NoKeySource(issuer.url.clone()));
+            }
+        }
+        if self.audiences.is_empty() {
+            return Err(ConfigError::NoAudience);
+        }
+        if self.audiences.iter().any(|a| a.is_empty()) {
+            return Err(ConfigError::EmptyAudience);
+        }
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::NoAlgorithms);
+        }
+        if self.algorithms.iter().any(|a| a.is_hmac()) {
+            return Err(ConfigError::HmacInAllowList);
+        }
+        if self.roles_claim.is_empty() || self.roles_claim.split('.').any(str::is_empty) {
+            return Err(ConfigError::InvalidRolesClaim);
+        }
+        let k = &self.keys;
+        if k.min_ttl.is_zero() || k.min_ttl > k.max_ttl {
+            return Err(ConfigError::InvalidDuration("key TTL range"));
+        }
+        if self.fetch_timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err(ConfigError::InvalidDuration("fetch timeouts"));
+        }
+        if k.max_response_bytes == 0 || self.max_token_bytes == 0 {
+            return Err(ConfigError::InvalidDuration("size limits"));
+        }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.fetch_timeout)
+            .user_agent(concat!("axum-principal/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        let leeway_secs = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
+        Ok(AuthConfig {
+            inner: Arc::new(ConfigInner {
+                issuers: self.issuers,
+                audiences: self.audiences,
+                algorithms: self.algorithms,
+                leeway_secs,
+                typ_policy: self.typ_policy,
+                max_token_bytes: self.max_token_bytes,
+                classifier: self.classifier,
+                roles_claim: self.roles_claim,
+                keys: self.keys,
+                http,
+                renderer: Renderer {
+                    realm: Arc::from(self.realm.replace(['"', '\\'], "")),
+                    custom: self.renderer,
+                },
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+/// `https://…`, or `http://` on loopback only (decision 5).
+pub(crate) fn check_url(url: &str) -> Result<reqwest::Url, ConfigError> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| ConfigError::InvalidUrl {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    })?;
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if is_loopback(&parsed) => Ok(parsed),
+        "http" => Err(ConfigError::InsecureUrl(url.to_owned())),
+        other => Err(ConfigError::InvalidUrl {
+            url: url.to_owned(),
+            reason: format!("unsupported scheme {other:?}"),
+        }),
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> AuthConfigBuilder {
+        AuthConfig::builder()
+            .issuer("https://issuer.example.com/")
+            .audience("api")
+    }
+
+    #[test]
+    fn a_minimal_config_builds() {
+        assert!(base().build().is_ok());
+    }
+
+    #[test]
+    fn mistakes_are_errors() {
+        let cases: Vec<(AuthConfigBuilder, ConfigError)> = vec![
+            (AuthConfig::builder().audience("api"), ConfigError::NoIssuer),
+            (
+                AuthConfig::builder().issuer("https://i.example.com"),
+                ConfigError::NoAudience,
+            ),
+            (base().audience(""), ConfigError::EmptyAudience),
+            (
+                base().issuer("https://issuer.example.com/"),
+                ConfigError::DuplicateIssuer("https://issuer.example.com/".into()),
+            ),
+            (
+                base().issuer("http://issuer.example.com"),
+                ConfigError::InsecureUrl("http://issuer.example.com".into()),
+            ),
+            (base().algorithms([]), ConfigError::NoAlgorithms),
+            (
+                base().algorithms([Algorithm::HS256]),
+                ConfigError::HmacInAllowList,
+            ),
+            (
+                base().issuer(Issuer::new("https://h.example.com").hmac_secret(b"short".to_vec())),
+                ConfigError::HmacSecretTooShort,
+            ),
+            (
+                base().issuer(Issuer::new("https://h.example.com").without_jwks()),
+                ConfigError::NoKeySource("https://h.example.com".into()),
+            ),
+            (base().roles_claim("a..b"), ConfigError::InvalidRolesClaim),
+            (
+                base().key_ttl_range(Duration::from_secs(10), Duration::from_secs(5)),
+                ConfigError::InvalidDuration("key TTL range"),
+            ),
+        ];
+        for (builder, expected) in cases {
+            match builder.build() {
+                Ok(_) => panic!("expected {expected:?}"),
+                Err(e) => assert_eq!(e, expected),
+            }
+        }
+    }
+
+    #[test]
+    fn loopback_http_is_allowed_elsewhere_https_is_required() {
+        assert!(check_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_url("http://localhost:8080/realms/x").is_ok());
+        assert!(check_url("http://[::1]:8080").is_ok());
+        assert!(check_url("http://10.0.0.1").is_err());
+        assert!(check_url("ftp://127.0.0.1").is_err());
+        assert!(check_url("not a url").is_err());
+    }
+
+    #[test]
+    fn algorithm_names_round_trip_and_none_is_not_one() {
+        for alg in Algorithm::ASYMMETRIC {
+            assert_eq!(Algorithm::from_name(alg.as_str()), Some(alg));
+        }
+        assert_eq!(Algorithm::from_name("none"), None);
+        assert_eq!(Algorithm::from_name("rs256"), None);
+    }
+}

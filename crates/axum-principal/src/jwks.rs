@@ -1,0 +1,885 @@
+//! The key store: discovery, fetching, per-key JWKS parsing and a [`JwksCache`] that keeps
+//! one key set per issuer fresh (DESIGN.md decisions 3–5). The only part that does network
+//! I/O.
+//!
+//! * **Freshness.** A set lives for `Cache-Control: max-age`, clamped to a configured range
+//!   (default 10 min when absent). From three quarters of its life on, a request that uses it
+//!   starts one background refresh; requests never wait for a refresh of keys they have.
+//! * **Unknown `kid`.** At most one refresh per issuer per cooldown; concurrent requests share
+//!   it (moka's per-key compute), and the request that triggered it is answered from the new
+//!   set. The token's `kid` is never sent anywhere.
+//! * **Outages.** When refreshes fail the last good set keeps serving for a bounded stale
+//!   window; before any set was fetched, requests get 503 (lazy start: the service starts
+//!   while the issuer is down). Failed attempts are retried at most once per backoff.
+//! * **Hardened fetching.** One shared `reqwest::Client`, connect and total timeouts, a body
+//!   cap, no redirects, https except on loopback, and discovery's `issuer` must equal the
+//!   configured one.
+//! * **Tolerant parsing.** Each JWKS entry is parsed on its own; encryption keys, unknown key
+//!   types, unsupported curves and malformed entries are skipped, never failing the set.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jsonwebtoken::DecodingKey;
+use moka::ops::compute::{CompResult, Op};
+use serde_json::Value;
+use tracing::Instrument as _;
+
+use crate::clock::{elapsed_since, Clock};
+use crate::config::{check_url, Algorithm, AuthConfig, KeyPolicy};
+
+/// A verification key from a JWKS (or a configured HMAC secret), parsed once.
+pub(crate) struct VerifyingKey {
+    pub(crate) kid: Option<String>,
+    family: KeyFamily,
+    jwk_alg: Option<Algorithm>,
+    pub(crate) decoding: DecodingKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyFamily {
+    Rsa,
+    EcP256,
+    EcP384,
+    Ed25519,
+    Hmac,
+}
+
+impl VerifyingKey {
+    pub(crate) fn hmac(secret: &[u8]) -> Self {
+        Self {
+            kid: None,
+            family: KeyFamily::Hmac,
+            jwk_alg: None,
+            decoding: DecodingKey::from_secret(secret),
+        }
+    }
+
+    /// The key decides the algorithm: its type and curve must fit, and a JWK's own `alg`,
+    /// when present, must equal the token's.
+    pub(crate) fn fits(&self, alg: Algorithm) -> bool {
+        use Algorithm as A;
+        let family_fits = match self.family {
+            KeyFamily::Rsa => matches!(
+                alg,
+                A::RS256 | A::RS384 | A::RS512 | A::PS256 | A::PS384 | A::PS512
+            ),
+            KeyFamily::EcP256 => alg == A::ES256,
+            KeyFamily::EcP384 => alg == A::ES384,
+            KeyFamily::Ed25519 => alg == A::EdDSA,
+            KeyFamily::Hmac => alg.is_hmac(),
+        };
+        family_fits && self.jwk_alg.is_none_or(|a| a == alg)
+    }
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("kid", &self.kid)
+            .field("family", &self.family)
+            .field("alg", &self.jwk_alg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Tokens without a `kid` are tried against at most this many fitting keys.
+const MAX_KIDLESS_CANDIDATES: usize = 4;
+
+/// One fetched key set of one issuer.
+#[derive(Debug)]
+pub(crate) struct KeySet {
+    keys: Vec<Arc<VerifyingKey>>,
+    version: u64,
+    refresh_at: SystemTime,
+    fresh_until: SystemTime,
+    usable_until: SystemTime,
+}
+
+impl KeySet {
+    /// The keys a token with this `kid` and `alg` may be verified with.
+    pub(crate) fn candidates<'a>(
+        &'a self,
+        kid: Option<&'a str>,
+        alg: Algorithm,
+    ) -> impl Iterator<Item = &'a Arc<VerifyingKey>> + 'a {
+        let limit = if kid.is_some() {
+            1
+        } else {
+            MAX_KIDLESS_CANDIDATES
+        };
+        self.keys
+            .iter()
+            .filter(move |k| match kid {
+                Some(kid) => k.kid.as_deref() == Some(kid),
+                None => true,
+            })
+            .filter(move |k| k.fits(alg))
+            .take(limit)
+    }
+
+    fn has_candidate(&self, kid: Option<&str>, alg: Algorithm) -> bool {
+        self.candidates(kid, alg).next().is_some()
+    }
+}
+
+/// Why a key could not be had for a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LookupError {
+    /// No keys are cached and none can be fetched: 503.
+    Unavailable,
+    /// Keys exist but none fits the token's `kid` and `alg`, even after a refresh: 401.
+    NoKey,
+}
+
+/// Why a discovery or JWKS fetch failed. Logged; never shown to callers.
+#[derive(Debug)]
+enum FetchError {
+    Network(reqwest::Error),
+    Status(u16),
+    TooLarge,
+    NotJson,
+    NotJwks,
+    IssuerMismatch,
+    BadJwksUri(String),
+    NoUsableKeys,
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Network(e) => write!(f, "request failed: {e}"),
+            Self::Status(s) => write!(f, "unexpected HTTP status {s}"),
+            Self::TooLarge => f.write_str("response body exceeds the size cap"),
+            Self::NotJson => f.write_str("response is not JSON"),
+            Self::NotJwks => f.write_str("response is not a JWKS or metadata document"),
+            Self::IssuerMismatch => f.write_str("discovery document names a different issuer"),
+            Self::BadJwksUri(e) => write!(f, "unacceptable jwks_uri: {e}"),
+            Self::NoUsableKeys => f.write_str("the JWKS has no usable signing key"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    /// No usable set at all.
+    NoKeys,
+    /// A token names a key the set does not have.
+    UnknownKey,
+    /// The set is near or past its expiry.
+    Scheduled,
+}
+
+struct IssuerKeys {
+    issuer: String,
+    configured_jwks_uri: Option<reqwest::Url>,
+    discovered_jwks_uri: Mutex<Option<reqwest::Url>>,
+    use_jwks: bool,
+    hmac: Option<Arc<VerifyingKey>>,
+    last_attempt: Mutex<Option<SystemTime>>,
+    in_flight: AtomicBool,
+    background: AtomicBool,
+}
+
+/// Every configured issuer's keys, kept fresh. Cheap to clone; clones share the cache.
+///
+/// [`AuthLayer`](crate::AuthLayer) builds one; build your own with [`JwksCache::new`] to
+/// share it, or to [`warm`](Self::warm) it at start-up.
+#[derive(Clone)]
+pub struct JwksCache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    issuers: Vec<IssuerKeys>,
+    sets: moka::future::Cache<usize, Arc<KeySet>>,
+    http: reqwest::Client,
+    policy: KeyPolicy,
+    algorithms: Vec<Algorithm>,
+    clock: Arc<dyn Clock>,
+    versions: AtomicU64,
+}
+
+impl fmt::Debug for JwksCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwksCache")
+            .field(
+                "issuers",
+                &self
+                    .inner
+                    .issuers
+                    .iter()
+                    .map(|i| &i.issuer)
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fetch failure reported by [`JwksCache::warm`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarmError {
+    /// The issuers whose keys could not be fetched.
+    pub issuers: Vec<String>,
+}
+
+impl fmt::Display for WarmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "keys could not be fetched for: {}",
+            self.issuers.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for WarmError {}
+
+impl JwksCache {
+    /// A cache for the issuers of `config`. Nothing is fetched until first needed (or
+    /// [`warm`](Self::warm) is called).
+    pub fn new(config: &AuthConfig) -> Self {
+        let c = &config.inner;
+        let issuers = c
+            .issuers
+            .iter()
+            .map(|i| IssuerKeys {
+                issuer: i.url.clone(),
+                // Validated by AuthConfigBuilder::build.
+                configured_jwks_uri: i.jwks_uri.as_deref().and_then(|u| check_url(u).ok()),
+                discovered_jwks_uri: Mutex::new(None),
+                use_jwks: i.use_jwks,
+                hmac: i
+                    .hmac_secret
+                    .as_deref()
+                    .map(|s| Arc::new(VerifyingKey::hmac(s))),
+                last_attempt: Mutex::new(None),
+                in_flight: AtomicBool::new(false),
+                background: AtomicBool::new(false),
+            })
+            .collect::<Vec<_>>();
+        let sets = moka::future::Cache::builder()
+            .max_capacity(u64::try_from(issuers.len()).unwrap_or(u64::MAX))
+            .build();
+        Self {
+            inner: Arc::new(Inner {
+                issuers,
+                sets,
+                http: c.http.clone(),
+                policy: c.keys.clone(),
+                algorithms: c.algorithms.clone(),
+                clock: Arc::clone(&c.clock),
+                versions: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// Fetches every issuer's keys now. Optional: the layer fetches lazily; a service that
+    /// warms at start-up answers its first requests without waiting.
+    pub async fn warm(&self) -> Result<(), WarmError> {
+        let mut failed = Vec::new();
+        for (idx, issuer) in self.inner.issuers.iter().enumerate() {
+            if !issuer.use_jwks {
+                continue;
+            }
+            let seen = self.inner.sets.get(&idx).await.map_or(0, |s| s.version);
+            let now = self.inner.clock.now();
+            match self.refresh(idx, Reason::NoKeys, seen).await {
+                Some(set) if now < set.usable_until => {}
+                _ => failed.push(issuer.issuer.clone()),
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(WarmError { issuers: failed })
+        }
+    }
+
+    /// The key ids currently cached for `issuer` (in JWKS order), or `None` when no set is
+    /// cached. For diagnostics.
+    pub async fn key_ids(&self, issuer: &str) -> Option<Vec<String>> {
+        let idx = self.issuer_index(issuer)?;
+        let set = self.inner.sets.get(&idx).await?;
+        Some(set.keys.iter().filter_map(|k| k.kid.clone()).collect())
+    }
+
+    pub(crate) fn issuer_index(&self, iss: &str) -> Option<usize> {
+        self.inner.issuers.iter().position(|i| i.issuer == iss)
+    }
+
+    pub(crate) fn hmac_key(&self, idx: usize) -> Option<Arc<VerifyingKey>> {
+        self.inner.issuers.get(idx).and_then(|i| i.hmac.clone())
+    }
+
+    /// The key set to verify a token with `kid`/`alg` from issuer `idx`, refreshing as the
+    /// module docs describe.
+    pub(crate) async fn keys_for(
+        &self,
+        idx: usize,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<KeySet>, LookupError> {
+        let issuer = self.inner.issuers.get(idx).ok_or(LookupError::NoKey)?;
+        if !issuer.use_jwks {
+            return Err(LookupError::NoKey);
+        }
+        let now = self.inner.clock.now();
+        let existing = self.inner.sets.get(&idx).await;
+        let set = match existing {
+            Some(set) if now < set.usable_until => {
+                if now >= set.refresh_at {
+                    if now >= set.fresh_until {
+                        tracing::debug!(issuer = %issuer.issuer, "serving stale keys while refreshing");
+                    }
+                    self.spawn_background_refresh(idx, set.version);
+                }
+                set
+            }
+            other => {
+                let seen = other.map_or(0, |s| s.version);
+                match self.refresh(idx, Reason::NoKeys, seen).await {
+                    Some(set) if self.inner.clock.now() < set.usable_until => set,
+                    _ => return Err(LookupError::Unavailable),
+                }
+            }
+        };
+        if set.has_candidate(kid, alg) {
+            return Ok(set);
+        }
+        match self.refresh(idx, Reason::UnknownKey, set.version).await {
+            Some(newer) if newer.version != set.version && newer.has_candidate(kid, alg) => {
+                Ok(newer)
+            }
+            _ => Err(LookupError::NoKey),
+        }
+    }
+
+    fn attempt_allowed(&self, issuer: &IssuerKeys, reason: Reason, now: SystemTime) -> bool {
+        let last = *issuer
+            .last_attempt
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let Some(last) = last else { return true };
+        let wait = match reason {
+            Reason::UnknownKey => self.inner.policy.refresh_cooldown,
+            Reason::NoKeys | Reason::Scheduled => self.inner.policy.failure_backoff,
+        };
+        elapsed_since(now, last) >= wait
+    }
+
+    /// One coalesced refresh: callers for the same issuer queue on moka's per-key lock; the
+    /// first one fetches (if allowed), the others see a newer version and take it.
+    async fn refresh(&self, idx: usize, reason: Reason, seen_version: u64) -> Option<Arc<KeySet>> {
+        let issuer = self.inner.issuers.get(idx)?;
+        let now = self.inner.clock.now();
+        if !issuer.in_flight.load(Ordering::Acquire) && !self.attempt_allowed(issuer, reason, now) {
+            return self.inner.sets.get(&idx).await;
+        }
+        let result = self
+            .inner
+            .sets
+            .entry(idx)
+            .and_compute_with(|entry| {
+                let current = entry.map(|e| e.into_value());
+                async move {
+                    if current.as_ref().is_some_and(|c| c.version > seen_version) {
+                        return Op::Nop;
+                    }
+                    let now = self.inner.clock.now();
+                    if !self.attempt_allowed(issuer, reason, now) {
+                        return Op::Nop;
+                    }
+                    *issuer
+                        .last_attempt
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = Some(now);
+                    issuer.in_flight.store(true, Ordering::Release);
+                    let fetched = self.fetch(issuer, reason).await;
+                    issuer.in_flight.store(false, Ordering::Release);
+                    match fetched {
+                        Ok(set) => Op::Put(Arc::new(set)),
+                        Err(error) => {
+                            tracing::warn!(
+                                issuer = %issuer.issuer,
+                                %error,
+                                has_cached_keys = current.is_some(),
+                                "key refresh failed"
+                            );
+                            Op::Nop
+                        }
+                    }
+                }
+            })
+            .await;
+        match result {
+            CompResult::Inserted(e) | CompResult::ReplacedWith(e) | CompResult::Unchanged(e) => {
+                Some(e.into_value())
+            }
+            CompResult::StillNone(_) | CompResult::Removed(_) => None,
+        }
+    }
+
+    fn spawn_background_refresh(&self, idx: usize, seen_version: u64) {
+        let Some(issuer) = self.inner.issuers.get(idx) else {
+            return;
+        };
+        if issuer.background.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            issuer.background.store(false, Ordering::Release);
+            return;
+        };
+        let this = self.clone();
+        runtime.spawn(async move {
+            this.refresh(idx, Reason::Scheduled, seen_version).await;
+            if let Some(issuer) = this.inner.issuers.get(idx) {
+                issuer.background.store(false, Ordering::Release);
+            }
+        });
+    }
+
+    async fn fetch(&self, issuer: &IssuerKeys, reason: Reason) -> Result<KeySet, FetchError> {
+        let span = tracing::info_span!(
+            "jwks_fetch",
+            issuer = %issuer.issuer,
+            reason = ?reason,
+            status = tracing::field::Empty,
+            keys = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = self.fetch_inner(issuer).instrument(span.clone()).await;
+        span.record("duration_ms", started.elapsed().as_millis());
+        match &result {
+            Ok(set) => {
+                span.record("status", "ok");
+                span.record("keys", set.keys.len());
+                span.in_scope(|| tracing::info!("keys fetched"));
+            }
+            Err(_) => {
+                span.record("status", "error");
+            }
+        }
+        result
+    }
+
+    async fn fetch_inner(&self, issuer: &IssuerKeys) -> Result<KeySet, FetchError> {
+        let jwks_uri = match &issuer.configured_jwks_uri {
+            Some(uri) => uri.clone(),
+            None => {
+                let cached = issuer
+                    .discovered_jwks_uri
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                match cached {
+                    Some(uri) => uri,
+                    None => {
+                        let uri = self.discover(&issuer.issuer).await?;
+                        *issuer
+                            .discovered_jwks_uri
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner()) = Some(uri.clone());
+                        uri
+                    }
+                }
+            }
+        };
+        let fetched = self.get_bounded(&jwks_uri).await;
+        let (body, max_age) = match fetched {
+            Ok(ok) => ok,
+            Err(e) => {
+                // The issuer may have moved its JWKS: discover again next time.
+                *issuer
+                    .discovered_jwks_uri
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = None;
+                return Err(e);
+            }
+        };
+        let keys = parse_jwks(&body, &self.inner.algorithms, self.inner.policy.max_keys)?;
+        if keys.is_empty() {
+            return Err(FetchError::NoUsableKeys);
+        }
+        let p = &self.inner.policy;
+        let ttl = max_age.unwrap_or(p.default_ttl).clamp(p.min_ttl, p.max_ttl);
+        let now = self.inner.clock.now();
+        let fresh_until = now + ttl;
+        Ok(KeySet {
+            keys,
+            version: self.inner.versions.fetch_add(1, Ordering::Relaxed) + 1,
+            refresh_at: now + ttl.mul_f64(0.75),
+            fresh_until,
+            usable_until: fresh_until + p.stale_window,
+        })
+    }
+
+    /// OIDC discovery, falling back to RFC 8414 metadata. A document that names another
+    /// issuer is refused outright (no fallback).
+    async fn discover(&self, issuer: &str) -> Result<reqwest::Url, FetchError> {
+        let oidc = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        match self.metadata_jwks_uri(&oidc, issuer).await {
+            Ok(uri) => Ok(uri),
+            Err(FetchError::IssuerMismatch) => Err(FetchError::IssuerMismatch),
+            Err(oidc_error) => match rfc8414_url(issuer) {
+                Some(url) => self.metadata_jwks_uri(&url, issuer).await,
+                None => Err(oidc_error),
+            },
+        }
+    }
+
+    async fn metadata_jwks_uri(&self, url: &str, issuer: &str) -> Result<reqwest::Url, FetchError> {
+        let url = check_url(url).map_err(|e| FetchError::BadJwksUri(e.to_string()))?;
+        let (body, _) = self.get_bounded(&url).await?;
+        let doc: Value = serde_json::from_slice(&body).map_err(|_| FetchError::NotJson)?;
+        match doc.get("issuer") {
+            Some(Value::String(i)) if i == issuer => {}
+            Some(Value::String(_)) => return Err(FetchError::IssuerMismatch),
+            _ => return Err(FetchError::NotJwks),
+        }
+        let Some(Value::String(jwks_uri)) = doc.get("jwks_uri") else {
+            return Err(FetchError::NotJwks);
+        };
+        check_url(jwks_uri).map_err(|e| FetchError::BadJwksUri(e.to_string()))
+    }
+
+    /// GET with the body capped; returns the body and `Cache-Control: max-age`.
+    async fn get_bounded(
+        &self,
+        url: &reqwest::Url,
+    ) -> Result<(Vec<u8>, Option<Duration>), FetchError> {
+        let limit = self.inner.policy.max_response_bytes;
+        let mut response = self
+            .inner
+            .http
+            .get(url.clone())
+            .header(http::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(FetchError::Network)?;
+        let status = response.status();
+        tracing::Span::current().record("status", status.as_u16());
+        if !status.is_success() {
+            return Err(FetchError::Status(status.as_u16()));
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX))
+        {
+            return Err(FetchError::TooLarge);
+        }
+        let max_age = max_age(response.headers());
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(FetchError::Network)? {
+            if body.len() + chunk.len() > limit {
+                return Err(FetchError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((body, max_age))
+    }
+}
+
+/// RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
+fn rfc8414_url(issuer: &str) -> Option<String> {
+    let url = reqwest::Url::parse(issuer).ok()?;
+    let host = url.host_str()?;
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    let path = url.path().trim_end_matches('/');
+    Some(format!(
+        "{}://{host}{port}/.well-known/oauth-authorization-server{path}",
+        url.scheme()
+    ))
+}
+
+/// `Cache-Control: max-age=N`; `no-cache`/`no-store` count as 0 (then clamped up).
+fn max_age(headers: &http::HeaderMap) -> Option<Duration> {
+    let mut result = None;
+    for value in headers.get_all(http::header::CACHE_CONTROL) {
+        let Ok(value) = value.to_str() else { continue };
+        for directive in value.split(',').map(str::trim) {
+            let lower = directive.to_ascii_lowercase();
+            if lower == "no-cache" || lower == "no-store" {
+                return Some(Duration::ZERO);
+            }
+            if let Some(secs) = lower.strip_prefix("max-age=") {
+                if let Ok(secs) = secs.trim_matches('"').parse::<u64>() {
+                    result = Some(Duration::from_secs(secs));
+                }
+            }
+        }
+    }
+    result
+}
+
+/// Parses a JWKS one key at a time; unusable keys are skipped and logged at debug.
+fn parse_jwks(
+    body: &[u8],
+    algorithms: &[Algorithm],
+    max_keys: usize,
+) -> Result<Vec<Arc<VerifyingKey>>, FetchError> {
+    let doc: Value = serde_json::from_slice(body).map_err(|_| FetchError::NotJson)?;
+    let Some(Value::Array(entries)) = doc.get("keys") else {
+        return Err(FetchError::NotJwks);
+    };
+    let mut keys: Vec<Arc<VerifyingKey>> = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        if keys.len() >= max_keys {
+            tracing::debug!(
+                max_keys,
+                "JWKS has more keys than the cap; ignoring the rest"
+            );
+            break;
+        }
+        match parse_jwk(entry, algorithms) {
+            Ok(key) => {
+                if key.kid.is_some() && keys.iter().any(|k| k.kid == key.kid) {
+                    tracing::debug!(index, "skipping JWKS key: duplicate kid");
+                    continue;
+                }
+                keys.push(Arc::new(key));
+            }
+            Err(reason) => tracing::debug!(index, reason, "skipping JWKS key"),
+        }
+    }
+    Ok(keys)
+}
+
+/// Smallest and largest RSA moduli accepted, in bytes (2048 and 16384 bits).
+const RSA_MIN_BYTES: usize = 256;
+const RSA_MAX_BYTES: usize = 2048;
+
+fn parse_jwk(entry: &Value, algorithms: &[Algorithm]) -> Result<VerifyingKey, &'static str> {
+    let Value::Object(jwk) = entry else {
+        return Err("not an object");
+    };
+    let field = |name: &str| -> Result<Option<&str>, &'static str> {
+        match jwk.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) => Err("a member has the wrong type"),
+        }
+    };
+    let required = |name: &str| field(name)?.ok_or("a required member is missing");
+    if let Some(usage) = field("use")? {
+        if usage != "sig" {
+            return Err("not a signing key (use)");
+        }
+    }
+    if let Some(ops) = jwk.get("key_ops") {
+        let verifies = ops
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|o| o == "verify"));
+        if !verifies {
+            return Err("not a verification key (key_ops)");
+        }
+    }
+    let kid = field("kid")?.map(str::to_owned);
+    let jwk_alg = match field("alg")? {
+        None => None,
+        Some(name) => {
+            let alg = Algorithm::from_name(name).ok_or("unsupported alg")?;
+            if alg.is_hmac() {
+                return Err("symmetric keys are never taken from a JWKS");
+            }
+            if !algorithms.contains(&alg) {
+                return Err("alg not on the allow-list");
+            }
+            Some(alg)
+        }
+    };
+    let (family, decoding) = match required("kty")? {
+        "RSA" => {
+            let n = b64(required("n")?)?;
+            let e = b64(required("e")?)?;
+            let n_len = n.iter().skip_while(|b| **b == 0).count();
+            if !(RSA_MIN_BYTES..=RSA_MAX_BYTES).contains(&n_len) {
+                return Err("RSA modulus size out of range");
+            }
+            if e.is_empty() || e.len() > 8 {
+                return Err("RSA exponent out of range");
+            }
+            (KeyFamily::Rsa, DecodingKey::from_rsa_raw_components(&n, &e))
+        }
+        "EC" => {
+            let (family, size) = match required("crv")? {
+                "P-256" => (KeyFamily::EcP256, 32),
+                "P-384" => (KeyFamily::EcP384, 48),
+                _ => return Err("unsupported curve"),
+            };
+            let x = required("x")?;
+            let y = required("y")?;
+            if b64(x)?.len() != size || b64(y)?.len() != size {
+                return Err("EC coordinate has the wrong length");
+            }
+            let key = DecodingKey::from_ec_components(x, y).map_err(|_| "bad EC key")?;
+            (family, key)
+        }
+        "OKP" => {
+            if required("crv")? != "Ed25519" {
+                return Err("unsupported curve");
+            }
+            let x = required("x")?;
+            if b64(x)?.len() != 32 {
+                return Err("Ed25519 key has the wrong length");
+            }
+            let key = DecodingKey::from_ed_components(x).map_err(|_| "bad OKP key")?;
+            (KeyFamily::Ed25519, key)
+        }
+        "oct" => return Err("symmetric keys are never taken from a JWKS"),
+        _ => return Err("unknown kty"),
+    };
+    let key = VerifyingKey {
+        kid,
+        family,
+        jwk_alg,
+        decoding,
+    };
+    if !algorithms.iter().any(|a| key.fits(*a)) {
+        return Err("no allowed algorithm fits this key");
+    }
+    Ok(key)
+}
+
+fn b64(s: &str) -> Result<Vec<u8>, &'static str> {
+    URL_SAFE_NO_PAD.decode(s).map_err(|_| "bad base64url")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn n_2048() -> String {
+        let mut n = vec![0xC3u8; 256];
+        n[255] = 0x01;
+        URL_SAFE_NO_PAD.encode(n)
+    }
+
+    fn p256() -> (String, String) {
+        (
+            URL_SAFE_NO_PAD.encode([1u8; 32]),
+            URL_SAFE_NO_PAD.encode([2u8; 32]),
+        )
+    }
+
+    #[test]
+    fn one_odd_key_never_empties_the_set() {
+        let (x, y) = p256();
+        let doc = json!({"keys": [
+            {"kty":"RSA","kid":"enc","use":"enc","n":n_2048(),"e":"AQAB"},
+            {"kty":"weird","kid":"w"},
+            {"kty":"EC","kid":"secp256k1","crv":"secp256k1","x":x,"y":y},
+            {"kty":"RSA","kid":"small","n":URL_SAFE_NO_PAD.encode([7u8; 128]),"e":"AQAB"},
+            {"kty":"RSA","kid":"bad-b64","n":"!!!","e":"AQAB"},
+            {"kty":"oct","kid":"hmac","k":"c2VjcmV0"},
+            {"kty":"RSA","kid":"hs-alg","alg":"HS256","n":n_2048(),"e":"AQAB"},
+            {"kty":"RSA","kid":"ops","key_ops":["encrypt"],"n":n_2048(),"e":"AQAB"},
+            "not an object",
+            {"kty":"RSA","kid":"good-rsa","use":"sig","alg":"RS256","n":n_2048(),"e":"AQAB"},
+            {"kty":"EC","kid":"good-ec","crv":"P-256","x":x,"y":y},
+            {"kty":"OKP","kid":"good-ed","crv":"Ed25519","x":URL_SAFE_NO_PAD.encode([3u8; 32])},
+            {"kty":"RSA","kid":"good-rsa","n":n_2048(),"e":"AQAB"}
+        ]});
+        let body = serde_json::to_vec(&doc).unwrap_or_default();
+        let keys = parse_jwks(&body, &Algorithm::ASYMMETRIC, 100).unwrap_or_default();
+        let kids: Vec<_> = keys.iter().filter_map(|k| k.kid.as_deref()).collect();
+        assert_eq!(kids, ["good-rsa", "good-ec", "good-ed"]);
+    }
+
+    #[test]
+    fn not_a_jwks_is_an_error() {
+        assert!(matches!(
+            parse_jwks(b"nope", &Algorithm::ASYMMETRIC, 10),
+            Err(FetchError::NotJson)
+        ));
+        assert!(matches!(
+            parse_jwks(b"{\"keys\":{}}", &Algorithm::ASYMMETRIC, 10),
+            Err(FetchError::NotJwks)
+        ));
+    }
+
+    #[test]
+    fn the_key_decides_the_algorithm() {
+        let rsa = parse_jwk(
+            &json!({"kty":"RSA","n":n_2048(),"e":"AQAB"}),
+            &Algorithm::ASYMMETRIC,
+        );
+        let rsa = rsa.unwrap_or_else(|e| panic!("{e}"));
+        assert!(rsa.fits(Algorithm::RS256) && rsa.fits(Algorithm::PS512));
+        assert!(!rsa.fits(Algorithm::ES256) && !rsa.fits(Algorithm::HS256));
+        let pinned = parse_jwk(
+            &json!({"kty":"RSA","alg":"RS256","n":n_2048(),"e":"AQAB"}),
+            &Algorithm::ASYMMETRIC,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(pinned.fits(Algorithm::RS256) && !pinned.fits(Algorithm::RS384));
+        let (x, y) = p256();
+        let ec = parse_jwk(
+            &json!({"kty":"EC","crv":"P-256","x":x,"y":y}),
+            &Algorithm::ASYMMETRIC,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(ec.fits(Algorithm::ES256) && !ec.fits(Algorithm::ES384));
+        let mismatched = parse_jwk(
+            &json!({"kty":"EC","crv":"P-256","alg":"ES384","x":x,"y":y}),
+            &Algorithm::ASYMMETRIC,
+        );
+        assert!(mismatched.is_err());
+        let hmac = VerifyingKey::hmac(&[0u8; 32]);
+        assert!(hmac.fits(Algorithm::HS256) && !hmac.fits(Algorithm::RS256));
+    }
+
+    #[test]
+    fn keys_outside_the_allow_list_are_skipped() {
+        let only_es = [Algorithm::ES256];
+        assert!(parse_jwk(&json!({"kty":"RSA","n":n_2048(),"e":"AQAB"}), &only_es).is_err());
+    }
+
+    #[test]
+    fn cache_control_max_age() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(max_age(&h), None);
+        h.insert(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("public, max-age=120"),
+        );
+        assert_eq!(max_age(&h), Some(Duration::from_secs(120)));
+        h.insert(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        );
+        assert_eq!(max_age(&h), Some(Duration::ZERO));
+        h.insert(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("max-age=abc"),
+        );
+        assert_eq!(max_age(&h), None);
+    }
+
+    #[test]
+    fn rfc8414_inserts_the_well_known_segment_before_the_path() {
+        assert_eq!(
+            rfc8414_url("https://a.example.com/realms/x/").as_deref(),
+            Some("https://a.example.com/.well-known/oauth-authorization-server/realms/x")
+        );
+        assert_eq!(
+            rfc8414_url("http://127.0.0.1:8080").as_deref(),
+            Some("http://127.0.0.1:8080/.well-known/oauth-authorization-server")
+        );
+    }
+}

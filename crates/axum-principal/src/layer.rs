@@ -1,0 +1,293 @@
+//! The middleware: [`AuthLayer`] → [`AuthService`] → [`ResponseFuture`], in tower-http's
+//! shape, and the [`Authenticator`] that does the work.
+//!
+//! For each request the service reads the bearer token, verifies it with the
+//! [`Authenticator`], and either refuses the request (RFC 6750 response) or puts the
+//! [`Principal`] into the request's extensions for extractors and guards.
+//!
+//! In the default mode a request without a token is refused with 401. In optional mode
+//! ([`AuthLayer::optional`]) it passes through without a principal, so one router can mix
+//! public and private routes; a token that is present but bad is still refused.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, Request};
+use serde_json::Value;
+use tower::{Layer, Service};
+
+use crate::bearer::{bearer_token, Credentials};
+use crate::clock::unix_seconds;
+use crate::config::AuthConfig;
+use crate::jwks::{JwksCache, LookupError};
+use crate::principal::{AuthContext, Principal};
+use crate::rejection::{AuthRejection, InvalidToken, RejectionKind};
+use crate::verify::{self, ClaimChecks};
+
+/// Verifies tokens: the whole flow without the HTTP plumbing. Cheap to clone; clones share
+/// the key cache. Use it directly to verify tokens outside a router (a WebSocket handshake,
+/// a CLI).
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<AuthInner>,
+}
+
+struct AuthInner {
+    config: AuthConfig,
+    jwks: JwksCache,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    /// An authenticator with its own key cache.
+    pub fn new(config: AuthConfig) -> Self {
+        let jwks = JwksCache::new(&config);
+        Self::with_cache(config, jwks)
+    }
+
+    /// An authenticator using `jwks`, which must have been built from the same `config`.
+    pub fn with_cache(config: AuthConfig, jwks: JwksCache) -> Self {
+        Self {
+            inner: Arc::new(AuthInner { config, jwks }),
+        }
+    }
+
+    /// The key cache (to [`warm`](JwksCache::warm) it at start-up, for example).
+    pub fn jwks(&self) -> &JwksCache {
+        &self.inner.jwks
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthConfig {
+        &self.inner.config
+    }
+
+    fn rejection(&self, kind: RejectionKind) -> AuthRejection {
+        AuthRejection::with_renderer(kind, self.inner.config.inner.renderer.clone())
+    }
+
+    fn invalid(&self, reason: InvalidToken) -> AuthRejection {
+        self.rejection(RejectionKind::InvalidToken(reason))
+    }
+
+    /// Verifies one token and builds its principal.
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthRejection> {
+        let c = &self.inner.config.inner;
+        let jwks = &self.inner.jwks;
+        let jws = verify::parse(token, c.max_token_bytes).map_err(|r| self.invalid(r))?;
+        let alg = jws
+            .header
+            .alg
+            .ok_or_else(|| self.invalid(InvalidToken::DisallowedAlgorithm))?;
+        verify::check_typ(jws.header.typ.as_deref(), c.typ_policy).map_err(|r| self.invalid(r))?;
+        // The unverified `iss` only selects which issuer's keys to try.
+        let idx = match jws.claims.get("iss") {
+            Some(Value::String(iss)) => jwks.issuer_index(iss),
+            _ => None,
+        }
+        .ok_or_else(|| self.invalid(InvalidToken::UnknownIssuer))?;
+        let issuer = c
+            .issuers
+            .get(idx)
+            .ok_or_else(|| self.invalid(InvalidToken::UnknownIssuer))?;
+        if alg.is_hmac() {
+            let key = jwks
+                .hmac_key(idx)
+                .ok_or_else(|| self.invalid(InvalidToken::DisallowedAlgorithm))?;
+            verify::check_signature(&jws, &key.decoding, alg).map_err(|r| self.invalid(r))?;
+        } else {
+            if !c.algorithms.contains(&alg) {
+                return Err(self.invalid(InvalidToken::DisallowedAlgorithm));
+            }
+            let kid = jws.header.kid.as_deref();
+            let set = jwks.keys_for(idx, kid, alg).await.map_err(|e| match e {
+                LookupError::Unavailable => self.rejection(RejectionKind::Unavailable),
+                LookupError::NoKey => self.invalid(InvalidToken::UnknownKey),
+            })?;
+            let mut outcome = Err(InvalidToken::UnknownKey);
+            for key in set.candidates(kid, alg) {
+                outcome = verify::check_signature(&jws, &key.decoding, alg);
+                if outcome.is_ok() {
+                    break;
+                }
+            }
+            outcome.map_err(|r| self.invalid(r))?;
+        }
+        let checks = ClaimChecks {
+            issuer: &issuer.url,
+            audiences: &c.audiences,
+            leeway_secs: c.leeway_secs,
+            now_secs: unix_seconds(c.clock.now()),
+        };
+        let validity = verify::check_claims(&jws.claims, checks).map_err(|r| self.invalid(r))?;
+        let classification = c
+            .classifier
+            .classify(&jws.claims)
+            .map_err(|r| self.invalid(r))?;
+        Principal::from_claims(
+            &issuer.url,
+            jws.claims,
+            validity.expires_at,
+            classification,
+            &c.roles_claim,
+        )
+        .map_err(|r| self.invalid(r))
+    }
+
+    /// The request's principal: `Ok(None)` when it carries no bearer token.
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<Principal>, AuthRejection> {
+        let result = match bearer_token(headers) {
+            Err(reason) => Err(self.rejection(RejectionKind::InvalidRequest(reason))),
+            Ok(Credentials::None) => Ok(None),
+            Ok(Credentials::Bearer(token)) => self.verify(token).await.map(Some),
+        };
+        match &result {
+            Ok(Some(p)) => {
+                tracing::trace!(kind = %p.kind(), classified_by = %p.classified_by(), "token verified")
+            }
+            Ok(None) => {}
+            Err(r) => tracing::debug!(
+                reason = r.reason(),
+                status = r.status().as_u16(),
+                "request rejected"
+            ),
+        }
+        result
+    }
+}
+
+/// Verifies bearer tokens on every request: `.layer(AuthLayer::new(config))`.
+#[derive(Clone, Debug)]
+pub struct AuthLayer {
+    auth: Authenticator,
+    optional: bool,
+}
+
+impl AuthLayer {
+    /// A layer that refuses requests without a valid token.
+    pub fn new(config: AuthConfig) -> Self {
+        Self::from_authenticator(Authenticator::new(config))
+    }
+
+    /// A layer that lets requests without a token through without a principal (bad tokens
+    /// are still refused). Handlers take `Option<Principal>`, or guards refuse with 401.
+    pub fn optional(config: AuthConfig) -> Self {
+        Self::new(config).allow_anonymous()
+    }
+
+    /// A layer sharing an existing authenticator (and its key cache).
+    pub fn from_authenticator(auth: Authenticator) -> Self {
+        Self {
+            auth,
+            optional: false,
+        }
+    }
+
+    /// Switches to optional mode (see [`AuthLayer::optional`]).
+    pub fn allow_anonymous(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+
+    /// The authenticator behind this layer.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.auth
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            auth: self.auth.clone(),
+            optional: self.optional,
+        }
+    }
+}
+
+/// The service made by [`AuthLayer`].
+#[derive(Clone, Debug)]
+pub struct AuthService<S> {
+    inner: S,
+    auth: Authenticator,
+    optional: bool,
+}
+
+impl<S, B> Service<Request<B>> for AuthService<S>
+where
+    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // The service that was polled ready is `self.inner`; take it and leave a clone in its
+        // place (tower's "be careful when cloning inner services").
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let auth = self.auth.clone();
+        let optional = self.optional;
+        ResponseFuture {
+            inner: Box::pin(async move {
+                match auth.authenticate(request.headers()).await {
+                    Ok(Some(principal)) => {
+                        request.extensions_mut().insert(principal);
+                    }
+                    Ok(None) if optional => {}
+                    Ok(None) => {
+                        return Ok(auth
+                            .rejection(RejectionKind::MissingCredentials)
+                            .into_response())
+                    }
+                    Err(rejection) => return Ok(rejection.into_response()),
+                }
+                request.extensions_mut().insert(AuthContext {
+                    renderer: auth.inner.config.inner.renderer.clone(),
+                });
+                inner.call(request).await
+            }),
+        }
+    }
+}
+
+/// The response future of [`AuthService`].
+pub struct ResponseFuture<E> {
+    inner: Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>,
+}
+
+impl<E> Future for ResponseFuture<E> {
+    type Output = Result<Response, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl<E> fmt::Debug for ResponseFuture<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}

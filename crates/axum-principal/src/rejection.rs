@@ -1,0 +1,397 @@
+//! Refusals as RFC 6750 responses.
+//!
+//! Every way a request can be refused is an [`AuthRejection`]: it knows its status, its
+//! `WWW-Authenticate` challenge and its JSON body `{"error":…,"error_description":…}`. The
+//! description is a fixed sentence per reason; it never contains the token, its claims or
+//! key material. A custom renderer ([`AuthConfigBuilder::render_rejections_with`]) can
+//! change how refusals look without changing what is refused.
+//!
+//! [`AuthConfigBuilder::render_rejections_with`]: crate::AuthConfigBuilder::render_rejections_with
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, StatusCode};
+
+/// Why a request's `Authorization` header is malformed (400 `invalid_request`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidRequest {
+    /// More than one `Authorization` header.
+    MultipleAuthorizationHeaders,
+    /// `Bearer` with no token after it.
+    EmptyToken,
+    /// More than one token after `Bearer`.
+    MultipleTokens,
+    /// Characters that RFC 6750's `b64token` does not allow.
+    BadCharacters,
+}
+
+impl InvalidRequest {
+    /// A stable code for logs and metrics.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::MultipleAuthorizationHeaders => "multiple_authorization_headers",
+            Self::EmptyToken => "empty_token",
+            Self::MultipleTokens => "multiple_tokens",
+            Self::BadCharacters => "bad_characters",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Self::MultipleAuthorizationHeaders => "more than one Authorization header",
+            Self::EmptyToken => "the bearer token is empty",
+            Self::MultipleTokens => "the Authorization header carries more than one token",
+            Self::BadCharacters => "the bearer token contains characters not allowed by RFC 6750",
+        }
+    }
+}
+
+/// Why a token is not accepted (401 `invalid_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidToken {
+    /// Longer than the configured cap; refused before any decoding.
+    TooLarge,
+    /// Not a compact JWS of three base64url parts with JSON header and payload.
+    Malformed,
+    /// The header lists `crit` extensions; none are supported.
+    UnsupportedCritical,
+    /// `typ` is not accepted by the configured policy.
+    BadType,
+    /// `alg` is not on the allow-list, is `none`, or does not fit the key.
+    DisallowedAlgorithm,
+    /// `iss` is missing or not one of the configured issuers.
+    UnknownIssuer,
+    /// No key of the issuer matches `kid` and `alg`, even after a refresh.
+    UnknownKey,
+    /// The signature does not verify.
+    BadSignature,
+    /// `exp` is missing.
+    MissingExpiry,
+    /// `exp` is in the past (beyond the leeway).
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    NotYetValid,
+    /// `iat` is in the future (beyond the leeway).
+    IssuedInFuture,
+    /// `aud` does not name an accepted audience (or is an empty array).
+    WrongAudience,
+    /// `sub` is missing and no rule supplies the subject.
+    MissingSubject,
+    /// A claim has the wrong JSON type (for example a string `exp`, or a
+    /// non-boolean machine-marker claim).
+    InvalidClaim,
+}
+
+impl InvalidToken {
+    /// A stable code for logs and metrics.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::TooLarge => "too_large",
+            Self::Malformed => "malformed",
+            Self::UnsupportedCritical => "unsupported_crit",
+            Self::BadType => "bad_typ",
+            Self::DisallowedAlgorithm => "disallowed_alg",
+            Self::UnknownIssuer => "unknown_issuer",
+            Self::UnknownKey => "unknown_key",
+            Self::BadSignature => "bad_signature",
+            Self::MissingExpiry => "missing_exp",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::IssuedInFuture => "issued_in_future",
+            Self::WrongAudience => "wrong_audience",
+            Self::MissingSubject => "missing_sub",
+            Self::InvalidClaim => "invalid_claim",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Self::TooLarge => "the token is too large",
+            Self::Malformed => "the token is not a well-formed JWT",
+            Self::UnsupportedCritical => "the token requires unsupported header extensions",
+            Self::BadType => "the token type is not accepted",
+            Self::DisallowedAlgorithm => "the token's signing algorithm is not accepted",
+            Self::UnknownIssuer => "the token's issuer is not trusted",
+            Self::UnknownKey => "the token was signed with an unknown key",
+            Self::BadSignature => "the token's signature is invalid",
+            Self::MissingExpiry => "the token has no expiry",
+            Self::Expired => "the token has expired",
+            Self::NotYetValid => "the token is not valid yet",
+            Self::IssuedInFuture => "the token was issued in the future",
+            Self::WrongAudience => "the token is not meant for this audience",
+            Self::MissingSubject => "the token has no subject",
+            Self::InvalidClaim => "a claim in the token has an invalid value",
+        }
+    }
+}
+
+/// What went wrong, without how it is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RejectionKind {
+    /// No `Authorization` header, or not the Bearer scheme: 401 with a bare challenge.
+    MissingCredentials,
+    /// A malformed `Authorization` header: 400 `invalid_request`.
+    InvalidRequest(InvalidRequest),
+    /// A token that does not verify: 401 `invalid_token`.
+    InvalidToken(InvalidToken),
+    /// A valid token that a guard refuses: 403 `insufficient_scope`; `scope` names the
+    /// scopes that were required, when a scope guard refused.
+    InsufficientScope {
+        /// Space-separated scopes the guard required, if it was a scope guard.
+        scope: Option<String>,
+    },
+    /// The issuer's keys cannot be had and none are cached: 503.
+    Unavailable,
+    /// An extractor or guard ran on a route without [`AuthLayer`](crate::AuthLayer): 500.
+    MissingLayer,
+}
+
+/// A custom renderer: turns a rejection into the response to send.
+pub type RenderFn = dyn Fn(&AuthRejection) -> Response + Send + Sync;
+
+/// How rejections are shown: the `realm` and an optional custom renderer. Carried through
+/// request extensions so that extractors and guards render the same way as the layer.
+#[derive(Clone)]
+pub(crate) struct Renderer {
+    pub(crate) realm: Arc<str>,
+    pub(crate) custom: Option<Arc<RenderFn>>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Self {
+            realm: Arc::from("api"),
+            custom: None,
+        }
+    }
+}
+
+impl fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Renderer")
+            .field("realm", &self.realm)
+            .field("custom", &self.custom.is_some())
+            .finish()
+    }
+}
+
+/// A refusal: what happened ([`kind`](Self::kind)) and how it becomes a response.
+///
+/// It implements [`IntoResponse`], so it is the rejection type of every extractor and guard
+/// in this crate. The response follows RFC 6750 and CONTRACT.md's error table.
+#[derive(Debug, Clone)]
+pub struct AuthRejection {
+    kind: RejectionKind,
+    renderer: Renderer,
+}
+
+impl AuthRejection {
+    /// A rejection of this kind, rendered the default way with realm `api`.
+    pub fn new(kind: RejectionKind) -> Self {
+        Self {
+            kind,
+            renderer: Renderer::default(),
+        }
+    }
+
+    pub(crate) fn with_renderer(kind: RejectionKind, renderer: Renderer) -> Self {
+        Self { kind, renderer }
+    }
+
+    /// What happened.
+    pub fn kind(&self) -> &RejectionKind {
+        &self.kind
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self.kind {
+            RejectionKind::MissingCredentials | RejectionKind::InvalidToken(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            RejectionKind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            RejectionKind::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            RejectionKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            RejectionKind::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable `error` code of the JSON body (RFC 6750 codes where they apply).
+    pub fn error_code(&self) -> &'static str {
+        match self.kind {
+            RejectionKind::MissingCredentials => "missing_token",
+            RejectionKind::InvalidRequest(_) => "invalid_request",
+            RejectionKind::InvalidToken(_) => "invalid_token",
+            RejectionKind::InsufficientScope { .. } => "insufficient_scope",
+            RejectionKind::Unavailable => "temporarily_unavailable",
+            RejectionKind::MissingLayer => "server_error",
+        }
+    }
+
+    /// A finer, stable reason code for logs and metrics (e.g. `expired`, `unknown_key`).
+    pub fn reason(&self) -> &'static str {
+        match &self.kind {
+            RejectionKind::MissingCredentials => "missing_token",
+            RejectionKind::InvalidRequest(r) => r.reason(),
+            RejectionKind::InvalidToken(r) => r.reason(),
+            RejectionKind::InsufficientScope { .. } => "guard_refused",
+            RejectionKind::Unavailable => "keys_unavailable",
+            RejectionKind::MissingLayer => "missing_auth_layer",
+        }
+    }
+
+    /// A fixed, human-readable sentence. Never contains the token or key material.
+    pub fn description(&self) -> &'static str {
+        match &self.kind {
+            RejectionKind::MissingCredentials => "a bearer token is required",
+            RejectionKind::InvalidRequest(r) => r.description(),
+            RejectionKind::InvalidToken(r) => r.description(),
+            RejectionKind::InsufficientScope { .. } => {
+                "the token does not grant access to this resource"
+            }
+            RejectionKind::Unavailable => {
+                "the authorization server is unavailable; try again later"
+            }
+            RejectionKind::MissingLayer => {
+                "axum_principal::AuthLayer is not installed on this route; \
+                 add `.layer(AuthLayer::new(config))` to the router"
+            }
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge, if this kind of refusal carries one.
+    pub fn www_authenticate(&self) -> Option<String> {
+        let realm = &self.renderer.realm;
+        match &self.kind {
+            RejectionKind::MissingCredentials => Some(format!("Bearer realm=\"{realm}\"")),
+            RejectionKind::InvalidRequest(_) => Some(format!(
+                "Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{}\"",
+                self.description()
+            )),
+            RejectionKind::InvalidToken(_) => Some(format!(
+                "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{}\"",
+                self.description()
+            )),
+            RejectionKind::InsufficientScope { scope: Some(scope) } => Some(format!(
+                "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{}\"",
+                sanitize_quoted(scope)
+            )),
+            RejectionKind::InsufficientScope { scope: None } => Some(format!(
+                "Bearer realm=\"{realm}\", error=\"insufficient_scope\""
+            )),
+            RejectionKind::Unavailable | RejectionKind::MissingLayer => None,
+        }
+    }
+
+    /// The response this crate sends by default, ignoring any custom renderer. A custom
+    /// renderer may start from it and change the body.
+    pub fn default_response(&self) -> Response {
+        let body = serde_json::json!({
+            "error": self.error_code(),
+            "error_description": self.description(),
+        });
+        let mut response = (
+            self.status(),
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body.to_string(),
+        )
+            .into_response();
+        if let Some(challenge) = self.www_authenticate() {
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        if matches!(self.kind, RejectionKind::Unavailable) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+/// Scope names are configured by the service, but keep the challenge well-formed anyway.
+fn sanitize_quoted(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+        .collect()
+}
+
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error_code(), self.description())
+    }
+}
+
+impl std::error::Error for AuthRejection {}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        match &self.renderer.custom {
+            Some(render) => render(&self),
+            None => self.default_response(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn challenge(kind: RejectionKind) -> Option<String> {
+        AuthRejection::new(kind).www_authenticate()
+    }
+
+    #[test]
+    fn statuses_follow_the_contract_table() {
+        let table = [
+            (RejectionKind::MissingCredentials, 401),
+            (
+                RejectionKind::InvalidRequest(InvalidRequest::EmptyToken),
+                400,
+            ),
+            (RejectionKind::InvalidToken(InvalidToken::Expired), 401),
+            (RejectionKind::InsufficientScope { scope: None }, 403),
+            (RejectionKind::Unavailable, 503),
+            (RejectionKind::MissingLayer, 500),
+        ];
+        for (kind, status) in table {
+            assert_eq!(
+                AuthRejection::new(kind.clone()).status().as_u16(),
+                status,
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_credentials_challenge_has_realm_and_no_error() {
+        let c = challenge(RejectionKind::MissingCredentials).unwrap_or_default();
+        assert_eq!(c, "Bearer realm=\"api\"");
+    }
+
+    #[test]
+    fn insufficient_scope_names_the_scope() {
+        let c = challenge(RejectionKind::InsufficientScope {
+            scope: Some("read:reports".into()),
+        })
+        .unwrap_or_default();
+        assert!(c.contains("error=\"insufficient_scope\""), "{c}");
+        assert!(c.contains("scope=\"read:reports\""), "{c}");
+    }
+
+    #[test]
+    fn unavailable_has_no_challenge() {
+        assert_eq!(challenge(RejectionKind::Unavailable), None);
+    }
+}

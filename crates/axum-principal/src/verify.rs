@@ -1,0 +1,464 @@
+//! Token → verified claims: pure functions, no I/O (DESIGN.md decision 2).
+//!
+//! A token is parsed once: the size is checked before any decoding, the header and payload
+//! are decoded into JSON objects that may not repeat a member, and the signature is checked
+//! on the raw signing input with a key whose type and curve fit the algorithm. The claim
+//! checks follow RFC 7519 and RFC 9068: `iss` exact, `aud` any-of (an empty array is
+//! invalid), `exp` required, `nbf`, `iat` not in the future, all with a leeway.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::config::{Algorithm, TypPolicy};
+use crate::crypto;
+use crate::rejection::InvalidToken;
+
+/// A JSON object decoded from a token part.
+pub(crate) type Object = Map<String, Value>;
+
+/// The parts of the JOSE header this crate acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Header {
+    /// `None` for `none` and for names this crate does not know.
+    pub(crate) alg: Option<Algorithm>,
+    pub(crate) kid: Option<String>,
+    pub(crate) typ: Option<String>,
+}
+
+/// A parsed, not yet verified, compact JWS.
+pub(crate) struct Jws<'a> {
+    pub(crate) header: Header,
+    pub(crate) claims: Object,
+    signing_input: &'a str,
+    signature: Vec<u8>,
+}
+
+impl fmt::Debug for Jws<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the token or its claims.
+        f.debug_struct("Jws")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses a compact JWS, bounded by `max_len` bytes before anything is decoded.
+pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, InvalidToken> {
+    if token.len() > max_len {
+        return Err(InvalidToken::TooLarge);
+    }
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(InvalidToken::Malformed);
+    };
+    let header = decode_object(header_b64)?;
+    let header = read_header(&header)?;
+    let claims = decode_object(payload_b64)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature_b64)
+        .map_err(|_| InvalidToken::Malformed)?;
+    let signing_input_len = header_b64.len() + 1 + payload_b64.len();
+    let signing_input = token
+        .get(..signing_input_len)
+        .ok_or(InvalidToken::Malformed)?;
+    Ok(Jws {
+        header,
+        claims,
+        signing_input,
+        signature,
+    })
+}
+
+fn read_header(header: &Object) -> Result<Header, InvalidToken> {
+    if header.contains_key("crit") {
+        // RFC 7515 §4.1.11: extensions listed in `crit` must be understood; none are.
+        return Err(InvalidToken::UnsupportedCritical);
+    }
+    let alg = match header.get("alg") {
+        Some(Value::String(name)) => Algorithm::from_name(name),
+        _ => return Err(InvalidToken::Malformed),
+    };
+    let kid = optional_string(header, "kid").map_err(|()| InvalidToken::Malformed)?;
+    let typ = optional_string(header, "typ").map_err(|()| InvalidToken::Malformed)?;
+    Ok(Header { alg, kid, typ })
+}
+
+fn optional_string(obj: &Object, name: &str) -> Result<Option<String>, ()> {
+    match obj.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(()),
+    }
+}
+
+fn decode_object(b64: &str) -> Result<Object, InvalidToken> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(b64)
+        .map_err(|_| InvalidToken::Malformed)?;
+    serde_json::from_slice::<UniqueObject>(&bytes)
+        .map(|o| o.0)
+        .map_err(|_| InvalidToken::Malformed)
+}
+
+/// A JSON object whose top-level members are unique: `{"sub":"a","sub":"b"}` is refused
+/// rather than read as whichever member a parser happens to keep (RFC 7515 §5.2).
+struct UniqueObject(Object);
+
+impl<'de> Deserialize<'de> for UniqueObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = UniqueObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueObject, A::Error> {
+                let mut object = Object::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if object.contains_key(&key) {
+                        return Err(de::Error::custom("duplicate member"));
+                    }
+                    let value: Value = map.next_value()?;
+                    object.insert(key, value);
+                }
+                Ok(UniqueObject(object))
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
+/// Checks `typ` against the policy.
+pub(crate) fn check_typ(typ: Option<&str>, policy: TypPolicy) -> Result<(), InvalidToken> {
+    let is_access_token =
+        |t: &str| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt");
+    let ok = match (policy, typ) {
+        (TypPolicy::Lenient, None) => true,
+        (TypPolicy::Lenient, Some(t)) => t.eq_ignore_ascii_case("JWT") || is_access_token(t),
+        (TypPolicy::StrictAccessToken, Some(t)) => is_access_token(t),
+        (TypPolicy::StrictAccessToken, None) => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidToken::BadType)
+    }
+}
+
+/// Verifies the signature over the raw signing input with `key` and `alg`. The caller has
+/// already checked that the key may be used with `alg`.
+pub(crate) fn check_signature(
+    jws: &Jws<'_>,
+    key: &jsonwebtoken::DecodingKey,
+    alg: Algorithm,
+) -> Result<(), InvalidToken> {
+    let verifier = (crypto::provider().verifier_factory)(&alg.to_jwt(), key)
+        .map_err(|_| InvalidToken::DisallowedAlgorithm)?;
+    verifier
+        .verify(jws.signing_input.as_bytes(), &jws.signature)
+        .map_err(|_| InvalidToken::BadSignature)
+}
+
+/// What the claims are checked against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClaimChecks<'a> {
+    pub(crate) issuer: &'a str,
+    pub(crate) audiences: &'a [String],
+    pub(crate) leeway_secs: i64,
+    pub(crate) now_secs: i64,
+}
+
+/// The checked time claims, for callers that need them (expiry of cached results).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Validity {
+    pub(crate) expires_at: i64,
+    pub(crate) not_before: Option<i64>,
+}
+
+/// Checks the registered claims. `iss` was used to pick the issuer; it is checked again here.
+pub(crate) fn check_claims(
+    claims: &Object,
+    checks: ClaimChecks<'_>,
+) -> Result<Validity, InvalidToken> {
+    match claims.get("iss") {
+        Some(Value::String(iss)) if iss == checks.issuer => {}
+        Some(Value::String(_)) | None => return Err(InvalidToken::UnknownIssuer),
+        Some(_) => return Err(InvalidToken::InvalidClaim),
+    }
+    match claims.get("sub") {
+        None | Some(Value::String(_)) => {}
+        Some(_) => return Err(InvalidToken::InvalidClaim),
+    }
+    let now = checks.now_secs;
+    let leeway = checks.leeway_secs;
+    let expires_at = numeric_date(claims, "exp")?.ok_or(InvalidToken::MissingExpiry)?;
+    if now > expires_at.saturating_add(leeway) {
+        return Err(InvalidToken::Expired);
+    }
+    let not_before = numeric_date(claims, "nbf")?;
+    if let Some(nbf) = not_before {
+        if now.saturating_add(leeway) < nbf {
+            return Err(InvalidToken::NotYetValid);
+        }
+    }
+    if let Some(iat) = numeric_date(claims, "iat")? {
+        if iat > now.saturating_add(leeway) {
+            return Err(InvalidToken::IssuedInFuture);
+        }
+    }
+    check_audience(claims.get("aud"), checks.audiences)?;
+    Ok(Validity {
+        expires_at,
+        not_before,
+    })
+}
+
+fn check_audience(aud: Option<&Value>, accepted: &[String]) -> Result<(), InvalidToken> {
+    let accepts = |a: &str| accepted.iter().any(|x| x == a);
+    match aud {
+        Some(Value::String(a)) if accepts(a) => Ok(()),
+        Some(Value::Array(list)) => {
+            let mut found = false;
+            for item in list {
+                match item {
+                    Value::String(a) => found |= accepts(a),
+                    _ => return Err(InvalidToken::InvalidClaim),
+                }
+            }
+            if found {
+                Ok(())
+            } else {
+                Err(InvalidToken::WrongAudience)
+            }
+        }
+        Some(Value::String(_)) | None => Err(InvalidToken::WrongAudience),
+        Some(_) => Err(InvalidToken::InvalidClaim),
+    }
+}
+
+/// A NumericDate (RFC 7519 §2): a JSON number of seconds, possibly fractional.
+fn numeric_date(claims: &Object, name: &str) -> Result<Option<i64>, InvalidToken> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => {
+            if let Some(i) = n.as_i64() {
+                Ok(Some(i))
+            } else if let Some(f) = n.as_f64() {
+                // Out-of-range values saturate; NaN cannot come from JSON.
+                #[allow(clippy::cast_possible_truncation)]
+                Ok(Some(f.floor() as i64))
+            } else {
+                Err(InvalidToken::InvalidClaim)
+            }
+        }
+        Some(_) => Err(InvalidToken::InvalidClaim),
+    }
+}
+
+/// Decodes a token's header and claims without verifying anything, for diagnostics (the
+/// `inspect` tool). Never use the result for an authorization decision.
+pub fn decode_unverified(token: &str, max_len: usize) -> Result<(Value, Value), InvalidToken> {
+    if token.len() > max_len {
+        return Err(InvalidToken::TooLarge);
+    }
+    let mut parts = token.split('.');
+    let (Some(h), Some(p)) = (parts.next(), parts.next()) else {
+        return Err(InvalidToken::Malformed);
+    };
+    Ok((
+        Value::Object(decode_object(h)?),
+        Value::Object(decode_object(p)?),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn b64(v: &str) -> String {
+        URL_SAFE_NO_PAD.encode(v)
+    }
+
+    fn token(header: &str, payload: &str) -> String {
+        format!("{}.{}.{}", b64(header), b64(payload), b64("sig"))
+    }
+
+    #[test]
+    fn parse_reads_header_and_claims() {
+        let t = token(
+            r#"{"alg":"RS256","kid":"k1","typ":"at+jwt"}"#,
+            r#"{"sub":"a"}"#,
+        );
+        let jws = parse(&t, 16 * 1024)
+            .map_err(|e| e.reason())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(jws.header.alg, Some(Algorithm::RS256));
+        assert_eq!(jws.header.kid.as_deref(), Some("k1"));
+        assert_eq!(jws.header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(jws.claims.get("sub"), Some(&json!("a")));
+        assert_eq!(jws.signature, b"sig");
+    }
+
+    #[test]
+    fn parse_refuses_bad_shapes() {
+        let ok_header = r#"{"alg":"RS256"}"#;
+        let cases: Vec<(String, InvalidToken)> = vec![
+            ("a".repeat(100), InvalidToken::TooLarge),
+            ("abc".into(), InvalidToken::Malformed),
+            ("a.b".into(), InvalidToken::Malformed),
+            ("a.b.c.d.e".into(), InvalidToken::Malformed),
+            (
+                format!("{}.{}.!!", b64(ok_header), b64("{}")),
+                InvalidToken::Malformed,
+            ),
+            (format!("***.{}.", b64("{}")), InvalidToken::Malformed),
+            (
+                format!("{}=.{}.", b64(ok_header), b64("{}")),
+                InvalidToken::Malformed,
+            ),
+            (token("[1]", "{}"), InvalidToken::Malformed),
+            (token(ok_header, "not json"), InvalidToken::Malformed),
+            (token(ok_header, r#""a string""#), InvalidToken::Malformed),
+            (
+                token(ok_header, r#"{"sub":"a","sub":"b"}"#),
+                InvalidToken::Malformed,
+            ),
+            (
+                token(r#"{"alg":"RS256","alg":"none"}"#, "{}"),
+                InvalidToken::Malformed,
+            ),
+            (token(r#"{"alg":5}"#, "{}"), InvalidToken::Malformed),
+            (token(r#"{"kid":"x"}"#, "{}"), InvalidToken::Malformed),
+            (
+                token(r#"{"alg":"RS256","kid":7}"#, "{}"),
+                InvalidToken::Malformed,
+            ),
+            (
+                token(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#, "{}"),
+                InvalidToken::UnsupportedCritical,
+            ),
+        ];
+        for (t, expected) in cases {
+            match parse(&t, 64) {
+                Ok(_) => panic!("accepted {t}"),
+                Err(e) => assert_eq!(e, expected, "{t}"),
+            }
+        }
+    }
+
+    #[test]
+    fn none_and_unknown_algorithms_parse_as_no_algorithm() {
+        for alg in ["none", "None", "rs256", "HS1", ""] {
+            let t = token(&format!(r#"{{"alg":"{alg}"}}"#), "{}");
+            let jws = parse(&t, 1024)
+                .map_err(|e| e.reason())
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(jws.header.alg, None, "{alg}");
+        }
+    }
+
+    #[test]
+    fn typ_policy_table() {
+        use TypPolicy::{Lenient as L, StrictAccessToken as S};
+        let cases = [
+            (L, None, true),
+            (L, Some("JWT"), true),
+            (L, Some("jwt"), true),
+            (L, Some("at+jwt"), true),
+            (L, Some("AT+JWT"), true),
+            (L, Some("application/at+jwt"), true),
+            (L, Some("id_token+jwt"), false),
+            (L, Some("JOSE"), false),
+            (S, None, false),
+            (S, Some("JWT"), false),
+            (S, Some("at+JWT"), true),
+            (S, Some("Application/At+Jwt"), true),
+        ];
+        for (policy, typ, ok) in cases {
+            assert_eq!(check_typ(typ, policy).is_ok(), ok, "{policy:?} {typ:?}");
+        }
+    }
+
+    fn checks(audiences: &[String]) -> ClaimChecks<'_> {
+        ClaimChecks {
+            issuer: "https://iss",
+            audiences,
+            leeway_secs: 60,
+            now_secs: 1_000_000,
+        }
+    }
+
+    #[test]
+    fn claim_checks_table() {
+        let auds = vec!["api".to_owned(), "other".to_owned()];
+        let base = json!({"iss":"https://iss","sub":"u","aud":"api","exp":1_000_100});
+        let with = |k: &str, v: Value| {
+            let mut o = base.as_object().cloned().unwrap_or_default();
+            if v.is_null() {
+                o.remove(k);
+            } else {
+                o.insert(k.into(), v);
+            }
+            o
+        };
+        let cases: Vec<(Object, Result<(), InvalidToken>)> = vec![
+            (with("sub", json!("u")), Ok(())),
+            (
+                with("iss", json!("https://iss/")),
+                Err(InvalidToken::UnknownIssuer),
+            ),
+            (with("iss", Value::Null), Err(InvalidToken::UnknownIssuer)),
+            (
+                with("iss", json!(["https://iss"])),
+                Err(InvalidToken::InvalidClaim),
+            ),
+            (with("sub", json!(12)), Err(InvalidToken::InvalidClaim)),
+            (with("exp", Value::Null), Err(InvalidToken::MissingExpiry)),
+            (
+                with("exp", json!("1000100")),
+                Err(InvalidToken::InvalidClaim),
+            ),
+            (with("exp", json!(999_940)), Ok(())),
+            (with("exp", json!(999_939)), Err(InvalidToken::Expired)),
+            (with("exp", json!(1_000_100.5)), Ok(())),
+            (with("nbf", json!(1_000_060)), Ok(())),
+            (
+                with("nbf", json!(1_000_061)),
+                Err(InvalidToken::NotYetValid),
+            ),
+            (with("nbf", json!(true)), Err(InvalidToken::InvalidClaim)),
+            (with("iat", json!(1_000_060)), Ok(())),
+            (
+                with("iat", json!(1_000_061)),
+                Err(InvalidToken::IssuedInFuture),
+            ),
+            (with("aud", json!(["x", "other"])), Ok(())),
+            (with("aud", json!([])), Err(InvalidToken::WrongAudience)),
+            (with("aud", json!("x")), Err(InvalidToken::WrongAudience)),
+            (with("aud", Value::Null), Err(InvalidToken::WrongAudience)),
+            (
+                with("aud", json!(["api", 3])),
+                Err(InvalidToken::InvalidClaim),
+            ),
+            (
+                with("aud", json!({"api":true})),
+                Err(InvalidToken::InvalidClaim),
+            ),
+        ];
+        for (claims, expected) in cases {
+            assert_eq!(
+                check_claims(&claims, checks(&auds)).map(|_| ()),
+                expected,
+                "{claims:?}"
+            );
+        }
+    }
+}
