@@ -89,7 +89,11 @@ mod tests {
     fn table() {
         use Credentials as C;
         use InvalidRequest as E;
-        let cases: &[(&[&[u8]], Result<Credentials<'static>, InvalidRequest>)] = &[
+        type Case = (
+            &'static [&'static [u8]],
+            Result<Credentials<'static>, InvalidRequest>,
+        );
+        let cases: &[Case] = &[
             (&[], Ok(C::None)),
             (&[b"Basic dXNlcjpwYXNz"], Ok(C::None)),
             (&[b"Bearerabc"], Ok(C::None)),

@@ -486,58 +486,173 @@ mod tests {
         let u = Kind::User;
         let cases: Vec<(&str, Preset, Value, Kind, By)> = vec![
             // Auth0
-            ("auth0 user", Preset::Auth0,
-             json!({"sub":"auth0|5f7c8ec7c33c6c004bbafe82","azp":"AbC123","scope":"openid profile"}), u, By::Default),
-            ("auth0 m2m", Preset::Auth0,
-             json!({"sub":"Gdy3x5H1YpNhSqs7@clients","azp":"Gdy3x5H1YpNhSqs7","gty":"client-credentials"}), m, By::Auth0ClientsSuffix),
-            ("auth0 m2m, RFC 9068 profile (no gty)", Preset::Auth0,
-             json!({"sub":"Gdy3x5H1YpNhSqs7@clients","client_id":"Gdy3x5H1YpNhSqs7"}), m, By::Auth0ClientsSuffix),
-            ("auth0 gty without the suffix", Preset::Auth0,
-             json!({"sub":"Gdy3x5H1YpNhSqs7","gty":"client-credentials"}), m, By::Auth0GrantType),
-            ("auth0 passwordless user with @ in sub", Preset::Auth0,
-             json!({"sub":"email|anon@clients.example.org","azp":"AbC123"}), u, By::Default),
-            ("auth0 password grant user", Preset::Auth0,
-             json!({"sub":"auth0|abc","gty":"password"}), u, By::Default),
-            ("auth0 RFC 9068 user", Preset::Auth0,
-             json!({"sub":"auth0|abc","client_id":"AbC123"}), u, By::Default),
+            (
+                "auth0 user",
+                Preset::Auth0,
+                json!({"sub":"auth0|5f7c8ec7c33c6c004bbafe82","azp":"AbC123","scope":"openid profile"}),
+                u,
+                By::Default,
+            ),
+            (
+                "auth0 m2m",
+                Preset::Auth0,
+                json!({"sub":"Gdy3x5H1YpNhSqs7@clients","azp":"Gdy3x5H1YpNhSqs7","gty":"client-credentials"}),
+                m,
+                By::Auth0ClientsSuffix,
+            ),
+            (
+                "auth0 m2m, RFC 9068 profile (no gty)",
+                Preset::Auth0,
+                json!({"sub":"Gdy3x5H1YpNhSqs7@clients","client_id":"Gdy3x5H1YpNhSqs7"}),
+                m,
+                By::Auth0ClientsSuffix,
+            ),
+            (
+                "auth0 gty without the suffix",
+                Preset::Auth0,
+                json!({"sub":"Gdy3x5H1YpNhSqs7","gty":"client-credentials"}),
+                m,
+                By::Auth0GrantType,
+            ),
+            (
+                "auth0 passwordless user with @ in sub",
+                Preset::Auth0,
+                json!({"sub":"email|anon@clients.example.org","azp":"AbC123"}),
+                u,
+                By::Default,
+            ),
+            (
+                "auth0 password grant user",
+                Preset::Auth0,
+                json!({"sub":"auth0|abc","gty":"password"}),
+                u,
+                By::Default,
+            ),
+            (
+                "auth0 RFC 9068 user",
+                Preset::Auth0,
+                json!({"sub":"auth0|abc","client_id":"AbC123"}),
+                u,
+                By::Default,
+            ),
             // Ory Hydra
-            ("hydra m2m", Preset::Hydra,
-             json!({"sub":"my-service","client_id":"my-service","scope":"read:reports"}), m, By::SubjectIsClientId),
-            ("hydra user", Preset::Hydra,
-             json!({"sub":"0b8a2f9e-6f7e-4c1e-9a53-2f1c3c6c9a11","client_id":"my-web-app"}), u, By::Default),
-            ("hydra: azp equal to sub is not client_id", Preset::Hydra,
-             json!({"sub":"alice","azp":"alice"}), u, By::Default),
+            (
+                "hydra m2m",
+                Preset::Hydra,
+                json!({"sub":"my-service","client_id":"my-service","scope":"read:reports"}),
+                m,
+                By::SubjectIsClientId,
+            ),
+            (
+                "hydra user",
+                Preset::Hydra,
+                json!({"sub":"0b8a2f9e-6f7e-4c1e-9a53-2f1c3c6c9a11","client_id":"my-web-app"}),
+                u,
+                By::Default,
+            ),
+            (
+                "hydra: azp equal to sub is not client_id",
+                Preset::Hydra,
+                json!({"sub":"alice","azp":"alice"}),
+                u,
+                By::Default,
+            ),
             // Cognito
-            ("cognito m2m", Preset::Cognito,
-             json!({"sub":"5r8k2b1m9qv0","client_id":"5r8k2b1m9qv0","token_use":"access","scope":"api/read"}), m, By::CognitoClientCredentials),
-            ("cognito user", Preset::Cognito,
-             json!({"sub":"a1b2c3d4-0000-1111-2222-333344445555","client_id":"5r8k2b1m9qv0","username":"alice","token_use":"access"}), u, By::Default),
-            ("cognito: sub == client_id but a username", Preset::Cognito,
-             json!({"sub":"5r8k2b1m9qv0","client_id":"5r8k2b1m9qv0","username":"5r8k2b1m9qv0"}), u, By::Default),
+            (
+                "cognito m2m",
+                Preset::Cognito,
+                json!({"sub":"5r8k2b1m9qv0","client_id":"5r8k2b1m9qv0","token_use":"access","scope":"api/read"}),
+                m,
+                By::CognitoClientCredentials,
+            ),
+            (
+                "cognito user",
+                Preset::Cognito,
+                json!({"sub":"a1b2c3d4-0000-1111-2222-333344445555","client_id":"5r8k2b1m9qv0","username":"alice","token_use":"access"}),
+                u,
+                By::Default,
+            ),
+            (
+                "cognito: sub == client_id but a username",
+                Preset::Cognito,
+                json!({"sub":"5r8k2b1m9qv0","client_id":"5r8k2b1m9qv0","username":"5r8k2b1m9qv0"}),
+                u,
+                By::Default,
+            ),
             // Okta
-            ("okta m2m", Preset::Okta,
-             json!({"sub":"0oa1b2c3d4e5f6","cid":"0oa1b2c3d4e5f6","scp":["read:reports"]}), m, By::OktaClientCredentials),
-            ("okta user", Preset::Okta,
-             json!({"sub":"alice@example.com","cid":"0oa1b2c3d4e5f6","uid":"00u1abcd","scp":["openid"]}), u, By::Default),
-            ("okta: sub == cid with uid", Preset::Okta,
-             json!({"sub":"0oa1","cid":"0oa1","uid":"00u1"}), u, By::Default),
+            (
+                "okta m2m",
+                Preset::Okta,
+                json!({"sub":"0oa1b2c3d4e5f6","cid":"0oa1b2c3d4e5f6","scp":["read:reports"]}),
+                m,
+                By::OktaClientCredentials,
+            ),
+            (
+                "okta user",
+                Preset::Okta,
+                json!({"sub":"alice@example.com","cid":"0oa1b2c3d4e5f6","uid":"00u1abcd","scp":["openid"]}),
+                u,
+                By::Default,
+            ),
+            (
+                "okta: sub == cid with uid",
+                Preset::Okta,
+                json!({"sub":"0oa1","cid":"0oa1","uid":"00u1"}),
+                u,
+                By::Default,
+            ),
             // Keycloak
-            ("keycloak service account (UUID sub)", Preset::Keycloak,
-             json!({"sub":"3f1e7c5a-9d2b-4a8e-b6c1-0e9f8d7c6b5a","azp":"reporting-svc","preferred_username":"service-account-reporting-svc","realm_access":{"roles":["offline_access"]}}), m, By::KeycloakServiceAccount),
-            ("keycloak user (UUID sub, azp)", Preset::Keycloak,
-             json!({"sub":"7a6b5c4d-3e2f-1a0b-9c8d-7e6f5a4b3c2d","azp":"web","preferred_username":"alice"}), u, By::Default),
+            (
+                "keycloak service account (UUID sub)",
+                Preset::Keycloak,
+                json!({"sub":"3f1e7c5a-9d2b-4a8e-b6c1-0e9f8d7c6b5a","azp":"reporting-svc","preferred_username":"service-account-reporting-svc","realm_access":{"roles":["offline_access"]}}),
+                m,
+                By::KeycloakServiceAccount,
+            ),
+            (
+                "keycloak user (UUID sub, azp)",
+                Preset::Keycloak,
+                json!({"sub":"7a6b5c4d-3e2f-1a0b-9c8d-7e6f5a4b3c2d","azp":"web","preferred_username":"alice"}),
+                u,
+                By::Default,
+            ),
             // Entra ID
-            ("entra app token with idtyp", Preset::Entra,
-             json!({"sub":"9f8e7d6c","oid":"9f8e7d6c","idtyp":"app","azp":"11112222","roles":["Reports.Read.All"]}), m, By::EntraAppIdType),
-            ("entra app token without idtyp", Preset::Entra,
-             json!({"sub":"9f8e7d6c","oid":"9f8e7d6c","azp":"11112222"}), m, By::EntraObjectIsSubject),
-            ("entra user token", Preset::Entra,
-             json!({"sub":"AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ","oid":"00000000-0000-0000-66f3-3332eca7ea81","azp":"11112222","scp":"User.Read"}), u, By::Default),
+            (
+                "entra app token with idtyp",
+                Preset::Entra,
+                json!({"sub":"9f8e7d6c","oid":"9f8e7d6c","idtyp":"app","azp":"11112222","roles":["Reports.Read.All"]}),
+                m,
+                By::EntraAppIdType,
+            ),
+            (
+                "entra app token without idtyp",
+                Preset::Entra,
+                json!({"sub":"9f8e7d6c","oid":"9f8e7d6c","azp":"11112222"}),
+                m,
+                By::EntraObjectIsSubject,
+            ),
+            (
+                "entra user token",
+                Preset::Entra,
+                json!({"sub":"AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ","oid":"00000000-0000-0000-66f3-3332eca7ea81","azp":"11112222","scp":"User.Read"}),
+                u,
+                By::Default,
+            ),
             // Duende
-            ("duende m2m (no sub)", Preset::Duende,
-             json!({"client_id":"reporting","scope":["api1"]}), m, By::ClientIdWithoutSubject),
-            ("duende user", Preset::Duende,
-             json!({"sub":"818727","client_id":"web","scope":["openid","api1"]}), u, By::Default),
+            (
+                "duende m2m (no sub)",
+                Preset::Duende,
+                json!({"client_id":"reporting","scope":["api1"]}),
+                m,
+                By::ClientIdWithoutSubject,
+            ),
+            (
+                "duende user",
+                Preset::Duende,
+                json!({"sub":"818727","client_id":"web","scope":["openid","api1"]}),
+                u,
+                By::Default,
+            ),
         ];
         for (name, preset, claims, kind, by) in cases {
             for classifier in [Classifier::new(preset), Classifier::new(Preset::Generic)] {
@@ -553,7 +668,11 @@ mod tests {
                     }
                     _ => (kind, by.clone()),
                 };
-                assert_eq!(got, Ok((expected.0, expected.1.to_string())), "{name} ({classifier:?})");
+                assert_eq!(
+                    got,
+                    Ok((expected.0, expected.1.to_string())),
+                    "{name} ({classifier:?})"
+                );
             }
         }
     }
@@ -561,24 +680,60 @@ mod tests {
     #[test]
     fn each_preset_has_only_its_own_rules() {
         let keycloak_sa = json!({"sub":"uuid","preferred_username":"service-account-x"});
-        assert_eq!(classify(&Classifier::new(Preset::Auth0), &keycloak_sa).map(|r| r.0), Ok(Kind::User));
+        assert_eq!(
+            classify(&Classifier::new(Preset::Auth0), &keycloak_sa).map(|r| r.0),
+            Ok(Kind::User)
+        );
         let auth0_m2m = json!({"sub":"x@clients"});
-        assert_eq!(classify(&Classifier::new(Preset::Keycloak), &auth0_m2m).map(|r| r.0), Ok(Kind::User));
+        assert_eq!(
+            classify(&Classifier::new(Preset::Keycloak), &auth0_m2m).map(|r| r.0),
+            Ok(Kind::User)
+        );
         let hydra_m2m = json!({"sub":"svc","client_id":"svc"});
-        assert_eq!(classify(&Classifier::new(Preset::Okta), &hydra_m2m).map(|r| r.0), Ok(Kind::User));
-        assert_eq!(classify(&Classifier::without_rules(), &hydra_m2m).map(|r| r.0), Ok(Kind::User));
+        assert_eq!(
+            classify(&Classifier::new(Preset::Okta), &hydra_m2m).map(|r| r.0),
+            Ok(Kind::User)
+        );
+        assert_eq!(
+            classify(&Classifier::without_rules(), &hydra_m2m).map(|r| r.0),
+            Ok(Kind::User)
+        );
     }
 
     #[test]
     fn the_configured_claim_decides_and_must_be_boolean() {
         let c = Classifier::new(Preset::Generic).machine_claim("https://example.com/is_m2m");
         let cases = [
-            (json!({"sub":"svc@clients","https://example.com/is_m2m":false}), Ok((Kind::User, "claim:https://example.com/is_m2m=false".to_owned()))),
-            (json!({"sub":"auth0|u","https://example.com/is_m2m":true}), Ok((Kind::Machine, "claim:https://example.com/is_m2m=true".to_owned()))),
-            (json!({"sub":"svc@clients"}), Ok((Kind::Machine, "auth0:sub-ends-with-@clients".to_owned()))),
-            (json!({"sub":"u","https://example.com/is_m2m":"true"}), Err(InvalidToken::InvalidClaim)),
-            (json!({"sub":"u","https://example.com/is_m2m":1}), Err(InvalidToken::InvalidClaim)),
-            (json!({"sub":"u","https://example.com/is_m2m":null}), Err(InvalidToken::InvalidClaim)),
+            (
+                json!({"sub":"svc@clients","https://example.com/is_m2m":false}),
+                Ok((
+                    Kind::User,
+                    "claim:https://example.com/is_m2m=false".to_owned(),
+                )),
+            ),
+            (
+                json!({"sub":"auth0|u","https://example.com/is_m2m":true}),
+                Ok((
+                    Kind::Machine,
+                    "claim:https://example.com/is_m2m=true".to_owned(),
+                )),
+            ),
+            (
+                json!({"sub":"svc@clients"}),
+                Ok((Kind::Machine, "auth0:sub-ends-with-@clients".to_owned())),
+            ),
+            (
+                json!({"sub":"u","https://example.com/is_m2m":"true"}),
+                Err(InvalidToken::InvalidClaim),
+            ),
+            (
+                json!({"sub":"u","https://example.com/is_m2m":1}),
+                Err(InvalidToken::InvalidClaim),
+            ),
+            (
+                json!({"sub":"u","https://example.com/is_m2m":null}),
+                Err(InvalidToken::InvalidClaim),
+            ),
         ];
         for (claims, expected) in cases {
             assert_eq!(classify(&c, &claims), expected, "{claims}");
@@ -594,7 +749,11 @@ mod tests {
             json!({"sub":"u","preferred_username":{"a":1}}),
             json!({"sub":42}),
         ] {
-            assert_eq!(classify(&c, &claims), Err(InvalidToken::InvalidClaim), "{claims}");
+            assert_eq!(
+                classify(&c, &claims),
+                Err(InvalidToken::InvalidClaim),
+                "{claims}"
+            );
         }
     }
 
@@ -602,17 +761,26 @@ mod tests {
     fn custom_rules_come_before_provider_rules() {
         let c = Classifier::new(Preset::Generic)
             .rule(Rule::custom("robots", |c| {
-                c.get("sub")?.as_str()?.starts_with("robot:").then_some(Kind::Machine)
+                c.get("sub")?
+                    .as_str()?
+                    .starts_with("robot:")
+                    .then_some(Kind::Machine)
             }))
             .rule(Rule::custom("humans", |c| {
                 (c.get("human")? == true).then_some(Kind::User)
             }));
-        assert_eq!(classify(&c, &json!({"sub":"robot:7"})), Ok((Kind::Machine, "custom:robots".into())));
+        assert_eq!(
+            classify(&c, &json!({"sub":"robot:7"})),
+            Ok((Kind::Machine, "custom:robots".into()))
+        );
         assert_eq!(
             classify(&c, &json!({"sub":"x@clients","human":true})),
             Ok((Kind::User, "custom:humans".into()))
         );
-        assert_eq!(classify(&c, &json!({"sub":"alice"})), Ok((Kind::User, "default:user".into())));
+        assert_eq!(
+            classify(&c, &json!({"sub":"alice"})),
+            Ok((Kind::User, "default:user".into()))
+        );
     }
 
     #[test]

@@ -1,0 +1,105 @@
+//! Shared set-up for the integration tests: a mock issuer, a configuration pointed at it,
+//! a small router behind `AuthLayer`, and a way to send it requests without a socket.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+use axum_principal::clock::ManualClock;
+use axum_principal::{AuthConfig, AuthConfigBuilder, AuthLayer, Principal, RequireRoleOrMachine};
+use axum_principal_testkit::MockIssuer;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub async fn issuer() -> MockIssuer {
+    match MockIssuer::start().await {
+        Ok(i) => i,
+        Err(e) => panic!("mock issuer did not start: {e}"),
+    }
+}
+
+/// A configuration trusting `issuer`, on a manual clock, with short fetch timeouts.
+pub fn config(issuer: &MockIssuer, clock: &ManualClock) -> AuthConfigBuilder {
+    AuthConfig::builder()
+        .issuer(issuer.issuer())
+        .audience(issuer.audience())
+        .clock(clock.clone())
+        .connect_timeout(Duration::from_millis(500))
+        .fetch_timeout(Duration::from_millis(500))
+}
+
+pub fn build(builder: AuthConfigBuilder) -> AuthConfig {
+    match builder.build() {
+        Ok(c) => c,
+        Err(e) => panic!("config: {e}"),
+    }
+}
+
+async fn me(principal: Principal) -> Json<Principal> {
+    Json(principal)
+}
+
+async fn maybe(principal: Option<Principal>) -> String {
+    principal.map_or_else(|| "anonymous".to_owned(), |p| p.subject().to_owned())
+}
+
+/// `/me` (Principal), `/maybe` (Option<Principal>), `/admin` (RequireRoleOrMachine("admin")).
+pub fn router(layer: AuthLayer) -> Router {
+    Router::new()
+        .route("/admin", get(me))
+        .route_layer(RequireRoleOrMachine::new("admin"))
+        .route("/me", get(me))
+        .route("/maybe", get(maybe))
+        .layer(layer)
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub challenge: Option<String>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+pub async fn send(app: &Router, path: &str, authorization: &[&str]) -> Reply {
+    let mut request = Request::get(path);
+    for value in authorization {
+        request = request.header(header::AUTHORIZATION, *value);
+    }
+    let request = match request.body(Body::empty()) {
+        Ok(r) => r,
+        Err(e) => panic!("request: {e}"),
+    };
+    let response: Response = match app.clone().oneshot(request).await {
+        Ok(r) => r,
+        Err(e) => match e {},
+    };
+    let status = response.status();
+    let challenge = response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = match response.into_body().collect().await {
+        Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
+        Err(e) => panic!("body: {e}"),
+    };
+    Reply {
+        status,
+        challenge,
+        body,
+    }
+}
+
+pub async fn get_with(app: &Router, path: &str, token: &str) -> Reply {
+    send(app, path, &[&format!("Bearer {token}")]).await
+}
