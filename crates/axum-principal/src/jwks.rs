@@ -262,9 +262,9 @@ impl JwksCache {
                 background: AtomicBool::new(false),
             })
             .collect::<Vec<_>>();
-        let sets = moka::future::Cache::builder()
-            .max_capacity(u64::try_from(issuers.len()).unwrap_or(u64::MAX))
-            .build();
+        // One entry per configured issuer, so the cache is bounded by construction; no
+        // capacity is set, which also keeps moka from ever evicting a last good set.
+        let sets = moka::future::Cache::builder().build();
         Self {
             inner: Arc::new(Inner {
                 issuers,
