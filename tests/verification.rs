@@ -426,3 +426,35 @@ async fn multiple_issuers_never_merge_and_each_uses_its_own_keys() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn a_static_jwks_verifies_without_any_network_io() {
+    let issuer = issuer().await;
+    let config = AuthConfig::builder()
+        .issuer(Issuer::new(issuer.issuer()).static_jwks(issuer.jwks().to_string()))
+        .audience(issuer.audience());
+    let app = router(AuthLayer::new(build(config)));
+    for alg in [KeyAlg::Rs256, KeyAlg::Es256, KeyAlg::EdDsa] {
+        assert_eq!(
+            get_with(&app, "/me", &issuer.token().alg(alg).sign())
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        get_with(&app, "/me", &issuer.token().kid("other").sign())
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(issuer.jwks_requests() + issuer.discovery_requests(), 0);
+    let unusable = AuthConfig::builder()
+        .issuer(Issuer::new(issuer.issuer()).static_jwks(r#"{"keys":[{"kty":"oct","k":"AAAA"}]}"#))
+        .audience(issuer.audience())
+        .build();
+    assert!(matches!(
+        unusable,
+        Err(axum_principal::ConfigError::UnusableStaticJwks(_))
+    ));
+}

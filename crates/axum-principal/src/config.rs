@@ -148,6 +148,7 @@ pub struct Issuer {
     pub(crate) jwks_uri: Option<String>,
     pub(crate) hmac_secret: Option<Arc<[u8]>>,
     pub(crate) use_jwks: bool,
+    pub(crate) static_jwks: Option<Arc<str>>,
 }
 
 impl Issuer {
@@ -159,6 +160,7 @@ impl Issuer {
             jwks_uri: None,
             hmac_secret: None,
             use_jwks: true,
+            static_jwks: None,
         }
     }
 
@@ -172,6 +174,13 @@ impl Issuer {
     /// 32 bytes). HMAC is never accepted with keys from a JWKS.
     pub fn hmac_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
         self.hmac_secret = Some(Arc::from(secret.into()));
+        self
+    }
+
+    /// Use this JWKS document (`{"keys":[…]}`) and never fetch keys: for services with
+    /// pinned keys, offline tests and fuzzing. Keys cannot rotate without a restart.
+    pub fn static_jwks(mut self, jwks_json: impl Into<String>) -> Self {
+        self.static_jwks = Some(Arc::from(jwks_json.into()));
         self
     }
 
@@ -197,6 +206,7 @@ impl fmt::Debug for Issuer {
                 &self.hmac_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("use_jwks", &self.use_jwks)
+            .field("static_jwks", &self.static_jwks.is_some())
             .finish()
     }
 }
@@ -244,6 +254,8 @@ pub enum ConfigError {
     HmacSecretTooShort,
     /// An issuer with neither a JWKS nor an HMAC secret has no way to verify anything.
     NoKeySource(String),
+    /// A static JWKS with no usable signing key.
+    UnusableStaticJwks(String),
     /// A key-refresh duration range that cannot hold (min > max, or a zero value).
     InvalidDuration(&'static str),
     /// An empty roles claim path.
@@ -272,6 +284,9 @@ impl fmt::Display for ConfigError {
             Self::HmacSecretTooShort => f.write_str("an HMAC secret must be at least 32 bytes"),
             Self::NoKeySource(i) => {
                 write!(f, "issuer {i} has neither a JWKS nor an HMAC secret")
+            }
+            Self::UnusableStaticJwks(i) => {
+                write!(f, "the static JWKS of issuer {i} has no usable signing key")
             }
             Self::InvalidDuration(what) => write!(f, "invalid duration setting: {what}"),
             Self::InvalidRolesClaim => f.write_str("the roles claim path is empty"),
@@ -566,6 +581,15 @@ impl AuthConfigBuilder {
         }
         if self.algorithms.iter().any(|a| a.is_hmac()) {
             return Err(ConfigError::HmacInAllowList);
+        }
+        for issuer in &self.issuers {
+            if let Some(jwks) = &issuer.static_jwks {
+                if crate::jwks::usable_keys(jwks.as_bytes(), &self.algorithms, self.keys.max_keys)
+                    == 0
+                {
+                    return Err(ConfigError::UnusableStaticJwks(issuer.url.clone()));
+                }
+            }
         }
         if self.roles_claim.is_empty() || self.roles_claim.split('.').any(str::is_empty) {
             return Err(ConfigError::InvalidRolesClaim);

@@ -122,6 +122,17 @@ impl KeySet {
             .take(limit)
     }
 
+    fn fixed(keys: Vec<Arc<VerifyingKey>>) -> Self {
+        let forever = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) * 4);
+        Self {
+            keys,
+            version: 0,
+            refresh_at: forever,
+            fresh_until: forever,
+            usable_until: forever,
+        }
+    }
+
     fn has_candidate(&self, kid: Option<&str>, alg: Algorithm) -> bool {
         self.candidates(kid, alg).next().is_some()
     }
@@ -176,6 +187,9 @@ enum Reason {
 
 struct IssuerKeys {
     issuer: String,
+    /// Keys given in the configuration ([`Issuer::static_jwks`](crate::Issuer::static_jwks)):
+    /// never fetched, never refreshed.
+    fixed: Option<Arc<KeySet>>,
     configured_jwks_uri: Option<reqwest::Url>,
     discovered_jwks_uri: Mutex<Option<reqwest::Url>>,
     use_jwks: bool,
@@ -249,6 +263,12 @@ impl JwksCache {
             .iter()
             .map(|i| IssuerKeys {
                 issuer: i.url.clone(),
+                fixed: i.static_jwks.as_deref().map(|jwks| {
+                    // Checked by AuthConfigBuilder::build; an unusable set holds no keys.
+                    let keys = parse_jwks(jwks.as_bytes(), &c.algorithms, c.keys.max_keys)
+                        .unwrap_or_default();
+                    Arc::new(KeySet::fixed(keys))
+                }),
                 // Validated by AuthConfigBuilder::build.
                 configured_jwks_uri: i.jwks_uri.as_deref().and_then(|u| check_url(u).ok()),
                 discovered_jwks_uri: Mutex::new(None),
@@ -283,7 +303,7 @@ impl JwksCache {
     pub async fn warm(&self) -> Result<(), WarmError> {
         let mut failed = Vec::new();
         for (idx, issuer) in self.inner.issuers.iter().enumerate() {
-            if !issuer.use_jwks {
+            if !issuer.use_jwks || issuer.fixed.is_some() {
                 continue;
             }
             let seen = self.inner.sets.get(&idx).await.map_or(0, |s| s.version);
@@ -304,7 +324,10 @@ impl JwksCache {
     /// cached. For diagnostics.
     pub async fn key_ids(&self, issuer: &str) -> Option<Vec<String>> {
         let idx = self.issuer_index(issuer)?;
-        let set = self.inner.sets.get(&idx).await?;
+        let set = match self.inner.issuers.get(idx).and_then(|i| i.fixed.clone()) {
+            Some(fixed) => fixed,
+            None => self.inner.sets.get(&idx).await?,
+        };
         Some(set.keys.iter().filter_map(|k| k.kid.clone()).collect())
     }
 
@@ -325,6 +348,13 @@ impl JwksCache {
         alg: Algorithm,
     ) -> Result<Arc<KeySet>, LookupError> {
         let issuer = self.inner.issuers.get(idx).ok_or(LookupError::NoKey)?;
+        if let Some(fixed) = &issuer.fixed {
+            return if fixed.has_candidate(kid, alg) {
+                Ok(Arc::clone(fixed))
+            } else {
+                Err(LookupError::NoKey)
+            };
+        }
         if !issuer.use_jwks {
             return Err(LookupError::NoKey);
         }
@@ -540,16 +570,7 @@ impl JwksCache {
     async fn metadata_jwks_uri(&self, url: &str, issuer: &str) -> Result<reqwest::Url, FetchError> {
         let url = check_url(url).map_err(|e| FetchError::BadJwksUri(e.to_string()))?;
         let (body, _) = self.get_bounded(&url).await?;
-        let doc: Value = serde_json::from_slice(&body).map_err(|_| FetchError::NotJson)?;
-        match doc.get("issuer") {
-            Some(Value::String(i)) if i == issuer => {}
-            Some(Value::String(_)) => return Err(FetchError::IssuerMismatch),
-            _ => return Err(FetchError::NotJwks),
-        }
-        let Some(Value::String(jwks_uri)) = doc.get("jwks_uri") else {
-            return Err(FetchError::NotJwks);
-        };
-        check_url(jwks_uri).map_err(|e| FetchError::BadJwksUri(e.to_string()))
+        jwks_uri_from_metadata(&body, issuer)
     }
 
     /// GET with the body capped; returns the body and `Cache-Control: max-age`.
@@ -589,6 +610,51 @@ impl JwksCache {
     }
 }
 
+/// The `jwks_uri` of a discovery or RFC 8414 metadata document, which must name `issuer`.
+fn jwks_uri_from_metadata(body: &[u8], issuer: &str) -> Result<reqwest::Url, FetchError> {
+    let doc: Value = serde_json::from_slice(body).map_err(|_| FetchError::NotJson)?;
+    match doc.get("issuer") {
+        Some(Value::String(i)) if i == issuer => {}
+        Some(Value::String(_)) => return Err(FetchError::IssuerMismatch),
+        _ => return Err(FetchError::NotJwks),
+    }
+    let Some(Value::String(jwks_uri)) = doc.get("jwks_uri") else {
+        return Err(FetchError::NotJwks);
+    };
+    check_url(jwks_uri).map_err(|e| FetchError::BadJwksUri(e.to_string()))
+}
+
+/// Entry points for fuzzing and property tests of the parsers that read what an issuer
+/// sends. Not part of the stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    /// Parses a JWKS body; returns how many usable keys it holds, or `None` if the document
+    /// itself is refused.
+    pub fn parse_jwks(body: &[u8]) -> Option<usize> {
+        super::parse_jwks(body, &Algorithm::ASYMMETRIC, 100)
+            .ok()
+            .map(|k| k.len())
+    }
+
+    /// Reads `jwks_uri` from a metadata document that must name `issuer`.
+    pub fn parse_metadata(body: &[u8], issuer: &str) -> Option<String> {
+        jwks_uri_from_metadata(body, issuer).ok().map(String::from)
+    }
+
+    /// Parses `Cache-Control` values into the max-age they give.
+    pub fn parse_max_age(values: &[&[u8]]) -> Option<Duration> {
+        let mut headers = http::HeaderMap::new();
+        for v in values {
+            if let Ok(v) = http::HeaderValue::from_bytes(v) {
+                headers.append(http::header::CACHE_CONTROL, v);
+            }
+        }
+        max_age(&headers)
+    }
+}
+
 /// RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
 fn rfc8414_url(issuer: &str) -> Option<String> {
     let url = reqwest::Url::parse(issuer).ok()?;
@@ -624,6 +690,11 @@ fn max_age(headers: &http::HeaderMap) -> Option<Duration> {
         }
     }
     result
+}
+
+/// How many usable keys a JWKS document holds (for configuration checks).
+pub(crate) fn usable_keys(body: &[u8], algorithms: &[Algorithm], max_keys: usize) -> usize {
+    parse_jwks(body, algorithms, max_keys).map_or(0, |k| k.len())
 }
 
 /// Parses a JWKS one key at a time; unusable keys are skipped and logged at debug.
