@@ -99,6 +99,7 @@ impl Algorithm {
         matches!(self, Self::HS256 | Self::HS384 | Self::HS512)
     }
 
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
     pub(crate) fn to_jwt(self) -> jsonwebtoken::Algorithm {
         use jsonwebtoken::Algorithm as J;
         match self {

@@ -24,20 +24,23 @@ use std::time::{Duration, Instant, SystemTime};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jsonwebtoken::DecodingKey;
 use moka::ops::compute::{CompResult, Op};
 use serde_json::Value;
 use tracing::Instrument as _;
 
 use crate::clock::{elapsed_since, Clock};
 use crate::config::{check_url, Algorithm, AuthConfig, KeyPolicy};
+use crate::crypto::{sha256, KeyMaterial};
 
 /// A verification key from a JWKS (or a configured HMAC secret), parsed once.
 pub(crate) struct VerifyingKey {
     pub(crate) kid: Option<String>,
     family: KeyFamily,
     jwk_alg: Option<Algorithm>,
-    pub(crate) decoding: DecodingKey,
+    pub(crate) material: KeyMaterial,
+    /// SHA-256 of the key's public components, to tell whether a refreshed set still holds
+    /// the same key (the token cache drops entries whose key left the set).
+    pub(crate) fingerprint: [u8; 32],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +58,8 @@ impl VerifyingKey {
             kid: None,
             family: KeyFamily::Hmac,
             jwk_alg: None,
-            decoding: DecodingKey::from_secret(secret),
+            material: KeyMaterial::hmac(secret),
+            fingerprint: sha256(&[b"oct", secret]),
         }
     }
 
@@ -730,9 +734,9 @@ fn parse_jwks(
     Ok(keys)
 }
 
-/// Smallest and largest RSA moduli accepted, in bytes (2048 and 16384 bits).
+/// Smallest and largest RSA moduli accepted, in bytes (2048 and 8192 bits).
 const RSA_MIN_BYTES: usize = 256;
-const RSA_MAX_BYTES: usize = 2048;
+const RSA_MAX_BYTES: usize = 1024;
 
 fn parse_jwk(entry: &Value, algorithms: &[Algorithm]) -> Result<VerifyingKey, &'static str> {
     let Value::Object(jwk) = entry else {
@@ -773,57 +777,85 @@ fn parse_jwk(entry: &Value, algorithms: &[Algorithm]) -> Result<VerifyingKey, &'
             Some(alg)
         }
     };
-    let (family, decoding) = match required("kty")? {
+    let fits_jwk_alg = |alg: &Algorithm| jwk_alg.is_none_or(|a| a == *alg);
+    let (family, material, fingerprint) = match required("kty")? {
         "RSA" => {
             let n = b64(required("n")?)?;
             let e = b64(required("e")?)?;
-            let n_len = n.iter().skip_while(|b| **b == 0).count();
-            if !(RSA_MIN_BYTES..=RSA_MAX_BYTES).contains(&n_len) {
+            let n = n
+                .iter()
+                .skip_while(|b| **b == 0)
+                .copied()
+                .collect::<Vec<u8>>();
+            if !(RSA_MIN_BYTES..=RSA_MAX_BYTES).contains(&n.len()) {
                 return Err("RSA modulus size out of range");
             }
             if e.is_empty() || e.len() > 8 {
                 return Err("RSA exponent out of range");
             }
-            (KeyFamily::Rsa, DecodingKey::from_rsa_raw_components(&n, &e))
+            let rsa_algs: Vec<Algorithm> = algorithms
+                .iter()
+                .copied()
+                .filter(|a| {
+                    matches!(
+                        a,
+                        Algorithm::RS256
+                            | Algorithm::RS384
+                            | Algorithm::RS512
+                            | Algorithm::PS256
+                            | Algorithm::PS384
+                            | Algorithm::PS512
+                    )
+                })
+                .filter(fits_jwk_alg)
+                .collect();
+            if rsa_algs.is_empty() {
+                return Err("no allowed algorithm fits this key");
+            }
+            let material = KeyMaterial::rsa(&n, &e, &rsa_algs).ok_or("bad RSA key")?;
+            (KeyFamily::Rsa, material, sha256(&[b"RSA", &n, b".", &e]))
         }
         "EC" => {
-            let (family, size) = match required("crv")? {
-                "P-256" => (KeyFamily::EcP256, 32),
-                "P-384" => (KeyFamily::EcP384, 48),
+            let (family, alg, size) = match required("crv")? {
+                "P-256" => (KeyFamily::EcP256, Algorithm::ES256, 32),
+                "P-384" => (KeyFamily::EcP384, Algorithm::ES384, 48),
                 _ => return Err("unsupported curve"),
             };
-            let x = required("x")?;
-            let y = required("y")?;
-            if b64(x)?.len() != size || b64(y)?.len() != size {
+            if !algorithms.contains(&alg) || !fits_jwk_alg(&alg) {
+                return Err("no allowed algorithm fits this key");
+            }
+            let x = b64(required("x")?)?;
+            let y = b64(required("y")?)?;
+            if x.len() != size || y.len() != size {
                 return Err("EC coordinate has the wrong length");
             }
-            let key = DecodingKey::from_ec_components(x, y).map_err(|_| "bad EC key")?;
-            (family, key)
+            let material = KeyMaterial::ec(alg, &x, &y).ok_or("bad EC key")?;
+            (family, material, sha256(&[b"EC", &x, &y]))
         }
         "OKP" => {
             if required("crv")? != "Ed25519" {
                 return Err("unsupported curve");
             }
-            let x = required("x")?;
-            if b64(x)?.len() != 32 {
+            if !algorithms.contains(&Algorithm::EdDSA) || !fits_jwk_alg(&Algorithm::EdDSA) {
+                return Err("no allowed algorithm fits this key");
+            }
+            let x = b64(required("x")?)?;
+            if x.len() != 32 {
                 return Err("Ed25519 key has the wrong length");
             }
-            let key = DecodingKey::from_ed_components(x).map_err(|_| "bad OKP key")?;
-            (KeyFamily::Ed25519, key)
+            let material = KeyMaterial::ed25519(&x).ok_or("bad OKP key")?;
+            (KeyFamily::Ed25519, material, sha256(&[b"OKP", &x]))
         }
         "oct" => return Err("symmetric keys are never taken from a JWKS"),
         _ => return Err("unknown kty"),
     };
-    let key = VerifyingKey {
+    Ok(VerifyingKey {
         kid,
         family,
         jwk_alg,
-        decoding,
-    };
-    if !algorithms.iter().any(|a| key.fits(*a)) {
-        return Err("no allowed algorithm fits this key");
-    }
-    Ok(key)
+        material,
+        fingerprint,
+    })
 }
 
 fn b64(s: &str) -> Result<Vec<u8>, &'static str> {
@@ -835,17 +867,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    // Real public keys (generated once for these tests): key material is validated when
+    // parsed, so made-up bytes would be refused.
+    const RSA_N: &str = "roX4eOdMZClDu_wcKxKOWCK0HFgNkysPhWfl3V-WyIwj3-QWbbzmLkU7huuE896YZjvcTYyAAu07lb0BXhnwmXEGJDasqtLhhR8-edM5rb1pcSyMa0rN5V1FNWpPWErBfdnqKF_n_TQKHzxZanClA9CgFt4BX0iHVfJo5vGVS96x6xEbx-R5gQGy3KI1Gmmxlm_sLkxwxaAke1nBVWQ7lb1aEUXYeF2rzFgUxXaWtNu8CEER8QsgiFGXtS9Wdhk8ILp-8yw-6GcM0qkFnL9l0bEDZL6PH2JgBAaXMtN8eJ7ammCXShGmH35JnYnNh3WqV2SDik6tkowX-faKrl3x0w";
+    const P256_X: &str = "8phgc2fp8g0ZGPfz3eRZxHIu8Xl0Z9w2RTa8kqqjIjQ";
+    const P256_Y: &str = "gw98sTfRaDN6fhmrHAOY0GCmVDzZL3F19p1cD5PzeW8";
+    const ED_X: &str = "W-06xkm-nUzz8G7_xLlEAfw33d3OksTzK_E-tXTyzek";
+
     fn n_2048() -> String {
-        let mut n = vec![0xC3u8; 256];
-        n[255] = 0x01;
-        URL_SAFE_NO_PAD.encode(n)
+        RSA_N.to_owned()
     }
 
     fn p256() -> (String, String) {
-        (
-            URL_SAFE_NO_PAD.encode([1u8; 32]),
-            URL_SAFE_NO_PAD.encode([2u8; 32]),
-        )
+        (P256_X.to_owned(), P256_Y.to_owned())
     }
 
     #[test]
@@ -863,7 +897,8 @@ mod tests {
             "not an object",
             {"kty":"RSA","kid":"good-rsa","use":"sig","alg":"RS256","n":n_2048(),"e":"AQAB"},
             {"kty":"EC","kid":"good-ec","crv":"P-256","x":x,"y":y},
-            {"kty":"OKP","kid":"good-ed","crv":"Ed25519","x":URL_SAFE_NO_PAD.encode([3u8; 32])},
+            {"kty":"OKP","kid":"good-ed","crv":"Ed25519","x":ED_X},
+            {"kty":"EC","kid":"off-curve","crv":"P-256","x":URL_SAFE_NO_PAD.encode([1u8; 32]),"y":URL_SAFE_NO_PAD.encode([2u8; 32])},
             {"kty":"RSA","kid":"good-rsa","n":n_2048(),"e":"AQAB"}
         ]});
         let body = serde_json::to_vec(&doc).unwrap_or_default();

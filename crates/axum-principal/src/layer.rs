@@ -105,7 +105,7 @@ impl Authenticator {
             let key = jwks
                 .hmac_key(idx)
                 .ok_or_else(|| self.invalid(InvalidToken::DisallowedAlgorithm))?;
-            verify::check_signature(&jws, &key.decoding, alg).map_err(|r| self.invalid(r))?;
+            verify::check_signature(&jws, &key.material, alg).map_err(|r| self.invalid(r))?;
         } else {
             if !c.algorithms.contains(&alg) {
                 return Err(self.invalid(InvalidToken::DisallowedAlgorithm));
@@ -117,7 +117,7 @@ impl Authenticator {
             })?;
             let mut outcome = Err(InvalidToken::UnknownKey);
             for key in set.candidates(kid, alg) {
-                outcome = verify::check_signature(&jws, &key.decoding, alg);
+                outcome = verify::check_signature(&jws, &key.material, alg);
                 if outcome.is_ok() {
                     break;
                 }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::config::{Algorithm, TypPolicy};
-use crate::crypto;
+use crate::crypto::KeyMaterial;
 use crate::rejection::InvalidToken;
 
 /// A JSON object decoded from a token part.
@@ -156,14 +156,14 @@ pub(crate) fn check_typ(typ: Option<&str>, policy: TypPolicy) -> Result<(), Inva
 /// already checked that the key may be used with `alg`.
 pub(crate) fn check_signature(
     jws: &Jws<'_>,
-    key: &jsonwebtoken::DecodingKey,
+    key: &KeyMaterial,
     alg: Algorithm,
 ) -> Result<(), InvalidToken> {
-    let verifier = (crypto::provider().verifier_factory)(&alg.to_jwt(), key)
-        .map_err(|_| InvalidToken::DisallowedAlgorithm)?;
-    verifier
-        .verify(jws.signing_input.as_bytes(), &jws.signature)
-        .map_err(|_| InvalidToken::BadSignature)
+    if key.verify(alg, jws.signing_input.as_bytes(), &jws.signature) {
+        Ok(())
+    } else {
+        Err(InvalidToken::BadSignature)
+    }
 }
 
 /// What the claims are checked against.
