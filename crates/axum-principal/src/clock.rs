@@ -46,6 +46,14 @@ impl ManualClock {
         }
     }
 
+    /// Sets the clock to `time` (which may be in the past).
+    pub fn set(&self, time: SystemTime) {
+        let millis = time
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        self.millis_since_epoch.store(millis, Ordering::SeqCst);
+    }
+
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
         let by = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);

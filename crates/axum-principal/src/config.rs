@@ -328,6 +328,7 @@ pub(crate) struct ConfigInner {
     pub(crate) roles_claim: String,
     pub(crate) keys: KeyPolicy,
     pub(crate) http: reqwest::Client,
+    pub(crate) token_cache: Option<crate::cache::TokenCacheLimits>,
     pub(crate) renderer: Renderer,
     pub(crate) clock: Arc<dyn Clock>,
 }
@@ -381,6 +382,7 @@ pub struct AuthConfigBuilder {
     realm: String,
     renderer: Option<Arc<crate::rejection::RenderFn>>,
     clock: Arc<dyn Clock>,
+    token_cache: Option<crate::cache::TokenCacheLimits>,
 }
 
 impl Default for AuthConfigBuilder {
@@ -409,6 +411,10 @@ impl Default for AuthConfigBuilder {
             realm: "api".to_owned(),
             renderer: None,
             clock: Arc::new(SystemClock),
+            token_cache: Some(crate::cache::TokenCacheLimits {
+                max_entries: 100_000,
+                max_bytes: 64 * 1024 * 1024,
+            }),
         }
     }
 }
@@ -525,6 +531,23 @@ impl AuthConfigBuilder {
         self
     }
 
+    /// Bounds of the verified-token cache (default 100 000 entries and 64 MiB, whichever is
+    /// reached first). A repeated token is answered from the cache while its `exp`/`nbf`
+    /// still hold and the key that verified it is still in the issuer's set.
+    pub fn token_cache(mut self, max_entries: u64, max_bytes: u64) -> Self {
+        self.token_cache = Some(crate::cache::TokenCacheLimits {
+            max_entries,
+            max_bytes,
+        });
+        self
+    }
+
+    /// Verifies every token in full, every time.
+    pub fn without_token_cache(mut self) -> Self {
+        self.token_cache = None;
+        self
+    }
+
     /// The `realm` of `WWW-Authenticate` challenges (default `api`).
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = realm.into();
@@ -605,6 +628,12 @@ impl AuthConfigBuilder {
         if k.max_response_bytes == 0 || self.max_token_bytes == 0 {
             return Err(ConfigError::InvalidDuration("size limits"));
         }
+        if self
+            .token_cache
+            .is_some_and(|c| c.max_entries == 0 || c.max_bytes == 0)
+        {
+            return Err(ConfigError::InvalidDuration("token cache limits"));
+        }
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.connect_timeout)
@@ -625,6 +654,7 @@ impl AuthConfigBuilder {
                 roles_claim: self.roles_claim,
                 keys: self.keys,
                 http,
+                token_cache: self.token_cache,
                 renderer: Renderer {
                     realm: Arc::from(self.realm.replace(['"', '\\'], "")),
                     custom: self.renderer,

@@ -65,7 +65,7 @@ mod aws_lc_backend {
         /// One parsed key per algorithm it may verify.
         Public(Vec<(Algorithm, ParsedPublicKey)>),
         /// HS256, HS384, HS512.
-        Hmac([hmac::Key; 3]),
+        Hmac(Box<[hmac::Key; 3]>),
     }
 
     fn rsa_params(alg: Algorithm) -> Option<&'static sig::RsaParameters> {
@@ -112,11 +112,11 @@ mod aws_lc_backend {
         }
 
         pub(crate) fn hmac(secret: &[u8]) -> Self {
-            Self::Hmac([
+            Self::Hmac(Box::new([
                 hmac::Key::new(hmac::HMAC_SHA256, secret),
                 hmac::Key::new(hmac::HMAC_SHA384, secret),
                 hmac::Key::new(hmac::HMAC_SHA512, secret),
-            ])
+            ]))
         }
 
         pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
@@ -125,7 +125,8 @@ mod aws_lc_backend {
                     .iter()
                     .find(|(a, _)| *a == alg)
                     .is_some_and(|(_, key)| key.verify_sig(message, signature).is_ok()),
-                Self::Hmac([hs256, hs384, hs512]) => {
+                Self::Hmac(keys) => {
+                    let [hs256, hs384, hs512] = &**keys;
                     let key = match alg {
                         Algorithm::HS256 => hs256,
                         Algorithm::HS384 => hs384,

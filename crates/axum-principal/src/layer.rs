@@ -12,6 +12,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -21,8 +22,10 @@ use serde_json::Value;
 use tower::{Layer, Service};
 
 use crate::bearer::{bearer_token, Credentials};
+use crate::cache::{Entry, TokenCache};
 use crate::clock::unix_seconds;
 use crate::config::AuthConfig;
+use crate::crypto::sha256;
 use crate::jwks::{JwksCache, LookupError};
 use crate::principal::{AuthContext, Principal};
 use crate::rejection::{AuthRejection, InvalidToken, RejectionKind};
@@ -39,6 +42,20 @@ pub struct Authenticator {
 struct AuthInner {
     config: AuthConfig,
     jwks: JwksCache,
+    cache: Option<TokenCache>,
+}
+
+/// Counters of the verified-token cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenCacheStats {
+    /// Lookups answered from the cache (before the per-hit re-checks).
+    pub hits: u64,
+    /// Lookups that found nothing.
+    pub misses: u64,
+    /// Entries held now.
+    pub entries: u64,
+    /// Their total weight (estimated bytes, at least `max_bytes / max_entries` each).
+    pub weighted_size: u64,
 }
 
 impl fmt::Debug for Authenticator {
@@ -58,9 +75,29 @@ impl Authenticator {
 
     /// An authenticator using `jwks`, which must have been built from the same `config`.
     pub fn with_cache(config: AuthConfig, jwks: JwksCache) -> Self {
+        let cache = config
+            .inner
+            .token_cache
+            .map(|limits| TokenCache::new(limits, config.inner.leeway_secs));
         Self {
-            inner: Arc::new(AuthInner { config, jwks }),
+            inner: Arc::new(AuthInner {
+                config,
+                jwks,
+                cache,
+            }),
         }
+    }
+
+    /// The verified-token cache's counters (`None` when the cache is off).
+    pub fn token_cache_stats(&self) -> Option<TokenCacheStats> {
+        let cache = self.inner.cache.as_ref()?;
+        let (entries, weighted_size) = cache.usage();
+        Some(TokenCacheStats {
+            hits: cache.counters.hits.load(Ordering::Relaxed),
+            misses: cache.counters.misses.load(Ordering::Relaxed),
+            entries,
+            weighted_size,
+        })
     }
 
     /// The key cache (to [`warm`](JwksCache::warm) it at start-up, for example).
@@ -81,8 +118,63 @@ impl Authenticator {
         self.rejection(RejectionKind::InvalidToken(reason))
     }
 
-    /// Verifies one token and builds its principal.
+    /// Verifies one token and builds its principal. A repeated token is answered from the
+    /// verified-token cache while it would still verify.
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthRejection> {
+        let Some(cache) = &self.inner.cache else {
+            return self.verify_uncached(token).await.map(|(p, _)| p);
+        };
+        let c = &self.inner.config.inner;
+        if token.len() > c.max_token_bytes {
+            return Err(self.invalid(InvalidToken::TooLarge));
+        }
+        let digest = sha256(&[token.as_bytes()]);
+        if let Some(entry) = cache.get(&digest) {
+            if self.still_valid(&entry).await {
+                return Ok(entry.principal.clone());
+            }
+            cache.remove(&digest);
+        }
+        let (principal, meta) = self.verify_uncached(token).await?;
+        cache.insert(
+            digest,
+            Entry::new(
+                principal.clone(),
+                meta.issuer,
+                meta.kid,
+                meta.alg,
+                meta.key_fingerprint,
+                meta.validity.expires_at,
+                meta.validity.not_before,
+                token.len(),
+            ),
+        );
+        Ok(principal)
+    }
+
+    /// Whether a cached verification still holds: its time claims, and its key still in the
+    /// issuer's set (which also keeps key refreshes running for cached traffic).
+    async fn still_valid(&self, entry: &Entry) -> bool {
+        let c = &self.inner.config.inner;
+        if !entry.in_time(unix_seconds(c.clock.now()), c.leeway_secs) {
+            return false;
+        }
+        let jwks = &self.inner.jwks;
+        if entry.alg.is_hmac() {
+            return jwks
+                .hmac_key(entry.issuer)
+                .is_some_and(|k| k.fingerprint == entry.key_fingerprint);
+        }
+        let kid = entry.kid.as_deref();
+        match jwks.keys_for(entry.issuer, kid, entry.alg).await {
+            Ok(set) => set
+                .candidates(kid, entry.alg)
+                .any(|k| k.fingerprint == entry.key_fingerprint),
+            Err(_) => false,
+        }
+    }
+
+    async fn verify_uncached(&self, token: &str) -> Result<(Principal, Verified), AuthRejection> {
         let c = &self.inner.config.inner;
         let jwks = &self.inner.jwks;
         let jws = verify::parse(token, c.max_token_bytes).map_err(|r| self.invalid(r))?;
@@ -101,11 +193,12 @@ impl Authenticator {
             .issuers
             .get(idx)
             .ok_or_else(|| self.invalid(InvalidToken::UnknownIssuer))?;
-        if alg.is_hmac() {
+        let key_fingerprint = if alg.is_hmac() {
             let key = jwks
                 .hmac_key(idx)
                 .ok_or_else(|| self.invalid(InvalidToken::DisallowedAlgorithm))?;
             verify::check_signature(&jws, &key.material, alg).map_err(|r| self.invalid(r))?;
+            key.fingerprint
         } else {
             if !c.algorithms.contains(&alg) {
                 return Err(self.invalid(InvalidToken::DisallowedAlgorithm));
@@ -117,13 +210,14 @@ impl Authenticator {
             })?;
             let mut outcome = Err(InvalidToken::UnknownKey);
             for key in set.candidates(kid, alg) {
-                outcome = verify::check_signature(&jws, &key.material, alg);
+                outcome =
+                    verify::check_signature(&jws, &key.material, alg).map(|()| key.fingerprint);
                 if outcome.is_ok() {
                     break;
                 }
             }
-            outcome.map_err(|r| self.invalid(r))?;
-        }
+            outcome.map_err(|r| self.invalid(r))?
+        };
         let checks = ClaimChecks {
             issuer: &issuer.url,
             audiences: &c.audiences,
@@ -135,14 +229,25 @@ impl Authenticator {
             .classifier
             .classify(&jws.claims)
             .map_err(|r| self.invalid(r))?;
-        Principal::from_claims(
+        let kid = jws.header.kid;
+        let principal = Principal::from_claims(
             &issuer.url,
             jws.claims,
             validity.expires_at,
             classification,
             &c.roles_claim,
         )
-        .map_err(|r| self.invalid(r))
+        .map_err(|r| self.invalid(r))?;
+        Ok((
+            principal,
+            Verified {
+                issuer: idx,
+                kid,
+                alg,
+                key_fingerprint,
+                validity,
+            },
+        ))
     }
 
     /// The request's principal: `Ok(None)` when it carries no bearer token.
@@ -168,6 +273,15 @@ impl Authenticator {
         }
         result
     }
+}
+
+/// What a successful verification used, for the token cache.
+struct Verified {
+    issuer: usize,
+    kid: Option<String>,
+    alg: crate::config::Algorithm,
+    key_fingerprint: [u8; 32],
+    validity: verify::Validity,
 }
 
 /// Verifies bearer tokens on every request: `.layer(AuthLayer::new(config))`.

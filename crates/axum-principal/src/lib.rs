@@ -66,6 +66,7 @@ pub mod rejection;
 pub mod verify;
 
 mod bearer;
+mod cache;
 mod crypto;
 
 pub use classify::{ClassifiedBy, Classifier, Kind, Preset, Rule};
@@ -75,7 +76,7 @@ pub use guard::{
     RequireScope, RequireUser,
 };
 pub use jwks::JwksCache;
-pub use layer::{AuthLayer, AuthService, Authenticator};
+pub use layer::{AuthLayer, AuthService, Authenticator, TokenCacheStats};
 pub use principal::{Claims, Machine, Principal, User};
 pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
 

@@ -250,8 +250,14 @@ fn numeric_date(claims: &Object, name: &str) -> Result<Option<i64>, InvalidToken
         Some(Value::Number(n)) => {
             if let Some(i) = n.as_i64() {
                 Ok(Some(i))
-            } else if let Some(f) = n.as_f64() {
-                // Out-of-range values saturate; NaN cannot come from JSON.
+            } else if let Some(f) = n.as_f64().filter(|f| {
+                // Only dates an i64 of seconds can hold: a value beyond that (10^30, u64::MAX,
+                // 1e300) is refused rather than clamped into "never expires" or "always
+                // valid". NaN and infinities cannot come from JSON.
+                #[allow(clippy::cast_precision_loss)]
+                let (min, max) = (i64::MIN as f64, i64::MAX as f64);
+                *f >= min && *f < max
+            }) {
                 #[allow(clippy::cast_possible_truncation)]
                 Ok(Some(f.floor() as i64))
             } else {
