@@ -696,6 +696,13 @@ fn max_age(headers: &http::HeaderMap) -> Option<Duration> {
     result
 }
 
+/// The first usable key of a JWKS document, for the benchmarks.
+pub(crate) fn parse_jwks_for_bench(body: &[u8], alg: Algorithm) -> Option<KeyMaterial> {
+    let mut keys = parse_jwks(body, &[alg], 1).ok()?;
+    let key = keys.pop()?;
+    Arc::try_unwrap(key).ok().map(|k| k.material)
+}
+
 /// How many usable keys a JWKS document holds (for configuration checks).
 pub(crate) fn usable_keys(body: &[u8], algorithms: &[Algorithm], max_keys: usize) -> usize {
     parse_jwks(body, algorithms, max_keys).map_or(0, |k| k.len())

@@ -84,3 +84,60 @@ pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// Thin wrappers over internal stages, for the criterion benchmarks in `benches/`. Not part
+/// of the stable API.
+#[doc(hidden)]
+pub mod bench_internals {
+    use serde_json::Value;
+
+    use crate::config::Algorithm;
+    use crate::crypto::{sha256, KeyMaterial};
+    use crate::rejection::InvalidToken;
+
+    /// Step 2: decodes header and claims of a compact JWS (no verification).
+    pub fn parse_token(token: &str) -> Result<usize, InvalidToken> {
+        crate::verify::parse(token, 64 * 1024).map(|jws| jws.claims.len())
+    }
+
+    /// Decodes only the header (the first segment).
+    pub fn parse_header(token: &str) -> Result<Option<String>, InvalidToken> {
+        let header = token.split('.').next().unwrap_or_default();
+        let fake = format!("{header}.e30.");
+        crate::verify::parse(&fake, 64 * 1024).map(|jws| jws.header.kid)
+    }
+
+    /// SHA-256 of a token, as the token cache computes it.
+    pub fn token_digest(token: &str) -> [u8; 32] {
+        sha256(&[token.as_bytes()])
+    }
+
+    /// A verification key prepared once from a public JWK, as the key store holds it.
+    pub struct PreparedKey {
+        key: KeyMaterial,
+        alg: Algorithm,
+    }
+
+    impl PreparedKey {
+        /// Prepares `jwk` for `alg`; `None` if the key is unusable.
+        pub fn from_jwk(jwk: &Value, alg: &str) -> Option<Self> {
+            let alg = Algorithm::from_name(alg)?;
+            let doc = serde_json::json!({ "keys": [jwk] });
+            let body = serde_json::to_vec(&doc).ok()?;
+            let keys = crate::jwks::parse_jwks_for_bench(&body, alg)?;
+            Some(Self { key: keys, alg })
+        }
+
+        /// Step 5: verifies the token's signature over its raw signing input.
+        pub fn verify(&self, token: &str) -> bool {
+            let Some((input, sig)) = token.rsplit_once('.') else {
+                return false;
+            };
+            use base64::Engine as _;
+            let Ok(sig) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig) else {
+                return false;
+            };
+            self.key.verify(self.alg, input.as_bytes(), &sig)
+        }
+    }
+}
