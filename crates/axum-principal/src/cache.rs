@@ -127,6 +127,7 @@ impl TokenCache {
             &self.counters.misses
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        crate::observe::token_cache(found.is_some());
         found
     }
 

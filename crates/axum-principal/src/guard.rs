@@ -371,11 +371,7 @@ static_named_guard!(
 fn run_guard<G: Guard>(guard: &G, extensions: &http::Extensions) -> Result<(), AuthRejection> {
     let principal = principal_from(extensions)?;
     guard.check(&principal).map_err(|denied| {
-        tracing::debug!(
-            reason = "guard_refused",
-            kind = %principal.kind(),
-            "request refused by a guard"
-        );
+        crate::observe::rejected("guard_refused", 403);
         AuthRejection::with_renderer(
             RejectionKind::InsufficientScope {
                 scope: denied.required_scope,

@@ -368,7 +368,7 @@ impl JwksCache {
             Some(set) if now < set.usable_until => {
                 if now >= set.refresh_at {
                     if now >= set.fresh_until {
-                        tracing::debug!(issuer = %issuer.issuer, "serving stale keys while refreshing");
+                        crate::observe::stale_keys(&issuer.issuer);
                     }
                     self.spawn_background_refresh(idx, set.version);
                 }
@@ -412,6 +412,9 @@ impl JwksCache {
         let issuer = self.inner.issuers.get(idx)?;
         let now = self.inner.clock.now();
         if !issuer.in_flight.load(Ordering::Acquire) && !self.attempt_allowed(issuer, reason, now) {
+            if reason == Reason::UnknownKey {
+                crate::observe::refresh_cooldown(&issuer.issuer);
+            }
             return self.inner.sets.get(&idx).await;
         }
         let result = self
@@ -489,6 +492,7 @@ impl JwksCache {
         );
         let started = Instant::now();
         let result = self.fetch_inner(issuer).instrument(span.clone()).await;
+        crate::observe::key_refresh(&issuer.issuer, result.is_ok());
         span.record("duration_ms", started.elapsed().as_millis());
         match &result {
             Ok(set) => {

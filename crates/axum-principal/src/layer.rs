@@ -122,7 +122,9 @@ impl Authenticator {
     /// verified-token cache while it would still verify.
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthRejection> {
         let Some(cache) = &self.inner.cache else {
-            return self.verify_uncached(token).await.map(|(p, _)| p);
+            let (principal, _) = self.verify_uncached(token).await?;
+            crate::observe::verified(principal.kind(), false);
+            return Ok(principal);
         };
         let c = &self.inner.config.inner;
         if token.len() > c.max_token_bytes {
@@ -131,11 +133,13 @@ impl Authenticator {
         let digest = sha256(&[token.as_bytes()]);
         if let Some(entry) = cache.get(&digest) {
             if self.still_valid(&entry).await {
+                crate::observe::verified(entry.principal.kind(), true);
                 return Ok(entry.principal.clone());
             }
             cache.remove(&digest);
         }
         let (principal, meta) = self.verify_uncached(token).await?;
+        crate::observe::verified(principal.kind(), false);
         cache.insert(
             digest,
             Entry::new(
@@ -260,16 +264,8 @@ impl Authenticator {
             Ok(Credentials::None) => Ok(None),
             Ok(Credentials::Bearer(token)) => self.verify(token).await.map(Some),
         };
-        match &result {
-            Ok(Some(p)) => {
-                tracing::trace!(kind = %p.kind(), classified_by = %p.classified_by(), "token verified")
-            }
-            Ok(None) => {}
-            Err(r) => tracing::debug!(
-                reason = r.reason(),
-                status = r.status().as_u16(),
-                "request rejected"
-            ),
+        if let Err(r) = &result {
+            crate::observe::rejected(r.reason(), r.status().as_u16());
         }
         result
     }

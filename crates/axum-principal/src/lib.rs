@@ -68,6 +68,7 @@ pub mod verify;
 mod bearer;
 mod cache;
 mod crypto;
+pub mod observe;
 
 pub use classify::{ClassifiedBy, Classifier, Kind, Preset, Rule};
 pub use config::{Algorithm, AuthConfig, AuthConfigBuilder, ConfigError, Issuer, TypPolicy};

@@ -312,6 +312,7 @@ fn of_kind(parts: &Parts, kind: Kind) -> Result<Principal, AuthRejection> {
     if principal.kind() == kind {
         Ok(principal)
     } else {
+        crate::observe::rejected("wrong_kind", 403);
         Err(AuthRejection::with_renderer(
             RejectionKind::InsufficientScope { scope: None },
             renderer_from(&parts.extensions),

@@ -1,0 +1,74 @@
+//! Observability: every event the crate reports, in one place.
+//!
+//! Events go to `tracing` (key fetches get a span with issuer, status, keys and duration;
+//! rejections are logged at debug with their reason code). With the `metrics` feature the
+//! same events also increment counters through the [`metrics`](https://docs.rs/metrics)
+//! facade, for whatever recorder (Prometheus, StatsD, …) the service installs:
+//!
+//! | counter | labels | counts |
+//! |---|---|---|
+//! | `axum_principal_verifications_total` | `kind` (`user`/`machine`), `cached` (`true`/`false`) | accepted tokens |
+//! | `axum_principal_rejections_total` | `reason` (e.g. `expired`, `unknown_key`, `guard_refused`) | refused requests |
+//! | `axum_principal_token_cache_total` | `result` (`hit`/`miss`) | token-cache lookups |
+//! | `axum_principal_key_refreshes_total` | `issuer`, `result` (`ok`/`error`) | JWKS fetches |
+//! | `axum_principal_key_refresh_cooldowns_total` | `issuer` | unknown-`kid` refreshes skipped by the cooldown |
+//! | `axum_principal_stale_keys_total` | `issuer` | requests served from keys past their lifetime |
+//!
+//! Labels never carry tokens, subjects or key ids.
+
+use crate::classify::Kind;
+
+pub(crate) fn verified(kind: Kind, cached: bool) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(
+        "axum_principal_verifications_total",
+        "kind" => kind.as_str(),
+        "cached" => if cached { "true" } else { "false" }
+    )
+    .increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (kind, cached);
+}
+
+pub(crate) fn rejected(reason: &'static str, status: u16) {
+    tracing::debug!(reason, status, "request rejected");
+    #[cfg(feature = "metrics")]
+    metrics::counter!("axum_principal_rejections_total", "reason" => reason).increment(1);
+}
+
+pub(crate) fn token_cache(hit: bool) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(
+        "axum_principal_token_cache_total",
+        "result" => if hit { "hit" } else { "miss" }
+    )
+    .increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = hit;
+}
+
+pub(crate) fn key_refresh(issuer: &str, ok: bool) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!(
+        "axum_principal_key_refreshes_total",
+        "issuer" => issuer.to_owned(),
+        "result" => if ok { "ok" } else { "error" }
+    )
+    .increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (issuer, ok);
+}
+
+pub(crate) fn refresh_cooldown(issuer: &str) {
+    tracing::debug!(issuer, "unknown kid: refresh skipped, cooldown in effect");
+    #[cfg(feature = "metrics")]
+    metrics::counter!("axum_principal_key_refresh_cooldowns_total", "issuer" => issuer.to_owned())
+        .increment(1);
+}
+
+pub(crate) fn stale_keys(issuer: &str) {
+    tracing::debug!(issuer, "serving keys past their lifetime while refreshing");
+    #[cfg(feature = "metrics")]
+    metrics::counter!("axum_principal_stale_keys_total", "issuer" => issuer.to_owned())
+        .increment(1);
+}
