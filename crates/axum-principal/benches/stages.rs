@@ -83,9 +83,7 @@ impl Fixture {
             })
             .collect();
         let roles: Vec<String> = (0..40).map(|i| format!("role-{i:02}")).collect();
-        let groups: Vec<String> = (0..40)
-            .map(|i| format!("/org/unit-{i:02}/team"))
-            .collect();
+        let groups: Vec<String> = (0..40).map(|i| format!("/org/unit-{i:02}/team")).collect();
         let large = mock
             .token()
             .alg(KeyAlg::Rs256)
@@ -173,9 +171,7 @@ fn stages(c: &mut Criterion) {
     g.finish();
 
     let mut g = c.benchmark_group("digest");
-    g.bench_function("token_digest", |b| {
-        b.iter(|| token_digest(black_box(&rs)))
-    });
+    g.bench_function("token_digest", |b| b.iter(|| token_digest(black_box(&rs))));
     g.finish();
 
     // --- key lookup -------------------------------------------------------------------
@@ -286,10 +282,13 @@ fn stages(c: &mut Criterion) {
                 .iter(|| async { uncached.verify(black_box(token)).await.expect("valid") })
         });
     }
-    g.bench_function(BenchmarkId::new("no_token_cache", "RS256_large_claims"), |b| {
-        b.to_async(&fx.rt)
-            .iter(|| async { uncached.verify(black_box(&fx.large)).await.expect("valid") })
-    });
+    g.bench_function(
+        BenchmarkId::new("no_token_cache", "RS256_large_claims"),
+        |b| {
+            b.to_async(&fx.rt)
+                .iter(|| async { uncached.verify(black_box(&fx.large)).await.expect("valid") })
+        },
+    );
     g.finish();
 
     // --- the whole layer --------------------------------------------------------------

@@ -62,6 +62,9 @@ pub mod guard;
 pub mod jwks;
 pub mod layer;
 pub mod principal;
+#[cfg(feature = "rate-limit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
+pub mod rate_limit;
 pub mod rejection;
 pub mod verify;
 
