@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+#
+# The example service `protected_api` (examples/protected_api.rs), packaged for
+# docker-compose.yml. Configuration is by environment variables only (see
+# /work/shared/CONTRACT.md and the top of examples/protected_api.rs).
+#
+#   docker build -t axum-principal/protected-api .
+#
+# The builder is pinned to the same Debian release as the runtime image (bookworm):
+# `rust:1` alone may move to a newer Debian whose glibc is newer than bookworm's, and a
+# binary linked against it would not start on bookworm-slim.
+
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY . .
+# aws-lc-sys (the default crypto backend) needs only the C compiler the image already has.
+# The cache mounts keep the registry and target directory between builds (BuildKit).
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked --example protected_api \
+ && install -m 0755 target/release/examples/protected_api /usr/local/bin/protected_api
+
+FROM debian:bookworm-slim
+# ca-certificates: the service fetches discovery documents and JWKS over https in any
+# real deployment. curl: only for the HEALTHCHECK below.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin app
+COPY --from=build /usr/local/bin/protected_api /usr/local/bin/protected_api
+USER app
+# Listen on every interface inside the container (the service's own default is loopback).
+ENV BIND=0.0.0.0:3000 \
+    RUST_LOG=info
+EXPOSE 3000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+    CMD curl -fsS http://127.0.0.1:3000/healthz >/dev/null || exit 1
+ENTRYPOINT ["/usr/local/bin/protected_api"]
