@@ -458,3 +458,36 @@ async fn a_static_jwks_verifies_without_any_network_io() {
         Err(axum_principal::ConfigError::UnusableStaticJwks(_))
     ));
 }
+
+#[tokio::test]
+async fn cognito_style_tokens_pass_with_client_id_as_audience() {
+    let issuer = issuer().await;
+    let config = AuthConfig::builder()
+        .issuer(Issuer::new(issuer.issuer()).client_id_as_audience())
+        .audience("app-client-1");
+    let app = router(AuthLayer::new(build(config)));
+    let machine = issuer
+        .token()
+        .without_claim("aud")
+        .claim("sub", "app-client-1")
+        .claim("client_id", "app-client-1")
+        .claim("token_use", "access")
+        .sign();
+    let reply = get_with(&app, "/me", &machine).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["kind"], "machine");
+    let other_client = issuer
+        .token()
+        .without_claim("aud")
+        .claim("client_id", "app-client-2")
+        .sign();
+    assert_eq!(
+        get_with(&app, "/me", &other_client).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let no_client = issuer.token().without_claim("aud").sign();
+    assert_eq!(
+        get_with(&app, "/me", &no_client).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

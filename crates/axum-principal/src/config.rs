@@ -150,6 +150,7 @@ pub struct Issuer {
     pub(crate) hmac_secret: Option<Arc<[u8]>>,
     pub(crate) use_jwks: bool,
     pub(crate) static_jwks: Option<Arc<str>>,
+    pub(crate) client_id_as_audience: bool,
 }
 
 impl Issuer {
@@ -162,6 +163,7 @@ impl Issuer {
             hmac_secret: None,
             use_jwks: true,
             static_jwks: None,
+            client_id_as_audience: false,
         }
     }
 
@@ -182,6 +184,14 @@ impl Issuer {
     /// pinned keys, offline tests and fuzzing. Keys cannot rotate without a restart.
     pub fn static_jwks(mut self, jwks_json: impl Into<String>) -> Self {
         self.static_jwks = Some(Arc::from(jwks_json.into()));
+        self
+    }
+
+    /// For issuers whose access tokens carry no `aud` but a `client_id` (Amazon Cognito):
+    /// a token without `aud` passes the audience check when its `client_id` is one of the
+    /// configured audiences. Tokens that do carry `aud` are checked as usual.
+    pub fn client_id_as_audience(mut self) -> Self {
+        self.client_id_as_audience = true;
         self
     }
 

@@ -227,6 +227,7 @@ impl Authenticator {
             audiences: &c.audiences,
             leeway_secs: c.leeway_secs,
             now_secs: unix_seconds(c.clock.now()),
+            client_id_as_audience: issuer.client_id_as_audience,
         };
         let validity = verify::check_claims(&jws.claims, checks).map_err(|r| self.invalid(r))?;
         let classification = c

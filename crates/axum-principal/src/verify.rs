@@ -173,6 +173,8 @@ pub(crate) struct ClaimChecks<'a> {
     pub(crate) audiences: &'a [String],
     pub(crate) leeway_secs: i64,
     pub(crate) now_secs: i64,
+    /// Without `aud`, accept a `client_id` naming an accepted audience (Cognito).
+    pub(crate) client_id_as_audience: bool,
 }
 
 /// The checked time claims, for callers that need them (expiry of cached results).
@@ -213,7 +215,14 @@ pub(crate) fn check_claims(
             return Err(InvalidToken::IssuedInFuture);
         }
     }
-    check_audience(claims.get("aud"), checks.audiences)?;
+    match (claims.get("aud"), claims.get("client_id")) {
+        (None, Some(Value::String(client_id))) if checks.client_id_as_audience => {
+            if !checks.audiences.iter().any(|a| a == client_id) {
+                return Err(InvalidToken::WrongAudience);
+            }
+        }
+        (aud, _) => check_audience(aud, checks.audiences)?,
+    }
     Ok(Validity {
         expires_at,
         not_before,
@@ -399,6 +408,7 @@ mod tests {
             audiences,
             leeway_secs: 60,
             now_secs: 1_000_000,
+            client_id_as_audience: false,
         }
     }
 
@@ -466,5 +476,35 @@ mod tests {
                 "{claims:?}"
             );
         }
+    }
+
+    #[test]
+    fn client_id_stands_in_for_a_missing_aud_only_when_configured() {
+        let auds = vec!["app-client".to_owned()];
+        let cognito =
+            json!({"iss":"https://iss","sub":"u","client_id":"app-client","exp":1_000_100});
+        let cognito = cognito.as_object().cloned().unwrap_or_default();
+        let strict = checks(&auds);
+        let lenient = ClaimChecks {
+            client_id_as_audience: true,
+            ..checks(&auds)
+        };
+        assert_eq!(
+            check_claims(&cognito, strict).map(|_| ()),
+            Err(InvalidToken::WrongAudience)
+        );
+        assert_eq!(check_claims(&cognito, lenient).map(|_| ()), Ok(()));
+        let mut other = cognito.clone();
+        other.insert("client_id".into(), json!("someone-else"));
+        assert_eq!(
+            check_claims(&other, lenient).map(|_| ()),
+            Err(InvalidToken::WrongAudience)
+        );
+        let mut with_aud = cognito.clone();
+        with_aud.insert("aud".into(), json!("x"));
+        assert_eq!(
+            check_claims(&with_aud, lenient).map(|_| ()),
+            Err(InvalidToken::WrongAudience)
+        );
     }
 }
