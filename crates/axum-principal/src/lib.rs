@@ -84,10 +84,16 @@ pub use layer::{AuthLayer, AuthService, Authenticator, TokenCacheStats};
 pub use principal::{Claims, Machine, Principal, User};
 pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
 
-/// The README's examples, compiled as doctests.
-#[cfg(doctest)]
+/// The README's examples, compiled as doctests (they use the `rate-limit` feature, which
+/// `.ci/run` turns on for the doctests).
+#[cfg(all(doctest, feature = "rate-limit"))]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The provider recipes' examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/providers.md")]
+pub struct ProviderRecipesDoctests;
 
 /// Thin wrappers over internal stages, for the criterion benchmarks in `benches/`. Not part
 /// of the stable API.
