@@ -153,3 +153,16 @@ async fn a_cached_token_is_still_refused_for_an_oversized_copy() {
     );
     assert_eq!(auth.token_cache_stats().map(|s| s.hits + s.misses), Some(0));
 }
+
+#[tokio::test]
+async fn a_far_future_exp_is_cached_without_overflow() {
+    let issuer = issuer().await;
+    let auth = authenticator(config(&issuer, &ManualClock::new()));
+    let app = router(AuthLayer::from_authenticator(auth.clone()));
+    // Year ~31 million: a valid NumericDate that no clock arithmetic should choke on.
+    let token = issuer.token().claim("exp", 1_000_000_000_000_000i64).sign();
+    for _ in 0..2 {
+        assert_eq!(get_with(&app, "/me", &token).await.status, StatusCode::OK);
+    }
+    assert_eq!(hits(&auth), 1);
+}

@@ -86,6 +86,8 @@ pub(crate) struct TokenCache {
     pub(crate) counters: Counters,
 }
 
+const MAX_ENTRY_LIFETIME_SECS: u64 = 24 * 3600;
+
 struct ExpireAtExp {
     leeway: i64,
 }
@@ -101,7 +103,11 @@ impl moka::Expiry<[u8; 32], Arc<Entry>> for ExpireAtExp {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let until = u64::try_from(value.expires_at.saturating_add(self.leeway)).unwrap_or(0);
-        Some(Duration::from_secs(until.saturating_sub(now)))
+        // Entries live at most a day (then the token is verified again), whatever a signed
+        // token's far-future `exp` says.
+        Some(Duration::from_secs(
+            until.saturating_sub(now).min(MAX_ENTRY_LIFETIME_SECS),
+        ))
     }
 }
 
