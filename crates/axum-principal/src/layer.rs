@@ -21,7 +21,7 @@ use http::{HeaderMap, Request};
 use serde_json::Value;
 use tower::{Layer, Service};
 
-use crate::bearer::{bearer_token, Credentials};
+use crate::bearer::{bearer_token, check_b64token, Credentials};
 use crate::cache::{Entry, TokenCache};
 use crate::clock::unix_seconds;
 use crate::config::AuthConfig;
@@ -121,38 +121,58 @@ impl Authenticator {
     /// Verifies one token and builds its principal. A repeated token is answered from the
     /// verified-token cache while it would still verify.
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthRejection> {
-        let Some(cache) = &self.inner.cache else {
-            let (principal, _) = self.verify_uncached(token).await?;
-            crate::observe::verified(principal.kind(), false);
-            return Ok(principal);
-        };
+        self.verify_bytes(token.as_bytes(), false).await
+    }
+
+    /// The shared path of [`verify`](Self::verify) and the layer. `from_header`: the bytes
+    /// come straight from `Authorization` and must still pass the `b64token` check (400)
+    /// unless the cache already holds them.
+    async fn verify_bytes(
+        &self,
+        token: &[u8],
+        from_header: bool,
+    ) -> Result<Principal, AuthRejection> {
         let c = &self.inner.config.inner;
         if token.len() > c.max_token_bytes {
+            if from_header {
+                // A malformed header is 400 whatever its size.
+                check_b64token(token)
+                    .map_err(|r| self.rejection(RejectionKind::InvalidRequest(r)))?;
+            }
             return Err(self.invalid(InvalidToken::TooLarge));
         }
-        let digest = sha256(&[token.as_bytes()]);
-        if let Some(entry) = cache.get(&digest) {
-            if self.still_valid(&entry).await {
-                crate::observe::verified(entry.principal.kind(), true);
-                return Ok(entry.principal.clone());
+        let digest = self.inner.cache.as_ref().map(|_| sha256(&[token]));
+        if let (Some(cache), Some(digest)) = (&self.inner.cache, &digest) {
+            if let Some(entry) = cache.get(digest) {
+                if self.still_valid(&entry).await {
+                    crate::observe::verified(entry.principal.kind(), true);
+                    return Ok(entry.principal.clone());
+                }
+                cache.remove(digest);
             }
-            cache.remove(&digest);
         }
+        let token = if from_header {
+            check_b64token(token).map_err(|r| self.rejection(RejectionKind::InvalidRequest(r)))?
+        } else {
+            std::str::from_utf8(token).map_err(|_| self.invalid(InvalidToken::Malformed))?
+        };
         let (principal, meta) = self.verify_uncached(token).await?;
         crate::observe::verified(principal.kind(), false);
-        cache.insert(
-            digest,
-            Entry::new(
-                principal.clone(),
-                meta.issuer,
-                meta.kid,
-                meta.alg,
-                meta.key_fingerprint,
-                meta.validity.expires_at,
-                meta.validity.not_before,
-                token.len(),
-            ),
-        );
+        if let (Some(cache), Some(digest)) = (&self.inner.cache, digest) {
+            cache.insert(
+                digest,
+                Entry::new(
+                    principal.clone(),
+                    meta.issuer,
+                    meta.kid,
+                    meta.alg,
+                    meta.key_fingerprint,
+                    meta.validity.expires_at,
+                    meta.validity.not_before,
+                    token.len(),
+                ),
+            );
+        }
         Ok(principal)
     }
 
@@ -263,7 +283,7 @@ impl Authenticator {
         let result = match bearer_token(headers) {
             Err(reason) => Err(self.rejection(RejectionKind::InvalidRequest(reason))),
             Ok(Credentials::None) => Ok(None),
-            Ok(Credentials::Bearer(token)) => self.verify(token).await.map(Some),
+            Ok(Credentials::Bearer(token)) => self.verify_bytes(token, true).await.map(Some),
         };
         if let Err(r) = &result {
             crate::observe::rejected(r.reason(), r.status().as_u16());
