@@ -27,6 +27,7 @@
 //! | `AUTHZ_ROLES_CLAIM` | claim name or dotted path holding roles | `roles` |
 //! | `AUTHZ_PROVIDER` | classification preset (`auth0`, `hydra`, `keycloak`, `okta`, `entra`, `cognito`, `duende`, `generic`) | `generic` |
 //! | `AUTHZ_LEEWAY_SECS` | clock skew allowed on `exp`/`nbf`/`iat` | `60` |
+//! | `AUTHZ_TOKEN_CACHE` | the verified-token cache: `on` or `off` | `on` |
 //!
 //! A variable set to an empty string counts as unset. A configuration mistake prints one
 //! line (`configuration error: VARIABLE: what is wrong`) to stderr and exits with status 2.
@@ -192,6 +193,9 @@ pub struct Settings {
     pub provider: Preset,
     /// Clock skew allowed on `exp`/`nbf`/`iat` (`AUTHZ_LEEWAY_SECS`).
     pub leeway: Duration,
+    /// Whether repeated tokens are answered from the verified-token cache
+    /// (`AUTHZ_TOKEN_CACHE`).
+    pub token_cache: bool,
 }
 
 impl Settings {
@@ -285,6 +289,17 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         })?,
     };
 
+    let token_cache = match get("AUTHZ_TOKEN_CACHE").as_deref() {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(other) => {
+            return Err(ConfigProblem::new(
+                "AUTHZ_TOKEN_CACHE",
+                format!("{other:?} is neither \"on\" nor \"off\""),
+            ))
+        }
+    };
+
     Ok(Settings {
         bind,
         issuers,
@@ -294,6 +309,7 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         roles_claim,
         provider,
         leeway,
+        token_cache,
     })
 }
 
@@ -350,6 +366,9 @@ pub fn auth_config(
         .leeway(settings.leeway)
         .roles_claim(settings.roles_claim.clone())
         .classifier(classifier);
+    if !settings.token_cache {
+        builder = builder.without_token_cache();
+    }
 
     let audiences: Vec<String> = if settings.dev_mode() {
         let dev = dev.ok_or_else(|| {

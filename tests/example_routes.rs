@@ -872,6 +872,18 @@ fn bad_leeway_names_authz_leeway_secs() {
 }
 
 #[test]
+fn token_cache_switch_is_on_or_off() {
+    let p = problem(&[("AUTHZ_TOKEN_CACHE", "maybe")]);
+    assert_eq!(p.variable, "AUTHZ_TOKEN_CACHE");
+    let on = protected_api::settings_from(|_| None).map(|s| s.token_cache);
+    assert_eq!(on.ok(), Some(true));
+    let off =
+        protected_api::settings_from(|k| (k == "AUTHZ_TOKEN_CACHE").then(|| "off".to_owned()))
+            .map(|s| s.token_cache);
+    assert_eq!(off.ok(), Some(false));
+}
+
+#[test]
 fn plain_http_issuer_off_loopback_names_authz_issuer() {
     let p = problem(&[
         ("AUTHZ_ISSUER", "http://issuer.example.com"),
