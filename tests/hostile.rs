@@ -603,8 +603,8 @@ fn router_with_hmac(issuer: &MockIssuer, secret: &[u8]) -> Router {
         .issuer(Issuer::new(issuer.issuer()).hmac_secret(secret.to_vec()))
         .audience(issuer.audience())
         .clock(ManualClock::new())
-        .connect_timeout(Duration::from_millis(500))
-        .fetch_timeout(Duration::from_millis(500)))
+        .connect_timeout(Duration::from_secs(5))
+        .fetch_timeout(Duration::from_secs(10)))
 }
 
 #[tokio::test]

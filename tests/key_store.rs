@@ -271,7 +271,9 @@ async fn faulty_key_responses_give_503_never_a_crash() {
         let issuer = issuer().await;
         issuer.set_fault(fault);
         let app = router(AuthLayer::new(build(
-            config(&issuer, &ManualClock::new()).max_response_bytes(1024 * 1024),
+            config(&issuer, &ManualClock::new())
+                .max_response_bytes(1024 * 1024)
+                .fetch_timeout(Duration::from_millis(500)),
         )));
         let reply = get_with(&app, "/me", &issuer.user_token("alice")).await;
         assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{fault:?}");

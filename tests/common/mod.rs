@@ -23,14 +23,16 @@ pub async fn issuer() -> MockIssuer {
     }
 }
 
-/// A configuration trusting `issuer`, on a manual clock, with short fetch timeouts.
+/// A configuration trusting `issuer`, on a manual clock. The fetch timeouts are generous so
+/// a busy CI machine does not turn a slow answer into a 503; tests of the timeout itself
+/// set their own.
 pub fn config(issuer: &MockIssuer, clock: &ManualClock) -> AuthConfigBuilder {
     AuthConfig::builder()
         .issuer(issuer.issuer())
         .audience(issuer.audience())
         .clock(clock.clone())
-        .connect_timeout(Duration::from_millis(500))
-        .fetch_timeout(Duration::from_millis(500))
+        .connect_timeout(Duration::from_secs(5))
+        .fetch_timeout(Duration::from_secs(10))
 }
 
 pub fn build(builder: AuthConfigBuilder) -> AuthConfig {
