@@ -142,6 +142,20 @@ impl KeySet {
     }
 }
 
+/// Clears an issuer's `in_flight` flag when dropped, if this caller set it.
+struct InFlight<'a> {
+    flag: &'a AtomicBool,
+    armed: AtomicBool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.armed.load(Ordering::Relaxed) {
+            self.flag.store(false, Ordering::Release);
+        }
+    }
+}
+
 /// Why a key could not be had for a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LookupError {
@@ -417,6 +431,14 @@ impl JwksCache {
             }
             return self.inner.sets.get(&idx).await;
         }
+        // `in_flight` stays set until moka has stored the new set (a caller that sees it
+        // clear and may not fetch must find that set, not the empty slot), and is cleared
+        // even if this future is dropped mid-fetch.
+        let in_flight = InFlight {
+            flag: &issuer.in_flight,
+            armed: AtomicBool::new(false),
+        };
+        let fetched_here = &in_flight.armed;
         let result = self
             .inner
             .sets
@@ -436,8 +458,8 @@ impl JwksCache {
                         .lock()
                         .unwrap_or_else(|e| e.into_inner()) = Some(now);
                     issuer.in_flight.store(true, Ordering::Release);
+                    fetched_here.store(true, Ordering::Relaxed);
                     let fetched = self.fetch(issuer, reason).await;
-                    issuer.in_flight.store(false, Ordering::Release);
                     match fetched {
                         Ok(set) => Op::Put(Arc::new(set)),
                         Err(error) => {
@@ -453,6 +475,7 @@ impl JwksCache {
                 }
             })
             .await;
+        drop(in_flight);
         match result {
             CompResult::Inserted(e) | CompResult::ReplacedWith(e) | CompResult::Unchanged(e) => {
                 Some(e.into_value())
