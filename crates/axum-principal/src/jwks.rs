@@ -425,7 +425,9 @@ impl JwksCache {
     async fn refresh(&self, idx: usize, reason: Reason, seen_version: u64) -> Option<Arc<KeySet>> {
         let issuer = self.inner.issuers.get(idx)?;
         let now = self.inner.clock.now();
-        if !issuer.in_flight.load(Ordering::Acquire) && !self.attempt_allowed(issuer, reason, now) {
+        // Order matters (see the fetch below, which sets `in_flight` before `last_attempt`):
+        // whoever sees the new `last_attempt` then sees `in_flight` set, or the stored set.
+        if !self.attempt_allowed(issuer, reason, now) && !issuer.in_flight.load(Ordering::Acquire) {
             if reason == Reason::UnknownKey {
                 crate::observe::refresh_cooldown(&issuer.issuer);
             }
@@ -453,12 +455,12 @@ impl JwksCache {
                     if !self.attempt_allowed(issuer, reason, now) {
                         return Op::Nop;
                     }
+                    issuer.in_flight.store(true, Ordering::Release);
+                    fetched_here.store(true, Ordering::Relaxed);
                     *issuer
                         .last_attempt
                         .lock()
                         .unwrap_or_else(|e| e.into_inner()) = Some(now);
-                    issuer.in_flight.store(true, Ordering::Release);
-                    fetched_here.store(true, Ordering::Relaxed);
                     let fetched = self.fetch(issuer, reason).await;
                     match fetched {
                         Ok(set) => Op::Put(Arc::new(set)),
