@@ -25,7 +25,7 @@
 //! | `AUTHZ_AUDIENCE` | accepted audience(s), comma-separated | required with `AUTHZ_ISSUER` |
 //! | `AUTHZ_M2M_CLAIM` | boolean claim that marks a machine token | unset |
 //! | `AUTHZ_ROLES_CLAIM` | claim name or dotted path holding roles | `roles` |
-//! | `AUTHZ_PROVIDER` | classification preset (`auth0`, `hydra`, `keycloak`, `okta`, `entra`, `cognito`, `duende`, `generic`) | `generic` |
+//! | `AUTHZ_PROVIDER` | classification preset (`auto`, `auth0`, `hydra`, `keycloak`, `okta`, `entra`, `cognito`, `duende`, `rfc9068`, `generic`): one for every issuer, or a comma-separated list with one per `AUTHZ_ISSUER` entry | `auto` |
 //! | `AUTHZ_LEEWAY_SECS` | clock skew allowed on `exp`/`nbf`/`iat` | `60` |
 //! | `AUTHZ_TOKEN_CACHE` | the verified-token cache: `on` or `off` | `on` |
 //!
@@ -189,8 +189,9 @@ pub struct Settings {
     pub m2m_claim: Option<String>,
     /// Where roles are read (`AUTHZ_ROLES_CLAIM`).
     pub roles_claim: String,
-    /// The classification preset (`AUTHZ_PROVIDER`).
-    pub provider: Preset,
+    /// The classification presets (`AUTHZ_PROVIDER`): one per entry of `issuers`, in the
+    /// same order (one for the development issuer in development mode).
+    pub providers: Vec<Preset>,
     /// Clock skew allowed on `exp`/`nbf`/`iat` (`AUTHZ_LEEWAY_SECS`).
     pub leeway: Duration,
     /// Whether repeated tokens are answered from the verified-token cache
@@ -272,12 +273,7 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         ));
     }
 
-    let provider = match get("AUTHZ_PROVIDER") {
-        None => Preset::Generic,
-        Some(value) => value
-            .parse::<Preset>()
-            .map_err(|e| ConfigProblem::new("AUTHZ_PROVIDER", e.to_string()))?,
-    };
+    let providers = providers_for(get("AUTHZ_PROVIDER").as_deref(), issuers.len().max(1))?;
 
     let leeway = match get("AUTHZ_LEEWAY_SECS") {
         None => Duration::from_secs(60),
@@ -307,10 +303,36 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         audiences,
         m2m_claim,
         roles_claim,
-        provider,
+        providers,
         leeway,
         token_cache,
     })
+}
+
+/// `AUTHZ_PROVIDER`: unset → `auto` for every issuer; one value → that preset for every
+/// issuer; a list → one preset per issuer, in order (a count mismatch is an error).
+fn providers_for(value: Option<&str>, issuers: usize) -> Result<Vec<Preset>, ConfigProblem> {
+    let Some(value) = value else {
+        return Ok(vec![Preset::Auto; issuers]);
+    };
+    let presets = value
+        .split(',')
+        .map(|name| {
+            name.parse::<Preset>()
+                .map_err(|e| ConfigProblem::new("AUTHZ_PROVIDER", e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    match presets.len() {
+        1 => Ok(vec![presets[0]; issuers]),
+        n if n == issuers => Ok(presets),
+        n => Err(ConfigProblem::new(
+            "AUTHZ_PROVIDER",
+            format!(
+                "lists {n} presets but AUTHZ_ISSUER lists {issuers} issuers; give one preset, \
+                 or one per issuer in the same order"
+            ),
+        )),
+    }
 }
 
 /// Comma-separated values, trimmed, empty items dropped.
@@ -358,7 +380,8 @@ pub fn auth_config(
     settings: &Settings,
     dev: Option<&MockIssuer>,
 ) -> Result<AuthConfig, ConfigProblem> {
-    let mut classifier = Classifier::new(settings.provider);
+    // Each issuer's preset is set on the issuer; the classifier holds only the custom claim.
+    let mut classifier = Classifier::without_rules();
     if let Some(claim) = &settings.m2m_claim {
         classifier = classifier.machine_claim(claim.clone());
     }
@@ -377,15 +400,17 @@ pub fn auth_config(
                 "not set, and no development issuer was started",
             )
         })?;
-        builder = builder.issuer(dev.issuer());
+        let preset = settings.providers.first().copied().unwrap_or_default();
+        builder = builder.issuer(Issuer::new(dev.issuer()).provider(preset));
         if settings.audiences.is_empty() {
             vec![dev.audience().to_owned()]
         } else {
             settings.audiences.clone()
         }
     } else {
-        for url in &settings.issuers {
-            let mut issuer = Issuer::new(url.clone());
+        for (i, url) in settings.issuers.iter().enumerate() {
+            let preset = settings.providers.get(i).copied().unwrap_or_default();
+            let mut issuer = Issuer::new(url.clone()).provider(preset);
             if let Some(uri) = &settings.jwks_uri {
                 issuer = issuer.jwks_uri(uri.clone());
             }
@@ -453,7 +478,7 @@ pub async fn start_dev_issuer(settings: &Settings) -> std::io::Result<MockIssuer
 }
 
 /// Mints the printed tokens so that the configured classification recognises them: the
-/// machine token follows the habits of `settings.provider`, and carries
+/// machine token follows the habits of the development issuer's preset, and carries
 /// `AUTHZ_M2M_CLAIM: true` when that is set (users carry `false`); roles go in
 /// `AUTHZ_ROLES_CLAIM`.
 #[allow(dead_code)]
@@ -486,8 +511,14 @@ pub fn dev_tokens(
         .token()
         .claim("scope", "read:reports")
         .expires_in(DEV_TOKEN_LIFETIME_SECS);
-    let machine = match settings.provider {
-        Preset::Generic | Preset::Hydra | Preset::Cognito => {
+    let preset = settings
+        .providers
+        .first()
+        .copied()
+        .unwrap_or_default()
+        .for_issuer(issuer.issuer());
+    let machine = match preset {
+        Preset::Auto | Preset::Rfc9068 | Preset::Generic | Preset::Hydra | Preset::Cognito => {
             machine.claim("sub", CLIENT).claim("client_id", CLIENT)
         }
         Preset::Auth0 => machine
@@ -497,6 +528,7 @@ pub fn dev_tokens(
         Preset::Keycloak => machine
             .claim("sub", "5f0c7a1e-2b8d-4c3e-9a6f-0d1e2f3a4b5c")
             .claim("azp", CLIENT)
+            .claim("client_id", CLIENT)
             .claim("preferred_username", format!("service-account-{CLIENT}")),
         Preset::Okta => machine.claim("sub", CLIENT).claim("cid", CLIENT),
         Preset::Entra => machine
@@ -648,7 +680,7 @@ async fn main() -> ExitCode {
         %addr,
         issuers = ?layer.authenticator().config().issuers().collect::<Vec<_>>(),
         audiences = ?layer.authenticator().config().audiences(),
-        provider = %settings.provider,
+        providers = ?settings.providers,
         "listening"
     );
 

@@ -259,7 +259,7 @@ async fn me_with_a_machine_token_is_a_machine_by_the_hydra_rule() {
             "client_id": "reporting-service",
             "roles": [],
             "scopes": ["read:reports"],
-            "classified_by": "hydra:sub-equals-client_id",
+            "classified_by": "rfc9068:sub-equals-client_id",
         })
     );
 }
@@ -652,7 +652,7 @@ async fn m2m_claim_that_is_not_a_boolean_is_401() {
 #[tokio::test]
 async fn provider_auth0_classifies_a_clients_subject_as_a_machine() {
     let h = harness_with(&[("AUTHZ_PROVIDER", "auth0")]).await;
-    assert_eq!(h.settings.provider, axum_principal::Preset::Auth0);
+    assert_eq!(h.settings.providers, [axum_principal::Preset::Auth0]);
     let token = h
         .issuer
         .token()
@@ -663,7 +663,7 @@ async fn provider_auth0_classifies_a_clients_subject_as_a_machine() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let body = reply.json();
     assert_eq!(body["kind"], "machine");
-    assert_eq!(body["classified_by"], "auth0:sub-ends-with-@clients");
+    assert_eq!(body["classified_by"], "auth0:sub-is-client-id@clients");
     assert_eq!(
         get_with(&h.router, "/machine", &token).await.status,
         StatusCode::OK
@@ -702,7 +702,7 @@ async fn printed_dev_tokens_behave_as_the_banner_says() {
     };
     let me = get_with(&router, "/me", &tokens.machine).await.json();
     assert_eq!(me["kind"], "machine");
-    assert_eq!(me["classified_by"], "hydra:sub-equals-client_id");
+    assert_eq!(me["classified_by"], "rfc9068:sub-equals-client_id");
     assert_eq!(me["subject"], "reporting-service");
     let me = get_with(&router, "/me", &tokens.user).await.json();
     assert_eq!(
@@ -798,7 +798,7 @@ fn defaults_match_the_contract() {
     assert_eq!(s.jwks_uri, None);
     assert_eq!(s.m2m_claim, None);
     assert_eq!(s.roles_claim, "roles");
-    assert_eq!(s.provider, axum_principal::Preset::Generic);
+    assert_eq!(s.providers, [axum_principal::Preset::Auto]);
     assert_eq!(s.leeway.as_secs(), 60);
 }
 
@@ -827,7 +827,13 @@ fn every_variable_is_read() {
     assert_eq!(s.audiences, ["api-1", "api-2"]);
     assert_eq!(s.m2m_claim.as_deref(), Some("https://example.com/is_m2m"));
     assert_eq!(s.roles_claim, "realm_access.roles");
-    assert_eq!(s.provider, axum_principal::Preset::Keycloak);
+    assert_eq!(
+        s.providers,
+        [
+            axum_principal::Preset::Keycloak,
+            axum_principal::Preset::Keycloak
+        ]
+    );
     assert_eq!(s.leeway.as_secs(), 5);
     let config = match auth_config(&s, None) {
         Ok(c) => c,
@@ -965,7 +971,28 @@ fn empty_values_count_as_unset() {
         panic!("empty values must be ignored");
     };
     assert!(s.dev_mode());
-    assert_eq!(s.provider, axum_principal::Preset::Generic);
+    assert_eq!(s.providers, [axum_principal::Preset::Auto]);
+}
+
+#[test]
+fn provider_list_gives_one_preset_per_issuer_in_order() {
+    use axum_principal::Preset;
+    let issuers = (
+        "AUTHZ_ISSUER",
+        "https://t.auth0.com/,https://sso.example.com/realms/s",
+    );
+    let audience = ("AUTHZ_AUDIENCE", "api");
+    let s = settings(&[issuers, audience, ("AUTHZ_PROVIDER", "auth0, keycloak")])
+        .expect("a list as long as AUTHZ_ISSUER is valid");
+    assert_eq!(s.providers, [Preset::Auth0, Preset::Keycloak]);
+    let s = settings(&[issuers, audience]).expect("unset is valid");
+    assert_eq!(s.providers, [Preset::Auto, Preset::Auto]);
+    for wrong in ["auth0,keycloak,okta", "auth0,,keycloak"] {
+        let p = problem(&[issuers, audience, ("AUTHZ_PROVIDER", wrong)]);
+        assert_eq!(p.variable, "AUTHZ_PROVIDER", "{wrong}");
+    }
+    let p = problem(&[issuers, audience, ("AUTHZ_PROVIDER", "auth0,nope")]);
+    assert_eq!(p.variable, "AUTHZ_PROVIDER");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -466,7 +466,7 @@ async fn cached_kids(layer: &AuthLayer, issuer: &str) -> Vec<String> {
 // --- the tests -----------------------------------------------------------------------------
 
 #[tokio::test]
-async fn generic_preset_classifies_client_credentials_as_machine_and_code_flow_as_user() {
+async fn default_auto_preset_classifies_client_credentials_as_machine_and_code_flow_as_user() {
     let harness = Harness::start(false).await;
     let app = app(layer(config(&harness)));
     let r = &harness.ready;
@@ -487,7 +487,7 @@ async fn generic_preset_classifies_client_credentials_as_machine_and_code_flow_a
     assert!(claims.get(M2M_CLAIM).is_none(), "{claims}");
     let p = principal(&app, &machine).await;
     assert_eq!(p["kind"], "machine", "{p}");
-    assert_eq!(p["classified_by"], "hydra:sub-equals-client_id", "{p}");
+    assert_eq!(p["classified_by"], "rfc9068:sub-equals-client_id", "{p}");
     assert_eq!(p["subject"], json!(r.machine_client.client_id));
     assert_eq!(p["client_id"], json!(r.machine_client.client_id));
     assert_eq!(p["issuer"], json!(r.issuer));
@@ -568,7 +568,7 @@ async fn provider_key_rotation_verifies_new_tokens_without_restarting_the_servic
     clock.advance(COOLDOWN + Duration::from_secs(1));
     let p = principal(&app, &new_machine).await;
     assert_eq!(p["kind"], "machine");
-    assert_eq!(p["classified_by"], "hydra:sub-equals-client_id");
+    assert_eq!(p["classified_by"], "rfc9068:sub-equals-client_id");
     let p = principal(&app, &new_user).await;
     assert_eq!(p["kind"], "user");
     assert_eq!(p["classified_by"], "default:user");
@@ -621,7 +621,7 @@ async fn cached_keys_keep_verifying_after_the_provider_stops() {
     // Served from the cached keys, no network needed.
     let p = principal(&app, &machine).await;
     assert_eq!(p["kind"], "machine");
-    assert_eq!(p["classified_by"], "hydra:sub-equals-client_id");
+    assert_eq!(p["classified_by"], "rfc9068:sub-equals-client_id");
     let p = principal(&app, &user).await;
     assert_eq!(p["kind"], "user");
     assert_eq!(p["classified_by"], "default:user");

@@ -38,8 +38,9 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    /// An entry for a token of `token_len` bytes.
-    #[allow(clippy::too_many_arguments)]
+    /// An entry weighed by what it holds once decoded (the principal's claims as JSON
+    /// values), not by the token's length: a 16 KiB token of short strings decodes to
+    /// about 190 KiB.
     pub(crate) fn new(
         principal: Principal,
         issuer: usize,
@@ -48,10 +49,10 @@ impl Entry {
         key_fingerprint: [u8; 32],
         expires_at: i64,
         not_before: Option<i64>,
-        token_len: usize,
     ) -> Self {
-        // Claims are held as JSON values: a few times the token's size, plus the principal.
-        let estimate = token_len.saturating_mul(3).saturating_add(512);
+        let estimate = ENTRY_OVERHEAD
+            .saturating_add(principal_weight(&principal))
+            .saturating_add(kid.as_ref().map_or(0, String::len));
         Self {
             principal,
             issuer,
@@ -70,6 +71,54 @@ impl Entry {
             && self
                 .not_before
                 .is_none_or(|nbf| now.saturating_add(leeway) >= nbf)
+    }
+}
+
+/// The entry, its `Arc`, the cache's key and bookkeeping, and the principal's fixed fields.
+const ENTRY_OVERHEAD: usize = 512;
+/// One `serde_json::Value` (an enum of 32 bytes on 64-bit targets) with allocator slack.
+const VALUE_SIZE: usize = 48;
+/// One member of a `serde_json::Map` (a B-tree node slot: key `String` + value, amortised).
+const MEMBER_SIZE: usize = 96;
+
+/// What a principal holds on the heap, estimated from its decoded claims (which every other
+/// field of the principal is copied from, so counted twice over for roles and scopes).
+fn principal_weight(principal: &Principal) -> usize {
+    let fields = principal
+        .roles()
+        .iter()
+        .chain(principal.scopes())
+        .fold(0usize, |n, s| n.saturating_add(s.len()).saturating_add(24));
+    let strings = principal
+        .subject()
+        .len()
+        .saturating_add(principal.issuer().len())
+        .saturating_add(principal.client_id().map_or(0, str::len));
+    principal
+        .claims()
+        .iter()
+        .fold(fields.saturating_add(strings), |n, (k, v)| {
+            n.saturating_add(MEMBER_SIZE)
+                .saturating_add(k.len())
+                .saturating_add(json_weight(v))
+        })
+}
+
+/// The heap an owned JSON value holds, estimated: every value, array slot and object
+/// member, and the bytes of every string.
+pub(crate) fn json_weight(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => VALUE_SIZE,
+        Value::String(s) => VALUE_SIZE.saturating_add(s.len()),
+        Value::Array(items) => items
+            .iter()
+            .fold(VALUE_SIZE, |n, v| n.saturating_add(json_weight(v))),
+        Value::Object(members) => members.iter().fold(VALUE_SIZE, |n, (k, v)| {
+            n.saturating_add(MEMBER_SIZE)
+                .saturating_add(k.len())
+                .saturating_add(json_weight(v))
+        }),
     }
 }
 
@@ -149,5 +198,32 @@ impl TokenCache {
     pub(crate) fn usage(&self) -> (u64, u64) {
         self.entries.run_pending_tasks();
         (self.entries.entry_count(), self.entries.weighted_size())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A token of many short strings decodes to far more than its length: the weight must
+    /// follow the decoded size (about 190 KiB for 16 KiB of `"a",`), not `3 × token length`.
+    #[test]
+    fn weight_follows_the_decoded_size_not_the_token_length() {
+        let many_short = serde_json::Value::Array(vec![json!("a"); 4000]);
+        let encoded = serde_json::to_string(&many_short).expect("serialises");
+        assert!(encoded.len() <= 16 * 1024, "{}", encoded.len());
+        let weight = json_weight(&many_short);
+        assert!(
+            weight >= 4000 * 48,
+            "weight {weight} for a 4000-item array of one-byte strings"
+        );
+        assert!(weight > 10 * encoded.len(), "{weight} vs {}", encoded.len());
+        let one_long = json!("a".repeat(16 * 1024));
+        let long_weight = json_weight(&one_long);
+        assert!(
+            (16 * 1024..17 * 1024).contains(&long_weight),
+            "{long_weight}"
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::response::Response;
 
-use crate::classify::Classifier;
+use crate::classify::{Classifier, Preset};
 use crate::clock::{Clock, SystemClock};
 use crate::rejection::{AuthRejection, Renderer};
 
@@ -151,6 +151,11 @@ pub struct Issuer {
     pub(crate) use_jwks: bool,
     pub(crate) static_jwks: Option<Arc<str>>,
     pub(crate) client_id_as_audience: bool,
+    pub(crate) provider: Option<Preset>,
+    pub(crate) accept_id_tokens: bool,
+    /// The concrete preset whose rules classify this issuer's tokens, resolved by `build()`
+    /// from [`Issuer::provider`] or the classifier's default (`None`: no provider rules).
+    pub(crate) rules: Option<Preset>,
 }
 
 impl Issuer {
@@ -164,7 +169,29 @@ impl Issuer {
             use_jwks: true,
             static_jwks: None,
             client_id_as_audience: false,
+            provider: None,
+            accept_id_tokens: false,
+            rules: None,
         }
+    }
+
+    /// Classify this issuer's tokens with `preset`'s rules, and only this issuer's tokens
+    /// (default: the classifier's preset, [`Preset::Auto`] unless set, which picks the
+    /// preset from this issuer's URL). In a service that trusts several issuers each runs
+    /// its own rules only.
+    pub fn provider(mut self, preset: Preset) -> Self {
+        self.provider = Some(preset);
+        self
+    }
+
+    /// Accept OpenID Connect ID tokens from this issuer as if they were access tokens. By
+    /// default a token with `token_use: id`, a `typ` claim of `ID`, or an `at_hash` or
+    /// `c_hash` claim is refused (`id_token`): an ID token tells a client who logged in, it
+    /// does not authorize calls to an API, and its audience is a client id. Only for the
+    /// rare issuer that issues nothing else.
+    pub fn accept_id_tokens(mut self) -> Self {
+        self.accept_id_tokens = true;
+        self
     }
 
     /// Fetch keys from this JWKS URL and skip discovery.
@@ -218,6 +245,8 @@ impl fmt::Debug for Issuer {
             )
             .field("use_jwks", &self.use_jwks)
             .field("static_jwks", &self.static_jwks.is_some())
+            .field("provider", &self.provider)
+            .field("accept_id_tokens", &self.accept_id_tokens)
             .finish()
     }
 }
@@ -267,8 +296,12 @@ pub enum ConfigError {
     NoKeySource(String),
     /// A static JWKS with no usable signing key.
     UnusableStaticJwks(String),
-    /// A key-refresh duration range that cannot hold (min > max, or a zero value).
+    /// A duration or size setting out of its range (min > max, zero, or too long to add to
+    /// a point in time).
     InvalidDuration(&'static str),
+    /// A `realm` that cannot be written into a `WWW-Authenticate` challenge (it must be
+    /// printable ASCII without `"` or `\\`).
+    InvalidRealm,
     /// An empty roles claim path.
     InvalidRolesClaim,
     /// The HTTP client could not be built.
@@ -300,6 +333,9 @@ impl fmt::Display for ConfigError {
                 write!(f, "the static JWKS of issuer {i} has no usable signing key")
             }
             Self::InvalidDuration(what) => write!(f, "invalid duration setting: {what}"),
+            Self::InvalidRealm => f.write_str(
+                "the realm must be printable ASCII without '\"' or '\\' (it goes into WWW-Authenticate)",
+            ),
             Self::InvalidRolesClaim => f.write_str("the roles claim path is empty"),
             Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
         }
@@ -476,8 +512,9 @@ impl AuthConfigBuilder {
         self
     }
 
-    /// How tokens are classified as user or machine (default: [`Classifier::default`], the
-    /// `generic` preset with no custom claim).
+    /// How tokens are classified as user or machine (default: [`Classifier::default`]: no
+    /// custom claim, and [`Preset::Auto`] for every issuer without its own
+    /// [`Issuer::provider`]).
     pub fn classifier(mut self, classifier: Classifier) -> Self {
         self.classifier = classifier;
         self
@@ -583,7 +620,7 @@ impl AuthConfigBuilder {
     }
 
     /// Checks everything and builds the configuration.
-    pub fn build(self) -> Result<AuthConfig, ConfigError> {
+    pub fn build(mut self) -> Result<AuthConfig, ConfigError> {
         if self.issuers.is_empty() {
             return Err(ConfigError::NoIssuer);
         }
@@ -625,6 +662,13 @@ impl AuthConfigBuilder {
                 }
             }
         }
+        let default_preset = self.classifier.preset();
+        for issuer in &mut self.issuers {
+            issuer.rules = issuer
+                .provider
+                .or(default_preset)
+                .map(|p| p.for_issuer(&issuer.url));
+        }
         if self.roles_claim.is_empty() || self.roles_claim.split('.').any(str::is_empty) {
             return Err(ConfigError::InvalidRolesClaim);
         }
@@ -634,6 +678,60 @@ impl AuthConfigBuilder {
         }
         if self.fetch_timeout.is_zero() || self.connect_timeout.is_zero() {
             return Err(ConfigError::InvalidDuration("fetch timeouts"));
+        }
+        // Every duration is added to points in time on the request path: bound them here,
+        // so no setting can overflow `SystemTime` there.
+        let bounded = [
+            (
+                k.default_ttl,
+                MAX_KEY_DURATION,
+                "key TTL must be at most 30 days",
+            ),
+            (
+                k.max_ttl,
+                MAX_KEY_DURATION,
+                "key TTL range must end within 30 days",
+            ),
+            (
+                k.refresh_cooldown,
+                MAX_KEY_DURATION,
+                "refresh cooldown must be at most 30 days",
+            ),
+            (
+                k.failure_backoff,
+                MAX_KEY_DURATION,
+                "failure backoff must be at most 30 days",
+            ),
+            (
+                k.stale_window,
+                MAX_KEY_DURATION,
+                "stale window must be at most 30 days",
+            ),
+            (self.leeway, MAX_LEEWAY, "leeway must be at most 1 day"),
+            (
+                self.connect_timeout,
+                MAX_TIMEOUT,
+                "connect timeout must be at most 5 minutes",
+            ),
+            (
+                self.fetch_timeout,
+                MAX_TIMEOUT,
+                "fetch timeout must be at most 5 minutes",
+            ),
+        ];
+        if let Some((_, _, what)) = bounded.iter().find(|(d, max, _)| d > max) {
+            return Err(ConfigError::InvalidDuration(what));
+        }
+        if k.default_ttl.is_zero() {
+            return Err(ConfigError::InvalidDuration("key TTL"));
+        }
+        if self.realm.is_empty()
+            || !self
+                .realm
+                .bytes()
+                .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        {
+            return Err(ConfigError::InvalidRealm);
         }
         if k.max_response_bytes == 0 || self.max_token_bytes == 0 {
             return Err(ConfigError::InvalidDuration("size limits"));
@@ -666,7 +764,7 @@ impl AuthConfigBuilder {
                 http,
                 token_cache: self.token_cache,
                 renderer: Renderer {
-                    realm: Arc::from(self.realm.replace(['"', '\\'], "")),
+                    realm: Arc::from(self.realm),
                     custom: self.renderer,
                 },
                 clock: self.clock,
@@ -675,7 +773,14 @@ impl AuthConfigBuilder {
     }
 }
 
-/// `https://…`, or `http://` on loopback only (decision 5).
+/// The longest key TTL, refresh cooldown, backoff and stale window accepted.
+const MAX_KEY_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The largest clock-skew leeway accepted.
+const MAX_LEEWAY: Duration = Duration::from_secs(24 * 3600);
+/// The longest connect or fetch timeout accepted.
+const MAX_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// `https://…`, or `http://` on loopback only.
 pub(crate) fn check_url(url: &str) -> Result<reqwest::Url, ConfigError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| ConfigError::InvalidUrl {
         url: url.to_owned(),
@@ -751,6 +856,38 @@ mod tests {
                 base().key_ttl_range(Duration::from_secs(10), Duration::from_secs(5)),
                 ConfigError::InvalidDuration("key TTL range"),
             ),
+            (
+                base().stale_window(Duration::MAX),
+                ConfigError::InvalidDuration("stale window must be at most 30 days"),
+            ),
+            (
+                base().refresh_cooldown(Duration::from_secs(u64::MAX)),
+                ConfigError::InvalidDuration("refresh cooldown must be at most 30 days"),
+            ),
+            (
+                base().failure_backoff(Duration::MAX),
+                ConfigError::InvalidDuration("failure backoff must be at most 30 days"),
+            ),
+            (
+                base().key_ttl(Duration::MAX),
+                ConfigError::InvalidDuration("key TTL must be at most 30 days"),
+            ),
+            (
+                base().key_ttl_range(Duration::from_secs(60), Duration::MAX),
+                ConfigError::InvalidDuration("key TTL range must end within 30 days"),
+            ),
+            (
+                base().leeway(Duration::MAX),
+                ConfigError::InvalidDuration("leeway must be at most 1 day"),
+            ),
+            (
+                base().fetch_timeout(Duration::MAX),
+                ConfigError::InvalidDuration("fetch timeout must be at most 5 minutes"),
+            ),
+            (base().realm("a\"b"), ConfigError::InvalidRealm),
+            (base().realm("line\nbreak"), ConfigError::InvalidRealm),
+            (base().realm("caf\u{e9}"), ConfigError::InvalidRealm),
+            (base().realm(""), ConfigError::InvalidRealm),
         ];
         for (builder, expected) in cases {
             match builder.build() {
@@ -758,6 +895,47 @@ mod tests {
                 Err(e) => assert_eq!(e, expected),
             }
         }
+    }
+
+    #[test]
+    fn each_issuer_gets_its_own_resolved_preset() {
+        let config = AuthConfig::builder()
+            .issuer("https://tenant.auth0.com/")
+            .issuer("https://sso.example.com/realms/staff")
+            .issuer(Issuer::new("https://login.example.com/").provider(Preset::Hydra))
+            .issuer("https://other.example.com/")
+            .audience("api")
+            .build()
+            .expect("a valid configuration");
+        let rules: Vec<_> = config.inner.issuers.iter().map(|i| i.rules).collect();
+        assert_eq!(
+            rules,
+            [
+                Some(Preset::Auth0),
+                Some(Preset::Keycloak),
+                Some(Preset::Hydra),
+                Some(Preset::Rfc9068)
+            ]
+        );
+        let none = base()
+            .classifier(Classifier::without_rules())
+            .build()
+            .expect("a valid configuration");
+        assert_eq!(none.inner.issuers[0].rules, None);
+        let generic = base()
+            .classifier(Classifier::new(Preset::Generic))
+            .build()
+            .expect("a valid configuration");
+        assert_eq!(generic.inner.issuers[0].rules, Some(Preset::Generic));
+    }
+
+    #[test]
+    fn a_printable_realm_is_kept_as_given() {
+        let config = base()
+            .realm("my api (v2)")
+            .build()
+            .expect("a valid configuration");
+        assert_eq!(&*config.inner.renderer.realm, "my api (v2)");
     }
 
     #[test]

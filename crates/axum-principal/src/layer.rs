@@ -70,11 +70,6 @@ impl Authenticator {
     /// An authenticator with its own key cache.
     pub fn new(config: AuthConfig) -> Self {
         let jwks = JwksCache::new(&config);
-        Self::with_cache(config, jwks)
-    }
-
-    /// An authenticator using `jwks`, which must have been built from the same `config`.
-    pub fn with_cache(config: AuthConfig, jwks: JwksCache) -> Self {
         let cache = config
             .inner
             .token_cache
@@ -169,7 +164,6 @@ impl Authenticator {
                     meta.key_fingerprint,
                     meta.validity.expires_at,
                     meta.validity.not_before,
-                    token.len(),
                 ),
             );
         }
@@ -250,9 +244,11 @@ impl Authenticator {
             client_id_as_audience: issuer.client_id_as_audience,
         };
         let validity = verify::check_claims(&jws.claims, checks).map_err(|r| self.invalid(r))?;
+        verify::check_access_token(&jws.claims, issuer.accept_id_tokens)
+            .map_err(|r| self.invalid(r))?;
         let classification = c
             .classifier
-            .classify(&jws.claims)
+            .classify_for(issuer.rules, &jws.claims)
             .map_err(|r| self.invalid(r))?;
         let kid = jws.header.kid;
         let principal = Principal::from_claims(

@@ -72,7 +72,7 @@ impl Principal {
         let subject = match string_claim(&claims, "sub")? {
             Some(sub) if !sub.is_empty() => sub,
             Some(_) => return Err(InvalidToken::MissingSubject),
-            None if classification.classified_by == ClassifiedBy::ClientIdWithoutSubject => {
+            None if classification.classified_by.subject_from_client_id() => {
                 client_id.clone().ok_or(InvalidToken::MissingSubject)?
             }
             None => return Err(InvalidToken::MissingSubject),

@@ -84,6 +84,12 @@ pub enum InvalidToken {
     /// A claim has the wrong JSON type (for example a string `exp`, or a
     /// non-boolean machine-marker claim).
     InvalidClaim,
+    /// An OpenID Connect ID token (`token_use: id`, a `typ` claim of `ID`, `at_hash` or
+    /// `c_hash`), not an access token.
+    IdToken,
+    /// A sender-constrained token (it has a `cnf` claim) presented without its proof, as a
+    /// plain bearer token.
+    SenderConstrained,
 }
 
 impl InvalidToken {
@@ -105,6 +111,8 @@ impl InvalidToken {
             Self::WrongAudience => "wrong_audience",
             Self::MissingSubject => "missing_sub",
             Self::InvalidClaim => "invalid_claim",
+            Self::IdToken => "id_token",
+            Self::SenderConstrained => "bound_token_as_bearer",
         }
     }
 
@@ -125,6 +133,10 @@ impl InvalidToken {
             Self::WrongAudience => "the token is not meant for this audience",
             Self::MissingSubject => "the token has no subject",
             Self::InvalidClaim => "a claim in the token has an invalid value",
+            Self::IdToken => "the token is an ID token, not an access token",
+            Self::SenderConstrained => {
+                "the token is bound to a key and cannot be used as a bearer token"
+            }
         }
     }
 }

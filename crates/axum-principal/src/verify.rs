@@ -10,7 +10,7 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -102,37 +102,110 @@ fn decode_object(b64: &str) -> Result<Object, InvalidToken> {
     let bytes = URL_SAFE_NO_PAD
         .decode(b64)
         .map_err(|_| InvalidToken::Malformed)?;
-    serde_json::from_slice::<UniqueObject>(&bytes)
-        .map(|o| o.0)
-        .map_err(|_| InvalidToken::Malformed)
+    match serde_json::from_slice::<UniqueValue>(&bytes) {
+        Ok(UniqueValue(Value::Object(object))) => Ok(object),
+        _ => Err(InvalidToken::Malformed),
+    }
 }
 
-/// A JSON object whose top-level members are unique: `{"sub":"a","sub":"b"}` is refused
-/// rather than read as whichever member a parser happens to keep (RFC 7515 §5.2).
-struct UniqueObject(Object);
+/// A JSON value in which no object, at any depth, repeats a member:
+/// `{"ext":{"roles":["user"],"roles":["admin"]}}` is refused rather than read as whichever
+/// member a parser happens to keep (RFC 7515 §5.2, RFC 8725 §3.11). serde_json's recursion
+/// limit still bounds the depth.
+struct UniqueValue(Value);
 
-impl<'de> Deserialize<'de> for UniqueObject {
+impl<'de> Deserialize<'de> for UniqueValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ObjectVisitor;
-        impl<'de> Visitor<'de> for ObjectVisitor {
-            type Value = UniqueObject;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueObject, A::Error> {
-                let mut object = Object::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    if object.contains_key(&key) {
-                        return Err(de::Error::custom("duplicate member"));
-                    }
-                    let value: Value = map.next_value()?;
-                    object.insert(key, value);
-                }
-                Ok(UniqueObject(object))
-            }
-        }
-        deserializer.deserialize_map(ObjectVisitor)
+        deserializer.deserialize_any(UniqueVisitor)
     }
+}
+
+struct UniqueVisitor;
+
+impl<'de> Visitor<'de> for UniqueVisitor {
+    type Value = UniqueValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value without duplicate members")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<UniqueValue, E> {
+        Ok(UniqueValue(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<UniqueValue, E> {
+        Ok(UniqueValue(Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<UniqueValue, E> {
+        Ok(UniqueValue(Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<UniqueValue, E> {
+        Ok(UniqueValue(Value::from(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<UniqueValue, E> {
+        Ok(UniqueValue(Value::String(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<UniqueValue, E> {
+        Ok(UniqueValue(Value::String(v)))
+    }
+    fn visit_unit<E>(self) -> Result<UniqueValue, E> {
+        Ok(UniqueValue(Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<UniqueValue, E> {
+        Ok(UniqueValue(Value::Null))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<UniqueValue, D::Error> {
+        UniqueValue::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(UniqueValue(Value::Array(items)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueValue, A::Error> {
+        let mut object = Object::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom("duplicate member"));
+            }
+            let UniqueValue(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(UniqueValue(Value::Object(object)))
+    }
+}
+
+/// Refuses what is not an access token presented as a bearer token (run after the
+/// signature and claim checks, so a forgery is reported as one):
+/// - an OpenID Connect ID token: `token_use: id` (Cognito), a `typ` claim of `ID`
+///   (Keycloak), or an `at_hash` / `c_hash` claim (OpenID Connect Core §3.1.3.6, §3.3.2.11),
+///   unless `accept_id_tokens`;
+/// - a sender-constrained token (a `cnf` claim, RFC 9449 §6, RFC 8705 §3): without its
+///   proof it is exactly the replay that binding exists to stop.
+pub(crate) fn check_access_token(
+    claims: &Object,
+    accept_id_tokens: bool,
+) -> Result<(), InvalidToken> {
+    if !accept_id_tokens {
+        let is_id = |name: &str, value: &str| {
+            claims
+                .get(name)
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.eq_ignore_ascii_case(value))
+        };
+        if is_id("token_use", "id")
+            || is_id("typ", "ID")
+            || claims.contains_key("at_hash")
+            || claims.contains_key("c_hash")
+        {
+            return Err(InvalidToken::IdToken);
+        }
+    }
+    if claims.contains_key("cnf") {
+        return Err(InvalidToken::SenderConstrained);
+    }
+    Ok(())
 }
 
 /// Checks `typ` against the policy.
@@ -366,6 +439,75 @@ mod tests {
                 Ok(_) => panic!("accepted {t}"),
                 Err(e) => assert_eq!(e, expected, "{t}"),
             }
+        }
+    }
+
+    #[test]
+    fn duplicate_members_are_refused_at_any_depth() {
+        let ok_header = r#"{"alg":"RS256"}"#;
+        for t in [
+            token(ok_header, r#"{"ext":{"roles":["user"],"roles":["admin"]}}"#),
+            token(ok_header, r#"{"a":[{"b":{"c":1,"c":2}}]}"#),
+            token(
+                ok_header,
+                r#"{"realm_access":{"roles":[],"roles":["admin"]}}"#,
+            ),
+            token(r#"{"alg":"RS256","jwk":{"kty":"RSA","kty":"oct"}}"#, "{}"),
+        ] {
+            match parse(&t, 1024) {
+                Ok(_) => panic!("accepted {t}"),
+                Err(e) => assert_eq!(e, InvalidToken::Malformed, "{t}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unique_members_at_depth_still_parse() {
+        let t = token(
+            r#"{"alg":"RS256"}"#,
+            r#"{"ext":{"roles":["user"],"n":[1,-2,3.5,true,null,{"roles":["x"]}]},"roles":"y"}"#,
+        );
+        let jws = parse(&t, 1024).expect("a token without duplicates parses");
+        assert_eq!(
+            Value::Object(jws.claims),
+            json!({"ext":{"roles":["user"],"n":[1,-2,3.5,true,null,{"roles":["x"]}]},"roles":"y"})
+        );
+    }
+
+    #[test]
+    fn only_access_tokens_pass() {
+        let object = |v: Value| v.as_object().cloned().expect("an object");
+        let cases = [
+            (json!({"sub":"u"}), false, Ok(())),
+            (json!({"sub":"u","token_use":"access"}), false, Ok(())),
+            (json!({"sub":"u","typ":"Bearer"}), false, Ok(())),
+            (json!({"token_use":"id"}), false, Err(InvalidToken::IdToken)),
+            (json!({"typ":"ID"}), false, Err(InvalidToken::IdToken)),
+            (json!({"at_hash":"x"}), false, Err(InvalidToken::IdToken)),
+            (json!({"c_hash":null}), false, Err(InvalidToken::IdToken)),
+            (json!({"token_use":"id","at_hash":"x"}), true, Ok(())),
+            (
+                json!({"cnf":{"jkt":"abc"}}),
+                false,
+                Err(InvalidToken::SenderConstrained),
+            ),
+            (
+                json!({"cnf":{"x5t#S256":"abc"}}),
+                true,
+                Err(InvalidToken::SenderConstrained),
+            ),
+            (
+                json!({"cnf":null}),
+                false,
+                Err(InvalidToken::SenderConstrained),
+            ),
+        ];
+        for (claims, accept_id, expected) in cases {
+            assert_eq!(
+                check_access_token(&object(claims.clone()), accept_id),
+                expected,
+                "{claims} accept_id_tokens={accept_id}"
+            );
         }
     }
 
