@@ -304,6 +304,9 @@ pub enum ConfigError {
     InvalidRealm,
     /// An empty roles claim path.
     InvalidRolesClaim,
+    /// A scope a guard requires that cannot be named in a `WWW-Authenticate` challenge (not
+    /// an RFC 6749 scope token).
+    InvalidScope(String),
     /// The HTTP client could not be built.
     HttpClient(String),
 }
@@ -337,6 +340,10 @@ impl fmt::Display for ConfigError {
                 "the realm must be printable ASCII without '\"' or '\\' (it goes into WWW-Authenticate)",
             ),
             Self::InvalidRolesClaim => f.write_str("the roles claim path is empty"),
+            Self::InvalidScope(s) => write!(
+                f,
+                "{s:?} is not a scope (RFC 6749 §3.3: printable ASCII without space, '\"' or '\\')"
+            ),
             Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
         }
     }

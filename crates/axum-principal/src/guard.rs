@@ -41,6 +41,7 @@ use http::request::Parts;
 use http::Request;
 use tower::{Layer, Service};
 
+use crate::config::ConfigError;
 use crate::principal::{principal_from, renderer_from, Principal};
 use crate::rejection::{AuthRejection, RejectionKind};
 
@@ -226,18 +227,59 @@ pub struct RequireScope<N = DynNames>(N);
 
 impl RequireScope {
     /// Requires `scope`.
+    ///
+    /// # Panics
+    /// If `scope` is not an RFC 6749 §3.3 scope token (printable ASCII without space, `"`
+    /// or `\`): it could not be named in the `WWW-Authenticate` challenge. Such a scope is a
+    /// mistake in the code, found when the router is built (as axum's invalid route paths
+    /// are); scopes read from configuration go through [`try_new`](Self::try_new).
     pub fn new(scope: impl Into<Cow<'static, str>>) -> Self {
-        Self(DynNames::one(scope))
+        match Self::try_new(scope) {
+            Ok(guard) => guard,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Requires `scope`, or says why it cannot be a scope.
+    pub fn try_new(scope: impl Into<Cow<'static, str>>) -> Result<Self, ConfigError> {
+        Self::try_all([scope])
     }
 
     /// Requires every one of `scopes`.
+    ///
+    /// # Panics
+    /// As [`new`](Self::new), for any of `scopes`.
     pub fn all<I, S>(scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<Cow<'static, str>>,
     {
-        Self(DynNames::many(scopes))
+        match Self::try_all(scopes) {
+            Ok(guard) => guard,
+            Err(e) => panic!("{e}"),
+        }
     }
+
+    /// Requires every one of `scopes`, or says which one cannot be a scope.
+    pub fn try_all<I, S>(scopes: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        let names = DynNames::many(scopes);
+        if let Some(bad) = names.0.iter().find(|s| !is_scope_token(s)) {
+            return Err(ConfigError::InvalidScope(bad.clone().into_owned()));
+        }
+        Ok(Self(names))
+    }
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+pub(crate) fn is_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }
 
 impl<N: Names> Guard for RequireScope<N> {
@@ -453,3 +495,28 @@ guard_layer_and_extractor!(@extract AnyOf<(A, B)>, [A: StaticGuard, B: StaticGua
 guard_layer_and_extractor!(@extract AnyOf<(A, B, C)>, [A: StaticGuard, B: StaticGuard, C: StaticGuard]);
 guard_layer_and_extractor!(@extract AllOf<(A, B)>, [A: StaticGuard, B: StaticGuard]);
 guard_layer_and_extractor!(@extract AllOf<(A, B, C)>, [A: StaticGuard, B: StaticGuard, C: StaticGuard]);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_must_be_scope_tokens() {
+        for ok in ["read:reports", "api/read", "a!#[]~", "https://api.example.com/read"] {
+            assert!(RequireScope::try_new(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "read reports", "caf\u{e9}", "a\"b", "a\\b", "tab\there", "nl\n"] {
+            match RequireScope::try_new(bad) {
+                Ok(_) => panic!("accepted {bad:?}"),
+                Err(e) => assert_eq!(e, ConfigError::InvalidScope(bad.to_owned())),
+            }
+        }
+        assert!(RequireScope::try_all(["read", "bad scope"]).is_err());
+    }
+
+    #[test]
+    #[should_panic(expected = "is not a scope")]
+    fn a_scope_that_cannot_be_named_in_a_challenge_is_refused_when_the_guard_is_built() {
+        let _ = RequireScope::new("read reports");
+    }
+}

@@ -300,6 +300,24 @@ impl AuthRejection {
         }
     }
 
+    /// The challenge as a header value. The realm is checked by `build()` and scopes by
+    /// the guards' constructors; a scope that still cannot be written (one from `names!`)
+    /// is left out of the challenge rather than losing the challenge itself.
+    pub fn challenge_header(&self) -> Option<HeaderValue> {
+        let challenge = self.www_authenticate()?;
+        HeaderValue::from_str(&challenge).ok().or_else(|| {
+            let fallback = match &self.kind {
+                RejectionKind::InsufficientScope { .. } => Self {
+                    kind: RejectionKind::InsufficientScope { scope: None },
+                    renderer: self.renderer.clone(),
+                }
+                .www_authenticate()?,
+                _ => format!("Bearer realm=\"{}\"", sanitize_quoted(&self.renderer.realm)),
+            };
+            HeaderValue::from_str(&fallback).ok()
+        })
+    }
+
     /// The response this crate sends by default, ignoring any custom renderer. A custom
     /// renderer may start from it and change the body.
     pub fn default_response(&self) -> Response {
@@ -316,12 +334,10 @@ impl AuthRejection {
             body.to_string(),
         )
             .into_response();
-        if let Some(challenge) = self.www_authenticate() {
-            if let Ok(value) = HeaderValue::from_str(&challenge) {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, value);
-            }
+        if let Some(value) = self.challenge_header() {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
         }
         if matches!(self.kind, RejectionKind::Unavailable) {
             response
@@ -335,7 +351,7 @@ impl AuthRejection {
 /// Scope names are configured by the service, but keep the challenge well-formed anyway.
 fn sanitize_quoted(s: &str) -> String {
     s.chars()
-        .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+        .filter(|c| (c.is_ascii_graphic() || *c == ' ') && *c != '"' && *c != '\\')
         .collect()
 }
 
@@ -390,6 +406,21 @@ mod tests {
     fn missing_credentials_challenge_has_realm_and_no_error() {
         let c = challenge(RejectionKind::MissingCredentials).unwrap_or_default();
         assert_eq!(c, "Bearer realm=\"api\"");
+    }
+
+    #[test]
+    fn a_scope_that_cannot_be_written_never_loses_the_challenge() {
+        let r = AuthRejection::new(RejectionKind::InsufficientScope {
+            scope: Some("caf\u{e9} \"x\"\r\n".into()),
+        });
+        let value = r
+            .challenge_header()
+            .expect("a 403 always carries a challenge");
+        let text = value.to_str().expect("visible ASCII");
+        assert!(text.contains("error=\"insufficient_scope\""), "{text}");
+        assert!(text.contains("scope=\"caf x\""), "{text}");
+        let response = r.default_response();
+        assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
     }
 
     #[test]
