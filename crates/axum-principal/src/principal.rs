@@ -33,14 +33,54 @@ pub(crate) struct AuthContext {
     pub(crate) renderer: Renderer,
 }
 
-/// The verified caller. Identity is the pair ([`issuer`](Self::issuer),
-/// [`subject`](Self::subject)), never the subject alone. Cheap to clone.
+/// The verified caller. Identity is ([`issuer`](Self::issuer), [`kind`](Self::kind),
+/// [`subject`](Self::subject)) — see [`Principal::id`] — never the subject alone. Cheap to
+/// clone.
 ///
 /// Serialises to the `/me` shape of CONTRACT.md:
 /// `{"kind","issuer","subject","client_id","roles","scopes","classified_by"}`.
 #[derive(Clone)]
 pub struct Principal {
     inner: Arc<Inner>,
+}
+
+/// Who a [`Principal`] is: (`iss`, kind, `sub`), borrowed from it by [`Principal::id`].
+///
+/// All three parts take part in equality and hashing, so a `PrincipalId` is a sound key for
+/// per-principal state (quotas, caches, audit counters): principals of different issuers
+/// never share an id, and neither do a user and a machine whose subjects are equal (an
+/// issuer may give a person a `sub` that equals some client's id, and a machine token's
+/// subject is often its client id). A named struct rather than a tuple, so a call site
+/// reads `id.kind()` instead of `id.1`.
+///
+/// ```
+/// # fn show(principal: &axum_principal::Principal) {
+/// let id = principal.id();
+/// let key = (id.issuer().to_owned(), id.kind(), id.subject().to_owned());
+/// # let _ = key; }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PrincipalId<'a> {
+    issuer: &'a str,
+    kind: Kind,
+    subject: &'a str,
+}
+
+impl<'a> PrincipalId<'a> {
+    /// The verified `iss`.
+    pub fn issuer(&self) -> &'a str {
+        self.issuer
+    }
+
+    /// User or machine.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The verified `sub` (for a machine token without `sub`, its client id).
+    pub fn subject(&self) -> &'a str {
+        self.subject
+    }
 }
 
 struct Inner {
@@ -124,9 +164,15 @@ impl Principal {
         &self.inner.subject
     }
 
-    /// The identity: (`iss`, `sub`). Use this, not the subject alone, as a key.
-    pub fn id(&self) -> (&str, &str) {
-        (&self.inner.issuer, &self.inner.subject)
+    /// The identity: (`iss`, kind, `sub`), as a [`PrincipalId`]. Use this, not the subject
+    /// alone, as a key: the same `sub` at two issuers is two principals, and so is a user
+    /// whose `sub` equals some client's id and that client.
+    pub fn id(&self) -> PrincipalId<'_> {
+        PrincipalId {
+            issuer: &self.inner.issuer,
+            kind: self.inner.kind,
+            subject: &self.inner.subject,
+        }
     }
 
     /// The OAuth client the token was issued to (`client_id`, `azp`, `cid` or `appid`).
@@ -505,6 +551,33 @@ mod tests {
             p.map(|p| p.subject().to_owned()).ok().as_deref(),
             Some("svc")
         );
+    }
+
+    #[test]
+    fn identity_includes_the_kind() {
+        let claims = json!({"sub":"svc","client_id":"svc"})
+            .as_object()
+            .cloned()
+            .expect("an object literal");
+        let as_kind = |kind| {
+            let classification = Classification {
+                kind,
+                classified_by: ClassifiedBy::Default,
+            };
+            Principal::from_claims("https://iss", claims.clone(), 0, classification, "roles")
+                .expect("valid claims")
+        };
+        let (user, machine) = (as_kind(Kind::User), as_kind(Kind::Machine));
+        assert_eq!(user.id().issuer(), machine.id().issuer());
+        assert_eq!(user.id().subject(), machine.id().subject());
+        assert_eq!(
+            (user.id().kind(), machine.id().kind()),
+            (Kind::User, Kind::Machine)
+        );
+        assert_ne!(user.id(), machine.id());
+        assert_eq!(user.id(), as_kind(Kind::User).id());
+        let ids: std::collections::HashSet<_> = [user.id(), machine.id()].into_iter().collect();
+        assert_eq!(ids.len(), 2);
     }
 
     #[test]

@@ -159,8 +159,15 @@ pub enum RejectionKind {
     },
     /// The issuer's keys cannot be had and none are cached: 503.
     Unavailable,
-    /// An extractor or guard ran on a route without [`AuthLayer`](crate::AuthLayer): 500.
+    /// An extractor or guard ran on a route without [`AuthLayer`](crate::AuthLayer), or a
+    /// layer that needs the principal (such as the rate limiter) was placed outside it: 500.
     MissingLayer,
+    /// The principal is over its quota (feature `rate-limit`): 429 with `Retry-After`.
+    RateLimited {
+        /// Whole seconds until the next request can be allowed, at least 1; the value of
+        /// the `Retry-After` header.
+        retry_after_secs: u64,
+    },
 }
 
 /// A custom renderer: turns a rejection into the response to send.
@@ -230,6 +237,7 @@ impl AuthRejection {
             RejectionKind::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             RejectionKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             RejectionKind::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+            RejectionKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -242,6 +250,7 @@ impl AuthRejection {
             RejectionKind::InsufficientScope { .. } => "insufficient_scope",
             RejectionKind::Unavailable => "temporarily_unavailable",
             RejectionKind::MissingLayer => "server_error",
+            RejectionKind::RateLimited { .. } => "rate_limited",
         }
     }
 
@@ -254,6 +263,7 @@ impl AuthRejection {
             RejectionKind::InsufficientScope { .. } => "guard_refused",
             RejectionKind::Unavailable => "keys_unavailable",
             RejectionKind::MissingLayer => "missing_auth_layer",
+            RejectionKind::RateLimited { .. } => "rate_limited",
         }
     }
 
@@ -272,6 +282,9 @@ impl AuthRejection {
             RejectionKind::MissingLayer => {
                 "axum_principal::AuthLayer is not installed on this route; \
                  add `.layer(AuthLayer::new(config))` to the router"
+            }
+            RejectionKind::RateLimited { .. } => {
+                "too many requests for this principal; retry later"
             }
         }
     }
@@ -296,7 +309,9 @@ impl AuthRejection {
             RejectionKind::InsufficientScope { scope: None } => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"insufficient_scope\""
             )),
-            RejectionKind::Unavailable | RejectionKind::MissingLayer => None,
+            RejectionKind::Unavailable
+            | RejectionKind::MissingLayer
+            | RejectionKind::RateLimited { .. } => None,
         }
     }
 
@@ -339,10 +354,19 @@ impl AuthRejection {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
         }
-        if matches!(self.kind, RejectionKind::Unavailable) {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        match self.kind {
+            RejectionKind::Unavailable => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            RejectionKind::RateLimited { retry_after_secs } => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs.max(1)),
+                );
+            }
+            _ => {}
         }
         response
     }
@@ -392,6 +416,12 @@ mod tests {
             (RejectionKind::InsufficientScope { scope: None }, 403),
             (RejectionKind::Unavailable, 503),
             (RejectionKind::MissingLayer, 500),
+            (
+                RejectionKind::RateLimited {
+                    retry_after_secs: 1,
+                },
+                429,
+            ),
         ];
         for (kind, status) in table {
             assert_eq!(
@@ -431,6 +461,23 @@ mod tests {
         .unwrap_or_default();
         assert!(c.contains("error=\"insufficient_scope\""), "{c}");
         assert!(c.contains("scope=\"read:reports\""), "{c}");
+    }
+
+    #[test]
+    fn rate_limited_says_when_to_retry_in_whole_seconds() {
+        for (secs, header) in [(0, "1"), (1, "1"), (3600, "3600")] {
+            let response = AuthRejection::new(RejectionKind::RateLimited {
+                retry_after_secs: secs,
+            })
+            .default_response();
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(
+                response.headers().get(header::RETRY_AFTER),
+                Some(&HeaderValue::from_static(header)),
+                "{secs}"
+            );
+            assert!(!response.headers().contains_key(header::WWW_AUTHENTICATE));
+        }
     }
 
     #[test]
