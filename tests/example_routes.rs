@@ -724,8 +724,14 @@ async fn id_tokens_and_bound_bearer_tokens_are_invalid() {
         ("typ", json!("ID")),
         ("at_hash", json!("77QmUPtjPfzWtF2AnpK9RQ")),
         ("c_hash", json!("LDktKdoQak3Pk0cnXxCltA")),
-        ("cnf", json!({"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"})),
-        ("cnf", json!({"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"})),
+        (
+            "cnf",
+            json!({"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}),
+        ),
+        (
+            "cnf",
+            json!({"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+        ),
     ] {
         let token = h
             .issuer

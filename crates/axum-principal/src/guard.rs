@@ -277,8 +277,7 @@ impl RequireScope {
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub(crate) fn is_scope_token(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }
 
@@ -502,10 +501,23 @@ mod tests {
 
     #[test]
     fn scopes_must_be_scope_tokens() {
-        for ok in ["read:reports", "api/read", "a!#[]~", "https://api.example.com/read"] {
+        for ok in [
+            "read:reports",
+            "api/read",
+            "a!#[]~",
+            "https://api.example.com/read",
+        ] {
             assert!(RequireScope::try_new(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "read reports", "caf\u{e9}", "a\"b", "a\\b", "tab\there", "nl\n"] {
+        for bad in [
+            "",
+            "read reports",
+            "caf\u{e9}",
+            "a\"b",
+            "a\\b",
+            "tab\there",
+            "nl\n",
+        ] {
             match RequireScope::try_new(bad) {
                 Ok(_) => panic!("accepted {bad:?}"),
                 Err(e) => assert_eq!(e, ConfigError::InvalidScope(bad.to_owned())),
