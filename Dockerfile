@@ -30,9 +30,15 @@ RUN apt-get update \
 COPY --from=build /usr/local/bin/protected_api /usr/local/bin/protected_api
 USER app
 # Listen on every interface inside the container (the service's own default is loopback).
+# The service refuses development mode (no AUTHZ_ISSUER) on a non-loopback BIND unless
+# AUTHZ_DEV=1; this image never sets AUTHZ_DEV.
 ENV BIND=0.0.0.0:3000 \
     RUST_LOG=info
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD curl -fsS http://127.0.0.1:3000/healthz >/dev/null || exit 1
-ENTRYPOINT ["/usr/local/bin/protected_api"]
+# The image is for a real issuer only: without AUTHZ_ISSUER it stops at once (status 2)
+# instead of falling into development mode, whatever BIND or AUTHZ_DEV say; the embedded
+# development issuer hands out tokens to whoever reads the console. (Arguments after the
+# image name still reach the service.)
+ENTRYPOINT ["/bin/sh", "-c", "case \"${AUTHZ_ISSUER-}\" in *[![:space:]]*) exec /usr/local/bin/protected_api \"$@\" ;; esac; echo 'configuration error: AUTHZ_ISSUER: not set: this image needs a real issuer (AUTHZ_ISSUER and AUTHZ_AUDIENCE); the development issuer runs only with cargo run --example protected_api' >&2; exit 2", "protected_api"]

@@ -28,6 +28,12 @@
 //! | `AUTHZ_PROVIDER` | classification preset (`auto`, `auth0`, `hydra`, `keycloak`, `okta`, `entra`, `cognito`, `duende`, `rfc9068`, `generic`): one for every issuer, or a comma-separated list with one per `AUTHZ_ISSUER` entry | `auto` |
 //! | `AUTHZ_LEEWAY_SECS` | clock skew allowed on `exp`/`nbf`/`iat` | `60` |
 //! | `AUTHZ_TOKEN_CACHE` | the verified-token cache: `on` or `off` | `on` |
+//! | `AUTHZ_DEV` | `1`: run the development issuer even when `BIND` is not loopback | unset |
+//!
+//! Development mode is for a developer's machine: with no `AUTHZ_ISSUER` and a `BIND` that is
+//! not a loopback address (`0.0.0.0:3000`, say) the service refuses to start (status 2, a line
+//! naming `AUTHZ_ISSUER`) unless `AUTHZ_DEV=1` is set. The tokens and `curl` lines are printed
+//! in development mode only, never with `AUTHZ_ISSUER` set.
 //!
 //! A variable set to an empty string counts as unset. A configuration mistake prints one
 //! line (`configuration error: VARIABLE: what is wrong`) to stderr and exits with status 2.
@@ -296,6 +302,8 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         }
     };
 
+    check_dev_mode_bind(bind, &issuers, get("AUTHZ_DEV").as_deref())?;
+
     Ok(Settings {
         bind,
         issuers,
@@ -333,6 +341,42 @@ fn providers_for(value: Option<&str>, issuers: usize) -> Result<Vec<Preset>, Con
             ),
         )),
     }
+}
+
+/// Development mode (no `AUTHZ_ISSUER`) trusts an issuer whose tokens are printed to the
+/// console: it may listen only on a loopback address, unless `AUTHZ_DEV=1` says that the
+/// development issuer is wanted anyway (`AUTHZ_DEV=0` or unset: not).
+fn check_dev_mode_bind(
+    bind: SocketAddr,
+    issuers: &[String],
+    authz_dev: Option<&str>,
+) -> Result<(), ConfigProblem> {
+    let dev_anyway = match authz_dev {
+        None | Some("0") => false,
+        Some("1") => true,
+        Some(other) => {
+            return Err(ConfigProblem::new(
+                "AUTHZ_DEV",
+                format!("{other:?} is neither \"1\" nor \"0\""),
+            ))
+        }
+    };
+    if issuers.is_empty() && !dev_anyway && !is_loopback_bind(bind) {
+        return Err(ConfigProblem::new(
+            "AUTHZ_ISSUER",
+            format!(
+                "not set, and BIND={bind} is not loopback: set AUTHZ_ISSUER (and \
+                 AUTHZ_AUDIENCE) for a real issuer, or AUTHZ_DEV=1 to run the development \
+                 issuer anyway"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether only this machine can reach `bind` (127.0.0.0/8, `::1`, or `::ffff:127.x.y.z`).
+fn is_loopback_bind(bind: SocketAddr) -> bool {
+    bind.ip().to_canonical().is_loopback()
 }
 
 /// Comma-separated values, trimmed, empty items dropped.
@@ -620,6 +664,14 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+
+    if settings.dev_mode() && !is_loopback_bind(settings.bind) {
+        tracing::warn!(
+            bind = %settings.bind,
+            "AUTHZ_DEV=1: the development issuer's tokens admit anyone who can reach this \
+             address; set AUTHZ_ISSUER for anything but a local test"
+        );
+    }
 
     // Kept alive until the server has stopped.
     let dev_issuer = if settings.dev_mode() {

@@ -1069,6 +1069,73 @@ fn provider_list_gives_one_preset_per_issuer_in_order() {
     assert_eq!(p.variable, "AUTHZ_PROVIDER");
 }
 
+#[test]
+fn dev_mode_off_loopback_refuses_naming_authz_issuer_unless_authz_dev_is_1() {
+    for bind in [
+        "0.0.0.0:3000",
+        "[::]:3000",
+        "192.168.1.10:3000",
+        "[::ffff:10.0.0.1]:3000",
+    ] {
+        let p = problem(&[("BIND", bind)]);
+        assert_eq!(p.variable, "AUTHZ_ISSUER", "{bind}: {p}");
+        // The bind address as parsed (the same text for these).
+        let shown = bind
+            .parse::<std::net::SocketAddr>()
+            .expect("a socket address");
+        assert_eq!(
+            p.to_string(),
+            format!(
+                "AUTHZ_ISSUER: not set, and BIND={shown} is not loopback: set AUTHZ_ISSUER \
+                 (and AUTHZ_AUDIENCE) for a real issuer, or AUTHZ_DEV=1 to run the \
+                 development issuer anyway"
+            ),
+            "{bind}"
+        );
+        assert!(!p.to_string().contains('\n'), "one line: {p}");
+        // AUTHZ_DEV=0 is the same as unset.
+        let p = problem(&[("BIND", bind), ("AUTHZ_DEV", "0")]);
+        assert_eq!(p.variable, "AUTHZ_ISSUER", "{bind}: {p}");
+        // AUTHZ_DEV=1: development mode on that address after all.
+        let s = settings(&[("BIND", bind), ("AUTHZ_DEV", "1")])
+            .unwrap_or_else(|p| panic!("AUTHZ_DEV=1 allows {bind}, yet: {p}"));
+        assert!(s.dev_mode(), "{bind}");
+        assert_eq!(s.bind, shown, "{bind}");
+    }
+}
+
+#[test]
+fn dev_mode_on_loopback_needs_no_authz_dev() {
+    for (bind, parsed) in [
+        ("127.0.0.1:3000", "127.0.0.1:3000"),
+        ("127.0.0.2:3000", "127.0.0.2:3000"),
+        ("[::1]:3000", "[::1]:3000"),
+        ("localhost:3000", "127.0.0.1:3000"),
+        ("[::ffff:127.0.0.1]:3000", "[::ffff:127.0.0.1]:3000"),
+    ] {
+        let s =
+            settings(&[("BIND", bind)]).unwrap_or_else(|p| panic!("{bind} is loopback, yet: {p}"));
+        assert!(s.dev_mode(), "{bind}");
+        assert_eq!(s.bind.to_string(), parsed, "{bind}");
+    }
+}
+
+#[test]
+fn a_real_issuer_may_listen_anywhere_and_authz_dev_must_be_0_or_1() {
+    let s = settings(&[
+        ("BIND", "0.0.0.0:3000"),
+        ("AUTHZ_ISSUER", "https://issuer.example.com"),
+        ("AUTHZ_AUDIENCE", "api"),
+    ])
+    .expect("a real issuer needs no loopback BIND");
+    assert!(!s.dev_mode());
+    for bad in ["yes", "true", "2"] {
+        let p = problem(&[("BIND", "0.0.0.0:3000"), ("AUTHZ_DEV", bad)]);
+        assert_eq!(p.variable, "AUTHZ_DEV", "{bad}: {p}");
+        assert!(p.message.contains(bad), "{p}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Availability and unknown routes
 // ---------------------------------------------------------------------------------------
