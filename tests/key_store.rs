@@ -371,3 +371,147 @@ async fn max_age_is_clamped_to_the_configured_range() {
     assert_eq!(get_with(&app, "/me", &token).await.status, StatusCode::OK);
     assert_eq!(issuer.jwks_requests(), 1);
 }
+
+/// Polls `done` (yielding in between) until it holds or the bounded wait runs out.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let reached = tokio::time::timeout(Duration::from_secs(10), async {
+        while !done() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(reached.is_ok(), "timed out waiting until {what}");
+}
+
+/// Starts a request on its own task, waits until the issuer has received the fetch it
+/// triggered (`received` holds), then aborts it mid-fetch, like a client hanging up.
+async fn request_dropped_mid_fetch(
+    app: &axum::Router,
+    token: &str,
+    what: &str,
+    received: impl FnMut() -> bool,
+) {
+    let (app, token) = (app.clone(), token.to_owned());
+    let request = tokio::spawn(async move { get_with(&app, "/me", &token).await.status });
+    until(what, received).await;
+    request.abort();
+    match request.await {
+        Err(e) if e.is_cancelled() => {}
+        other => panic!("the request was meant to be dropped mid-fetch, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_request_does_not_cancel_the_first_fetch() {
+    let issuer = issuer().await;
+    // Discovery and the JWKS each take half a second to answer.
+    issuer.set_fault(Fault::Slow(Duration::from_millis(500)));
+    let clock = ManualClock::new();
+    let app = router(AuthLayer::new(build(config(&issuer, &clock))));
+    let token = issuer.token().expires_in(LONG).sign();
+    // The first request starts the first fetch, and its client hangs up during discovery.
+    request_dropped_mid_fetch(&app, &token, "discovery is requested", || {
+        issuer.discovery_requests() >= 1
+    })
+    .await;
+    // Inside the failure backoff (the clock has not moved): the next request is answered
+    // from the fetch the dropped one started, which went on without it.
+    assert_eq!(get_with(&app, "/me", &token).await.status, StatusCode::OK);
+    assert_eq!(issuer.discovery_requests(), 1);
+    assert_eq!(issuer.jwks_requests(), 1, "exactly one JWKS fetch");
+}
+
+#[tokio::test]
+async fn a_dropped_unknown_kid_request_does_not_waste_the_cooldown() {
+    let issuer = issuer().await;
+    let clock = ManualClock::new();
+    let app = router(AuthLayer::new(build(config(&issuer, &clock))));
+    let old = issuer.token().expires_in(LONG).sign();
+    assert_eq!(get_with(&app, "/me", &old).await.status, StatusCode::OK);
+    assert_eq!(issuer.jwks_requests(), 1);
+    // The issuer rotates; its JWKS is slow to answer.
+    issuer.add_key(KeyAlg::Rs256);
+    let new = issuer.token().expires_in(LONG).sign();
+    issuer.set_fault(Fault::Slow(Duration::from_millis(500)));
+    clock.advance(Duration::from_secs(31)); // past the unknown-kid cooldown
+                                            // The first new-key token starts the refresh, and its client hangs up mid-fetch.
+    request_dropped_mid_fetch(&app, &new, "the refresh is requested", || {
+        issuer.jwks_requests() >= 2
+    })
+    .await;
+    // Inside the cooldown that refresh started: the next new-key token is answered from
+    // the new set, without another fetch.
+    assert_eq!(get_with(&app, "/me", &new).await.status, StatusCode::OK);
+    assert_eq!(issuer.jwks_requests(), 2, "exactly one refresh");
+    assert_eq!(get_with(&app, "/me", &old).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_outage_starts_at_most_one_background_refresh_per_backoff() {
+    const N: usize = 50;
+    let issuer = issuer().await;
+    let clock = ManualClock::new();
+    // A configured jwks_uri: every attempt is exactly one JWKS request. A short fetch
+    // timeout: the hung issuer below fails each attempt after 1.5 s.
+    let config = axum_principal::AuthConfig::builder()
+        .issuer(Issuer::new(issuer.issuer()).jwks_uri(issuer.jwks_uri()))
+        .audience(issuer.audience())
+        .clock(clock.clone())
+        .connect_timeout(Duration::from_secs(5))
+        .fetch_timeout(Duration::from_millis(1500));
+    let app = router(AuthLayer::new(build(config)));
+    let token = issuer.token().expires_in(LONG).sign();
+    // A token naming no key: inside the cooldown it starts no fetch but waits for the one
+    // in flight, if any, so it tells the test when an attempt is over.
+    let unknown = issuer.token().kid("not-published").expires_in(LONG).sign();
+    let burst = || async {
+        for _ in 0..N {
+            assert_eq!(get_with(&app, "/me", &token).await.status, StatusCode::OK);
+            // Let any task a request spawned run up to its network I/O.
+            tokio::task::yield_now().await;
+        }
+    };
+    let wait_for_the_attempt_in_flight = || async {
+        let status = get_with(&app, "/me", &unknown).await.status;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    };
+    assert_eq!(get_with(&app, "/me", &token).await.status, StatusCode::OK);
+    assert_eq!(issuer.jwks_requests(), 1);
+
+    // The issuer hangs, and the cached set (max-age 300 s) is due for a refresh at 225 s.
+    issuer.set_fault(Fault::Slow(Duration::from_secs(60)));
+    clock.advance(Duration::from_secs(230));
+    burst().await;
+    until("the background refresh reaches the issuer", || {
+        issuer.jwks_requests() >= 2
+    })
+    .await;
+    burst().await;
+    assert_eq!(issuer.jwks_requests(), 2, "one attempt for {N} requests");
+    // The attempt outlasts the backoff (as one does when the fetch timeout is as long as
+    // the backoff), then fails.
+    clock.advance(Duration::from_secs(6));
+    burst().await;
+    wait_for_the_attempt_in_flight().await;
+    // Requests right after the failure start nothing: the backoff counts from it.
+    burst().await;
+    wait_for_the_attempt_in_flight().await;
+    assert_eq!(
+        issuer.jwks_requests(),
+        2,
+        "no retry within a backoff of the failure"
+    );
+
+    // One backoff after the failure: exactly one more attempt.
+    clock.advance(Duration::from_secs(5));
+    burst().await;
+    until("the next background refresh reaches the issuer", || {
+        issuer.jwks_requests() >= 3
+    })
+    .await;
+    burst().await;
+    wait_for_the_attempt_in_flight().await;
+    burst().await;
+    wait_for_the_attempt_in_flight().await;
+    assert_eq!(issuer.jwks_requests(), 3, "one attempt per backoff");
+}

@@ -6,11 +6,19 @@
 //!   (default 10 min when absent). From three quarters of its life on, a request that uses it
 //!   starts one background refresh; requests never wait for a refresh of keys they have.
 //! * **Unknown `kid`.** At most one refresh per issuer per cooldown; concurrent requests share
-//!   it (moka's per-key compute), and the request that triggered it is answered from the new
-//!   set. The token's `kid` is never sent anywhere.
+//!   it, and the request that triggered it is answered from the new set. The token's `kid` is
+//!   never sent anywhere.
+//! * **Fetches are not owned by requests** (decision 12). Each fetch runs on its own task,
+//!   at most one per issuer at a time; callers that need its result wait on a `watch`
+//!   channel it answers. A caller that goes away (a client hanging up) only stops waiting:
+//!   the fetch runs to completion and stores its set, so the attempt it started is never
+//!   wasted and the cooldown or backoff it set does not shut everyone else out.
 //! * **Outages.** When refreshes fail the last good set keeps serving for a bounded stale
 //!   window; before any set was fetched, requests get 503 (lazy start: the service starts
-//!   while the issuer is down). Failed attempts are retried at most once per backoff.
+//!   while the issuer is down). Failed attempts, including refreshes ahead of expiry, are
+//!   retried at most once per backoff, counted from the start of the last attempt and from
+//!   the end of the last failed one (so an attempt that hangs until its timeout is not
+//!   retried at once).
 //! * **Hardened fetching.** One shared `reqwest::Client`, connect and total timeouts, a body
 //!   cap, no redirects, https except on loopback, and discovery's `issuer` must equal the
 //!   configured one.
@@ -18,14 +26,14 @@
 //!   types, unsupported curves and malformed entries are skipped, never failing the set.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use moka::ops::compute::{CompResult, Op};
 use serde_json::Value;
+use tokio::sync::watch;
 use tracing::Instrument as _;
 
 use crate::clock::{elapsed_since, Clock};
@@ -142,17 +150,99 @@ impl KeySet {
     }
 }
 
-/// Clears an issuer's `in_flight` flag when dropped, if this caller set it.
-struct InFlight<'a> {
-    flag: &'a AtomicBool,
-    armed: AtomicBool,
+/// What a fetch ends with: the new set, or `None` when it failed.
+type Outcome = Option<Arc<KeySet>>;
+
+/// Where a fetch task publishes its [`Outcome`]; `None` while it runs.
+type OutcomeRx = watch::Receiver<Option<Outcome>>;
+
+/// One issuer's fetch bookkeeping. Kept under one lock, so a caller always sees either the
+/// fetch in flight or the outcome of the last one (never an attempt time without either).
+#[derive(Default)]
+struct FetchState {
+    /// The fetch in flight, if any; cleared only after its set is stored.
+    in_flight: Option<OutcomeRx>,
+    /// When the last fetch started; the unknown-`kid` cooldown and the backoff count from it.
+    last_attempt: Option<SystemTime>,
+    /// When the last fetch failed, if it did; the backoff also counts from it.
+    failed_at: Option<SystemTime>,
+    /// The version of the newest set a fetch stored.
+    stored_version: u64,
 }
 
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        if self.armed.load(Ordering::Relaxed) {
-            self.flag.store(false, Ordering::Release);
+/// What [`JwksCache::begin`] decided.
+enum Begin {
+    /// A fetch is running (started by this caller or earlier): its outcome arrives here.
+    Wait(OutcomeRx),
+    /// No fetch: a newer set than the caller's is stored, or the cooldown or backoff holds.
+    Skip {
+        /// The unknown-`kid` cooldown held (counted as such).
+        cooldown: bool,
+    },
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A started fetch, owned by its task. However the task ends (done, panicked, or dropped
+/// unpolled or mid-fetch with its runtime) the issuer's `in_flight` entry is cleared and
+/// the waiters are answered; an end without a set counts as a failure.
+struct FetchTask {
+    cache: JwksCache,
+    idx: usize,
+    tx: Option<watch::Sender<Option<Outcome>>>,
+}
+
+impl FetchTask {
+    async fn run(mut self, reason: Reason) {
+        let cache = self.cache.clone();
+        let Some(issuer) = cache.inner.issuers.get(self.idx) else {
+            return;
+        };
+        let outcome = match cache.fetch(issuer, reason).await {
+            Ok(set) => {
+                let set = Arc::new(set);
+                // Stored before `in_flight` is cleared: whoever finds no fetch in flight
+                // and may not start one finds this set.
+                cache.inner.sets.insert(self.idx, Arc::clone(&set)).await;
+                Some(set)
+            }
+            Err(error) => {
+                tracing::warn!(
+                    issuer = %issuer.issuer,
+                    %error,
+                    has_cached_keys = cache.inner.sets.contains_key(&self.idx),
+                    "key refresh failed"
+                );
+                None
+            }
+        };
+        self.finish(outcome);
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        let Some(tx) = self.tx.take() else {
+            return;
+        };
+        if let Some(issuer) = self.cache.inner.issuers.get(self.idx) {
+            let mut state = lock(&issuer.fetch);
+            state.in_flight = None;
+            match &outcome {
+                Some(set) => {
+                    state.failed_at = None;
+                    state.stored_version = state.stored_version.max(set.version);
+                }
+                None => state.failed_at = Some(self.cache.inner.clock.now()),
+            }
         }
+        tx.send_replace(Some(outcome));
+    }
+}
+
+impl Drop for FetchTask {
+    fn drop(&mut self) {
+        self.finish(None);
     }
 }
 
@@ -212,9 +302,7 @@ struct IssuerKeys {
     discovered_jwks_uri: Mutex<Option<reqwest::Url>>,
     use_jwks: bool,
     hmac: Option<Arc<VerifyingKey>>,
-    last_attempt: Mutex<Option<SystemTime>>,
-    in_flight: AtomicBool,
-    background: AtomicBool,
+    fetch: Mutex<FetchState>,
 }
 
 /// Every configured issuer's keys, kept fresh. Cheap to clone; clones share the cache.
@@ -295,9 +383,7 @@ impl JwksCache {
                     .hmac_secret
                     .as_deref()
                     .map(|s| Arc::new(VerifyingKey::hmac(s))),
-                last_attempt: Mutex::new(None),
-                in_flight: AtomicBool::new(false),
-                background: AtomicBool::new(false),
+                fetch: Mutex::new(FetchState::default()),
             })
             .collect::<Vec<_>>();
         // One entry per configured issuer, so the cache is bounded by construction; no
@@ -384,7 +470,7 @@ impl JwksCache {
                     if now >= set.fresh_until {
                         crate::observe::stale_keys(&issuer.issuer);
                     }
-                    self.spawn_background_refresh(idx, set.version);
+                    self.refresh_ahead(idx, set.version);
                 }
                 set
             }
@@ -407,103 +493,96 @@ impl JwksCache {
         }
     }
 
-    fn attempt_allowed(&self, issuer: &IssuerKeys, reason: Reason, now: SystemTime) -> bool {
-        let last = *issuer
-            .last_attempt
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let Some(last) = last else { return true };
+    /// Whether a new fetch may start now. Both times count: the start of the last attempt
+    /// (the cooldown for unknown `kid`s, the backoff otherwise) and the end of the last failed
+    /// one (the backoff), so an attempt that outlasted the backoff is not retried at once.
+    fn attempt_allowed(&self, state: &FetchState, reason: Reason, now: SystemTime) -> bool {
+        let policy = &self.inner.policy;
         let wait = match reason {
-            Reason::UnknownKey => self.inner.policy.refresh_cooldown,
-            Reason::NoKeys | Reason::Scheduled => self.inner.policy.failure_backoff,
+            Reason::UnknownKey => policy.refresh_cooldown,
+            Reason::NoKeys | Reason::Scheduled => policy.failure_backoff,
         };
-        elapsed_since(now, last) >= wait
+        let waited = |since: Option<SystemTime>, wait: Duration| {
+            since.is_none_or(|t| elapsed_since(now, t) >= wait)
+        };
+        waited(state.last_attempt, wait) && waited(state.failed_at, policy.failure_backoff)
     }
 
-    /// One coalesced refresh: callers for the same issuer queue on moka's per-key lock; the
-    /// first one fetches (if allowed), the others see a newer version and take it.
-    async fn refresh(&self, idx: usize, reason: Reason, seen_version: u64) -> Option<Arc<KeySet>> {
-        let issuer = self.inner.issuers.get(idx)?;
-        let now = self.inner.clock.now();
-        // Order matters (see the fetch below, which sets `in_flight` before `last_attempt`):
-        // whoever sees the new `last_attempt` then sees `in_flight` set, or the stored set.
-        if !self.attempt_allowed(issuer, reason, now) && !issuer.in_flight.load(Ordering::Acquire) {
-            if reason == Reason::UnknownKey {
-                crate::observe::refresh_cooldown(&issuer.issuer);
-            }
-            return self.inner.sets.get(&idx).await;
-        }
-        // `in_flight` stays set until moka has stored the new set (a caller that sees it
-        // clear and may not fetch must find that set, not the empty slot), and is cleared
-        // even if this future is dropped mid-fetch.
-        let in_flight = InFlight {
-            flag: &issuer.in_flight,
-            armed: AtomicBool::new(false),
-        };
-        let fetched_here = &in_flight.armed;
-        let result = self
-            .inner
-            .sets
-            .entry(idx)
-            .and_compute_with(|entry| {
-                let current = entry.map(|e| e.into_value());
-                async move {
-                    if current.as_ref().is_some_and(|c| c.version > seen_version) {
-                        return Op::Nop;
-                    }
-                    let now = self.inner.clock.now();
-                    if !self.attempt_allowed(issuer, reason, now) {
-                        return Op::Nop;
-                    }
-                    issuer.in_flight.store(true, Ordering::Release);
-                    fetched_here.store(true, Ordering::Relaxed);
-                    *issuer
-                        .last_attempt
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner()) = Some(now);
-                    let fetched = self.fetch(issuer, reason).await;
-                    match fetched {
-                        Ok(set) => Op::Put(Arc::new(set)),
-                        Err(error) => {
-                            tracing::warn!(
-                                issuer = %issuer.issuer,
-                                %error,
-                                has_cached_keys = current.is_some(),
-                                "key refresh failed"
-                            );
-                            Op::Nop
-                        }
-                    }
-                }
-            })
-            .await;
-        drop(in_flight);
-        match result {
-            CompResult::Inserted(e) | CompResult::ReplacedWith(e) | CompResult::Unchanged(e) => {
-                Some(e.into_value())
-            }
-            CompResult::StillNone(_) | CompResult::Removed(_) => None,
-        }
-    }
-
-    fn spawn_background_refresh(&self, idx: usize, seen_version: u64) {
+    /// Joins the fetch in flight for issuer `idx`, or starts one on its own task if allowed
+    /// (no newer set than `seen_version` is stored, and the cooldown or backoff has passed).
+    /// Never waits: the decision and the start happen under the issuer's lock.
+    fn begin(&self, idx: usize, reason: Reason, seen_version: u64) -> Begin {
         let Some(issuer) = self.inner.issuers.get(idx) else {
-            return;
+            return Begin::Skip { cooldown: false };
         };
-        if issuer.background.swap(true, Ordering::AcqRel) {
-            return;
+        let mut state = lock(&issuer.fetch);
+        if let Some(rx) = &state.in_flight {
+            return Begin::Wait(rx.clone());
+        }
+        if state.stored_version > seen_version {
+            return Begin::Skip { cooldown: false };
+        }
+        let now = self.inner.clock.now();
+        if !self.attempt_allowed(&state, reason, now) {
+            return Begin::Skip {
+                cooldown: reason == Reason::UnknownKey,
+            };
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            issuer.background.store(false, Ordering::Release);
-            return;
+            tracing::warn!(issuer = %issuer.issuer, "no tokio runtime: keys cannot be fetched");
+            return Begin::Skip { cooldown: false };
         };
-        let this = self.clone();
-        runtime.spawn(async move {
-            this.refresh(idx, Reason::Scheduled, seen_version).await;
-            if let Some(issuer) = this.inner.issuers.get(idx) {
-                issuer.background.store(false, Ordering::Release);
+        let (tx, rx) = watch::channel(None);
+        state.in_flight = Some(rx.clone());
+        state.last_attempt = Some(now);
+        drop(state);
+        // Built here, not inside the task: a task dropped before its first poll still
+        // drops it, which clears `in_flight`.
+        let task = FetchTask {
+            cache: self.clone(),
+            idx,
+            tx: Some(tx),
+        };
+        drop(runtime.spawn(task.run(reason)));
+        Begin::Wait(rx)
+    }
+
+    /// One coalesced refresh: joins the issuer's fetch in flight or starts one (if allowed),
+    /// and waits for it. Returns the newest stored set: the fetched one, or, when no fetch
+    /// was allowed or it failed, whatever is cached. Dropping this future only stops the
+    /// waiting; the fetch goes on.
+    async fn refresh(&self, idx: usize, reason: Reason, seen_version: u64) -> Option<Arc<KeySet>> {
+        match self.begin(idx, reason, seen_version) {
+            Begin::Wait(mut rx) => {
+                // An error means the task ended without answering, which `FetchTask` rules
+                // out; it is treated as a failed fetch.
+                let outcome = rx
+                    .wait_for(Option::is_some)
+                    .await
+                    .ok()
+                    .and_then(|outcome| outcome.clone())
+                    .flatten();
+                if outcome.is_some() {
+                    return outcome;
+                }
             }
-        });
+            Begin::Skip { cooldown } => {
+                if cooldown {
+                    if let Some(issuer) = self.inner.issuers.get(idx) {
+                        crate::observe::refresh_cooldown(&issuer.issuer);
+                    }
+                }
+            }
+        }
+        self.inner.sets.get(&idx).await
+    }
+
+    /// Refresh ahead of expiry, off the request path: starts a fetch unless one is in
+    /// flight, a newer set is stored, or the backoff holds (so an outage sees at most one
+    /// attempt per backoff, however many requests come), and never waits for it.
+    fn refresh_ahead(&self, idx: usize, seen_version: u64) {
+        // The fetch, if started, answers nobody in particular; the next request finds its set.
+        let _ = self.begin(idx, Reason::Scheduled, seen_version);
     }
 
     async fn fetch(&self, issuer: &IssuerKeys, reason: Reason) -> Result<KeySet, FetchError> {
