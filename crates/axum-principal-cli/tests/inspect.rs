@@ -78,7 +78,7 @@ async fn explains_a_machine_token_read_from_stdin() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("kind:          machine"), "{text}");
     assert!(
-        text.contains("classified_by: hydra:sub-equals-client_id"),
+        text.contains("classified_by: rfc9068:sub-equals-client_id"),
         "{text}"
     );
     assert!(text.contains("client_id:     reporting-service"), "{text}");
