@@ -260,17 +260,21 @@ impl Rule {
                 }
             }
             RuleImpl::Hydra => {
-                same_string(s("sub"), s("client_id")).then_some(ClassifiedBy::SubjectIsClientId)
+                client_subject(claims, s("client_id")).then_some(ClassifiedBy::SubjectIsClientId)
             }
-            RuleImpl::Cognito => (same_string(s("sub"), s("client_id"))
+            RuleImpl::Cognito => (client_subject(claims, s("client_id"))
                 && !claims.contains_key("username"))
             .then_some(ClassifiedBy::CognitoClientCredentials),
             RuleImpl::Okta => (same_string(s("sub"), s("cid")) && !claims.contains_key("uid"))
                 .then_some(ClassifiedBy::OktaClientCredentials),
+            // Keycloak names the service account `service-account-` + the client id in lower
+            // case (usernames are lower-cased), so a client `Reporting-Svc` has the username
+            // `service-account-reporting-svc`. The `client_id` claim is what a user's token
+            // lacks, whatever username the user picked.
             RuleImpl::Keycloak => match (s("client_id"), s("preferred_username")) {
                 (Some(client), Some(username)) if !client.is_empty() => username
                     .strip_prefix("service-account-")
-                    .is_some_and(|rest| rest == client)
+                    .is_some_and(|rest| rest == client || rest == client.to_lowercase())
                     .then_some(ClassifiedBy::KeycloakServiceAccount),
                 _ => None,
             },
@@ -285,7 +289,7 @@ impl Rule {
                 client_id_without_subject(claims).then_some(ClassifiedBy::ClientIdWithoutSubject)
             }
             RuleImpl::Rfc9068 => {
-                if same_string(s("sub"), s("client_id")) {
+                if client_subject(claims, s("client_id")) {
                     Some(ClassifiedBy::Rfc9068SubjectIsClientId)
                 } else {
                     client_id_without_subject(claims)
@@ -303,6 +307,17 @@ impl Rule {
 /// Both present, non-empty and equal.
 fn same_string(a: Option<&str>, b: Option<&str>) -> bool {
     matches!((a, b), (Some(a), Some(b)) if !a.is_empty() && a == b)
+}
+
+/// `sub` equals the client id, and the token records no user authentication (`auth_time`,
+/// `amr` or `sid`, which a client-credentials grant never has): where a login app lets a
+/// user pick a subject equal to a client id, that user's tokens still carry the login.
+fn client_subject(claims: &Map<String, Value>, client: Option<&str>) -> bool {
+    let sub = claims.get("sub").and_then(Value::as_str);
+    same_string(sub, client)
+        && !["auth_time", "amr", "sid"]
+            .iter()
+            .any(|c| claims.contains_key(*c))
 }
 
 /// No `sub` member at all, and a non-empty string `client_id`.
@@ -563,8 +578,12 @@ impl Classifier {
     }
 
     /// Classifies verified claims with this classifier's preset ([`Preset::Auto`] resolved
-    /// from the verified `iss`). Fails only for a configured machine claim that is not a
+    /// from the `iss` claim). Fails only for a configured machine claim that is not a
     /// boolean.
+    ///
+    /// Only for claims whose `iss` has been checked against a trusted issuer: `auto` takes
+    /// the preset from it. [`Authenticator`](crate::Authenticator) instead uses the preset
+    /// resolved for the configured issuer when the configuration was built.
     pub fn classify(&self, claims: &Map<String, Value>) -> Result<Classification, InvalidToken> {
         let iss = claims
             .get("iss")
@@ -673,6 +692,10 @@ mod tests {
              json!({"sub":"0b8a2f9e-6f7e-4c1e-9a53-2f1c3c6c9a11","client_id":"my-web-app"}), u, By::Default),
             ("hydra: azp equal to sub is not client_id", Preset::Hydra,
              json!({"sub":"alice","azp":"alice"}), u, By::Default),
+            ("spoof: hydra user whose chosen subject equals a client id (the login is recorded)", Preset::Hydra,
+             json!({"sub":"my-service","client_id":"my-service","auth_time":1_700_000_000,"amr":["pwd"]}), u, By::Default),
+            ("spoof: rfc9068 user whose username equals the SPA's client id (sid)", Preset::Rfc9068,
+             json!({"sub":"spa","client_id":"spa","sid":"s1"}), u, By::Default),
             ("hydra: numeric client_id does not fire", Preset::Hydra,
              json!({"sub":"7","client_id":7}), u, By::Default),
             // Cognito
@@ -700,6 +723,8 @@ mod tests {
              json!({"sub":"7a6b5c4d","azp":"web","preferred_username":"service-account-web"}), u, By::Default),
             ("spoof: keycloak service-account- username of another client", Preset::Keycloak,
              json!({"sub":"7a6b5c4d","azp":"web","client_id":"web","preferred_username":"service-account-reporting-svc"}), u, By::Default),
+            ("keycloak service account of a mixed-case client (usernames are lower case)", Preset::Keycloak,
+             json!({"sub":"3f1e","azp":"Reporting-Svc","client_id":"Reporting-Svc","preferred_username":"service-account-reporting-svc"}), m, By::KeycloakServiceAccount),
             ("keycloak: numeric client_id does not fire", Preset::Keycloak,
              json!({"sub":"7a6b5c4d","client_id":5,"preferred_username":"service-account-5"}), u, By::Default),
             // Entra ID
