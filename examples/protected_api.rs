@@ -53,8 +53,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_principal::{
-    AuthConfig, AuthLayer, Classifier, ConfigError, Issuer, Machine, Preset, Principal,
-    RequireMachine, RequireRoleOrMachine, RequireScope, RequireUser, User,
+    guard_layer, AuthConfig, AuthLayer, Classifier, ConfigError, Issuer, Machine, Preset,
+    Principal, RequireMachine, RequireRoleOrMachine, RequireScope, RequireUser, User,
 };
 use axum_principal_testkit::{MockIssuer, TokenBuilder, DEFAULT_AUDIENCE};
 use serde_json::{json, Value};
@@ -78,22 +78,22 @@ pub fn app(layer: AuthLayer) -> Router {
         .merge(
             Router::new()
                 .route("/admin", get(admin))
-                .route_layer(RequireRoleOrMachine::new("admin")),
+                .route_layer(guard_layer(RequireRoleOrMachine::new("admin"))),
         )
         .merge(
             Router::new()
                 .route("/machine", get(machine))
-                .route_layer(RequireMachine),
+                .route_layer(guard_layer(RequireMachine)),
         )
         .merge(
             Router::new()
                 .route("/user", get(user))
-                .route_layer(RequireUser),
+                .route_layer(guard_layer(RequireUser)),
         )
         .merge(
             Router::new()
                 .route("/reports", get(reports))
-                .route_layer(RequireScope::new("read:reports")),
+                .route_layer(guard_layer(RequireScope::new("read:reports"))),
         )
         .layer(layer);
 

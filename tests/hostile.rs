@@ -16,7 +16,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use axum_principal::clock::ManualClock;
 use axum_principal::{
-    AuthConfig, AuthConfigBuilder, AuthLayer, Classifier, Issuer, Preset, Principal,
+    guard_layer, AuthConfig, AuthConfigBuilder, AuthLayer, Classifier, Issuer, Preset, Principal,
     RequireMachine, TypPolicy,
 };
 use axum_principal_testkit::{b64url, KeyAlg, MockIssuer};
@@ -1822,7 +1822,7 @@ async fn machine_route_status(app: &Router, token: &str) -> (StatusCode, String)
 fn machine_app(config: AuthConfigBuilder) -> Router {
     Router::new()
         .route("/machine", get(me))
-        .route_layer(RequireMachine)
+        .route_layer(guard_layer(RequireMachine))
         .layer(AuthLayer::new(build(config)))
 }
 

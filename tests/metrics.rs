@@ -7,9 +7,11 @@ mod common;
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
 use axum_principal::clock::ManualClock;
-use axum_principal::AuthLayer;
-use common::{build, config, get_with, issuer, router};
+use axum_principal::{guard_layer, AuthLayer, Guarded, RequireMachine, RequireUser, User};
+use common::{build, config, get_with, issuer, router, send};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::CompositeKey;
 
@@ -151,4 +153,85 @@ async fn every_event_is_counted() {
         1
     );
     assert!(counter(s, "axum_principal_stale_keys_total", &[]) >= 1);
+}
+
+/// Every refusal is counted exactly once, by its reason code, wherever it was decided: the
+/// layer (also a missing token in required mode), a guard layer, a guard or kind extractor.
+/// A recorder local to this test's thread, so it sees only this test's requests (the
+/// runtime of `#[tokio::test]` runs them all on this thread).
+#[tokio::test]
+async fn every_refusal_is_counted_once_by_its_reason() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let issuer = issuer().await;
+    let clock = ManualClock::new();
+    let required = router(AuthLayer::new(build(config(&issuer, &clock))));
+    let guarded = Router::new()
+        .route(
+            "/argument",
+            get(|_: Guarded<RequireMachine>| async { "ok" }),
+        )
+        .route(
+            "/user",
+            get(|u: User| async move { u.subject().to_owned() }),
+        )
+        .merge(
+            Router::new()
+                .route("/layer", get(|| async { "ok" }))
+                .route_layer(guard_layer(RequireMachine))
+                .route_layer(guard_layer(RequireUser)),
+        )
+        .layer(AuthLayer::new(build(config(&issuer, &clock))));
+    let user = issuer.user_token("alice");
+    let machine = issuer.machine_token("svc");
+
+    // No token at all, in required mode: refused by the layer itself.
+    assert_eq!(
+        send(&required, "/me", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(&required, "/admin", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // A malformed header.
+    assert_eq!(
+        send(&required, "/me", &["Bearer a b"]).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    // Guards: as route layers (the outer one passes, the inner one refuses), as a handler
+    // argument, and the `User` extractor refusing a machine.
+    assert_eq!(
+        get_with(&required, "/admin", &user).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get_with(&guarded, "/layer", &user).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get_with(&guarded, "/argument", &user).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get_with(&guarded, "/user", &machine).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Accepted requests are no refusals.
+    assert_eq!(
+        get_with(&guarded, "/argument", &machine).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_with(&required, "/me", &user).await.status,
+        StatusCode::OK
+    );
+
+    let s = &snapshot(&snapshotter);
+    let rejected = |reason| counter(s, "axum_principal_rejections_total", &[("reason", reason)]);
+    assert_eq!(rejected("missing_token"), 2);
+    assert_eq!(rejected("multiple_tokens"), 1);
+    assert_eq!(rejected("guard_refused"), 4);
+    assert_eq!(counter(s, "axum_principal_rejections_total", &[]), 7);
 }

@@ -8,8 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_principal::clock::ManualClock;
 use axum_principal::{
-    names, AuthConfig, AuthLayer, Claims, Guard, Issuer, Machine, Principal, RequireMachine,
-    RequireRole, RequireRoleOrMachine, RequireScope, TypPolicy, User,
+    guard_layer, names, AuthConfig, AuthLayer, Claims, Guard, Guarded, Issuer, Machine, Principal,
+    RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope, TypPolicy, User,
 };
 use axum_principal_testkit::KeyAlg;
 use common::{build, config, get_with, issuer, router, send};
@@ -235,7 +235,7 @@ async fn extractors_without_the_layer_answer_500_naming_it() {
     let app = Router::new()
         .route("/me", get(me))
         .route("/admin", get(|| async { "x" }))
-        .route_layer(RequireMachine);
+        .route_layer(guard_layer(RequireMachine));
     for path in ["/me", "/admin"] {
         let reply = send(&app, path, &["Bearer abc"]).await;
         assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
@@ -285,10 +285,10 @@ fn typed_router(layer: AuthLayer) -> Router {
     async fn machine(m: Machine) -> String {
         format!("machine {}", m.subject())
     }
-    async fn admin(_: RequireRoleOrMachine<Admin>, p: Principal) -> String {
+    async fn admin(_: Guarded<RequireRoleOrMachine<Admin>>, p: Principal) -> String {
         format!("admin {}", p.subject())
     }
-    async fn reports(_: RequireScope<Reports>) -> &'static str {
+    async fn reports(_: Guarded<RequireScope<Reports>>) -> &'static str {
         "reports"
     }
     async fn tenant(Claims(c): Claims<TenantClaims>) -> String {
@@ -304,11 +304,13 @@ fn typed_router(layer: AuthLayer) -> Router {
         .route("/reports", get(reports))
         .route("/tenant", get(tenant))
         .merge(
-            Router::new().route("/create", post(create)).route_layer(
-                RequireRole::new("writer")
-                    .or(RequireMachine)
-                    .and(RequireScope::new("write")),
-            ),
+            Router::new()
+                .route("/create", post(create))
+                .route_layer(guard_layer(
+                    RequireRole::new("writer")
+                        .or(RequireMachine)
+                        .and(RequireScope::new("write")),
+                )),
         )
         .layer(layer)
 }
@@ -392,8 +394,8 @@ async fn guards_never_remove_the_principal_for_the_next_one() {
     }
     let app = Router::new()
         .route("/", get(me))
-        .route_layer(RequireScope::new("a"))
-        .route_layer(RequireRoleOrMachine::new("admin"))
+        .route_layer(guard_layer(RequireScope::new("a")))
+        .route_layer(guard_layer(RequireRoleOrMachine::new("admin")))
         .layer(AuthLayer::new(build(config(&issuer, &ManualClock::new()))));
     let token = issuer
         .token()
@@ -403,6 +405,82 @@ async fn guards_never_remove_the_principal_for_the_next_one() {
         .sign();
     let reply = get_with(&app, "/", &token).await;
     assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, "bob"));
+}
+
+/// A guard the library does not know: callers of one tenant.
+#[derive(Clone, Default)]
+struct AcmeOnly;
+
+impl Guard for AcmeOnly {
+    fn check(&self, p: &Principal) -> Result<(), axum_principal::Denied> {
+        match p.claim("tenant").and_then(|t| t.as_str()) {
+            Some("acme") => Ok(()),
+            _ => Err(axum_principal::Denied::default()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_users_own_guard_works_as_route_layer_and_as_handler_argument() {
+    let issuer = issuer().await;
+    async fn me(_: Guarded<AcmeOnly>, p: Principal) -> String {
+        p.subject().to_owned()
+    }
+    async fn create(_: Guarded<AcmeOnly>, Json(body): Json<serde_json::Value>) -> String {
+        body.to_string()
+    }
+    let app = Router::new()
+        .route("/argument", get(me))
+        .route("/create", post(create))
+        .merge(
+            Router::new()
+                .route(
+                    "/layer",
+                    get(|p: Principal| async move { p.subject().to_owned() }),
+                )
+                .route_layer(guard_layer(AcmeOnly.or(RequireMachine))),
+        )
+        .layer(AuthLayer::new(build(config(&issuer, &ManualClock::new()))));
+    let acme = issuer
+        .token()
+        .claim("sub", "ann")
+        .claim("tenant", "acme")
+        .sign();
+    let other = issuer
+        .token()
+        .claim("sub", "oz")
+        .claim("tenant", "other")
+        .sign();
+    let machine = issuer.machine_token("svc");
+    let cases = [
+        ("/argument", &acme, StatusCode::OK),
+        ("/argument", &other, StatusCode::FORBIDDEN),
+        ("/argument", &machine, StatusCode::FORBIDDEN),
+        ("/layer", &acme, StatusCode::OK),
+        ("/layer", &other, StatusCode::FORBIDDEN),
+        ("/layer", &machine, StatusCode::OK),
+    ];
+    for (path, token, status) in cases {
+        let reply = get_with(&app, path, token).await;
+        assert_eq!(reply.status, status, "{path}");
+        if status == StatusCode::FORBIDDEN {
+            let challenge = reply.challenge.expect("a 403 carries a challenge");
+            assert!(
+                challenge.contains("error=\"insufficient_scope\""),
+                "{challenge}"
+            );
+        }
+    }
+    assert_eq!(get_with(&app, "/argument", &acme).await.body, "ann");
+    // As a handler argument it still answers before the body extractor: 403, not 415/422.
+    let request = axum::http::Request::post("/create")
+        .header("authorization", format!("Bearer {other}"))
+        .body(axum::body::Body::empty())
+        .expect("a valid request");
+    let response = tower::ServiceExt::oneshot(app, request)
+        .await
+        .expect("the router is infallible");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

@@ -10,7 +10,9 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_principal::clock::ManualClock;
-use axum_principal::{AuthConfig, AuthConfigBuilder, AuthLayer, Principal, RequireRoleOrMachine};
+use axum_principal::{
+    guard_layer, AuthConfig, AuthConfigBuilder, AuthLayer, Principal, RequireRoleOrMachine,
+};
 use axum_principal_testkit::MockIssuer;
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -54,7 +56,7 @@ async fn maybe(principal: Option<Principal>) -> String {
 pub fn router(layer: AuthLayer) -> Router {
     Router::new()
         .route("/admin", get(me))
-        .route_layer(RequireRoleOrMachine::new("admin"))
+        .route_layer(guard_layer(RequireRoleOrMachine::new("admin")))
         .route("/me", get(me))
         .route("/maybe", get(maybe))
         .layer(layer)

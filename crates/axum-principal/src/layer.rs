@@ -276,15 +276,11 @@ impl Authenticator {
         &self,
         headers: &HeaderMap,
     ) -> Result<Option<Principal>, AuthRejection> {
-        let result = match bearer_token(headers) {
+        match bearer_token(headers) {
             Err(reason) => Err(self.rejection(RejectionKind::InvalidRequest(reason))),
             Ok(Credentials::None) => Ok(None),
             Ok(Credentials::Bearer(token)) => self.verify_bytes(token, true).await.map(Some),
-        };
-        if let Err(r) = &result {
-            crate::observe::rejected(r.reason(), r.status().as_u16());
         }
-        result
     }
 }
 

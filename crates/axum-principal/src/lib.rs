@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! use axum::{routing::get, Router};
-//! use axum_principal::{AuthConfig, AuthLayer, Principal, RequireRoleOrMachine};
+//! use axum_principal::{guard_layer, AuthConfig, AuthLayer, Principal, RequireRoleOrMachine};
 //!
 //! async fn me(principal: Principal) -> String {
 //!     format!("{} ({:?})", principal.subject(), principal.kind())
@@ -19,7 +19,7 @@
 //!
 //! let app: Router = Router::new()
 //!     .route("/admin", get(me))
-//!     .route_layer(RequireRoleOrMachine::new("admin"))
+//!     .route_layer(guard_layer(RequireRoleOrMachine::new("admin")))
 //!     .route("/me", get(me))
 //!     .layer(AuthLayer::new(config));
 //! # let _ = app; Ok(()) }
@@ -76,7 +76,8 @@ pub mod observe;
 pub use classify::{ClassifiedBy, Classifier, Kind, Preset, Rule};
 pub use config::{Algorithm, AuthConfig, AuthConfigBuilder, ConfigError, Issuer, TypPolicy};
 pub use guard::{
-    AllOf, AnyOf, Guard, Names, RequireAnyRole, RequireMachine, RequireRole, RequireRoleOrMachine,
+    guard_layer, AllOf, AnyOf, Denied, Guard, GuardLayer, Guarded, Names, RequireAllRoles,
+    RequireAllScopes, RequireAnyRole, RequireMachine, RequireRole, RequireRoleOrMachine,
     RequireScope, RequireUser,
 };
 pub use jwks::JwksCache;

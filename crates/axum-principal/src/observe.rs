@@ -14,15 +14,19 @@
 //! | `axum_principal_key_refresh_cooldowns_total` | `issuer` | unknown-`kid` refreshes skipped by the cooldown |
 //! | `axum_principal_stale_keys_total` | `issuer` | requests served from keys past their lifetime |
 //!
-//! Labels never carry tokens, subjects or key ids.
+//! Labels never carry tokens, subjects or key ids. A refusal is counted once, by its
+//! [reason code](crate::AuthRejection::reason), when it becomes a response.
+//!
+//! This module is a leaf (it imports nothing of the crate), so any part may report to it.
 
-use crate::classify::Kind;
+use std::fmt::Display;
 
-pub(crate) fn verified(kind: Kind, cached: bool) {
+/// An accepted token; `kind` is the principal's [`Kind`](crate::Kind) (`user`/`machine`).
+pub(crate) fn verified(kind: impl Display, cached: bool) {
     #[cfg(feature = "metrics")]
     metrics::counter!(
         "axum_principal_verifications_total",
-        "kind" => kind.as_str(),
+        "kind" => kind.to_string(),
         "cached" => if cached { "true" } else { "false" }
     )
     .increment(1);
@@ -30,6 +34,7 @@ pub(crate) fn verified(kind: Kind, cached: bool) {
     let _ = (kind, cached);
 }
 
+/// A refusal, by its reason code; called only from `AuthRejection`'s `IntoResponse`.
 pub(crate) fn rejected(reason: &'static str, status: u16) {
     tracing::debug!(reason, status, "request rejected");
     #[cfg(feature = "metrics")]

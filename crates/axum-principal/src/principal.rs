@@ -37,7 +37,7 @@ pub(crate) struct AuthContext {
 /// [`subject`](Self::subject)) — see [`Principal::id`] — never the subject alone. Cheap to
 /// clone.
 ///
-/// Serialises to the `/me` shape of CONTRACT.md:
+/// Serialises to the `/me` shape (the README and the example use it):
 /// `{"kind","issuer","subject","client_id","roles","scopes","classified_by"}`.
 #[derive(Clone)]
 pub struct Principal {
@@ -358,7 +358,6 @@ fn of_kind(parts: &Parts, kind: Kind) -> Result<Principal, AuthRejection> {
     if principal.kind() == kind {
         Ok(principal)
     } else {
-        crate::observe::rejected("wrong_kind", 403);
         Err(AuthRejection::with_renderer(
             RejectionKind::InsufficientScope { scope: None },
             renderer_from(&parts.extensions),

@@ -301,7 +301,6 @@ where
                 "axum_principal RateLimitLayer is not inside AuthLayer; add the rate limit \
                  layer before `.layer(AuthLayer::new(config))` so the AuthLayer wraps it"
             );
-            crate::observe::rejected("missing_auth_layer", 500);
             let rejection = AuthRejection::new(RejectionKind::MissingLayer);
             return Either::Left(std::future::ready(Ok(rejection.into_response())));
         };
@@ -312,7 +311,6 @@ where
         match verdict {
             Ok(()) => Either::Right(self.inner.call(request)),
             Err(wait) => {
-                crate::observe::rejected("rate_limited", 429);
                 let secs = whole_seconds(wait);
                 let rejection = AuthRejection::with_renderer(
                     RejectionKind::RateLimited {

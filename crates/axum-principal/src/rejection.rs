@@ -202,7 +202,7 @@ impl fmt::Debug for Renderer {
 /// A refusal: what happened ([`kind`](Self::kind)) and how it becomes a response.
 ///
 /// It implements [`IntoResponse`], so it is the rejection type of every extractor and guard
-/// in this crate. The response follows RFC 6750 and CONTRACT.md's error table.
+/// in this crate. The response follows RFC 6750 and the README's error table.
 #[derive(Debug, Clone)]
 pub struct AuthRejection {
     kind: RejectionKind,
@@ -387,8 +387,11 @@ impl fmt::Display for AuthRejection {
 
 impl std::error::Error for AuthRejection {}
 
+/// The one place a refusal is counted: every refusal (layer, extractors, guards, rate
+/// limiter) becomes a response exactly once, through here.
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
+        crate::observe::rejected(self.reason(), self.status().as_u16());
         match &self.renderer.custom {
             Some(render) => render(&self),
             None => self.default_response(),

@@ -1,0 +1,292 @@
+//! The built-in guards: plain [`Guard`] implementations, run by the same generic layer and
+//! extractor as a user's own guard.
+
+use std::borrow::Cow;
+
+use super::{Denied, DynName, DynNames, Guard, Name, Names};
+use crate::config::ConfigError;
+use crate::principal::Principal;
+
+fn deny() -> Result<(), Denied> {
+    Err(Denied::default())
+}
+
+fn allow_if(pass: bool) -> Result<(), Denied> {
+    if pass {
+        Ok(())
+    } else {
+        deny()
+    }
+}
+
+/// Principals holding the role.
+#[derive(Clone, Debug, Default)]
+pub struct RequireRole<N = DynName>(N);
+
+impl RequireRole {
+    /// Requires `role`.
+    pub fn new(role: impl Into<Cow<'static, str>>) -> Self {
+        Self(DynName::new(role))
+    }
+}
+
+impl<N: Name> Guard for RequireRole<N> {
+    fn check(&self, p: &Principal) -> Result<(), Denied> {
+        allow_if(p.has_role(self.0.name()))
+    }
+}
+
+/// Principals holding every one of the roles; an empty list refuses everyone.
+#[derive(Clone, Debug, Default)]
+pub struct RequireAllRoles<N = DynNames>(N);
+
+impl RequireAllRoles {
+    /// Requires all of `roles`.
+    pub fn new<I, R>(roles: I) -> Self
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Cow<'static, str>>,
+    {
+        Self(DynNames::new(roles))
+    }
+}
+
+impl<N: Names> Guard for RequireAllRoles<N> {
+    fn check(&self, p: &Principal) -> Result<(), Denied> {
+        let names = self.0.names();
+        allow_if(!names.is_empty() && names.iter().all(|r| p.has_role(r)))
+    }
+}
+
+/// Principals holding at least one of the roles; an empty list refuses everyone.
+#[derive(Clone, Debug, Default)]
+pub struct RequireAnyRole<N = DynNames>(N);
+
+impl RequireAnyRole {
+    /// Requires one of `roles`.
+    pub fn new<I, R>(roles: I) -> Self
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Cow<'static, str>>,
+    {
+        Self(DynNames::new(roles))
+    }
+}
+
+impl<N: Names> Guard for RequireAnyRole<N> {
+    fn check(&self, p: &Principal) -> Result<(), Denied> {
+        allow_if(self.0.names().iter().any(|r| p.has_role(r)))
+    }
+}
+
+/// Any machine, and users holding the role: "users with role X, or any machine". For a
+/// list of roles, compose: `RequireAnyRole::new([..]).or(RequireMachine)`.
+#[derive(Clone, Debug, Default)]
+pub struct RequireRoleOrMachine<N = DynName>(N);
+
+impl RequireRoleOrMachine {
+    /// Machines, and users holding `role`.
+    pub fn new(role: impl Into<Cow<'static, str>>) -> Self {
+        Self(DynName::new(role))
+    }
+}
+
+impl<N: Name> Guard for RequireRoleOrMachine<N> {
+    fn check(&self, p: &Principal) -> Result<(), Denied> {
+        allow_if(p.is_machine() || p.has_role(self.0.name()))
+    }
+}
+
+/// Principals granted the scope.
+#[derive(Clone, Debug, Default)]
+pub struct RequireScope<N = DynName>(N);
+
+impl RequireScope {
+    /// Requires `scope`.
+    ///
+    /// # Panics
+    /// If `scope` is not an RFC 6749 §3.3 scope token (printable ASCII without space, `"`
+    /// or `\`): it could not be named in the `WWW-Authenticate` challenge. Such a scope is a
+    /// mistake in the code, found when the router is built (as axum's invalid route paths
+    /// are); scopes read from configuration go through [`try_new`](Self::try_new).
+    pub fn new(scope: impl Into<Cow<'static, str>>) -> Self {
+        match Self::try_new(scope) {
+            Ok(guard) => guard,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Requires `scope`, or says why it cannot be a scope.
+    pub fn try_new(scope: impl Into<Cow<'static, str>>) -> Result<Self, ConfigError> {
+        let scope = scope.into();
+        check_scope_token(&scope)?;
+        Ok(Self(DynName::new(scope)))
+    }
+
+    /// Requires every one of `scopes`.
+    ///
+    /// # Panics
+    /// As [`RequireAllScopes::new`].
+    #[deprecated(note = "a list is `RequireAllScopes::new`")]
+    pub fn all<I, S>(scopes: I) -> RequireAllScopes
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        RequireAllScopes::new(scopes)
+    }
+
+    /// Requires every one of `scopes`, or says which one cannot be a scope.
+    #[deprecated(note = "a list is `RequireAllScopes::try_new`")]
+    pub fn try_all<I, S>(scopes: I) -> Result<RequireAllScopes, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        RequireAllScopes::try_new(scopes)
+    }
+}
+
+impl<N: Name> Guard for RequireScope<N> {
+    fn check(&self, p: &Principal) -> Result<(), Denied> {
+        let scope = self.0.name();
+        if p.has_scope(scope) {
+            Ok(())
+        } else {
+            Err(Denied {
+                required_scope: Some(scope.to_owned()),
+            })
+        }
+    }
+}
+
+/// Principals granted every one of the scopes; an empty list refuses everyone.
+#[derive(Clone, Debug, Default)]
+pub struct RequireAllScopes<N = DynNames>(N);
+
+impl RequireAllScopes {
+    /// Requires every one of `scopes`.
+    ///
+    /// # Panics
+    /// As [`RequireScope::new`], for any of `scopes`.
+    pub fn new<I, S>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        match Self::try_new(scopes) {
+            Ok(guard) => guard,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Requires every one of `scopes`, or says which one cannot be a scope.
+    pub fn try_new<I, S>(scopes: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Cow<'static, str>>,
+    {
+        let names = DynNames::new(scopes);
+        for scope in names.names() {
+            check_scope_token(scope)?;
+        }
+        Ok(Self(names))
+    }
+}
+
+impl<N: Names> Guard for RequireAllScopes<N> {
+    fn check(&self, p: &Principal) -> Result<(), Denied> {
+        let names = self.0.names();
+        if !names.is_empty() && names.iter().all(|s| p.has_scope(s)) {
+            Ok(())
+        } else {
+            Err(Denied {
+                required_scope: Some(
+                    names
+                        .iter()
+                        .map(|s| s.as_ref())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
+            })
+        }
+    }
+}
+
+fn check_scope_token(scope: &str) -> Result<(), ConfigError> {
+    if is_scope_token(scope) {
+        Ok(())
+    } else {
+        Err(ConfigError::InvalidScope(scope.to_owned()))
+    }
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+fn is_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
+/// Machines only.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequireMachine;
+
+impl Guard for RequireMachine {
+    fn check(&self, p: &Principal) -> Result<(), Denied> {
+        allow_if(p.is_machine())
+    }
+}
+
+/// Users (people) only.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequireUser;
+
+impl Guard for RequireUser {
+    fn check(&self, p: &Principal) -> Result<(), Denied> {
+        allow_if(p.is_user())
+    }
+}
+
+/// Passes when any of the tuple's guards passes; a refusal names every scope that would
+/// have let the caller in.
+#[derive(Clone, Debug, Default)]
+pub struct AnyOf<T>(pub T);
+
+/// Passes when all of the tuple's guards pass; refuses with the first refusal.
+#[derive(Clone, Debug, Default)]
+pub struct AllOf<T>(pub T);
+
+/// `Guard` for tuples of 2 to 4 guards (the arity, not per guard type).
+macro_rules! tuple_guards {
+    ($($g:ident),+) => {
+        impl<$($g: Guard),+> Guard for AnyOf<($($g,)+)> {
+            #[allow(non_snake_case)]
+            fn check(&self, p: &Principal) -> Result<(), Denied> {
+                let ($($g,)+) = &self.0;
+                let mut scopes: Vec<String> = Vec::new();
+                $(
+                    match $g.check(p) {
+                        Ok(()) => return Ok(()),
+                        Err(d) => scopes.extend(d.required_scope),
+                    }
+                )+
+                Err(Denied {
+                    required_scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
+                })
+            }
+        }
+        impl<$($g: Guard),+> Guard for AllOf<($($g,)+)> {
+            #[allow(non_snake_case)]
+            fn check(&self, p: &Principal) -> Result<(), Denied> {
+                let ($($g,)+) = &self.0;
+                $( $g.check(p)?; )+
+                Ok(())
+            }
+        }
+    };
+}
+
+tuple_guards!(A, B);
+tuple_guards!(A, B, C);
+tuple_guards!(A, B, C, D);

@@ -1,0 +1,230 @@
+//! Route guards: who may call a route, decided from the [`Principal`].
+//!
+//! A guard is anything that implements [`Guard`]: a pure check of the verified principal.
+//! One generic adapter turns any guard into each of the two places it can run, as axum's
+//! `middleware::from_extractor` does for extractors:
+//!
+//! * [`guard_layer(g)`](guard_layer) is a **`route_layer`**, so it answers before the
+//!   handler's own extractors run (a refused caller gets 403, not a 422 about its body):
+//!   `.route_layer(guard_layer(RequireRoleOrMachine::new("admin")))`;
+//! * [`Guarded<G>`] is a **handler argument**, for a guard that needs no arguments
+//!   (`G: Default`; built-in guards get their names at compile time from
+//!   [`names!`](crate::names)): `_: Guarded<RequireRoleOrMachine<Admin>>`.
+//!
+//! The built-in guards say in their name whether a list means "all" or "any":
+//! [`RequireRole`] and [`RequireScope`] take one name, [`RequireAllRoles`],
+//! [`RequireAnyRole`] and [`RequireAllScopes`] take a list; [`RequireRoleOrMachine`],
+//! [`RequireMachine`] and [`RequireUser`] complete the set. Guards compose with
+//! [`Guard::or`] / [`Guard::and`] ([`AnyOf`], [`AllOf`]). A guard with an empty list of
+//! names refuses everyone (it fails closed).
+//!
+//! A refusal is 403 with `WWW-Authenticate: Bearer error="insufficient_scope"` (and
+//! `scope="…"` from the scope guards); a request without a principal gets the 401 or 500
+//! the [`Principal`] extractor would give. Guards never remove the principal, so guards
+//! stack.
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use axum_principal::{
+//!     guard_layer, names, Guard, Guarded, RequireMachine, RequireRole, RequireRoleOrMachine,
+//!     RequireScope,
+//! };
+//!
+//! names!(pub Admin = "admin");
+//!
+//! async fn handler(_: Guarded<RequireRoleOrMachine<Admin>>) -> &'static str { "ok" }
+//!
+//! let app: Router = Router::new()
+//!     .route("/admin", get(handler))
+//!     .route("/ops", get(|| async { "ok" }))
+//!     .route_layer(guard_layer(
+//!         RequireRole::new("ops").or(RequireMachine).and(RequireScope::new("ops:write")),
+//!     ));
+//! # let _ = app;
+//! ```
+//!
+//! Your own guard works the same way as the built-in ones:
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use axum_principal::{guard_layer, Denied, Guard, Guarded, Principal};
+//!
+//! /// Callers of the `acme` tenant only.
+//! #[derive(Clone, Default)]
+//! struct AcmeOnly;
+//!
+//! impl Guard for AcmeOnly {
+//!     fn check(&self, principal: &Principal) -> Result<(), Denied> {
+//!         match principal.claim("tenant").and_then(|t| t.as_str()) {
+//!             Some("acme") => Ok(()),
+//!             _ => Err(Denied::default()),
+//!         }
+//!     }
+//! }
+//!
+//! async fn report(_: Guarded<AcmeOnly>) -> &'static str { "acme's report" }
+//!
+//! let app: Router = Router::new()
+//!     .route("/report", get(report))
+//!     .route("/export", get(|| async { "export" }))
+//!     .route_layer(guard_layer(AcmeOnly));
+//! # let _ = app;
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use http::Extensions;
+
+use crate::principal::{principal_from, renderer_from, Principal};
+use crate::rejection::{AuthRejection, RejectionKind};
+
+mod builtin;
+mod extract;
+mod layer;
+#[cfg(test)]
+mod tests;
+
+pub use builtin::{
+    AllOf, AnyOf, RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireMachine, RequireRole,
+    RequireRoleOrMachine, RequireScope, RequireUser,
+};
+pub use extract::Guarded;
+pub use layer::{guard_layer, GuardLayer, GuardService};
+
+/// Why a guard refused: 403, with the scopes it required if it was a scope guard.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Denied {
+    /// Space-separated scopes that were required, for the `scope` challenge parameter.
+    pub required_scope: Option<String>,
+}
+
+/// A check on a verified principal. Run it with [`guard_layer`] or [`Guarded`].
+pub trait Guard: Clone + Send + Sync + 'static {
+    /// `Ok` to let the request through.
+    fn check(&self, principal: &Principal) -> Result<(), Denied>;
+
+    /// This guard or `other`.
+    fn or<O: Guard>(self, other: O) -> AnyOf<(Self, O)>
+    where
+        Self: Sized,
+    {
+        AnyOf((self, other))
+    }
+
+    /// This guard and `other`.
+    fn and<O: Guard>(self, other: O) -> AllOf<(Self, O)>
+    where
+        Self: Sized,
+    {
+        AllOf((self, other))
+    }
+}
+
+/// Runs `guard` against the request's principal: the one check behind [`GuardService`] and
+/// [`Guarded`]. It only reads the principal, so the next guard and the handler see it too.
+fn authorize<G: Guard>(guard: &G, extensions: &Extensions) -> Result<(), AuthRejection> {
+    let principal = principal_from(extensions)?;
+    guard.check(&principal).map_err(|denied| {
+        AuthRejection::with_renderer(
+            RejectionKind::InsufficientScope {
+                scope: denied.required_scope,
+            },
+            renderer_from(extensions),
+        )
+    })
+}
+
+/// One role or scope name a guard checks ([`RequireRole`], [`RequireScope`],
+/// [`RequireRoleOrMachine`]).
+pub trait Name: Clone + Send + Sync + 'static {
+    /// The name.
+    fn name(&self) -> &str;
+}
+
+/// A list of role or scope names a guard checks ([`RequireAllRoles`], [`RequireAnyRole`],
+/// [`RequireAllScopes`]).
+pub trait Names: Clone + Send + Sync + 'static {
+    /// The names.
+    fn names(&self) -> &[Cow<'static, str>];
+}
+
+/// A name chosen at run time, e.g. `RequireRole::new("admin")`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DynName(Cow<'static, str>);
+
+impl Name for DynName {
+    fn name(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DynName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl DynName {
+    fn new(name: impl Into<Cow<'static, str>>) -> Self {
+        Self(name.into())
+    }
+}
+
+/// Names chosen at run time, e.g. `RequireAnyRole::new(["admin", "support"])`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DynNames(Arc<[Cow<'static, str>]>);
+
+impl Names for DynNames {
+    fn names(&self) -> &[Cow<'static, str>] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DynNames {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+impl DynNames {
+    fn new<I, N>(names: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: Into<Cow<'static, str>>,
+    {
+        Self(names.into_iter().map(Into::into).collect::<Vec<_>>().into())
+    }
+}
+
+/// Declares a type naming a role or scope, or a list of them, for guards used as handler
+/// arguments: `names!(pub Admin = "admin");` (a [`Name`], and a [`Names`] of one) or
+/// `names!(Staff = ["admin", "support"]);` (a [`Names`] only, for the guards whose name
+/// says "all" or "any").
+///
+/// [`Name`]: crate::guard::Name
+/// [`Names`]: crate::guard::Names
+#[macro_export]
+macro_rules! names {
+    ($vis:vis $ty:ident = [$($name:literal),+ $(,)?]) => {
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        #[doc = concat!("Names: ", $($name, " "),+)]
+        $vis struct $ty;
+        impl $crate::guard::Names for $ty {
+            fn names(&self) -> &[::std::borrow::Cow<'static, str>] {
+                const NAMES: &[::std::borrow::Cow<'static, str>] =
+                    &[$(::std::borrow::Cow::Borrowed($name)),+];
+                NAMES
+            }
+        }
+    };
+    ($vis:vis $ty:ident = $name:literal) => {
+        $crate::names!($vis $ty = [$name]);
+        impl $crate::guard::Name for $ty {
+            fn name(&self) -> &str {
+                $name
+            }
+        }
+    };
+}
