@@ -179,9 +179,10 @@ async fn memory_stays_bounded_under_many_distinct_principals() {
             other => panic!("user-{i}: {other}"),
         }
     }
-    // 50 identities with their own quota; the other 450 share one quota of 10 (nobody's
-    // quota refills during the test, so no tracked identity can be forgotten).
-    assert_eq!(allowed, 50 + 10);
+    // 50 identities with their own quota; the other 450 (nobody's quota refills during the
+    // test, so no tracked identity can be forgotten) are spread over 1024 shared quotas of
+    // 10: a refusal would need 10 of them in one bucket (odds about 1 in 10^9).
+    assert_eq!(allowed, 500);
     assert_eq!(limits.max_principals(), 50);
     let tracked = limits.tracked_principals();
     assert!(tracked <= 50 && tracked > 0, "{tracked} limiters kept");
@@ -297,4 +298,35 @@ async fn a_limiter_outside_the_auth_layer_is_a_server_error() {
         send(&bare, "/public", &[]).await.status,
         StatusCode::INTERNAL_SERVER_ERROR
     );
+}
+
+#[tokio::test]
+async fn a_user_flood_leaves_machines_their_own_quotas() {
+    let issuer = issuer().await;
+    let auth = AuthLayer::new(build(
+        config(&issuer, &ManualClock::new()).without_token_cache(),
+    ));
+    let limits = RateLimitLayer::with_max_principals(per_hour(1), per_hour(2), 3);
+    let app = app(limits.clone(), auth);
+    // Self-signup users keep the table full.
+    for i in 0..50 {
+        let _ = get_with(&app, "/me", &issuer.user_token(&format!("flood-{i}"))).await;
+    }
+    // Machines arriving afterwards each still get their own quota of 2.
+    for svc in ["svc-a", "svc-b", "svc-c"] {
+        let token = issuer.machine_token(svc);
+        for _ in 0..2 {
+            assert_eq!(
+                get_with(&app, "/me", &token).await.status,
+                StatusCode::OK,
+                "{svc}"
+            );
+        }
+        assert_eq!(
+            get_with(&app, "/me", &token).await.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{svc}"
+        );
+    }
+    assert_eq!(limits.tracked_principals(), 3 + 3);
 }

@@ -30,19 +30,40 @@
 //! `AuthLayer`) rather than letting them through unlimited. Requests the layer let through
 //! without a principal (optional mode) are not limited here.
 //!
-//! # Memory, and identities that are not tracked
-//! At most [`max_principals`](RateLimitLayer::max_principals) identities are tracked, each
-//! with its own limiter. An identity is only ever forgotten once its quota has fully
-//! replenished (no request for the time it takes to refill the whole burst), because only
-//! then is a new, full limiter the same as the one forgotten; so forgetting never gives
-//! anyone more requests. When the table is full and no tracked identity can be forgotten
-//! yet, a newcomer is *not tracked*: its requests draw on one quota per kind shared by every
-//! untracked identity (the user or machine quota). An identity flood therefore slows down
-//! newcomers; it never makes anyone unlimited, and it never pushes out the limiters of
-//! identities that are using their quota.
+//! # Design, memory, and identities that are not tracked
+//! Each kind (user, machine) has its own table of tracked identities, bounded by
+//! [`max_principals`](RateLimitLayer::max_principals) per kind, and its own quotas for the
+//! identities it cannot track: nothing the identities of one kind do changes what the other
+//! kind gets. A tracked identity has its own limiter, keyed by a SHA-256 digest of the
+//! length-prefixed `iss`, kind and `sub` rather than the strings, so an entry is 112 bytes
+//! (digest, limiter, time of the last request; nothing on the heap) however long the
+//! subject is. With the hash table's spare room that is at most about 15 MB per kind at the
+//! default bound (131 072 slots of 113 bytes).
+//!
+//! An identity is only ever forgotten once its quota has fully replenished (no request for
+//! the time it takes to refill the whole burst), because only then is a new, full limiter
+//! the same as the one forgotten; so forgetting never gives anyone more requests. When its
+//! kind's table is full and nobody there can be forgotten yet, a newcomer is *not tracked*:
+//! it draws on one of 1024 quotas of its kind (each the user or machine quota), picked by a
+//! hash of its digest keyed with a secret chosen at start-up. Untracked identities in the
+//! same bucket share its quota; those in different buckets do not.
+//!
+//! # What an identity flood can and cannot do
+//! Someone who can mint many identities of one kind (self-signup users, say) can keep that
+//! kind's table full. They cannot make anyone unlimited, push out the limiter of an identity
+//! that is using its quota, or make a quota refill early; and they cannot touch the other
+//! kind at all (a user flood leaves every machine its table room and quota). Newcomers of
+//! the flooded kind, and tracked identities idle for a whole refill period (which may be
+//! forgotten), are slowed down only in proportion: each shares its bucket with about one in
+//! 1024 of the flood, so starving every bucket takes about 1024 times what one identity may
+//! send, and the secret key keeps the flood from aiming at one newcomer's bucket. An
+//! identity that moves from a bucket into the table (once there is room) starts with a full
+//! quota of its own, so within one refill period it may also have had its bucket's share.
 
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasher as _;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -57,6 +78,7 @@ use http::{header, HeaderValue, Request};
 use tower::{Layer, Service};
 
 use crate::classify::Kind;
+use crate::crypto::sha256;
 use crate::principal::{AuthContext, Principal, PrincipalId};
 use crate::rejection::{AuthRejection, RejectionKind};
 
@@ -65,6 +87,9 @@ pub use governor::Quota;
 /// A full-table sweep for replenished identities runs at most this often, so that an
 /// identity flood cannot make every request scan the table.
 const SWEEP_GAP: Duration = Duration::from_secs(1);
+
+/// How many quotas (per kind) the identities that are not tracked are spread over.
+const UNTRACKED_BUCKETS: usize = 1024;
 
 /// The layer: quotas for users and for machines, and the bound on tracked identities.
 #[derive(Clone)]
@@ -75,15 +100,15 @@ pub struct RateLimitLayer {
 impl fmt::Debug for RateLimitLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RateLimitLayer")
-            .field("users", &self.inner.users)
-            .field("machines", &self.inner.machines)
-            .field("max_principals", &self.inner.max_principals)
+            .field("users", &self.inner.users.quota)
+            .field("machines", &self.inner.machines.quota)
+            .field("max_principals", &self.inner.users.max_tracked)
             .finish_non_exhaustive()
     }
 }
 
 impl RateLimitLayer {
-    /// Default bound on tracked identities.
+    /// Default bound on tracked identities of each kind.
     pub const DEFAULT_MAX_PRINCIPALS: u64 = 100_000;
 
     /// One quota for each user and one for each machine.
@@ -91,8 +116,9 @@ impl RateLimitLayer {
         Self::with_max_principals(users, machines, Self::DEFAULT_MAX_PRINCIPALS)
     }
 
-    /// As [`new`](Self::new), tracking at most `max_principals` identities (at least 1);
-    /// see the [module docs](self) for what happens to the others.
+    /// As [`new`](Self::new), tracking at most `max_principals` users and, separately, at
+    /// most `max_principals` machines (at least 1 each); see the [module docs](self) for
+    /// what happens to the others.
     pub fn with_max_principals(users: Quota, machines: Quota, max_principals: u64) -> Self {
         Self {
             inner: Arc::new(Limits::new(
@@ -104,12 +130,12 @@ impl RateLimitLayer {
         }
     }
 
-    /// The bound on tracked identities.
+    /// The bound on tracked identities of each kind.
     pub fn max_principals(&self) -> u64 {
-        u64::try_from(self.inner.max_principals).unwrap_or(u64::MAX)
+        u64::try_from(self.inner.users.max_tracked).unwrap_or(u64::MAX)
     }
 
-    /// How many identities are tracked now.
+    /// How many identities (users and machines together) are tracked now.
     pub fn tracked_principals(&self) -> u64 {
         u64::try_from(self.inner.tracked()).unwrap_or(u64::MAX)
     }
@@ -117,21 +143,36 @@ impl RateLimitLayer {
 
 type Limiter<C> = RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
-/// An identity as stored: the owned form of [`PrincipalId`].
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// An identity as stored: its kind, which picks the table, and a SHA-256 digest of the
+/// whole [`PrincipalId`], so that an entry has the same size however long `iss` and `sub`
+/// are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Key {
-    issuer: Box<str>,
     kind: Kind,
-    subject: Box<str>,
+    digest: [u8; 32],
+}
+
+impl Key {
+    fn new(issuer: &str, kind: Kind, subject: &str) -> Self {
+        // Every field is length-prefixed, so no two identities give the same input.
+        let len = |s: &str| u64::try_from(s.len()).unwrap_or(u64::MAX).to_be_bytes();
+        let kind_name = kind.as_str();
+        let digest = sha256(&[
+            b"axum-principal rate-limit identity\0",
+            &len(issuer),
+            issuer.as_bytes(),
+            &len(kind_name),
+            kind_name.as_bytes(),
+            &len(subject),
+            subject.as_bytes(),
+        ]);
+        Self { kind, digest }
+    }
 }
 
 impl From<PrincipalId<'_>> for Key {
     fn from(id: PrincipalId<'_>) -> Self {
-        Self {
-            issuer: id.issuer().into(),
-            kind: id.kind(),
-            subject: id.subject().into(),
-        }
+        Self::new(id.issuer(), id.kind(), id.subject())
     }
 }
 
@@ -143,97 +184,51 @@ struct Slot<C: Clock> {
 }
 
 struct Table<C: Clock> {
-    slots: HashMap<Key, Slot<C>>,
+    slots: HashMap<[u8; 32], Slot<C>>,
     /// No sweep before this instant: nothing can be forgotten earlier, or a sweep ran less
     /// than [`SWEEP_GAP`] ago.
     next_sweep: Option<C::Instant>,
 }
 
-/// The state shared by every clone of the layer. Generic over the clock for the tests.
-struct Limits<C: Clock> {
-    users: Quota,
-    machines: Quota,
-    max_principals: usize,
-    clock: C,
+/// The limits of one kind: its own table, bound and untracked buckets, so that one kind's
+/// identities can never take the room or the quotas of the other's.
+struct PerKind<C: Clock> {
+    quota: Quota,
+    max_tracked: usize,
     table: Mutex<Table<C>>,
-    /// The quotas shared by identities that cannot be tracked (the table is full).
-    untracked_users: Limiter<C>,
-    untracked_machines: Limiter<C>,
+    /// The quotas shared by the identities that cannot be tracked (the table is full), each
+    /// drawing on the one its digest picks.
+    untracked: Vec<Limiter<C>>,
 }
 
-impl<C: Clock + Clone> Limits<C> {
-    fn new(users: Quota, machines: Quota, max_principals: u64, clock: C) -> Self {
+/// The state shared by every clone of the layer. Generic over the clock for the tests.
+struct Limits<C: Clock> {
+    users: PerKind<C>,
+    machines: PerKind<C>,
+    clock: C,
+    /// Keys the choice of bucket with a secret of this process, so that nobody can pick
+    /// subjects that crowd into the bucket of someone else.
+    buckets: RandomState,
+}
+
+impl<C: Clock + Clone> PerKind<C> {
+    fn new(quota: Quota, max_tracked: usize, clock: &C) -> Self {
         Self {
-            users,
-            machines,
-            max_principals: usize::try_from(max_principals.max(1)).unwrap_or(usize::MAX),
+            quota,
+            max_tracked,
             table: Mutex::new(Table {
                 slots: HashMap::new(),
                 next_sweep: None,
             }),
-            untracked_users: RateLimiter::direct_with_clock(users, clock.clone()),
-            untracked_machines: RateLimiter::direct_with_clock(machines, clock.clone()),
-            clock,
+            untracked: (0..UNTRACKED_BUCKETS)
+                .map(|_| RateLimiter::direct_with_clock(quota, clock.clone()))
+                .collect(),
         }
-    }
-
-    fn quota(&self, kind: Kind) -> Quota {
-        match kind {
-            Kind::User => self.users,
-            Kind::Machine => self.machines,
-        }
-    }
-
-    fn tracked(&self) -> usize {
-        self.lock().slots.len()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Table<C>> {
         // Nothing panics while the lock is held; a poisoned table is still consistent.
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// `Ok` to let the request through, or how long to wait.
-    fn check(&self, key: Key) -> Result<(), Duration> {
-        let now = self.clock.now();
-        let kind = key.kind;
-        let mut table = self.lock();
-        if let Some(slot) = table.slots.get_mut(&key) {
-            slot.last_seen = now;
-            return self.decide(&slot.limiter, now);
-        }
-        if table.slots.len() >= self.max_principals {
-            self.sweep(&mut table, now);
-        }
-        if table.slots.len() < self.max_principals {
-            let limiter = RateLimiter::direct_with_clock(self.quota(key.kind), self.clock.clone());
-            let verdict = self.decide(&limiter, now);
-            table.slots.insert(
-                key,
-                Slot {
-                    limiter,
-                    last_seen: now,
-                },
-            );
-            return verdict;
-        }
-        drop(table);
-        tracing::debug!(
-            kind = kind.as_str(),
-            max_principals = self.max_principals,
-            "rate limit: identity table full; using the shared quota for untracked identities"
-        );
-        let shared = match kind {
-            Kind::User => &self.untracked_users,
-            Kind::Machine => &self.untracked_machines,
-        };
-        self.decide(shared, now)
-    }
-
-    fn decide(&self, limiter: &Limiter<C>, now: C::Instant) -> Result<(), Duration> {
-        limiter
-            .check()
-            .map_err(|not_until| not_until.wait_time_from(now))
     }
 
     /// Forgets the identities whose quota has fully replenished (a new limiter for them is
@@ -242,11 +237,10 @@ impl<C: Clock + Clone> Limits<C> {
         if table.next_sweep.is_some_and(|at| now < at) {
             return;
         }
-        let refill = |kind| self.quota(kind).burst_size_replenished_in();
+        let full = self.quota.burst_size_replenished_in();
         let mut earliest: Option<Duration> = None;
-        table.slots.retain(|key, slot| {
+        table.slots.retain(|_, slot| {
             let idle = Duration::from(now.duration_since(slot.last_seen));
-            let full = refill(key.kind);
             if idle >= full {
                 return false;
             }
@@ -260,6 +254,78 @@ impl<C: Clock + Clone> Limits<C> {
         let wait = u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX);
         table.next_sweep = Some(now + governor::nanos::Nanos::from(wait));
     }
+}
+
+impl<C: Clock + Clone> Limits<C> {
+    fn new(users: Quota, machines: Quota, max_principals: u64, clock: C) -> Self {
+        let max_tracked = usize::try_from(max_principals.max(1)).unwrap_or(usize::MAX);
+        Self {
+            users: PerKind::new(users, max_tracked, &clock),
+            machines: PerKind::new(machines, max_tracked, &clock),
+            clock,
+            buckets: RandomState::new(),
+        }
+    }
+
+    fn of(&self, kind: Kind) -> &PerKind<C> {
+        match kind {
+            Kind::User => &self.users,
+            Kind::Machine => &self.machines,
+        }
+    }
+
+    fn tracked(&self) -> usize {
+        self.users.lock().slots.len() + self.machines.lock().slots.len()
+    }
+
+    /// The untracked bucket of `key`, below [`UNTRACKED_BUCKETS`].
+    fn bucket(&self, key: &Key) -> usize {
+        let buckets = u64::try_from(UNTRACKED_BUCKETS).unwrap_or(u64::MAX);
+        usize::try_from(self.buckets.hash_one(key.digest) % buckets).unwrap_or(0)
+    }
+
+    /// `Ok` to let the request through, or how long to wait.
+    fn check(&self, key: Key) -> Result<(), Duration> {
+        let now = self.clock.now();
+        let limits = self.of(key.kind);
+        let mut table = limits.lock();
+        if let Some(slot) = table.slots.get_mut(&key.digest) {
+            slot.last_seen = now;
+            return decide(&slot.limiter, now);
+        }
+        if table.slots.len() >= limits.max_tracked {
+            limits.sweep(&mut table, now);
+        }
+        if table.slots.len() < limits.max_tracked {
+            let limiter = RateLimiter::direct_with_clock(limits.quota, self.clock.clone());
+            let verdict = decide(&limiter, now);
+            let slot = Slot {
+                limiter,
+                last_seen: now,
+            };
+            table.slots.insert(key.digest, slot);
+            return verdict;
+        }
+        drop(table);
+        let bucket = self.bucket(&key);
+        tracing::debug!(
+            kind = key.kind.as_str(),
+            max_principals = limits.max_tracked,
+            bucket,
+            "rate limit: identity table full; using a shared quota for untracked identities"
+        );
+        match limits.untracked.get(bucket) {
+            Some(shared) => decide(shared, now),
+            // Not reached (`bucket` is in range); refuse rather than let it through.
+            None => Err(limits.quota.burst_size_replenished_in()),
+        }
+    }
+}
+
+fn decide<C: Clock>(limiter: &Limiter<C>, now: C::Instant) -> Result<(), Duration> {
+    limiter
+        .check()
+        .map_err(|not_until| not_until.wait_time_from(now))
 }
 
 impl<S> Layer<S> for RateLimitLayer {
@@ -347,15 +413,15 @@ mod tests {
     use super::*;
 
     fn key(kind: Kind, sub: &str) -> Key {
-        Key {
-            issuer: "https://iss".into(),
-            kind,
-            subject: sub.into(),
-        }
+        Key::new("https://iss", kind, sub)
     }
 
     fn check(limits: &Limits<FakeRelativeClock>, key: &Key) -> Result<(), Duration> {
-        limits.check(key.clone())
+        limits.check(*key)
+    }
+
+    fn is_tracked(limits: &Limits<FakeRelativeClock>, key: &Key) -> bool {
+        limits.of(key.kind).lock().slots.contains_key(&key.digest)
     }
 
     fn per_minute(n: u32) -> Quota {
@@ -398,11 +464,11 @@ mod tests {
         // `a` has replenished after 100 ms, but no sweep runs before the gap has passed.
         clock.advance(Duration::from_millis(500));
         assert_eq!(check(&limits, &b), Ok(()));
-        assert!(limits.lock().slots.contains_key(&a));
+        assert!(is_tracked(&limits, &a));
         clock.advance(Duration::from_millis(501));
         assert_eq!(check(&limits, &b), Ok(()));
-        assert!(limits.lock().slots.contains_key(&b));
-        assert!(!limits.lock().slots.contains_key(&a));
+        assert!(is_tracked(&limits, &b));
+        assert!(!is_tracked(&limits, &a));
     }
 
     #[test]
@@ -412,5 +478,83 @@ mod tests {
         assert_eq!(whole_seconds(Duration::from_millis(1001)), 2);
         assert_eq!(whole_seconds(Duration::from_secs(3600)), 3600);
         assert_eq!(whole_seconds(Duration::MAX), u64::MAX);
+    }
+    /// Review probe: users filling the table (once shared by both kinds) pushed every newly
+    /// arriving machine into one quota shared by all untracked machines.
+    #[test]
+    fn review_probe_user_flood_makes_new_machines_share_one_quota() {
+        let clock = FakeRelativeClock::default();
+        let limits = Limits::new(per_minute(60), per_minute(1), 2, clock.clone());
+        assert_eq!(check(&limits, &key(Kind::User, "flood-1")), Ok(()));
+        assert_eq!(check(&limits, &key(Kind::User, "flood-2")), Ok(()));
+        // Two distinct machines, each well within its own quota of 1/min:
+        assert_eq!(check(&limits, &key(Kind::Machine, "svc-a")), Ok(()));
+        assert_eq!(
+            check(&limits, &key(Kind::Machine, "svc-b")),
+            Ok(()),
+            "svc-b's first request is refused: it shares svc-a's quota"
+        );
+    }
+
+    #[test]
+    fn a_user_flood_leaves_machines_their_own_quotas() {
+        let clock = FakeRelativeClock::default();
+        let limits = Limits::new(per_minute(60), per_minute(2), 3, clock.clone());
+        for i in 0..500 {
+            let _ = check(&limits, &key(Kind::User, &format!("flood-{i}")));
+        }
+        for svc in ["svc-a", "svc-b", "svc-c"] {
+            let machine = key(Kind::Machine, svc);
+            assert_eq!(check(&limits, &machine), Ok(()), "{svc}");
+            assert_eq!(check(&limits, &machine), Ok(()), "{svc}");
+            assert!(
+                check(&limits, &machine).is_err(),
+                "{svc} is over its own quota"
+            );
+            assert!(is_tracked(&limits, &machine), "{svc} has its own limiter");
+        }
+        assert_eq!(limits.tracked(), 3 + 3);
+    }
+
+    /// The first untracked user `newcomer-N` that `wanted` accepts.
+    fn newcomer(wanted: impl Fn(&Key) -> bool) -> Key {
+        (0..1_000_000)
+            .map(|i| key(Kind::User, &format!("newcomer-{i}")))
+            .find(wanted)
+            .expect("a million subjects fill every bucket many times over")
+    }
+
+    #[test]
+    fn untracked_identities_share_a_quota_only_within_a_bucket() {
+        let clock = FakeRelativeClock::default();
+        let limits = Limits::new(per_minute(1), per_minute(1), 1, clock.clone());
+        assert_eq!(check(&limits, &key(Kind::User, "tracked")), Ok(()));
+        let x = newcomer(|_| true);
+        let y = newcomer(|k| limits.bucket(k) != limits.bucket(&x));
+        let z = newcomer(|k| limits.bucket(k) == limits.bucket(&x) && *k != x);
+        assert_eq!(check(&limits, &x), Ok(()));
+        assert!(check(&limits, &x).is_err(), "x's bucket is used up");
+        // Another bucket: a quota of its own, although x and y are both untracked.
+        assert_eq!(check(&limits, &y), Ok(()), "y shares x's quota");
+        // The same bucket: shared (still limited, never unlimited).
+        assert!(check(&limits, &z).is_err(), "z shares x's bucket");
+        assert_eq!(limits.tracked(), 1);
+    }
+
+    #[test]
+    fn a_key_is_a_fixed_size_digest_of_issuer_kind_and_subject() {
+        let long = "s".repeat(16 * 1024);
+        let key = Key::new("https://iss", Kind::User, &long);
+        let _: &[u8; 32] = &key.digest;
+        // Length prefixes: moving bytes between fields gives another identity.
+        let split = |iss: &str, sub: &str| Key::new(iss, Kind::User, sub);
+        assert_ne!(split("https://iss", "ab"), split("https://issa", "b"));
+        assert_ne!(
+            Key::new("i", Kind::User, "s").digest,
+            Key::new("i", Kind::Machine, "s").digest
+        );
+        // What a tracked identity costs, whatever its subject (see the module docs).
+        let entry = std::mem::size_of::<([u8; 32], Slot<DefaultClock>)>();
+        assert!(entry <= 112, "{entry} bytes per entry");
     }
 }
