@@ -2220,7 +2220,7 @@ async fn tokens_outside_the_authorization_header_are_ignored() {
 async fn write_fuzz_seeds() {
     use std::fs;
     const FUZZ_ISSUER: &str = "https://issuer.example.com";
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
     let issuer = start(MockIssuer::builder()).await;
     let write = |path: &str, data: &[u8]| {
         let path = dir.join(path);

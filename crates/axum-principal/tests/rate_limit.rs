@@ -1,5 +1,6 @@
 //! Per-principal rate limits (feature `rate-limit`):
-//! `cargo test --features rate-limit --test rate_limit`.
+//! `cargo test -p axum-principal --features rate-limit --test rate_limit` (or `cargo test`
+//! from the workspace root, whose default features turn `rate-limit` on).
 #![cfg(feature = "rate-limit")]
 
 mod common;

@@ -9,7 +9,8 @@
 //! * user tokens from the authorization code flow (+ PKCE), which the harness drives against
 //!   the provider's own endpoints (see the comment at the top of `harness.mjs`).
 //!
-//! Before running: `npm ci --prefix tests/oidc-provider` (or `bash .ci/install-node-deps`).
+//! Before running: `npm ci --prefix crates/axum-principal/tests/oidc-provider` (or
+//! `bash .ci/install-node-deps`).
 //! Without Node.js or those packages the tests fail and say so.
 
 use std::fmt::Display;
@@ -31,7 +32,7 @@ use serde_json::{json, Map, Value};
 use tower::ServiceExt;
 
 const SETUP: &str =
-    "run `npm ci --prefix tests/oidc-provider` (or `bash .ci/install-node-deps`) first";
+    "run `npm ci --prefix crates/axum-principal/tests/oidc-provider` (or `bash .ci/install-node-deps`) first";
 /// The custom claim the harness adds with `--m2m-claim` (oidc-provider's `extraTokenClaims`).
 const M2M_CLAIM: &str = "https://example.com/is_m2m";
 /// Waiting for the harness's ready line (Node start-up and an RSA key generation).
@@ -106,7 +107,7 @@ fn check_prerequisites() {
     let package = harness_dir().join("node_modules/oidc-provider/package.json");
     if !package.is_file() {
         panic!(
-            "{} is missing (tests/oidc-provider/node_modules is not installed): {SETUP}",
+            "{} is missing (crates/axum-principal/tests/oidc-provider/node_modules is not installed): {SETUP}",
             package.display()
         );
     }
@@ -137,7 +138,7 @@ impl Harness {
         }
         let mut child = match command.spawn() {
             Ok(c) => c,
-            Err(e) => panic!("cannot start `node tests/oidc-provider/harness.mjs`: {e}"),
+            Err(e) => panic!("cannot start `node crates/axum-principal/tests/oidc-provider/harness.mjs`: {e}"),
         };
         let log = Arc::new(Mutex::new(String::new()));
         let (stdin, stdout, stderr) =
