@@ -17,7 +17,7 @@ use axum_principal::{AuthLayer, Principal};
 use common::{build, config, get_with, issuer, send};
 
 fn per_hour(n: u32) -> Quota {
-    Quota::per_hour(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+    Quota::per_hour(NonZeroU32::new(n).expect("a quota of at least one request"))
 }
 
 fn app(limits: RateLimitLayer, auth: AuthLayer) -> Router {

@@ -13,6 +13,8 @@
 //! `bash .ci/install-node-deps`).
 //! Without Node.js or those packages the tests fail and say so.
 
+mod common;
+
 use std::fmt::Display;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
@@ -20,16 +22,13 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_principal::clock::ManualClock;
 use axum_principal::{AuthConfig, AuthConfigBuilder, AuthLayer, Classifier, Preset, Principal};
-use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use tower::ServiceExt;
 
 const SETUP: &str =
     "run `npm ci --prefix crates/axum-principal/tests/oidc-provider` (or `bash .ci/install-node-deps`) first";
@@ -138,7 +137,9 @@ impl Harness {
         }
         let mut child = match command.spawn() {
             Ok(c) => c,
-            Err(e) => panic!("cannot start `node crates/axum-principal/tests/oidc-provider/harness.mjs`: {e}"),
+            Err(e) => panic!(
+                "cannot start `node crates/axum-principal/tests/oidc-provider/harness.mjs`: {e}"
+            ),
         };
         let log = Arc::new(Mutex::new(String::new()));
         let (stdin, stdout, stderr) =
@@ -357,7 +358,10 @@ fn form(pairs: &[(&str, &str)]) -> String {
 /// provider issued.
 fn jwt_part(token: &str, index: usize) -> Value {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let part = token.split('.').nth(index).unwrap_or_default();
+    let part = token
+        .split('.')
+        .nth(index)
+        .unwrap_or_else(|| panic!("no JWT part {index} in {token}"));
     let mut bytes = Vec::new();
     let (mut acc, mut bits) = (0u32, 0u32);
     for c in part.bytes() {
@@ -381,7 +385,7 @@ fn jwt_part(token: &str, index: usize) -> Value {
 fn kid_of(token: &str) -> String {
     jwt_part(token, 0)["kid"]
         .as_str()
-        .unwrap_or_default()
+        .expect("the provider's tokens have a kid")
         .to_owned()
 }
 
@@ -419,23 +423,8 @@ fn layer(builder: AuthConfigBuilder) -> AuthLayer {
 }
 
 async fn call(app: &Router, path: &str, token: &str) -> (StatusCode, Value) {
-    let request = match Request::get(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-    {
-        Ok(r) => r,
-        Err(e) => panic!("request: {e}"),
-    };
-    let response = match app.clone().oneshot(request).await {
-        Ok(r) => r,
-        Err(e) => match e {},
-    };
-    let status = response.status();
-    let body = match response.into_body().collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => panic!("body: {e}"),
-    };
-    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    let reply = common::get_with(app, path, token).await;
+    (reply.status, reply.json())
 }
 
 /// `/me` must answer 200; returns the principal's JSON.
