@@ -1,17 +1,22 @@
 //! Shared set-up for the integration tests: a mock issuer, a configuration pointed at it,
 //! a small router behind `AuthLayer`, and a way to send it requests without a socket.
+//!
+//! `hostile` holds the case runner of the `hostile_*` tests.
 #![allow(dead_code)]
+
+pub mod hostile;
 
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_principal::clock::ManualClock;
 use axum_principal::{
-    guard_layer, AuthConfig, AuthConfigBuilder, AuthLayer, Principal, RequireRoleOrMachine,
+    guard_layer, AuthConfig, AuthConfigBuilder, AuthLayer, AuthRejection, Principal,
+    RequireRoleOrMachine,
 };
 use axum_principal_testkit::MockIssuer;
 use http_body_util::BodyExt;
@@ -62,18 +67,67 @@ pub fn router(layer: AuthLayer) -> Router {
         .layer(layer)
 }
 
+/// The header [`with_reason_header`] adds to every refusal: its stable reason code
+/// (`AuthRejection::reason`, e.g. `malformed`, `id_token`, `missing_token`).
+pub const REASON_HEADER: &str = "x-reason";
+
+/// Renders refusals the default way plus a [`REASON_HEADER`], so that tests assert the
+/// reason code rather than the English `error_description`.
+pub fn with_reason_header(builder: AuthConfigBuilder) -> AuthConfigBuilder {
+    builder.render_rejections_with(|rejection: &AuthRejection| {
+        let mut response = rejection.default_response();
+        response
+            .headers_mut()
+            .insert(REASON_HEADER, HeaderValue::from_static(rejection.reason()));
+        response
+    })
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub challenge: Option<String>,
+    /// The [`REASON_HEADER`], where the router renders it ([`with_reason_header`]).
+    pub reason: Option<String>,
+    pub headers: HeaderMap,
     pub body: String,
 }
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("the body is not JSON ({e}): {}", self.body))
     }
 }
 
+/// Sends `request` to `app` (no socket) and collects the reply.
+pub async fn send_request(app: &Router, request: Request<Body>) -> Reply {
+    let response: Response = match app.clone().oneshot(request).await {
+        Ok(r) => r,
+        Err(e) => match e {},
+    };
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| v.to_str().expect("a header of ASCII text").to_owned())
+    };
+    let challenge = text(header::WWW_AUTHENTICATE.as_str());
+    let reason = text(REASON_HEADER);
+    let body = match response.into_body().collect().await {
+        Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
+        Err(e) => panic!("body: {e}"),
+    };
+    Reply {
+        status,
+        challenge,
+        reason,
+        headers,
+        body,
+    }
+}
+
+/// A GET of `path` with these `Authorization` header values.
 pub async fn send(app: &Router, path: &str, authorization: &[&str]) -> Reply {
     let mut request = Request::get(path);
     for value in authorization {
@@ -83,25 +137,7 @@ pub async fn send(app: &Router, path: &str, authorization: &[&str]) -> Reply {
         Ok(r) => r,
         Err(e) => panic!("request: {e}"),
     };
-    let response: Response = match app.clone().oneshot(request).await {
-        Ok(r) => r,
-        Err(e) => match e {},
-    };
-    let status = response.status();
-    let challenge = response
-        .headers()
-        .get(header::WWW_AUTHENTICATE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = match response.into_body().collect().await {
-        Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
-        Err(e) => panic!("body: {e}"),
-    };
-    Reply {
-        status,
-        challenge,
-        body,
-    }
+    send_request(app, request).await
 }
 
 pub async fn get_with(app: &Router, path: &str, token: &str) -> Reply {

@@ -9,8 +9,11 @@
 //! * user tokens from the authorization code flow (+ PKCE), which the harness drives against
 //!   the provider's own endpoints (see the comment at the top of `harness.mjs`).
 //!
-//! Before running: `npm ci --prefix tests/oidc-provider` (or `bash .ci/install-node-deps`).
+//! Before running: `npm ci --prefix crates/axum-principal/tests/oidc-provider` (or
+//! `bash .ci/install-node-deps`).
 //! Without Node.js or those packages the tests fail and say so.
+
+mod common;
 
 use std::fmt::Display;
 use std::io::{BufRead, BufReader, Read};
@@ -19,19 +22,16 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_principal::clock::ManualClock;
 use axum_principal::{AuthConfig, AuthConfigBuilder, AuthLayer, Classifier, Preset, Principal};
-use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use tower::ServiceExt;
 
 const SETUP: &str =
-    "run `npm ci --prefix tests/oidc-provider` (or `bash .ci/install-node-deps`) first";
+    "run `npm ci --prefix crates/axum-principal/tests/oidc-provider` (or `bash .ci/install-node-deps`) first";
 /// The custom claim the harness adds with `--m2m-claim` (oidc-provider's `extraTokenClaims`).
 const M2M_CLAIM: &str = "https://example.com/is_m2m";
 /// Waiting for the harness's ready line (Node start-up and an RSA key generation).
@@ -106,7 +106,7 @@ fn check_prerequisites() {
     let package = harness_dir().join("node_modules/oidc-provider/package.json");
     if !package.is_file() {
         panic!(
-            "{} is missing (tests/oidc-provider/node_modules is not installed): {SETUP}",
+            "{} is missing (crates/axum-principal/tests/oidc-provider/node_modules is not installed): {SETUP}",
             package.display()
         );
     }
@@ -137,7 +137,9 @@ impl Harness {
         }
         let mut child = match command.spawn() {
             Ok(c) => c,
-            Err(e) => panic!("cannot start `node tests/oidc-provider/harness.mjs`: {e}"),
+            Err(e) => panic!(
+                "cannot start `node crates/axum-principal/tests/oidc-provider/harness.mjs`: {e}"
+            ),
         };
         let log = Arc::new(Mutex::new(String::new()));
         let (stdin, stdout, stderr) =
@@ -356,7 +358,10 @@ fn form(pairs: &[(&str, &str)]) -> String {
 /// provider issued.
 fn jwt_part(token: &str, index: usize) -> Value {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let part = token.split('.').nth(index).unwrap_or_default();
+    let part = token
+        .split('.')
+        .nth(index)
+        .unwrap_or_else(|| panic!("no JWT part {index} in {token}"));
     let mut bytes = Vec::new();
     let (mut acc, mut bits) = (0u32, 0u32);
     for c in part.bytes() {
@@ -380,7 +385,7 @@ fn jwt_part(token: &str, index: usize) -> Value {
 fn kid_of(token: &str) -> String {
     jwt_part(token, 0)["kid"]
         .as_str()
-        .unwrap_or_default()
+        .expect("the provider's tokens have a kid")
         .to_owned()
 }
 
@@ -418,23 +423,8 @@ fn layer(builder: AuthConfigBuilder) -> AuthLayer {
 }
 
 async fn call(app: &Router, path: &str, token: &str) -> (StatusCode, Value) {
-    let request = match Request::get(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-    {
-        Ok(r) => r,
-        Err(e) => panic!("request: {e}"),
-    };
-    let response = match app.clone().oneshot(request).await {
-        Ok(r) => r,
-        Err(e) => match e {},
-    };
-    let status = response.status();
-    let body = match response.into_body().collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => panic!("body: {e}"),
-    };
-    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    let reply = common::get_with(app, path, token).await;
+    (reply.status, reply.json())
 }
 
 /// `/me` must answer 200; returns the principal's JSON.

@@ -88,7 +88,7 @@ impl Fixture {
         for v in values {
             request = request.header(header::AUTHORIZATION, v.clone());
         }
-        let request = request.body(Body::empty()).unwrap_or_default();
+        let request = request.body(Body::empty()).expect("a valid request");
         self.rt.block_on(async {
             let response: Response = match self.app.clone().oneshot(request).await {
                 Ok(r) => r,
@@ -109,13 +109,17 @@ impl Fixture {
     }
 
     fn kid(&self, alg: KeyAlg) -> String {
-        self.issuer.signing_kid(alg).unwrap_or_default()
+        self.issuer
+            .signing_kid(alg)
+            .expect("the mock issuer has a key of every algorithm")
     }
 
     fn now() -> i64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+            .ok()
+            .and_then(|d| i64::try_from(d.as_secs()).ok())
+            .expect("the system clock is after 1970 and before 2^63 s")
     }
 
     /// Valid tokens of each algorithm, for users and machines.
@@ -354,7 +358,10 @@ impl Fixture {
             3 => self.kid(KeyAlg::Es256),
             4 => self.kid(KeyAlg::EdDsa),
             5 => "no-such-key".into(),
-            6 => self.attacker.signing_kid(KeyAlg::Rs256).unwrap_or_default(),
+            6 => self
+                .attacker
+                .signing_kid(KeyAlg::Rs256)
+                .expect("the mock issuer has a key of every algorithm"),
             _ => String::new(),
         };
         if s.kid != 0 {
@@ -653,7 +660,10 @@ fn parse_jwks_never_panics_and_keeps_at_most_one_key_per_entry() {
         f.issuer.jwks()
     };
     assert_eq!(parse_jwks(issuer_jwks.to_string().as_bytes()), Some(3));
-    let real_keys = issuer_jwks["keys"].as_array().cloned().unwrap_or_default();
+    let real_keys = issuer_jwks["keys"]
+        .as_array()
+        .cloned()
+        .expect("a JWKS has a keys array");
     let entry = prop_oneof![
         6 => jwk_entry(),
         1 => prop::sample::select(real_keys),

@@ -48,7 +48,7 @@ async fn malformed_header_is_400_invalid_request() {
     for auth in cases {
         let reply = send(&app, "/me", &auth).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{auth:?}");
-        let challenge = reply.challenge.clone().unwrap_or_default();
+        let challenge = reply.challenge.clone().expect("a refusal has a challenge");
         assert!(challenge.starts_with("Bearer "), "{challenge}");
         assert!(
             challenge.contains("error=\"invalid_request\""),
@@ -73,7 +73,7 @@ async fn invalid_tokens_are_401_invalid_token() {
     } else {
         b'A'
     };
-    let bad_signature = String::from_utf8(bad_signature).unwrap_or_default();
+    let bad_signature = String::from_utf8(bad_signature).expect("base64url text is ASCII");
     let cases: Vec<(&str, String, &str)> = vec![
         ("malformed", "not-a-jwt".to_owned(), "not a well-formed JWT"),
         ("bad signature", bad_signature, "signature is invalid"),
@@ -119,7 +119,7 @@ async fn invalid_tokens_are_401_invalid_token() {
     for (name, token, description) in cases {
         let reply = get_with(&app, "/me", &token).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{name}");
-        let challenge = reply.challenge.clone().unwrap_or_default();
+        let challenge = reply.challenge.clone().expect("a refusal has a challenge");
         assert!(
             challenge.contains("error=\"invalid_token\""),
             "{name}: {challenge}"
@@ -131,7 +131,9 @@ async fn invalid_tokens_are_401_invalid_token() {
             !reply.body.contains(&token),
             "{name}: body echoes the token"
         );
-        let text = body["error_description"].as_str().unwrap_or_default();
+        let text = body["error_description"]
+            .as_str()
+            .expect("a refusal has a description");
         assert!(text.contains(description), "{name}: {text}");
     }
 }
@@ -142,7 +144,7 @@ async fn guard_refusal_is_403_insufficient_scope() {
     let app = router(AuthLayer::new(build(config(&issuer, &ManualClock::new()))));
     let reply = get_with(&app, "/admin", &issuer.user_token("alice")).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    let challenge = reply.challenge.clone().unwrap_or_default();
+    let challenge = reply.challenge.clone().expect("a refusal has a challenge");
     assert!(
         challenge.contains("error=\"insufficient_scope\""),
         "{challenge}"
@@ -173,7 +175,7 @@ async fn no_keys_obtainable_is_503_without_a_challenge() {
     assert!(
         body["error_description"]
             .as_str()
-            .unwrap_or_default()
+            .expect("a refusal has a description")
             .contains("authorization server is unavailable"),
         "{body}"
     );

@@ -1,5 +1,6 @@
 //! Per-principal rate limits (feature `rate-limit`):
-//! `cargo test --features rate-limit --test rate_limit`.
+//! `cargo test -p axum-principal --features rate-limit --test rate_limit` (or `cargo test`
+//! from the workspace root, whose default features turn `rate-limit` on).
 #![cfg(feature = "rate-limit")]
 
 mod common;
@@ -16,7 +17,7 @@ use axum_principal::{AuthLayer, Principal};
 use common::{build, config, get_with, issuer, send};
 
 fn per_hour(n: u32) -> Quota {
-    Quota::per_hour(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+    Quota::per_hour(NonZeroU32::new(n).expect("a quota of at least one request"))
 }
 
 fn app(limits: RateLimitLayer, auth: AuthLayer) -> Router {

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo build --release --example protected_api
-//! cargo test --release --test soak -- --ignored --nocapture
+//! cargo test --release -p axum-principal --test soak -- --ignored --nocapture
 //! ```
 //!
 //! It prints: requests sent, valid tokens wrongly refused while their keys were cached
@@ -35,12 +35,12 @@ impl Drop for Service {
 
 fn example_binary() -> PathBuf {
     // target/<profile>/deps/soak-… → target/<profile>/examples/protected_api
-    let exe = std::env::current_exe().unwrap_or_default();
+    let exe = std::env::current_exe().expect("the test binary knows its path");
     let profile_dir = exe
         .parent()
         .and_then(|d| d.parent())
         .map(PathBuf::from)
-        .unwrap_or_default();
+        .expect("the test binary is in target/<profile>/deps");
     profile_dir.join("examples").join("protected_api")
 }
 
@@ -101,7 +101,7 @@ async fn fault_soak() {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .unwrap_or(38_123);
+        .expect("a free loopback port");
     let base = format!("http://127.0.0.1:{port}");
     let child = Command::new(&binary)
         .env("BIND", format!("127.0.0.1:{port}"))
@@ -119,7 +119,7 @@ async fn fault_soak() {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
-        .unwrap_or_default();
+        .expect("an HTTP client");
     // Wait (bounded) until the service answers.
     let ready = tokio::time::timeout(Duration::from_secs(20), async {
         while client.get(format!("{base}/healthz")).send().await.is_err() {
@@ -151,7 +151,9 @@ async fn fault_soak() {
         };
         pool.push((Class::Valid, t));
     }
-    let kid = issuer.signing_kid(KeyAlg::Rs256).unwrap_or_default();
+    let kid = issuer
+        .signing_kid(KeyAlg::Rs256)
+        .expect("the mock issuer has a key of every algorithm");
     for i in 0..500 {
         // Random kids, another issuer's key under our iss and kid, alg none, tampering.
         pool.push((

@@ -19,12 +19,16 @@ use serde_json::json;
 async fn algorithm_confusion_with_the_rsa_public_key_is_refused() {
     let issuer = issuer().await;
     let app = router(AuthLayer::new(build(config(&issuer, &ManualClock::new()))));
-    let kid = issuer.signing_kid(KeyAlg::Rs256).unwrap_or_default();
-    let jwk = issuer.public_jwk(&kid).unwrap_or_default();
+    let kid = issuer
+        .signing_kid(KeyAlg::Rs256)
+        .expect("the mock issuer has a key of every algorithm");
+    let jwk = issuer
+        .public_jwk(&kid)
+        .expect("the issuer publishes its RS256 key");
     // HS256 "signed" with the RSA public key's bytes, in several encodings an attacker tries.
     for secret in [
         jwk.to_string(),
-        jwk["n"].as_str().unwrap_or_default().to_owned(),
+        jwk["n"].as_str().expect("an RSA JWK has n").to_owned(),
     ] {
         let forged = issuer.token().kid(&kid).sign_hs256(secret.as_bytes());
         let reply = get_with(&app, "/me", &forged).await;
@@ -36,7 +40,9 @@ async fn algorithm_confusion_with_the_rsa_public_key_is_refused() {
 async fn the_key_decides_the_algorithm() {
     let issuer = issuer().await;
     let app = router(AuthLayer::new(build(config(&issuer, &ManualClock::new()))));
-    let es_kid = issuer.signing_kid(KeyAlg::Es256).unwrap_or_default();
+    let es_kid = issuer
+        .signing_kid(KeyAlg::Es256)
+        .expect("the mock issuer has a key of every algorithm");
     // An RS256 signature presented under the EC key's kid: the key does not fit RS256.
     let token = issuer.token().kid(&es_kid).sign();
     assert_eq!(
@@ -133,7 +139,7 @@ async fn oversized_tokens_are_refused_before_decoding() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert!(reply.json()["error_description"]
         .as_str()
-        .unwrap_or_default()
+        .expect("a refusal has a description")
         .contains("too large"));
     assert_eq!(
         issuer.jwks_requests(),
@@ -146,7 +152,9 @@ async fn oversized_tokens_are_refused_before_decoding() {
 async fn duplicate_claims_and_wrong_types_are_refused() {
     let issuer = issuer().await;
     let app = router(AuthLayer::new(build(config(&issuer, &ManualClock::new()))));
-    let kid = issuer.signing_kid(KeyAlg::Rs256).unwrap_or_default();
+    let kid = issuer
+        .signing_kid(KeyAlg::Rs256)
+        .expect("the mock issuer has a key of every algorithm");
     let header = format!(r#"{{"alg":"RS256","kid":"{kid}"}}"#);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -343,7 +351,7 @@ async fn typed_extractors_and_guards_as_handler_arguments() {
     let reply = get_with(&app, "/reports", &user).await;
     assert!(reply
         .challenge
-        .unwrap_or_default()
+        .expect("a 403 has a challenge")
         .contains("scope=\"read:reports\""));
     let with_tenant = issuer.token().claim("tenant", "acme").sign();
     assert_eq!(get_with(&app, "/tenant", &with_tenant).await.body, "acme");
@@ -362,11 +370,11 @@ async fn a_route_layer_guard_answers_before_the_handlers_extractors() {
     let request = axum::http::Request::post("/create")
         .header("authorization", format!("Bearer {user}"))
         .body(axum::body::Body::empty())
-        .unwrap_or_default();
+        .expect("a valid request");
     let response = tower::ServiceExt::oneshot(app.clone(), request).await;
     let status = response
         .map(|r| r.status())
-        .unwrap_or(StatusCode::IM_A_TEAPOT);
+        .expect("the router is infallible");
     assert_eq!(status, StatusCode::FORBIDDEN);
     // A writer with the scope passes both guards and reaches the handler.
     let writer = issuer
@@ -378,11 +386,11 @@ async fn a_route_layer_guard_answers_before_the_handlers_extractors() {
         .header("authorization", format!("Bearer {writer}"))
         .header("content-type", "application/json")
         .body(axum::body::Body::from("{\"a\":1}"))
-        .unwrap_or_default();
+        .expect("a valid request");
     let response = tower::ServiceExt::oneshot(app, request).await;
     let status = response
         .map(|r| r.status())
-        .unwrap_or(StatusCode::IM_A_TEAPOT);
+        .expect("the router is infallible");
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -497,7 +505,9 @@ async fn multiple_issuers_never_merge_and_each_uses_its_own_keys() {
     assert_eq!(from_a.json()["issuer"], a.issuer());
     assert_eq!(from_b.json()["issuer"], b.issuer());
     // A token claiming issuer A but signed by B's key (same kid) is refused.
-    let kid_b = b.signing_kid(KeyAlg::Rs256).unwrap_or_default();
+    let kid_b = b
+        .signing_kid(KeyAlg::Rs256)
+        .expect("the mock issuer has a key of every algorithm");
     let forged = b.token().claim("iss", a.issuer()).kid(&kid_b).sign();
     assert_eq!(
         get_with(&app, "/me", &forged).await.status,

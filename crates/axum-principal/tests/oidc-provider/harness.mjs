@@ -1,7 +1,7 @@
-// A real OpenID provider for tests/real_provider.rs: panva's `oidc-provider` (pinned in
-// package.json), on 127.0.0.1 only.
+// A real OpenID provider for crates/axum-principal/tests/real_provider.rs: panva's
+// `oidc-provider` (pinned in package.json), on 127.0.0.1 only.
 //
-//   node tests/oidc-provider/harness.mjs [--port N] [--m2m-claim]
+//   node crates/axum-principal/tests/oidc-provider/harness.mjs [--port N] [--m2m-claim]
 //
 // When ready it prints ONE JSON line on stdout:
 //   {"ready":true,"issuer":"http://127.0.0.1:P","admin":"http://127.0.0.1:A",

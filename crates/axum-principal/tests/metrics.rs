@@ -1,5 +1,6 @@
 //! Counters through the `metrics` facade (feature `metrics`):
-//! `cargo test --features metrics --test metrics`.
+//! `cargo test -p axum-principal --features metrics --test metrics` (or `cargo test` from the
+//! workspace root, whose default features turn `metrics` on).
 #![cfg(feature = "metrics")]
 
 mod common;
