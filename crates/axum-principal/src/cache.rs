@@ -16,24 +16,71 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::Algorithm;
 use crate::principal::Principal;
+use crate::verify::Validity;
 
-/// How big the cache may grow.
+/// How big the verified-token cache may grow: at most [`max_entries`](Self::max_entries)
+/// entries and [`max_bytes`](Self::max_bytes) estimated bytes, whichever is reached first
+/// (default 100 000 entries and 64 MiB). Both must be non-zero;
+/// [`build`](crate::AuthConfigBuilder::build) refuses a zero.
+///
+/// ```
+/// use axum_principal::{AuthConfig, TokenCacheLimits};
+///
+/// let builder = AuthConfig::builder()
+///     .token_cache(TokenCacheLimits::default().max_entries(10_000).max_bytes(16 << 20));
+/// # let _ = builder;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TokenCacheLimits {
+pub struct TokenCacheLimits {
     pub(crate) max_entries: u64,
     pub(crate) max_bytes: u64,
 }
 
-/// What a cached entry was verified with, to re-check on every hit.
+impl Default for TokenCacheLimits {
+    fn default() -> Self {
+        Self {
+            max_entries: 100_000,
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl TokenCacheLimits {
+    /// The most entries the cache holds.
+    #[must_use]
+    pub fn max_entries(mut self, entries: u64) -> Self {
+        self.max_entries = entries;
+        self
+    }
+
+    /// The most memory the entries may take, in bytes, estimated from their decoded claims.
+    /// Each entry counts at least `max_bytes / max_entries`, so neither bound is exceeded.
+    #[must_use]
+    pub fn max_bytes(mut self, bytes: u64) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+}
+
+/// What a successful verification used, kept with its principal so that every cache hit
+/// can re-check it: the issuer, the key (by `kid`, `alg` and fingerprint) and the time
+/// claims.
 #[derive(Debug)]
-pub(crate) struct Entry {
-    pub(crate) principal: Principal,
+pub(crate) struct Verified {
+    /// The issuer's index in the configuration.
     pub(crate) issuer: usize,
     pub(crate) kid: Option<String>,
     pub(crate) alg: Algorithm,
+    /// The fingerprint of the key that verified the signature.
     pub(crate) key_fingerprint: [u8; 32],
-    pub(crate) expires_at: i64,
-    pub(crate) not_before: Option<i64>,
+    pub(crate) validity: Validity,
+}
+
+/// A cached principal and what it was verified with.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) principal: Principal,
+    pub(crate) verified: Verified,
     weight: u32,
 }
 
@@ -41,34 +88,22 @@ impl Entry {
     /// An entry weighed by what it holds once decoded (the principal's claims as JSON
     /// values), not by the token's length: a 16 KiB token of short strings decodes to
     /// about 190 KiB.
-    pub(crate) fn new(
-        principal: Principal,
-        issuer: usize,
-        kid: Option<String>,
-        alg: Algorithm,
-        key_fingerprint: [u8; 32],
-        expires_at: i64,
-        not_before: Option<i64>,
-    ) -> Self {
+    pub(crate) fn from_verified(principal: Principal, verified: Verified) -> Self {
         let estimate = ENTRY_OVERHEAD
             .saturating_add(principal_weight(&principal))
-            .saturating_add(kid.as_ref().map_or(0, String::len));
+            .saturating_add(verified.kid.as_ref().map_or(0, String::len));
         Self {
             principal,
-            issuer,
-            kid,
-            alg,
-            key_fingerprint,
-            expires_at,
-            not_before,
+            verified,
             weight: u32::try_from(estimate).unwrap_or(u32::MAX),
         }
     }
 
     /// Whether the entry's time claims still hold at `now` (Unix seconds).
     pub(crate) fn in_time(&self, now: i64, leeway: i64) -> bool {
-        now <= self.expires_at.saturating_add(leeway)
-            && self
+        let validity = &self.verified.validity;
+        now <= validity.expires_at.saturating_add(leeway)
+            && validity
                 .not_before
                 .is_none_or(|nbf| now.saturating_add(leeway) >= nbf)
     }
@@ -151,7 +186,14 @@ impl moka::Expiry<[u8; 32], Arc<Entry>> for ExpireAtExp {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let until = u64::try_from(value.expires_at.saturating_add(self.leeway)).unwrap_or(0);
+        let until = u64::try_from(
+            value
+                .verified
+                .validity
+                .expires_at
+                .saturating_add(self.leeway),
+        )
+        .unwrap_or(0);
         // Entries live at most a day (then the token is verified again), whatever a signed
         // token's far-future `exp` says.
         Some(Duration::from_secs(

@@ -464,10 +464,7 @@ impl Default for AuthConfigBuilder {
             realm: "api".to_owned(),
             renderer: None,
             clock: Arc::new(SystemClock),
-            token_cache: Some(crate::cache::TokenCacheLimits {
-                max_entries: 100_000,
-                max_bytes: 64 * 1024 * 1024,
-            }),
+            token_cache: Some(crate::cache::TokenCacheLimits::default()),
         }
     }
 }
@@ -585,14 +582,12 @@ impl AuthConfigBuilder {
         self
     }
 
-    /// Bounds of the verified-token cache (default 100 000 entries and 64 MiB, whichever is
-    /// reached first). A repeated token is answered from the cache while its `exp`/`nbf`
-    /// still hold and the key that verified it is still in the issuer's set.
-    pub fn token_cache(mut self, max_entries: u64, max_bytes: u64) -> Self {
-        self.token_cache = Some(crate::cache::TokenCacheLimits {
-            max_entries,
-            max_bytes,
-        });
+    /// Bounds of the verified-token cache, as [`TokenCacheLimits`](crate::TokenCacheLimits)
+    /// (default 100 000 entries and 64 MiB, whichever is reached first). A repeated token is
+    /// answered from the cache while its `exp`/`nbf` still hold and the key that verified it
+    /// is still in the issuer's set.
+    pub fn token_cache(mut self, limits: crate::cache::TokenCacheLimits) -> Self {
+        self.token_cache = Some(limits);
         self
     }
 

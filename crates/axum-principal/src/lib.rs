@@ -25,16 +25,22 @@
 //! # let _ = app; Ok(()) }
 //! ```
 //!
-//! The flow of one request is `layer` → [`verify`] → [`classify`] → [`principal`]:
+//! The flow of one request follows the files: [`layer`] → [`authenticator`] → [`verify`] →
+//! [`classify`] → [`principal`], with the key store (`KeyStore`, in `key_store`) for the
+//! issuers' keys:
 //!
-//! 1. the [`AuthLayer`] takes the token from `Authorization: Bearer` (never the query string),
-//! 2. the unverified `iss` picks one of the configured issuers (an issuer not on the list
-//!    causes no network I/O and is refused),
-//! 3. the issuer's [`JwksCache`] entry gives the key named by `kid` (an unknown `kid` causes
-//!    at most one coalesced refresh per cooldown),
-//! 4. the signature, `iss`, `aud`, `exp`, `nbf`, `iat` and `typ` are checked,
-//! 5. the [`Classifier`] decides user or machine and records why,
-//! 6. the [`Principal`] is put into the request's extensions for extractors and guards.
+//! 1. [`layer`]: the [`AuthLayer`], only the tower adapter, takes the token from
+//!    `Authorization: Bearer` (never the query string) and hands it to the
+//!    [`Authenticator`];
+//! 2. [`authenticator`]: the pipeline. A repeated token is answered from the verified-token
+//!    cache (bounded by [`TokenCacheLimits`]) while it would still verify. Otherwise the
+//!    unverified `iss` picks one of the configured issuers (an issuer not on the list causes
+//!    no network I/O and is refused), and that issuer's key store gives the key named by
+//!    `kid` (an unknown `kid` causes at most one coalesced refresh per cooldown);
+//! 3. [`verify`]: the signature, `iss`, `aud`, `exp`, `nbf`, `iat` and `typ` are checked;
+//! 4. [`classify`]: the [`Classifier`] decides user or machine and records why;
+//! 5. [`principal`]: the [`Principal`] is put into the request's extensions for extractors
+//!    and [`guard`]s.
 //!
 //! Every refusal is an RFC 6750 response ([`AuthRejection`]); no response ever contains the
 //! token or key material.
@@ -55,6 +61,7 @@ compile_error!(
     "axum-principal: enable exactly one crypto backend: feature `aws-lc-rs` (the default) or `rust-crypto`"
 );
 
+pub mod authenticator;
 pub mod classify;
 pub mod clock;
 pub mod config;
@@ -73,6 +80,8 @@ mod cache;
 mod crypto;
 pub mod observe;
 
+pub use authenticator::{Authenticator, TokenCacheStats};
+pub use cache::TokenCacheLimits;
 pub use classify::{ClassifiedBy, Classifier, Kind, Preset, Rule};
 pub use config::{Algorithm, AuthConfig, AuthConfigBuilder, ConfigError, Issuer, TypPolicy};
 pub use guard::{
@@ -81,7 +90,7 @@ pub use guard::{
     RequireScope, RequireUser,
 };
 pub use jwks::JwksCache;
-pub use layer::{AuthLayer, AuthService, Authenticator, TokenCacheStats};
+pub use layer::{AuthLayer, AuthService};
 pub use principal::{Claims, Machine, Principal, User};
 pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
 

@@ -192,7 +192,7 @@ async fn memory_stays_bounded_under_many_distinct_principals() {
 #[tokio::test]
 async fn requests_without_a_principal_are_not_limited_here() {
     let issuer = issuer().await;
-    let auth = AuthLayer::optional(build(config(&issuer, &ManualClock::new())));
+    let auth = AuthLayer::new(build(config(&issuer, &ManualClock::new()))).allow_anonymous();
     let app = Router::new()
         .route("/public", get(|| async { "hi" }))
         .layer(RateLimitLayer::new(per_hour(1), per_hour(1)))

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum_principal::clock::ManualClock;
-use axum_principal::{AuthLayer, Authenticator};
+use axum_principal::{AuthLayer, Authenticator, TokenCacheLimits};
 use axum_principal_testkit::KeyAlg;
 use common::{build, config, get_with, issuer, router};
 
@@ -102,7 +102,13 @@ async fn an_entry_is_dropped_when_its_key_leaves_the_jwks() {
 #[tokio::test]
 async fn the_cache_is_bounded_by_entries() {
     let issuer = issuer().await;
-    let auth = authenticator(config(&issuer, &ManualClock::new()).token_cache(10, 1 << 20));
+    let auth = authenticator(
+        config(&issuer, &ManualClock::new()).token_cache(
+            TokenCacheLimits::default()
+                .max_entries(10)
+                .max_bytes(1 << 20),
+        ),
+    );
     let app = router(AuthLayer::from_authenticator(auth.clone()));
     for i in 0..60 {
         let token = issuer.user_token(&format!("user-{i}"));
@@ -116,7 +122,13 @@ async fn the_cache_is_bounded_by_entries() {
 #[tokio::test]
 async fn the_cache_is_bounded_by_memory() {
     let issuer = issuer().await;
-    let auth = authenticator(config(&issuer, &ManualClock::new()).token_cache(1000, 64 * 1024));
+    let auth = authenticator(
+        config(&issuer, &ManualClock::new()).token_cache(
+            TokenCacheLimits::default()
+                .max_entries(1000)
+                .max_bytes(64 * 1024),
+        ),
+    );
     let app = router(AuthLayer::from_authenticator(auth.clone()));
     for i in 0..40 {
         // About 6 KB per token, 4.5 KB of it one string: each entry weighs about 6 KB.
@@ -137,7 +149,13 @@ async fn the_cache_is_bounded_by_memory() {
 #[tokio::test]
 async fn entries_weigh_their_decoded_claims_not_the_token_length() {
     let issuer = issuer().await;
-    let auth = authenticator(config(&issuer, &ManualClock::new()).token_cache(100_000, 1 << 30));
+    let auth = authenticator(
+        config(&issuer, &ManualClock::new()).token_cache(
+            TokenCacheLimits::default()
+                .max_entries(100_000)
+                .max_bytes(1 << 30),
+        ),
+    );
     let app = router(AuthLayer::from_authenticator(auth.clone()));
     let token = issuer
         .token()

@@ -198,10 +198,7 @@ async fn duplicate_claims_and_wrong_types_are_refused() {
 #[tokio::test]
 async fn option_principal_is_none_without_a_token_and_a_bad_token_is_still_refused() {
     let issuer = issuer().await;
-    let app = router(AuthLayer::optional(build(config(
-        &issuer,
-        &ManualClock::new(),
-    ))));
+    let app = router(AuthLayer::new(build(config(&issuer, &ManualClock::new()))).allow_anonymous());
     let anonymous = send(&app, "/maybe", &[]).await;
     assert_eq!(
         (anonymous.status, anonymous.body.as_str()),

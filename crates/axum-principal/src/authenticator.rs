@@ -1,0 +1,321 @@
+//! The pipeline: from a bearer token to a [`Principal`], without the HTTP plumbing.
+//!
+//! [`Authenticator::authenticate`] (what the layer calls) and [`Authenticator::verify`] (for
+//! tokens that come another way: a WebSocket handshake, a CLI) run the same steps:
+//!
+//! 1. size and syntax: RFC 6750's `b64token` for a header value, UTF-8 for a string;
+//! 2. the verified-token cache, keyed by the token's SHA-256, re-checked on every hit;
+//! 3. [`verify`] decodes header and claims, and the header's `alg` and `typ` are checked;
+//! 4. the unverified `iss` selects a configured issuer, whose key store gives the keys to
+//!    try (an unknown issuer causes no network I/O);
+//! 5. the signature, then the registered claims and the access-token checks;
+//! 6. [`classify`](crate::classify) decides user or machine;
+//! 7. the [`Principal`] is built from the claims ([`principal`](crate::principal)).
+//!
+//! Every step returns a plain [`RejectionKind`] (or an [`InvalidToken`]); the configured
+//! renderer is attached once, when [`Authenticator::verify`] or
+//! [`Authenticator::authenticate`] (or the layer, for a missing token) hands back an
+//! [`AuthRejection`].
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use http::HeaderMap;
+use serde_json::Value;
+
+use crate::bearer::{bearer_token, check_b64token, Credentials};
+use crate::cache::{Entry, TokenCache, Verified};
+use crate::clock::unix_seconds;
+use crate::config::{Algorithm, AuthConfig, Issuer};
+use crate::crypto::sha256;
+use crate::jwks::{JwksCache, LookupError};
+use crate::principal::{AuthContext, Principal};
+use crate::rejection::{AuthRejection, InvalidToken, RejectionKind};
+use crate::verify::{self, ClaimChecks, Jws, Object, Validity};
+
+/// Verifies tokens: the whole flow without the HTTP plumbing. Cheap to clone; clones share
+/// the key cache and the verified-token cache. Use it directly to verify tokens outside a
+/// router (a WebSocket handshake, a CLI), or share one between several
+/// [`AuthLayer`](crate::AuthLayer)s with [`AuthLayer::from_authenticator`](crate::AuthLayer::from_authenticator).
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<AuthInner>,
+}
+
+struct AuthInner {
+    config: AuthConfig,
+    jwks: JwksCache,
+    cache: Option<TokenCache>,
+}
+
+/// Counters of the verified-token cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenCacheStats {
+    /// Lookups answered from the cache (before the per-hit re-checks).
+    pub hits: u64,
+    /// Lookups that found nothing.
+    pub misses: u64,
+    /// Entries held now.
+    pub entries: u64,
+    /// Their total weight (estimated bytes, at least `max_bytes / max_entries` each).
+    pub weighted_size: u64,
+}
+
+/// Where a token's bytes come from, which decides how they are checked.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// Straight from `Authorization`: must pass RFC 6750's `b64token` check (400) unless the
+    /// cache already holds them.
+    Header,
+    /// Handed to [`Authenticator::verify`]: must be UTF-8.
+    Caller,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    /// An authenticator with its own key cache.
+    pub fn new(config: AuthConfig) -> Self {
+        let jwks = JwksCache::new(&config);
+        let cache = config
+            .inner
+            .token_cache
+            .map(|limits| TokenCache::new(limits, config.inner.leeway_secs));
+        Self {
+            inner: Arc::new(AuthInner {
+                config,
+                jwks,
+                cache,
+            }),
+        }
+    }
+
+    /// The verified-token cache's counters (`None` when the cache is off).
+    pub fn token_cache_stats(&self) -> Option<TokenCacheStats> {
+        let cache = self.inner.cache.as_ref()?;
+        let (entries, weighted_size) = cache.usage();
+        Some(TokenCacheStats {
+            hits: cache.counters.hits.load(Ordering::Relaxed),
+            misses: cache.counters.misses.load(Ordering::Relaxed),
+            entries,
+            weighted_size,
+        })
+    }
+
+    /// The key cache (to [`warm`](JwksCache::warm) it at start-up, for example).
+    pub fn jwks(&self) -> &JwksCache {
+        &self.inner.jwks
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthConfig {
+        &self.inner.config
+    }
+
+    /// Verifies one token and builds its principal. A repeated token is answered from the
+    /// verified-token cache while it would still verify.
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthRejection> {
+        self.verify_token(token.as_bytes(), Source::Caller)
+            .await
+            .map_err(|kind| self.reject(kind))
+    }
+
+    /// The request's principal: `Ok(None)` when it carries no bearer token.
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<Principal>, AuthRejection> {
+        // Refusals are counted once, when they are rendered (`AuthRejection::into_response`).
+        self.principal_of(headers)
+            .await
+            .map_err(|kind| self.reject(kind))
+    }
+
+    /// A refusal shown with the configured renderer (realm, custom body): the one place a
+    /// [`RejectionKind`] of the pipeline becomes an [`AuthRejection`].
+    pub(crate) fn reject(&self, kind: RejectionKind) -> AuthRejection {
+        AuthRejection::with_renderer(kind, self.inner.config.inner.renderer.clone())
+    }
+
+    /// What the layer puts into every request it passes on, so extractors and guards refuse
+    /// with the same renderer.
+    pub(crate) fn context(&self) -> AuthContext {
+        AuthContext {
+            renderer: self.inner.config.inner.renderer.clone(),
+        }
+    }
+
+    async fn principal_of(&self, headers: &HeaderMap) -> Result<Option<Principal>, RejectionKind> {
+        match bearer_token(headers).map_err(RejectionKind::InvalidRequest)? {
+            Credentials::None => Ok(None),
+            Credentials::Bearer(token) => self.verify_token(token, Source::Header).await.map(Some),
+        }
+    }
+
+    /// Steps 1–2: size and syntax, then the cache; a miss is verified in full and cached.
+    async fn verify_token(&self, token: &[u8], source: Source) -> Result<Principal, RejectionKind> {
+        let c = &self.inner.config.inner;
+        if token.len() > c.max_token_bytes {
+            if let Source::Header = source {
+                // A malformed header is 400 whatever its size.
+                check_b64token(token).map_err(RejectionKind::InvalidRequest)?;
+            }
+            return Err(RejectionKind::InvalidToken(InvalidToken::TooLarge));
+        }
+        let cached = self
+            .inner
+            .cache
+            .as_ref()
+            .map(|cache| (cache, sha256(&[token])));
+        if let Some((cache, digest)) = &cached {
+            if let Some(entry) = cache.get(digest) {
+                if self.still_valid(&entry).await {
+                    crate::observe::verified(entry.principal.kind(), true);
+                    return Ok(entry.principal.clone());
+                }
+                cache.remove(digest);
+            }
+        }
+        let token = match source {
+            Source::Header => check_b64token(token).map_err(RejectionKind::InvalidRequest)?,
+            Source::Caller => std::str::from_utf8(token)
+                .map_err(|_| RejectionKind::InvalidToken(InvalidToken::Malformed))?,
+        };
+        let (principal, verified) = self.verify_uncached(token).await?;
+        crate::observe::verified(principal.kind(), false);
+        if let Some((cache, digest)) = cached {
+            cache.insert(digest, Entry::from_verified(principal.clone(), verified));
+        }
+        Ok(principal)
+    }
+
+    /// Whether a cached verification still holds: its time claims, and its key still in the
+    /// issuer's set (which also keeps key refreshes running for cached traffic).
+    async fn still_valid(&self, entry: &Entry) -> bool {
+        let c = &self.inner.config.inner;
+        if !entry.in_time(unix_seconds(c.clock.now()), c.leeway_secs) {
+            return false;
+        }
+        let jwks = &self.inner.jwks;
+        let v = &entry.verified;
+        if v.alg.is_hmac() {
+            return jwks
+                .hmac_key(v.issuer)
+                .is_some_and(|k| k.fingerprint == v.key_fingerprint);
+        }
+        let kid = v.kid.as_deref();
+        match jwks.keys_for(v.issuer, kid, v.alg).await {
+            Ok(set) => set
+                .candidates(kid, v.alg)
+                .any(|k| k.fingerprint == v.key_fingerprint),
+            Err(_) => false,
+        }
+    }
+
+    /// Steps 3–7, for a token the cache does not hold.
+    async fn verify_uncached(&self, token: &str) -> Result<(Principal, Verified), RejectionKind> {
+        let c = &self.inner.config.inner;
+        let jws = verify::parse(token, c.max_token_bytes).map_err(RejectionKind::InvalidToken)?;
+        let (alg, idx, issuer) = self.select(&jws).map_err(RejectionKind::InvalidToken)?;
+        let key_fingerprint = self.check_signature(&jws, alg, idx).await?;
+        let kid = jws.header.kid;
+        let (principal, validity) = self
+            .accept(jws.claims, issuer)
+            .map_err(RejectionKind::InvalidToken)?;
+        let verified = Verified {
+            issuer: idx,
+            kid,
+            alg,
+            key_fingerprint,
+            validity,
+        };
+        Ok((principal, verified))
+    }
+
+    /// Steps 3–4: the header's `alg` and `typ`, and the issuer the unverified `iss` names
+    /// (it only selects which issuer's keys to try).
+    fn select(&self, jws: &Jws<'_>) -> Result<(Algorithm, usize, &Issuer), InvalidToken> {
+        let c = &self.inner.config.inner;
+        let alg = jws.header.alg.ok_or(InvalidToken::DisallowedAlgorithm)?;
+        verify::check_typ(jws.header.typ.as_deref(), c.typ_policy)?;
+        let idx = match jws.claims.get("iss") {
+            Some(Value::String(iss)) => self.inner.jwks.issuer_index(iss),
+            _ => None,
+        }
+        .ok_or(InvalidToken::UnknownIssuer)?;
+        let issuer = c.issuers.get(idx).ok_or(InvalidToken::UnknownIssuer)?;
+        Ok((alg, idx, issuer))
+    }
+
+    /// Step 5, the signature: the fingerprint of the key that verified it, for the cache.
+    /// The only step that can wait on the network, and the only one that can answer 503.
+    async fn check_signature(
+        &self,
+        jws: &Jws<'_>,
+        alg: Algorithm,
+        idx: usize,
+    ) -> Result<[u8; 32], RejectionKind> {
+        let jwks = &self.inner.jwks;
+        if alg.is_hmac() {
+            let key = jwks.hmac_key(idx).ok_or(RejectionKind::InvalidToken(
+                InvalidToken::DisallowedAlgorithm,
+            ))?;
+            return verify::check_signature(jws, &key.material, alg)
+                .map(|()| key.fingerprint)
+                .map_err(RejectionKind::InvalidToken);
+        }
+        if !self.inner.config.inner.algorithms.contains(&alg) {
+            return Err(RejectionKind::InvalidToken(
+                InvalidToken::DisallowedAlgorithm,
+            ));
+        }
+        let kid = jws.header.kid.as_deref();
+        let set = jwks.keys_for(idx, kid, alg).await.map_err(|e| match e {
+            LookupError::Unavailable => RejectionKind::Unavailable,
+            LookupError::NoKey => RejectionKind::InvalidToken(InvalidToken::UnknownKey),
+        })?;
+        let mut outcome = Err(InvalidToken::UnknownKey);
+        for key in set.candidates(kid, alg) {
+            outcome = verify::check_signature(jws, &key.material, alg).map(|()| key.fingerprint);
+            if outcome.is_ok() {
+                break;
+            }
+        }
+        outcome.map_err(RejectionKind::InvalidToken)
+    }
+
+    /// Steps 5–7 after the signature: the registered claims, the access-token checks, the
+    /// classification and the principal.
+    fn accept(
+        &self,
+        claims: Object,
+        issuer: &Issuer,
+    ) -> Result<(Principal, Validity), InvalidToken> {
+        let c = &self.inner.config.inner;
+        let checks = ClaimChecks {
+            issuer: &issuer.url,
+            audiences: &c.audiences,
+            leeway_secs: c.leeway_secs,
+            now_secs: unix_seconds(c.clock.now()),
+            client_id_as_audience: issuer.client_id_as_audience,
+        };
+        let validity = verify::check_claims(&claims, checks)?;
+        verify::check_access_token(&claims, issuer.accept_id_tokens)?;
+        let classification = c.classifier.classify_for(issuer.rules, &claims)?;
+        let principal = Principal::from_claims(
+            &issuer.url,
+            claims,
+            validity.expires_at,
+            classification,
+            &c.roles_claim,
+        )?;
+        Ok((principal, validity))
+    }
+}
