@@ -202,7 +202,7 @@ impl fmt::Debug for Renderer {
 /// A refusal: what happened ([`kind`](Self::kind)) and how it becomes a response.
 ///
 /// It implements [`IntoResponse`], so it is the rejection type of every extractor and guard
-/// in this crate. The response follows RFC 6750 and CONTRACT.md's error table.
+/// in this crate. The response follows RFC 6750 and the README's error table.
 #[derive(Debug, Clone)]
 pub struct AuthRejection {
     kind: RejectionKind,

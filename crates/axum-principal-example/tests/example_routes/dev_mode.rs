@@ -1,12 +1,25 @@
 //! The development-mode tokens the example prints.
 
 use axum::http::StatusCode;
+use axum::Router;
 use serde_json::json;
 
 use axum_principal::AuthLayer;
-use axum_principal_example::{app, auth_config, dev_tokens, start_dev_issuer};
+use axum_principal_example::{app, auth_config, dev_tokens, start_dev_issuer, DevTokens, Settings};
+use axum_principal_testkit::MockIssuer;
 
 use crate::support::*;
+
+/// The development issuer, the example's router trusting it, and the tokens it prints, as
+/// `main` sets them up in development mode.
+async fn dev_service(settings: &Settings) -> (MockIssuer, Router, DevTokens) {
+    let issuer = start_dev_issuer(settings)
+        .await
+        .expect("the development issuer starts on loopback");
+    let config = auth_config(settings, Some(&issuer)).expect("dev-mode settings give a config");
+    let tokens = dev_tokens(&issuer, settings).expect("the dev issuer signs its tokens");
+    (issuer, app(AuthLayer::new(config)), tokens)
+}
 
 #[tokio::test]
 async fn printed_dev_tokens_behave_as_the_banner_says() {
@@ -60,18 +73,7 @@ async fn dev_machine_token_follows_the_configured_provider_and_claim() {
         let Ok(settings) = settings(&[("AUTHZ_PROVIDER", provider)]) else {
             panic!("{provider} must be accepted");
         };
-        let issuer = match start_dev_issuer(&settings).await {
-            Ok(i) => i,
-            Err(e) => panic!("dev issuer: {e}"),
-        };
-        let router = match auth_config(&settings, Some(&issuer)) {
-            Ok(c) => app(AuthLayer::new(c)),
-            Err(e) => panic!("config: {e}"),
-        };
-        let tokens = match dev_tokens(&issuer, &settings) {
-            Ok(t) => t,
-            Err(e) => panic!("tokens: {e}"),
-        };
+        let (_issuer, router, tokens) = dev_service(&settings).await;
         let me = get_with(&router, "/me", &tokens.machine).await.json();
         assert_eq!(me["kind"], "machine", "{provider}: {me}");
         assert!(
@@ -87,18 +89,7 @@ async fn dev_machine_token_follows_the_configured_provider_and_claim() {
     let Ok(settings) = settings(&[("AUTHZ_M2M_CLAIM", M2M_CLAIM)]) else {
         panic!("claim must be accepted");
     };
-    let issuer = match start_dev_issuer(&settings).await {
-        Ok(i) => i,
-        Err(e) => panic!("dev issuer: {e}"),
-    };
-    let router = match auth_config(&settings, Some(&issuer)) {
-        Ok(c) => app(AuthLayer::new(c)),
-        Err(e) => panic!("config: {e}"),
-    };
-    let tokens = match dev_tokens(&issuer, &settings) {
-        Ok(t) => t,
-        Err(e) => panic!("tokens: {e}"),
-    };
+    let (_issuer, router, tokens) = dev_service(&settings).await;
     let me = get_with(&router, "/me", &tokens.machine).await.json();
     assert_eq!(me["classified_by"], format!("claim:{M2M_CLAIM}=true"));
     let me = get_with(&router, "/me", &tokens.admin).await.json();
