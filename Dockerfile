@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 #
-# The example service `protected_api` (examples/protected_api.rs), packaged for
-# docker-compose.yml. Configuration is by environment variables only (see
-# /work/shared/CONTRACT.md and the top of examples/protected_api.rs).
+# The example service `protected_api` (examples/protected_api.rs, a thin main over
+# crates/axum-principal-example), packaged for docker-compose.yml. Configuration is by
+# environment variables only (see the README and the top of examples/protected_api.rs).
 #
 #   docker build -t axum-principal/protected-api .
 #

@@ -351,7 +351,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// How keys are fetched and kept (DESIGN.md decisions 4 and 5).
+/// How keys are fetched and kept (decisions 4 and 5 in `docs/decisions.md`).
 #[derive(Debug, Clone)]
 pub(crate) struct KeyPolicy {
     pub(crate) default_ttl: Duration,

@@ -1,6 +1,6 @@
 //! The key store: discovery, fetching, per-key JWKS parsing and a [`JwksCache`] that keeps
-//! one key set per issuer fresh (DESIGN.md decisions 3–5). The only part that does network
-//! I/O.
+//! one key set per issuer fresh (decisions 3–5 in `docs/decisions.md`). The only part that
+//! does network I/O.
 //!
 //! * **Freshness.** A set lives for `Cache-Control: max-age`, clamped to a configured range
 //!   (default 10 min when absent). From three quarters of its life on, a request that uses it

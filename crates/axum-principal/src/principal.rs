@@ -37,7 +37,7 @@ pub(crate) struct AuthContext {
 /// [`subject`](Self::subject)) — see [`Principal::id`] — never the subject alone. Cheap to
 /// clone.
 ///
-/// Serialises to the `/me` shape (the README and the example use it):
+/// Serialises to the shape the example service's `/me` answers with:
 /// `{"kind","issuer","subject","client_id","roles","scopes","classified_by"}`.
 #[derive(Clone)]
 pub struct Principal {

@@ -1,4 +1,4 @@
-//! Token → verified claims: pure functions, no I/O (DESIGN.md decision 2).
+//! Token → verified claims: pure functions, no I/O (decision 2 in `docs/decisions.md`).
 //!
 //! A token is parsed once: the size is checked before any decoding, the header and payload
 //! are decoded into JSON objects that may not repeat a member, and the signature is checked

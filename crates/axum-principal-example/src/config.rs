@@ -1,0 +1,80 @@
+//! [`Settings`] → the library's [`AuthConfig`], and library configuration errors mapped to
+//! the variable they concern.
+
+use axum_principal::{AuthConfig, Classifier, ConfigError, Issuer};
+use axum_principal_testkit::MockIssuer;
+
+use crate::settings::{ConfigProblem, Settings};
+
+/// Builds the [`AuthConfig`] for `settings`. In development mode (no issuers configured) it
+/// trusts `dev`, which must then be given.
+pub fn auth_config(
+    settings: &Settings,
+    dev: Option<&MockIssuer>,
+) -> Result<AuthConfig, ConfigProblem> {
+    // Each issuer's preset is set on the issuer; the classifier holds only the custom claim.
+    let mut classifier = Classifier::without_rules();
+    if let Some(claim) = &settings.m2m_claim {
+        classifier = classifier.machine_claim(claim.clone());
+    }
+    let mut builder = AuthConfig::builder()
+        .leeway(settings.leeway)
+        .roles_claim(settings.roles_claim.clone())
+        .classifier(classifier);
+    if !settings.token_cache {
+        builder = builder.without_token_cache();
+    }
+
+    let audiences: Vec<String> = if settings.dev_mode() {
+        let dev = dev.ok_or_else(|| {
+            ConfigProblem::new(
+                "AUTHZ_ISSUER",
+                "not set, and no development issuer was started",
+            )
+        })?;
+        let preset = settings.providers.first().copied().unwrap_or_default();
+        builder = builder.issuer(Issuer::new(dev.issuer()).provider(preset));
+        if settings.audiences.is_empty() {
+            vec![dev.audience().to_owned()]
+        } else {
+            settings.audiences.clone()
+        }
+    } else {
+        for (i, url) in settings.issuers.iter().enumerate() {
+            let preset = settings.providers.get(i).copied().unwrap_or_default();
+            let mut issuer = Issuer::new(url.clone()).provider(preset);
+            if let Some(uri) = &settings.jwks_uri {
+                issuer = issuer.jwks_uri(uri.clone());
+            }
+            builder = builder.issuer(issuer);
+        }
+        settings.audiences.clone()
+    };
+    for audience in audiences {
+        builder = builder.audience(audience);
+    }
+
+    builder
+        .build()
+        .map_err(|e| config_problem(&e, settings.jwks_uri.as_deref()))
+}
+
+/// The variable a library [`ConfigError`] concerns.
+fn config_problem(error: &ConfigError, jwks_uri: Option<&str>) -> ConfigProblem {
+    let url_variable = |url: &str| {
+        if jwks_uri == Some(url) {
+            "AUTHZ_JWKS_URI"
+        } else {
+            "AUTHZ_ISSUER"
+        }
+    };
+    let variable = match error {
+        ConfigError::InvalidUrl { url, .. } | ConfigError::InsecureUrl(url) => url_variable(url),
+        ConfigError::NoAudience | ConfigError::EmptyAudience => "AUTHZ_AUDIENCE",
+        ConfigError::InvalidRolesClaim => "AUTHZ_ROLES_CLAIM",
+        // NoIssuer, DuplicateIssuer, NoKeySource, HttpClient and anything added later: the
+        // issuer settings are the closest match.
+        _ => "AUTHZ_ISSUER",
+    };
+    ConfigProblem::new(variable, error.to_string())
+}

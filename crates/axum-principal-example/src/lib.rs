@@ -1,0 +1,29 @@
+//! The example service behind `cargo run --release --example protected_api`, as a library:
+//! `examples/protected_api.rs` is a thin `main` over [`run`], and the tests in this crate's
+//! `tests/` drive the same [`app`] and [`settings_from`] that the binary runs.
+//!
+//! The parts, in the order a start-up goes through them:
+//!
+//! * [`settings`]: the environment read into [`Settings`], or a [`ConfigProblem`] naming the
+//!   variable that is wrong;
+//! * [`dev`]: with no `AUTHZ_ISSUER`, the embedded development issuer and the tokens and
+//!   `curl` lines printed for it;
+//! * [`config`]: [`Settings`] → the library's `AuthConfig`;
+//! * [`routes`]: the router, with guards as `route_layer` and as handler arguments;
+//! * [`serve`]: the whole start-up, listening, and a graceful stop.
+//!
+//! For the few lines a service of your own needs, read `examples/minimal.rs` first.
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod dev;
+pub mod routes;
+pub mod serve;
+pub mod settings;
+
+pub use config::auth_config;
+pub use dev::{dev_tokens, start_dev_issuer, DevTokens};
+pub use routes::app;
+pub use serve::{run, EXIT_CONFIG, EXIT_RUNTIME};
+pub use settings::{settings_from, ConfigProblem, Settings};

@@ -1,0 +1,276 @@
+//! The environment, read and checked: [`settings_from`] gives [`Settings`] or the first
+//! [`ConfigProblem`], which names the variable.
+//!
+//! A variable set to an empty string counts as unset. URLs are checked here as well as by
+//! the library, so that the message names the variable.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use axum_principal::Preset;
+
+/// A configuration mistake: the variable it concerns and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// The environment variable, e.g. `AUTHZ_AUDIENCE`.
+    pub variable: &'static str,
+    /// What is wrong, in one line.
+    pub message: String,
+}
+
+impl ConfigProblem {
+    pub(crate) fn new(variable: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            variable,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+impl std::error::Error for ConfigProblem {}
+
+/// The service's settings, read from the environment by [`settings_from`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Where to listen (`BIND`).
+    pub bind: SocketAddr,
+    /// Trusted issuers (`AUTHZ_ISSUER`); empty means the embedded development issuer.
+    pub issuers: Vec<String>,
+    /// A JWKS URL that skips discovery (`AUTHZ_JWKS_URI`); only with a single issuer.
+    pub jwks_uri: Option<String>,
+    /// Accepted audiences (`AUTHZ_AUDIENCE`); in development mode empty means the dev
+    /// issuer's audience.
+    pub audiences: Vec<String>,
+    /// The boolean claim that marks machine tokens (`AUTHZ_M2M_CLAIM`).
+    pub m2m_claim: Option<String>,
+    /// Where roles are read (`AUTHZ_ROLES_CLAIM`).
+    pub roles_claim: String,
+    /// The classification presets (`AUTHZ_PROVIDER`): one per entry of `issuers`, in the
+    /// same order (one for the development issuer in development mode).
+    pub providers: Vec<Preset>,
+    /// Clock skew allowed on `exp`/`nbf`/`iat` (`AUTHZ_LEEWAY_SECS`).
+    pub leeway: Duration,
+    /// Whether repeated tokens are answered from the verified-token cache
+    /// (`AUTHZ_TOKEN_CACHE`).
+    pub token_cache: bool,
+}
+
+impl Settings {
+    /// Whether the embedded development issuer is needed (no `AUTHZ_ISSUER`).
+    pub fn dev_mode(&self) -> bool {
+        self.issuers.is_empty()
+    }
+}
+
+/// Reads and checks the settings. `vars` looks a variable up (`std::env::var(..).ok()` in
+/// `main`, a map in tests); a variable set to an empty string counts as unset.
+pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigProblem> {
+    let get = |name: &str| {
+        vars(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+
+    let bind = match get("BIND") {
+        None => SocketAddr::from((Ipv4Addr::LOCALHOST, 3000)),
+        Some(value) => parse_bind(&value).ok_or_else(|| {
+            ConfigProblem::new(
+                "BIND",
+                format!("{value:?} is not an address such as 127.0.0.1:3000"),
+            )
+        })?,
+    };
+
+    let issuers = get("AUTHZ_ISSUER").map(|v| list(&v)).unwrap_or_default();
+    for (i, issuer) in issuers.iter().enumerate() {
+        check_url(issuer).map_err(|m| ConfigProblem::new("AUTHZ_ISSUER", m))?;
+        if issuers[..i].contains(issuer) {
+            return Err(ConfigProblem::new(
+                "AUTHZ_ISSUER",
+                format!("{issuer:?} is listed twice"),
+            ));
+        }
+    }
+
+    let jwks_uri = get("AUTHZ_JWKS_URI");
+    if let Some(uri) = &jwks_uri {
+        match issuers.len() {
+            0 => {
+                return Err(ConfigProblem::new(
+                    "AUTHZ_JWKS_URI",
+                    "only allowed together with AUTHZ_ISSUER",
+                ))
+            }
+            1 => check_url(uri).map_err(|m| ConfigProblem::new("AUTHZ_JWKS_URI", m))?,
+            n => {
+                return Err(ConfigProblem::new(
+                    "AUTHZ_JWKS_URI",
+                    format!("only allowed with a single issuer, but AUTHZ_ISSUER lists {n}"),
+                ))
+            }
+        }
+    }
+
+    let audiences = get("AUTHZ_AUDIENCE").map(|v| list(&v)).unwrap_or_default();
+    if !issuers.is_empty() && audiences.is_empty() {
+        return Err(ConfigProblem::new(
+            "AUTHZ_AUDIENCE",
+            "required when AUTHZ_ISSUER is set",
+        ));
+    }
+
+    let m2m_claim = get("AUTHZ_M2M_CLAIM");
+
+    let roles_claim = get("AUTHZ_ROLES_CLAIM").unwrap_or_else(|| "roles".to_owned());
+    if roles_claim.split('.').any(str::is_empty) {
+        return Err(ConfigProblem::new(
+            "AUTHZ_ROLES_CLAIM",
+            format!("{roles_claim:?} is not a claim name or dotted path (empty segment)"),
+        ));
+    }
+
+    let providers = providers_for(get("AUTHZ_PROVIDER").as_deref(), issuers.len().max(1))?;
+
+    let leeway = match get("AUTHZ_LEEWAY_SECS") {
+        None => Duration::from_secs(60),
+        Some(value) => value.parse::<u64>().map(Duration::from_secs).map_err(|_| {
+            ConfigProblem::new(
+                "AUTHZ_LEEWAY_SECS",
+                format!("{value:?} is not a whole number of seconds"),
+            )
+        })?,
+    };
+
+    let token_cache = match get("AUTHZ_TOKEN_CACHE").as_deref() {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(other) => {
+            return Err(ConfigProblem::new(
+                "AUTHZ_TOKEN_CACHE",
+                format!("{other:?} is neither \"on\" nor \"off\""),
+            ))
+        }
+    };
+
+    check_dev_mode_bind(bind, &issuers, get("AUTHZ_DEV").as_deref())?;
+
+    Ok(Settings {
+        bind,
+        issuers,
+        jwks_uri,
+        audiences,
+        m2m_claim,
+        roles_claim,
+        providers,
+        leeway,
+        token_cache,
+    })
+}
+
+/// `AUTHZ_PROVIDER`: unset → `auto` for every issuer; one value → that preset for every
+/// issuer; a list → one preset per issuer, in order (a count mismatch is an error).
+fn providers_for(value: Option<&str>, issuers: usize) -> Result<Vec<Preset>, ConfigProblem> {
+    let Some(value) = value else {
+        return Ok(vec![Preset::Auto; issuers]);
+    };
+    let presets = value
+        .split(',')
+        .map(|name| {
+            name.parse::<Preset>()
+                .map_err(|e| ConfigProblem::new("AUTHZ_PROVIDER", e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    match presets.len() {
+        1 => Ok(vec![presets[0]; issuers]),
+        n if n == issuers => Ok(presets),
+        n => Err(ConfigProblem::new(
+            "AUTHZ_PROVIDER",
+            format!(
+                "lists {n} presets but AUTHZ_ISSUER lists {issuers} issuers; give one preset, \
+                 or one per issuer in the same order"
+            ),
+        )),
+    }
+}
+
+/// Development mode (no `AUTHZ_ISSUER`) trusts an issuer whose tokens are printed to the
+/// console: it may listen only on a loopback address, unless `AUTHZ_DEV=1` says that the
+/// development issuer is wanted anyway (`AUTHZ_DEV=0` or unset: not).
+fn check_dev_mode_bind(
+    bind: SocketAddr,
+    issuers: &[String],
+    authz_dev: Option<&str>,
+) -> Result<(), ConfigProblem> {
+    let dev_anyway = match authz_dev {
+        None | Some("0") => false,
+        Some("1") => true,
+        Some(other) => {
+            return Err(ConfigProblem::new(
+                "AUTHZ_DEV",
+                format!("{other:?} is neither \"1\" nor \"0\""),
+            ))
+        }
+    };
+    if issuers.is_empty() && !dev_anyway && !is_loopback_bind(bind) {
+        return Err(ConfigProblem::new(
+            "AUTHZ_ISSUER",
+            format!(
+                "not set, and BIND={bind} is not loopback: set AUTHZ_ISSUER (and \
+                 AUTHZ_AUDIENCE) for a real issuer, or AUTHZ_DEV=1 to run the development \
+                 issuer anyway"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether only this machine can reach `bind` (127.0.0.0/8, `::1`, or `::ffff:127.x.y.z`).
+pub(crate) fn is_loopback_bind(bind: SocketAddr) -> bool {
+    bind.ip().to_canonical().is_loopback()
+}
+
+/// Comma-separated values, trimmed, empty items dropped.
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `host:port` with an IP address, or `localhost:port`.
+fn parse_bind(value: &str) -> Option<SocketAddr> {
+    if let Ok(addr) = value.parse::<SocketAddr>() {
+        return Some(addr);
+    }
+    let port = value.strip_prefix("localhost:")?.parse::<u16>().ok()?;
+    Some(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+}
+
+/// `https://…`, or `http://` on loopback only (the same rule the library enforces; checked
+/// here too so that the message names the variable).
+fn check_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(parsed.host_str().unwrap_or_default()) => Ok(()),
+        "http" => Err(format!(
+            "{url:?} must use https (plain http is accepted only on loopback)"
+        )),
+        other => Err(format!("{url:?} has unsupported scheme {other:?}")),
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}

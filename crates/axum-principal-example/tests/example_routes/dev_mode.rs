@@ -1,0 +1,97 @@
+//! The development-mode tokens the example prints.
+
+use axum::http::StatusCode;
+use axum::Router;
+use serde_json::json;
+
+use axum_principal::AuthLayer;
+use axum_principal_example::{app, auth_config, dev_tokens, start_dev_issuer, DevTokens, Settings};
+use axum_principal_testkit::MockIssuer;
+
+use crate::support::*;
+
+/// The development issuer, the example's router trusting it, and the tokens it prints, as
+/// `main` sets them up in development mode.
+async fn dev_service(settings: &Settings) -> (MockIssuer, Router, DevTokens) {
+    let issuer = start_dev_issuer(settings)
+        .await
+        .expect("the development issuer starts on loopback");
+    let config = auth_config(settings, Some(&issuer)).expect("dev-mode settings give a config");
+    let tokens = dev_tokens(&issuer, settings).expect("the dev issuer signs its tokens");
+    (issuer, app(AuthLayer::new(config)), tokens)
+}
+
+#[tokio::test]
+async fn printed_dev_tokens_behave_as_the_banner_says() {
+    let Ok(settings) = settings(&[]) else {
+        panic!("empty environment must be valid");
+    };
+    assert!(settings.dev_mode());
+    let issuer = match start_dev_issuer(&settings).await {
+        Ok(i) => i,
+        Err(e) => panic!("dev issuer: {e}"),
+    };
+    let config = match auth_config(&settings, Some(&issuer)) {
+        Ok(c) => c,
+        Err(e) => panic!("config: {e}"),
+    };
+    assert_eq!(config.audiences(), [issuer.audience().to_owned()]);
+    let router = app(AuthLayer::new(config));
+    let tokens = match dev_tokens(&issuer, &settings) {
+        Ok(t) => t,
+        Err(e) => panic!("tokens: {e}"),
+    };
+    let me = get_with(&router, "/me", &tokens.machine).await.json();
+    assert_eq!(me["kind"], "machine");
+    assert_eq!(me["classified_by"], "rfc9068:sub-equals-client_id");
+    assert_eq!(me["subject"], "reporting-service");
+    let me = get_with(&router, "/me", &tokens.user).await.json();
+    assert_eq!(
+        (me["kind"].clone(), me["subject"].clone()),
+        (json!("user"), json!("alice"))
+    );
+    for (token, path, status) in [
+        (&tokens.user, "/admin", StatusCode::FORBIDDEN),
+        (&tokens.admin, "/admin", StatusCode::OK),
+        (&tokens.machine, "/admin", StatusCode::OK),
+        (&tokens.machine, "/reports", StatusCode::OK),
+        (&tokens.user, "/user", StatusCode::OK),
+    ] {
+        assert_eq!(
+            get_with(&router, path, token).await.status,
+            status,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dev_machine_token_follows_the_configured_provider_and_claim() {
+    for provider in [
+        "auth0", "hydra", "keycloak", "okta", "entra", "cognito", "duende",
+    ] {
+        let Ok(settings) = settings(&[("AUTHZ_PROVIDER", provider)]) else {
+            panic!("{provider} must be accepted");
+        };
+        let (_issuer, router, tokens) = dev_service(&settings).await;
+        let me = get_with(&router, "/me", &tokens.machine).await.json();
+        assert_eq!(me["kind"], "machine", "{provider}: {me}");
+        assert!(
+            me["classified_by"]
+                .as_str()
+                .is_some_and(|c| c.starts_with(&format!("{provider}:"))),
+            "{provider}: {me}"
+        );
+        let me = get_with(&router, "/me", &tokens.user).await.json();
+        assert_eq!(me["kind"], "user", "{provider}: {me}");
+    }
+
+    let Ok(settings) = settings(&[("AUTHZ_M2M_CLAIM", M2M_CLAIM)]) else {
+        panic!("claim must be accepted");
+    };
+    let (_issuer, router, tokens) = dev_service(&settings).await;
+    let me = get_with(&router, "/me", &tokens.machine).await.json();
+    assert_eq!(me["classified_by"], format!("claim:{M2M_CLAIM}=true"));
+    let me = get_with(&router, "/me", &tokens.admin).await.json();
+    assert_eq!(me["classified_by"], format!("claim:{M2M_CLAIM}=false"));
+}

@@ -1,0 +1,171 @@
+//! The shared helpers: settings from a list of variables, a mock issuer with the example's
+//! router configured against it, and one request → [`Reply`].
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::Router;
+use axum_principal::AuthLayer;
+use axum_principal_example::{app, auth_config, settings_from, ConfigProblem, Settings};
+use axum_principal_testkit::MockIssuer;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// The custom machine claim the classification tests configure (`AUTHZ_M2M_CLAIM`).
+pub(crate) const M2M_CLAIM: &str = "https://example.com/is_m2m";
+
+pub(crate) fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigProblem> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    settings_from(move |name| map.get(name).cloned())
+}
+
+/// A mock issuer and the example's router configured against it through the example's own
+/// settings → config path, with `extra` variables on top of AUTHZ_ISSUER/AUTHZ_AUDIENCE.
+pub(crate) struct Harness {
+    pub(crate) issuer: MockIssuer,
+    pub(crate) settings: Settings,
+    pub(crate) router: Router,
+}
+
+pub(crate) async fn harness_with(extra: &[(&str, &str)]) -> Harness {
+    let issuer = match MockIssuer::start().await {
+        Ok(issuer) => issuer,
+        Err(e) => panic!("mock issuer did not start: {e}"),
+    };
+    let mut vars = vec![
+        ("AUTHZ_ISSUER", issuer.issuer().to_owned()),
+        ("AUTHZ_AUDIENCE", issuer.audience().to_owned()),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let settings = match settings(&vars) {
+        Ok(s) => s,
+        Err(e) => panic!("settings: {e}"),
+    };
+    let config = match auth_config(&settings, None) {
+        Ok(c) => c,
+        Err(e) => panic!("config: {e}"),
+    };
+    Harness {
+        router: app(AuthLayer::new(config)),
+        issuer,
+        settings,
+    }
+}
+
+pub(crate) async fn harness() -> Harness {
+    harness_with(&[]).await
+}
+
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) www_authenticate: Option<String>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: String,
+}
+
+impl Reply {
+    pub(crate) fn json(&self) -> Value {
+        match serde_json::from_str(&self.body) {
+            Ok(v) => v,
+            Err(e) => panic!("body is not JSON ({e}): {}", self.body),
+        }
+    }
+
+    pub(crate) fn challenge(&self) -> &str {
+        match &self.www_authenticate {
+            Some(c) => c,
+            None => panic!("no WWW-Authenticate header (status {})", self.status),
+        }
+    }
+
+    /// An RFC 6750 error: JSON with `error` and `error_description`, and no token in it.
+    pub(crate) fn assert_error(&self, status: StatusCode, error: &str, token: Option<&str>) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        let body = self.json();
+        assert_eq!(body["error"], error, "body: {}", self.body);
+        assert!(
+            body["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "no error_description: {}",
+            self.body
+        );
+        if let Some(token) = token.filter(|t| !t.is_empty()) {
+            assert!(!self.body.contains(token), "the body echoes the token");
+            for part in token.split('.').filter(|p| p.len() > 8) {
+                assert!(
+                    !self.body.contains(part),
+                    "the body echoes part of the token"
+                );
+            }
+            assert!(
+                !self
+                    .www_authenticate
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains(token),
+                "the challenge echoes the token"
+            );
+        }
+    }
+}
+
+pub(crate) async fn send(router: &Router, path: &str, authorization: &[&str]) -> Reply {
+    let mut request = Request::get(path);
+    for value in authorization {
+        match HeaderValue::from_str(value) {
+            Ok(v) => request = request.header(header::AUTHORIZATION, v),
+            Err(e) => panic!("bad test header {value:?}: {e}"),
+        }
+    }
+    let request = match request.body(Body::empty()) {
+        Ok(r) => r,
+        Err(e) => panic!("request: {e}"),
+    };
+    let response = match router.clone().oneshot(request).await {
+        Ok(r) => r,
+        Err(e) => match e {},
+    };
+    let status = response.status();
+    let header_str = |name: header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let www_authenticate = header_str(header::WWW_AUTHENTICATE);
+    let content_type = header_str(header::CONTENT_TYPE);
+    let bytes = match response.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => panic!("body: {e}"),
+    };
+    Reply {
+        status,
+        www_authenticate,
+        content_type,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+pub(crate) async fn get_with(router: &Router, path: &str, token: &str) -> Reply {
+    send(router, path, &[&format!("Bearer {token}")]).await
+}
+
+pub(crate) fn user_token(issuer: &MockIssuer) -> String {
+    issuer.user_token("alice")
+}
+
+pub(crate) fn admin_token(issuer: &MockIssuer) -> String {
+    issuer.user_token_with_roles("admin-alice", &["admin"])
+}
+
+pub(crate) fn machine_token(issuer: &MockIssuer) -> String {
+    issuer.machine_token("reporting-service")
+}
