@@ -73,6 +73,7 @@ pub mod principal;
 #[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
 pub mod rate_limit;
 pub mod rejection;
+pub mod replay;
 pub mod verify;
 
 mod bearer;
