@@ -708,7 +708,7 @@ async fn main() -> ExitCode {
     // service still starts and answers 503 until keys can be had.
     let authenticator = layer.authenticator().clone();
     tokio::spawn(async move {
-        match authenticator.jwks().warm().await {
+        match authenticator.key_store().warm().await {
             Ok(()) => tracing::info!("issuer keys fetched"),
             Err(e) => {
                 tracing::warn!(error = %e, "issuer keys not available yet; will retry on demand")

@@ -9,121 +9,12 @@ use std::time::Duration;
 
 use axum::response::Response;
 
+pub use crate::alg::Algorithm;
+use crate::cache::TokenCacheLimits;
 use crate::classify::{Classifier, Preset};
 use crate::clock::{Clock, SystemClock};
+use crate::jwk::{self, VerifyingKey};
 use crate::rejection::{AuthRejection, Renderer};
-
-/// A JWS signing algorithm this crate can verify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(clippy::upper_case_acronyms)]
-pub enum Algorithm {
-    /// HMAC with SHA-256; only with a configured secret ([`Issuer::hmac_secret`]).
-    HS256,
-    /// HMAC with SHA-384; only with a configured secret.
-    HS384,
-    /// HMAC with SHA-512; only with a configured secret.
-    HS512,
-    /// RSASSA-PKCS1-v1_5 with SHA-256.
-    RS256,
-    /// RSASSA-PKCS1-v1_5 with SHA-384.
-    RS384,
-    /// RSASSA-PKCS1-v1_5 with SHA-512.
-    RS512,
-    /// RSASSA-PSS with SHA-256.
-    PS256,
-    /// RSASSA-PSS with SHA-384.
-    PS384,
-    /// RSASSA-PSS with SHA-512.
-    PS512,
-    /// ECDSA on P-256 with SHA-256.
-    ES256,
-    /// ECDSA on P-384 with SHA-384.
-    ES384,
-    /// Ed25519.
-    EdDSA,
-}
-
-impl Algorithm {
-    /// The default allow-list for keys from a JWKS (decision 2): every asymmetric algorithm.
-    pub const ASYMMETRIC: [Algorithm; 9] = [
-        Algorithm::RS256,
-        Algorithm::RS384,
-        Algorithm::RS512,
-        Algorithm::PS256,
-        Algorithm::PS384,
-        Algorithm::PS512,
-        Algorithm::ES256,
-        Algorithm::ES384,
-        Algorithm::EdDSA,
-    ];
-
-    /// The JOSE name, as in a token's `alg` header.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::HS256 => "HS256",
-            Self::HS384 => "HS384",
-            Self::HS512 => "HS512",
-            Self::RS256 => "RS256",
-            Self::RS384 => "RS384",
-            Self::RS512 => "RS512",
-            Self::PS256 => "PS256",
-            Self::PS384 => "PS384",
-            Self::PS512 => "PS512",
-            Self::ES256 => "ES256",
-            Self::ES384 => "ES384",
-            Self::EdDSA => "EdDSA",
-        }
-    }
-
-    /// The algorithm named exactly (case-sensitive, as JOSE requires); `none` is not one.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "HS256" => Self::HS256,
-            "HS384" => Self::HS384,
-            "HS512" => Self::HS512,
-            "RS256" => Self::RS256,
-            "RS384" => Self::RS384,
-            "RS512" => Self::RS512,
-            "PS256" => Self::PS256,
-            "PS384" => Self::PS384,
-            "PS512" => Self::PS512,
-            "ES256" => Self::ES256,
-            "ES384" => Self::ES384,
-            "EdDSA" => Self::EdDSA,
-            _ => return None,
-        })
-    }
-
-    /// Whether this is an HMAC (shared-secret) algorithm.
-    pub fn is_hmac(self) -> bool {
-        matches!(self, Self::HS256 | Self::HS384 | Self::HS512)
-    }
-
-    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
-    pub(crate) fn to_jwt(self) -> jsonwebtoken::Algorithm {
-        use jsonwebtoken::Algorithm as J;
-        match self {
-            Self::HS256 => J::HS256,
-            Self::HS384 => J::HS384,
-            Self::HS512 => J::HS512,
-            Self::RS256 => J::RS256,
-            Self::RS384 => J::RS384,
-            Self::RS512 => J::RS512,
-            Self::PS256 => J::PS256,
-            Self::PS384 => J::PS384,
-            Self::PS512 => J::PS512,
-            Self::ES256 => J::ES256,
-            Self::ES384 => J::ES384,
-            Self::EdDSA => J::EdDSA,
-        }
-    }
-}
-
-impl fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 impl FromStr for Algorithm {
     type Err = ConfigError;
@@ -351,7 +242,8 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// How keys are fetched and kept (DESIGN.md decisions 4 and 5).
+/// How the key store fetches and keeps keys: set here, read by
+/// [`KeyStore`](crate::KeyStore).
 #[derive(Debug, Clone)]
 pub(crate) struct KeyPolicy {
     pub(crate) default_ttl: Duration,
@@ -370,8 +262,30 @@ pub struct AuthConfig {
     pub(crate) inner: Arc<ConfigInner>,
 }
 
+/// Where one issuer's keys come from, as [`AuthConfigBuilder::build`] parsed them.
+pub(crate) struct KeySource {
+    /// Where its JWKS comes from.
+    pub(crate) jwks: JwksSource,
+    /// The key of its HMAC secret, if it has one.
+    pub(crate) hmac: Option<Arc<VerifyingKey>>,
+}
+
+/// Where an issuer's JWKS comes from.
+pub(crate) enum JwksSource {
+    /// A static JWKS ([`Issuer::static_jwks`]), parsed: never fetched, never refreshed.
+    Static(Vec<Arc<VerifyingKey>>),
+    /// Fetched from a configured URL ([`Issuer::jwks_uri`]).
+    Uri(reqwest::Url),
+    /// Fetched from the URL that discovery finds, starting from the issuer's URL.
+    Discovery(reqwest::Url),
+    /// None ([`Issuer::without_jwks`]): only an HMAC secret verifies its tokens.
+    None,
+}
+
 pub(crate) struct ConfigInner {
     pub(crate) issuers: Vec<Issuer>,
+    /// One per issuer, in the same order.
+    pub(crate) key_sources: Vec<KeySource>,
     pub(crate) audiences: Vec<String>,
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) leeway_secs: i64,
@@ -381,7 +295,7 @@ pub(crate) struct ConfigInner {
     pub(crate) roles_claim: String,
     pub(crate) keys: KeyPolicy,
     pub(crate) http: reqwest::Client,
-    pub(crate) token_cache: Option<crate::cache::TokenCacheLimits>,
+    pub(crate) token_cache: Option<TokenCacheLimits>,
     pub(crate) renderer: Renderer,
     pub(crate) clock: Arc<dyn Clock>,
 }
@@ -435,7 +349,7 @@ pub struct AuthConfigBuilder {
     realm: String,
     renderer: Option<Arc<crate::rejection::RenderFn>>,
     clock: Arc<dyn Clock>,
-    token_cache: Option<crate::cache::TokenCacheLimits>,
+    token_cache: Option<TokenCacheLimits>,
 }
 
 impl Default for AuthConfigBuilder {
@@ -464,7 +378,7 @@ impl Default for AuthConfigBuilder {
             realm: "api".to_owned(),
             renderer: None,
             clock: Arc::new(SystemClock),
-            token_cache: Some(crate::cache::TokenCacheLimits {
+            token_cache: Some(TokenCacheLimits {
                 max_entries: 100_000,
                 max_bytes: 64 * 1024 * 1024,
             }),
@@ -589,7 +503,7 @@ impl AuthConfigBuilder {
     /// reached first). A repeated token is answered from the cache while its `exp`/`nbf`
     /// still hold and the key that verified it is still in the issuer's set.
     pub fn token_cache(mut self, max_entries: u64, max_bytes: u64) -> Self {
-        self.token_cache = Some(crate::cache::TokenCacheLimits {
+        self.token_cache = Some(TokenCacheLimits {
             max_entries,
             max_bytes,
         });
@@ -631,14 +545,15 @@ impl AuthConfigBuilder {
         if self.issuers.is_empty() {
             return Err(ConfigError::NoIssuer);
         }
+        // The issuer's URL and its JWKS URL, as parsed here.
+        let mut urls = Vec::with_capacity(self.issuers.len());
         for (i, issuer) in self.issuers.iter().enumerate() {
             if self.issuers[..i].iter().any(|o| o.url == issuer.url) {
                 return Err(ConfigError::DuplicateIssuer(issuer.url.clone()));
             }
-            check_url(&issuer.url)?;
-            if let Some(jwks) = &issuer.jwks_uri {
-                check_url(jwks)?;
-            }
+            let issuer_url = check_url(&issuer.url)?;
+            let jwks_uri = issuer.jwks_uri.as_deref().map(check_url).transpose()?;
+            urls.push((issuer_url, jwks_uri));
             if let Some(secret) = &issuer.hmac_secret {
                 if secret.len() < 32 {
                     return Err(ConfigError::HmacSecretTooShort);
@@ -660,14 +575,24 @@ impl AuthConfigBuilder {
         if self.algorithms.iter().any(|a| a.is_hmac()) {
             return Err(ConfigError::HmacInAllowList);
         }
-        for issuer in &self.issuers {
-            if let Some(jwks) = &issuer.static_jwks {
-                if crate::jwks::usable_keys(jwks.as_bytes(), &self.algorithms, self.keys.max_keys)
-                    == 0
-                {
-                    return Err(ConfigError::UnusableStaticJwks(issuer.url.clone()));
+        let mut key_sources = Vec::with_capacity(self.issuers.len());
+        for (issuer, (issuer_url, jwks_uri)) in self.issuers.iter().zip(urls) {
+            let jwks = match (&issuer.static_jwks, jwks_uri) {
+                (Some(doc), _) => {
+                    match jwk::parse_jwks(doc.as_bytes(), &self.algorithms, self.keys.max_keys) {
+                        Ok(keys) if !keys.is_empty() => JwksSource::Static(keys),
+                        _ => return Err(ConfigError::UnusableStaticJwks(issuer.url.clone())),
+                    }
                 }
-            }
+                (None, _) if !issuer.use_jwks => JwksSource::None,
+                (None, Some(uri)) => JwksSource::Uri(uri),
+                (None, None) => JwksSource::Discovery(issuer_url),
+            };
+            let hmac = issuer
+                .hmac_secret
+                .as_deref()
+                .map(|secret| Arc::new(VerifyingKey::hmac(secret)));
+            key_sources.push(KeySource { jwks, hmac });
         }
         let default_preset = self.classifier.preset();
         for issuer in &mut self.issuers {
@@ -760,6 +685,7 @@ impl AuthConfigBuilder {
         Ok(AuthConfig {
             inner: Arc::new(ConfigInner {
                 issuers: self.issuers,
+                key_sources,
                 audiences: self.audiences,
                 algorithms: self.algorithms,
                 leeway_secs,
@@ -953,14 +879,5 @@ mod tests {
         assert!(check_url("http://10.0.0.1").is_err());
         assert!(check_url("ftp://127.0.0.1").is_err());
         assert!(check_url("not a url").is_err());
-    }
-
-    #[test]
-    fn algorithm_names_round_trip_and_none_is_not_one() {
-        for alg in Algorithm::ASYMMETRIC {
-            assert_eq!(Algorithm::from_name(alg.as_str()), Some(alg));
-        }
-        assert_eq!(Algorithm::from_name("none"), None);
-        assert_eq!(Algorithm::from_name("rs256"), None);
     }
 }

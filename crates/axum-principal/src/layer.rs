@@ -26,7 +26,7 @@ use crate::cache::{Entry, TokenCache};
 use crate::clock::unix_seconds;
 use crate::config::AuthConfig;
 use crate::crypto::sha256;
-use crate::jwks::{JwksCache, LookupError};
+use crate::key_store::{KeyStore, LookupError};
 use crate::principal::{AuthContext, Principal};
 use crate::rejection::{AuthRejection, InvalidToken, RejectionKind};
 use crate::verify::{self, ClaimChecks};
@@ -41,7 +41,7 @@ pub struct Authenticator {
 
 struct AuthInner {
     config: AuthConfig,
-    jwks: JwksCache,
+    jwks: KeyStore,
     cache: Option<TokenCache>,
 }
 
@@ -69,7 +69,7 @@ impl fmt::Debug for Authenticator {
 impl Authenticator {
     /// An authenticator with its own key cache.
     pub fn new(config: AuthConfig) -> Self {
-        let jwks = JwksCache::new(&config);
+        let jwks = KeyStore::new(&config);
         let cache = config
             .inner
             .token_cache
@@ -95,9 +95,15 @@ impl Authenticator {
         })
     }
 
-    /// The key cache (to [`warm`](JwksCache::warm) it at start-up, for example).
-    pub fn jwks(&self) -> &JwksCache {
+    /// The key store (to [`warm`](KeyStore::warm) it at start-up, for example).
+    pub fn key_store(&self) -> &KeyStore {
         &self.inner.jwks
+    }
+
+    /// The key store's former name.
+    #[deprecated(since = "0.2.0", note = "renamed `key_store`")]
+    pub fn jwks(&self) -> &KeyStore {
+        self.key_store()
     }
 
     /// The configuration.
@@ -292,7 +298,7 @@ impl Authenticator {
 struct Verified {
     issuer: usize,
     kid: Option<String>,
-    alg: crate::config::Algorithm,
+    alg: crate::alg::Algorithm,
     key_fingerprint: [u8; 32],
     validity: verify::Validity,
 }
