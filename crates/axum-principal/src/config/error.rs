@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use crate::alg::Algorithm;
 
-/// A configuration mistake, found by [`AuthConfigBuilder::build`].
+/// A configuration mistake, found by [`AuthConfigBuilder::build`](super::AuthConfigBuilder::build).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -31,7 +31,7 @@ pub enum ConfigError {
     NoAlgorithms,
     /// An unknown algorithm name.
     UnknownAlgorithm(String),
-    /// HS* in the allow-list: HMAC is enabled per issuer with [`Issuer::hmac_secret`].
+    /// HS* in the allow-list: HMAC is enabled per issuer with [`Issuer::hmac_secret`](super::Issuer::hmac_secret).
     HmacInAllowList,
     /// An HMAC secret shorter than 32 bytes.
     HmacSecretTooShort,

@@ -225,7 +225,7 @@ impl AuthConfigBuilder {
     }
 
     /// How tokens are classified as user or machine (default: [`Classifier::default`]: no
-    /// custom claim, and [`Preset::Auto`] for every issuer without its own
+    /// custom claim, and [`Preset::Auto`](crate::Preset::Auto) for every issuer without its own
     /// [`Issuer::provider`]).
     pub fn classifier(mut self, classifier: Classifier) -> Self {
         self.classifier = classifier;
