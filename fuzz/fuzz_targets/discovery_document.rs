@@ -20,10 +20,10 @@ fn acceptable(uri: &str) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    if let Some(uri) = axum_principal::jwks::fuzzing::parse_metadata(data, ISSUER) {
+    if let Some(uri) = axum_principal::internals::parse_metadata(data, ISSUER) {
         assert!(acceptable(&uri), "unacceptable jwks_uri accepted: {uri:?}");
     }
     // The Cache-Control reader, on the same bytes split into header values.
     let values: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
-    let _ = axum_principal::jwks::fuzzing::parse_max_age(&values);
+    let _ = axum_principal::internals::parse_max_age(&values);
 });

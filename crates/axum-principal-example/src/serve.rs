@@ -69,7 +69,7 @@ pub async fn run(vars: impl Fn(&str) -> Option<String>) -> ExitCode {
     // service still starts and answers 503 until keys can be had.
     let authenticator = layer.authenticator().clone();
     tokio::spawn(async move {
-        match authenticator.jwks().warm().await {
+        match authenticator.key_store().warm().await {
             Ok(()) => tracing::info!("issuer keys fetched"),
             Err(e) => {
                 tracing::warn!(error = %e, "issuer keys not available yet; will retry on demand")

@@ -7,17 +7,17 @@
 //!
 //! Groups (see `bench/README.md` for how to read them):
 //!
-//! * `header`: decode the JOSE header only (`bench_internals::parse_header`);
-//! * `decode`: decode header and claims, no verification (`bench_internals::parse_token`), for
+//! * `header`: decode the JOSE header only (`internals::parse_header`);
+//! * `decode`: decode header and claims, no verification (`internals::parse_token`), for
 //!   a typical token and one with a large claim set;
-//! * `digest`: SHA-256 of a token, the token cache's key (`bench_internals::token_digest`);
+//! * `digest`: SHA-256 of a token, the token cache's key (`internals::token_digest`);
 //! * `keys`: the key-set lookup. Nothing public isolates `keys_for`, so this group measures
-//!   the diagnostic `JwksCache::key_ids` (set lookup + a `Vec` of kids) for a static set and
+//!   the diagnostic `KeyStore::key_ids` (set lookup + a `Vec` of kids) for a static set and
 //!   a fetched (moka-cached) set, and `Authenticator::verify` on a token-cache hit (digest +
 //!   cache get + time re-check + key-still-present check), which is the lookup path a
 //!   repeated token takes;
 //! * `signature`: the signature check alone per algorithm, with this crate's prepared key
-//!   (`bench_internals::PreparedKey`) beside `jsonwebtoken::crypto::verify` (aws-lc-rs
+//!   (`internals::PreparedKey`) beside `jsonwebtoken::crypto::verify` (aws-lc-rs
 //!   provider), both over the same token;
 //! * `classify`: `Classifier::new(Preset::Generic).classify` on a user and a machine claim set;
 //! * `verify`: `Authenticator::verify` end to end, token cache off (every stage) per algorithm;
@@ -35,7 +35,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
-use axum_principal::bench_internals::{parse_header, parse_token, token_digest, PreparedKey};
+use axum_principal::internals::{parse_header, parse_token, token_digest, PreparedKey};
 use axum_principal::{AuthConfig, AuthLayer, Authenticator, Classifier, Issuer, Preset, Principal};
 use axum_principal_testkit::{KeyAlg, MockIssuer};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -185,16 +185,16 @@ fn stages(c: &mut Criterion) {
             .expect("config"),
     );
     fx.rt
-        .block_on(fetched_auth.jwks().warm())
+        .block_on(fetched_auth.key_store().warm())
         .expect("fetch the mock issuer's JWKS");
     let iss = fx.mock.issuer().to_owned();
     g.bench_function(BenchmarkId::new("key_ids", "static_set"), |b| {
         b.to_async(&fx.rt)
-            .iter(|| async { static_auth.jwks().key_ids(black_box(&iss)).await })
+            .iter(|| async { static_auth.key_store().key_ids(black_box(&iss)).await })
     });
     g.bench_function(BenchmarkId::new("key_ids", "fetched_set"), |b| {
         b.to_async(&fx.rt)
-            .iter(|| async { fetched_auth.jwks().key_ids(black_box(&iss)).await })
+            .iter(|| async { fetched_auth.key_store().key_ids(black_box(&iss)).await })
     });
     // Prime the token caches, then measure the hit path.
     fx.rt.block_on(async {

@@ -24,12 +24,13 @@ use std::sync::Arc;
 use http::HeaderMap;
 use serde_json::Value;
 
+use crate::alg::Algorithm;
 use crate::bearer::{bearer_token, check_b64token, Credentials};
 use crate::cache::{Entry, TokenCache, Verified};
 use crate::clock::unix_seconds;
-use crate::config::{Algorithm, AuthConfig, Issuer};
+use crate::config::{AuthConfig, Issuer};
 use crate::crypto::sha256;
-use crate::jwks::{JwksCache, LookupError};
+use crate::key_store::{KeyStore, LookupError};
 use crate::principal::{AuthContext, Principal};
 use crate::rejection::{AuthRejection, InvalidToken, RejectionKind};
 use crate::verify::{self, ClaimChecks, Jws, Object, Validity};
@@ -45,7 +46,7 @@ pub struct Authenticator {
 
 struct AuthInner {
     config: AuthConfig,
-    jwks: JwksCache,
+    keys: KeyStore,
     cache: Option<TokenCache>,
 }
 
@@ -83,7 +84,7 @@ impl fmt::Debug for Authenticator {
 impl Authenticator {
     /// An authenticator with its own key cache.
     pub fn new(config: AuthConfig) -> Self {
-        let jwks = JwksCache::new(&config);
+        let keys = KeyStore::new(&config);
         let cache = config
             .inner
             .token_cache
@@ -91,7 +92,7 @@ impl Authenticator {
         Self {
             inner: Arc::new(AuthInner {
                 config,
-                jwks,
+                keys,
                 cache,
             }),
         }
@@ -109,9 +110,15 @@ impl Authenticator {
         })
     }
 
-    /// The key cache (to [`warm`](JwksCache::warm) it at start-up, for example).
-    pub fn jwks(&self) -> &JwksCache {
-        &self.inner.jwks
+    /// The key store (to [`warm`](KeyStore::warm) it at start-up, for example).
+    pub fn key_store(&self) -> &KeyStore {
+        &self.inner.keys
+    }
+
+    /// The key store; renamed [`key_store`](Self::key_store).
+    #[deprecated(since = "0.2.0", note = "renamed `key_store`")]
+    pub fn jwks(&self) -> &KeyStore {
+        self.key_store()
     }
 
     /// The configuration.
@@ -203,7 +210,7 @@ impl Authenticator {
         if !entry.in_time(unix_seconds(c.clock.now()), c.leeway_secs) {
             return false;
         }
-        let jwks = &self.inner.jwks;
+        let jwks = &self.inner.keys;
         let v = &entry.verified;
         if v.alg.is_hmac() {
             return jwks
@@ -246,7 +253,7 @@ impl Authenticator {
         let alg = jws.header.alg.ok_or(InvalidToken::DisallowedAlgorithm)?;
         verify::check_typ(jws.header.typ.as_deref(), c.typ_policy)?;
         let idx = match jws.claims.get("iss") {
-            Some(Value::String(iss)) => self.inner.jwks.issuer_index(iss),
+            Some(Value::String(iss)) => self.inner.keys.issuer_index(iss),
             _ => None,
         }
         .ok_or(InvalidToken::UnknownIssuer)?;
@@ -262,7 +269,7 @@ impl Authenticator {
         alg: Algorithm,
         idx: usize,
     ) -> Result<[u8; 32], RejectionKind> {
-        let jwks = &self.inner.jwks;
+        let jwks = &self.inner.keys;
         if alg.is_hmac() {
             let key = jwks.hmac_key(idx).ok_or(RejectionKind::InvalidToken(
                 InvalidToken::DisallowedAlgorithm,

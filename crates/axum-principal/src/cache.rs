@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::config::Algorithm;
+use crate::alg::Algorithm;
 use crate::principal::Principal;
 use crate::verify::Validity;
 

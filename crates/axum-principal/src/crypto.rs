@@ -9,9 +9,9 @@
 //! jsonwebtoken's other backend cannot turn verification into a runtime panic.
 //!
 //! Which algorithm may be used with which key is decided before this module is reached
-//! (`jwks::VerifyingKey::fits`); this module only refuses what it was not prepared for.
+//! (`jwk::VerifyingKey::fits`); this module only refuses what it was not prepared for.
 
-use crate::config::Algorithm;
+use crate::alg::Algorithm;
 
 /// A public key (or HMAC secret) ready to verify signatures.
 pub(crate) struct KeyMaterial(Backend);
@@ -59,7 +59,7 @@ mod aws_lc_backend {
     use aws_lc_rs::signature::{self as sig, ParsedPublicKey, RsaPublicKeyComponents};
     use aws_lc_rs::{digest, hmac};
 
-    use crate::config::Algorithm;
+    use crate::alg::Algorithm;
 
     pub(crate) enum Backend {
         /// One parsed key per algorithm it may verify.
@@ -158,7 +158,7 @@ mod rust_crypto_backend {
     use jsonwebtoken::DecodingKey;
     use sha2::Digest as _;
 
-    use crate::config::Algorithm;
+    use crate::alg::Algorithm;
 
     pub(crate) struct Backend(DecodingKey);
 
@@ -184,10 +184,28 @@ mod rust_crypto_backend {
         }
 
         pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
-            let Ok(verifier) = (DEFAULT_PROVIDER.verifier_factory)(&alg.to_jwt(), &self.0) else {
+            let Ok(verifier) = (DEFAULT_PROVIDER.verifier_factory)(&to_jwt(alg), &self.0) else {
                 return false;
             };
             verifier.verify(message, &signature.to_vec()).is_ok()
+        }
+    }
+
+    fn to_jwt(alg: Algorithm) -> jsonwebtoken::Algorithm {
+        use jsonwebtoken::Algorithm as J;
+        match alg {
+            Algorithm::HS256 => J::HS256,
+            Algorithm::HS384 => J::HS384,
+            Algorithm::HS512 => J::HS512,
+            Algorithm::RS256 => J::RS256,
+            Algorithm::RS384 => J::RS384,
+            Algorithm::RS512 => J::RS512,
+            Algorithm::PS256 => J::PS256,
+            Algorithm::PS384 => J::PS384,
+            Algorithm::PS512 => J::PS512,
+            Algorithm::ES256 => J::ES256,
+            Algorithm::ES384 => J::ES384,
+            Algorithm::EdDSA => J::EdDSA,
         }
     }
 

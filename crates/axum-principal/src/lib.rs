@@ -26,8 +26,8 @@
 //! ```
 //!
 //! The flow of one request follows the files: [`layer`] → [`authenticator`] → [`verify`] →
-//! [`classify`] → [`principal`], with the key store (`KeyStore`, in `key_store`) for the
-//! issuers' keys:
+//! [`classify`] → [`principal`], with the [`key_store`] ([`KeyStore`]) for the issuers'
+//! keys:
 //!
 //! 1. [`layer`]: the [`AuthLayer`], only the tower adapter, takes the token from
 //!    `Authorization: Bearer` (never the query string) and hands it to the
@@ -35,7 +35,7 @@
 //! 2. [`authenticator`]: the pipeline. A repeated token is answered from the verified-token
 //!    cache (bounded by [`TokenCacheLimits`]) while it would still verify. Otherwise the
 //!    unverified `iss` picks one of the configured issuers (an issuer not on the list causes
-//!    no network I/O and is refused), and that issuer's key store gives the key named by
+//!    no network I/O and is refused), and that issuer's [`KeyStore`] gives the key named by
 //!    `kid` (an unknown `kid` causes at most one coalesced refresh per cooldown);
 //! 3. [`verify`]: the signature, `iss`, `aud`, `exp`, `nbf`, `iat` and `typ` are checked;
 //! 4. [`classify`]: the [`Classifier`] decides user or machine and records why;
@@ -66,7 +66,7 @@ pub mod classify;
 pub mod clock;
 pub mod config;
 pub mod guard;
-pub mod jwks;
+pub mod key_store;
 pub mod layer;
 pub mod principal;
 #[cfg(feature = "rate-limit")]
@@ -76,21 +76,28 @@ pub mod rejection;
 pub mod replay;
 pub mod verify;
 
+mod alg;
 mod bearer;
 mod cache;
 mod crypto;
+mod jwk;
 pub mod observe;
 
 pub use authenticator::{Authenticator, TokenCacheStats};
 pub use cache::TokenCacheLimits;
+
+#[doc(hidden)]
+pub mod internals;
+
+pub use alg::Algorithm;
 pub use classify::{ClassifiedBy, Classifier, Kind, Preset, Rule};
-pub use config::{Algorithm, AuthConfig, AuthConfigBuilder, ConfigError, Issuer, TypPolicy};
+pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, Issuer, TypPolicy};
 pub use guard::{
     guard_layer, AllOf, AnyOf, Denied, Guard, GuardLayer, Guarded, Names, RequireAllRoles,
     RequireAllScopes, RequireAnyRole, RequireMachine, RequireRole, RequireRoleOrMachine,
     RequireScope, RequireUser,
 };
-pub use jwks::JwksCache;
+pub use key_store::KeyStore;
 pub use layer::{AuthLayer, AuthService};
 pub use principal::{Claims, Machine, Principal, User};
 pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
@@ -106,59 +113,13 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../../../docs/providers.md")]
 pub struct ProviderRecipesDoctests;
 
-/// Thin wrappers over internal stages, for the criterion benchmarks in `benches/`. Not part
-/// of the stable API.
+/// The key store's former name.
+#[deprecated(since = "0.2.0", note = "renamed `KeyStore`")]
+pub type JwksCache = KeyStore;
+
+/// The key store's former module.
+#[deprecated(since = "0.2.0", note = "renamed `key_store`")]
 #[doc(hidden)]
-pub mod bench_internals {
-    use serde_json::Value;
-
-    use crate::config::Algorithm;
-    use crate::crypto::{sha256, KeyMaterial};
-    use crate::rejection::InvalidToken;
-
-    /// Step 2: decodes header and claims of a compact JWS (no verification).
-    pub fn parse_token(token: &str) -> Result<usize, InvalidToken> {
-        crate::verify::parse(token, 64 * 1024).map(|jws| jws.claims.len())
-    }
-
-    /// Decodes only the header (the first segment).
-    pub fn parse_header(token: &str) -> Result<Option<String>, InvalidToken> {
-        let header = token.split('.').next().unwrap_or_default();
-        let fake = format!("{header}.e30.");
-        crate::verify::parse(&fake, 64 * 1024).map(|jws| jws.header.kid)
-    }
-
-    /// SHA-256 of a token, as the token cache computes it.
-    pub fn token_digest(token: &str) -> [u8; 32] {
-        sha256(&[token.as_bytes()])
-    }
-
-    /// A verification key prepared once from a public JWK, as the key store holds it.
-    pub struct PreparedKey {
-        key: KeyMaterial,
-        alg: Algorithm,
-    }
-
-    impl PreparedKey {
-        /// Prepares `jwk` for `alg`; `None` if the key is unusable.
-        pub fn from_jwk(jwk: &Value, alg: &str) -> Option<Self> {
-            let alg = Algorithm::from_name(alg)?;
-            let doc = serde_json::json!({ "keys": [jwk] });
-            let body = serde_json::to_vec(&doc).ok()?;
-            let keys = crate::jwks::parse_jwks_for_bench(&body, alg)?;
-            Some(Self { key: keys, alg })
-        }
-
-        /// Step 5: verifies the token's signature over its raw signing input.
-        pub fn verify(&self, token: &str) -> bool {
-            let Some((input, sig)) = token.rsplit_once('.') else {
-                return false;
-            };
-            use base64::Engine as _;
-            let Ok(sig) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig) else {
-                return false;
-            };
-            self.key.verify(self.alg, input.as_bytes(), &sig)
-        }
-    }
+pub mod jwks {
+    pub use crate::key_store::{KeyStore as JwksCache, WarmError};
 }

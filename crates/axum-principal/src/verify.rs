@@ -14,7 +14,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::config::{Algorithm, TypPolicy};
+use crate::alg::Algorithm;
+use crate::config::TypPolicy;
 use crate::crypto::KeyMaterial;
 use crate::rejection::InvalidToken;
 

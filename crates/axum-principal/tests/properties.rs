@@ -1,6 +1,6 @@
 //! Property tests of the entry points that read what clients and issuers send: the
 //! `Authorization` header through `AuthLayer`, and the issuer-facing parsers of
-//! `axum_principal::jwks::fuzzing`.
+//! `axum_principal::internals`.
 //!
 //! The layer runs over a static JWKS (the mock issuer's public keys), so no case does
 //! network I/O. Case counts are kept so the file runs in a few seconds in a debug build.
@@ -13,7 +13,7 @@ use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use axum_principal::jwks::fuzzing::{parse_jwks, parse_max_age, parse_metadata};
+use axum_principal::internals::{parse_jwks, parse_max_age, parse_metadata};
 use axum_principal::{AuthConfig, AuthLayer, Issuer, Principal};
 use axum_principal_testkit::{b64url, KeyAlg, MockIssuer};
 use http_body_util::BodyExt;

@@ -447,10 +447,10 @@ async fn assert_unknown_key(app: &Router, token: &str) {
 async fn cached_kids(layer: &AuthLayer, issuer: &str) -> Vec<String> {
     layer
         .authenticator()
-        .jwks()
+        .key_store()
         .key_ids(issuer)
         .await
-        .unwrap_or_default()
+        .expect("the issuer is configured")
 }
 
 // --- the tests -----------------------------------------------------------------------------

@@ -1,0 +1,102 @@
+//! [`ConfigError`]: what [`AuthConfigBuilder::build`](super::AuthConfigBuilder::build)
+//! refuses.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::alg::Algorithm;
+
+/// A configuration mistake, found by [`AuthConfigBuilder::build`](super::AuthConfigBuilder::build).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No issuer was configured.
+    NoIssuer,
+    /// The same issuer was configured twice.
+    DuplicateIssuer(String),
+    /// An issuer or JWKS URL does not parse.
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An `http://` URL that is not on loopback; only `https://` is accepted elsewhere.
+    InsecureUrl(String),
+    /// No audience was configured; every token must be checked against one.
+    NoAudience,
+    /// An empty audience string.
+    EmptyAudience,
+    /// The algorithm allow-list is empty.
+    NoAlgorithms,
+    /// An unknown algorithm name.
+    UnknownAlgorithm(String),
+    /// HS* in the allow-list: HMAC is enabled per issuer with [`Issuer::hmac_secret`](super::Issuer::hmac_secret).
+    HmacInAllowList,
+    /// An HMAC secret shorter than 32 bytes.
+    HmacSecretTooShort,
+    /// An issuer with neither a JWKS nor an HMAC secret has no way to verify anything.
+    NoKeySource(String),
+    /// A static JWKS with no usable signing key.
+    UnusableStaticJwks(String),
+    /// A duration or size setting out of its range (min > max, zero, or too long to add to
+    /// a point in time).
+    InvalidDuration(&'static str),
+    /// A `realm` that cannot be written into a `WWW-Authenticate` challenge (it must be
+    /// printable ASCII without `"` or `\\`).
+    InvalidRealm,
+    /// An empty roles claim path.
+    InvalidRolesClaim,
+    /// A scope a guard requires that cannot be named in a `WWW-Authenticate` challenge (not
+    /// an RFC 6749 scope token).
+    InvalidScope(String),
+    /// The HTTP client could not be built.
+    HttpClient(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoIssuer => f.write_str("no issuer configured"),
+            Self::DuplicateIssuer(i) => write!(f, "issuer configured twice: {i}"),
+            Self::InvalidUrl { url, reason } => write!(f, "invalid URL {url:?}: {reason}"),
+            Self::InsecureUrl(u) => write!(
+                f,
+                "{u:?} must use https (plain http is accepted only on loopback)"
+            ),
+            Self::NoAudience => f.write_str("no audience configured"),
+            Self::EmptyAudience => f.write_str("an audience is empty"),
+            Self::NoAlgorithms => f.write_str("the algorithm allow-list is empty"),
+            Self::UnknownAlgorithm(a) => write!(f, "unknown algorithm {a:?}"),
+            Self::HmacInAllowList => f.write_str(
+                "HS256/HS384/HS512 cannot be allow-listed; configure Issuer::hmac_secret",
+            ),
+            Self::HmacSecretTooShort => f.write_str("an HMAC secret must be at least 32 bytes"),
+            Self::NoKeySource(i) => {
+                write!(f, "issuer {i} has neither a JWKS nor an HMAC secret")
+            }
+            Self::UnusableStaticJwks(i) => {
+                write!(f, "the static JWKS of issuer {i} has no usable signing key")
+            }
+            Self::InvalidDuration(what) => write!(f, "invalid duration setting: {what}"),
+            Self::InvalidRealm => f.write_str(
+                "the realm must be printable ASCII without '\"' or '\\' (it goes into WWW-Authenticate)",
+            ),
+            Self::InvalidRolesClaim => f.write_str("the roles claim path is empty"),
+            Self::InvalidScope(s) => write!(
+                f,
+                "{s:?} is not a scope (RFC 6749 §3.3: printable ASCII without space, '\"' or '\\')"
+            ),
+            Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl FromStr for Algorithm {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_name(s).ok_or_else(|| ConfigError::UnknownAlgorithm(s.to_owned()))
+    }
+}

@@ -1,0 +1,87 @@
+//! Entry points into internal stages for the fuzz targets (`fuzz/`), the property tests and
+//! the criterion benchmarks (`benches/`). Not part of the stable API: hidden from the docs
+//! and free to change in any release.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::alg::Algorithm;
+use crate::crypto::{sha256, KeyMaterial};
+use crate::rejection::InvalidToken;
+
+// The parsers that read what an issuer sends (fuzzing and property tests).
+
+/// Parses a JWKS body; returns how many usable keys it holds, or `None` if the document
+/// itself is refused.
+pub fn parse_jwks(body: &[u8]) -> Option<usize> {
+    crate::jwk::parse_jwks(body, &Algorithm::ASYMMETRIC, 100)
+        .ok()
+        .map(|k| k.len())
+}
+
+/// Reads `jwks_uri` from a metadata document that must name `issuer`.
+pub fn parse_metadata(body: &[u8], issuer: &str) -> Option<String> {
+    crate::key_store::jwks_uri_from_metadata(body, issuer)
+        .ok()
+        .map(String::from)
+}
+
+/// Parses `Cache-Control` values into the max-age they give.
+pub fn parse_max_age(values: &[&[u8]]) -> Option<std::time::Duration> {
+    let mut headers = http::HeaderMap::new();
+    for v in values {
+        if let Ok(v) = http::HeaderValue::from_bytes(v) {
+            headers.append(http::header::CACHE_CONTROL, v);
+        }
+    }
+    crate::key_store::max_age(&headers)
+}
+
+// The stages of one verification (benchmarks).
+
+/// Decodes header and claims of a compact JWS (no verification); returns how many claims.
+pub fn parse_token(token: &str) -> Result<usize, InvalidToken> {
+    crate::verify::parse(token, 64 * 1024).map(|jws| jws.claims.len())
+}
+
+/// Decodes only the header (the first segment); returns its `kid`.
+pub fn parse_header(token: &str) -> Result<Option<String>, InvalidToken> {
+    let header = token.split('.').next().unwrap_or_default();
+    let fake = format!("{header}.e30.");
+    crate::verify::parse(&fake, 64 * 1024).map(|jws| jws.header.kid)
+}
+
+/// SHA-256 of a token, as the token cache computes it.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    sha256(&[token.as_bytes()])
+}
+
+/// A verification key prepared once from a public JWK, as the key store holds it.
+pub struct PreparedKey {
+    key: KeyMaterial,
+    alg: Algorithm,
+}
+
+impl PreparedKey {
+    /// Prepares `jwk` for `alg`; `None` if the key is unusable.
+    pub fn from_jwk(jwk: &Value, alg: &str) -> Option<Self> {
+        let alg = Algorithm::from_name(alg)?;
+        let key = crate::jwk::parse_jwk(jwk, &[alg]).ok()?;
+        Some(Self {
+            key: key.material,
+            alg,
+        })
+    }
+
+    /// Verifies the token's signature over its raw signing input.
+    pub fn verify(&self, token: &str) -> bool {
+        let Some((input, sig)) = token.rsplit_once('.') else {
+            return false;
+        };
+        let Ok(sig) = URL_SAFE_NO_PAD.decode(sig) else {
+            return false;
+        };
+        self.key.verify(self.alg, input.as_bytes(), &sig)
+    }
+}
