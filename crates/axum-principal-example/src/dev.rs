@@ -49,6 +49,8 @@ pub fn dev_tokens(
         issuer
             .token()
             .claim("sub", sub)
+            // The client the user signed in through, as real access tokens name it.
+            .claim("azp", "web-app")
             .claim("scope", "openid profile")
             .expires_in(DEV_TOKEN_LIFETIME_SECS)
     };

@@ -88,7 +88,18 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         })?,
     };
 
-    let issuers = get("AUTHZ_ISSUER").map(|v| list(&v)).unwrap_or_default();
+    let issuers = match get("AUTHZ_ISSUER") {
+        // Set but naming no URL (`,`, ` , `): a template whose parts were empty must not fall
+        // into development mode, which prints working admin and machine tokens.
+        Some(v) if list(&v).is_empty() => {
+            return Err(ConfigProblem::new(
+                "AUTHZ_ISSUER",
+                format!("{v:?} names no issuer URL"),
+            ))
+        }
+        Some(v) => list(&v),
+        None => Vec::new(),
+    };
     for (i, issuer) in issuers.iter().enumerate() {
         check_url(issuer).map_err(|m| ConfigProblem::new("AUTHZ_ISSUER", m))?;
         if issuers[..i].contains(issuer) {

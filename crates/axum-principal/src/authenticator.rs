@@ -314,7 +314,7 @@ impl Authenticator {
             client_id_as_audience: issuer.client_id_as_audience,
         };
         let validity = verify::check_claims(&claims, checks)?;
-        verify::check_access_token(&claims, issuer.accept_id_tokens)?;
+        verify::check_access_token(&claims, issuer.accept_id_tokens, issuer.rules)?;
         let classification = c.classifier.classify_for(issuer.rules, &claims)?;
         let principal = Principal::from_claims(
             &issuer.url,

@@ -90,6 +90,9 @@ pub enum InvalidToken {
     /// A sender-constrained token (it has a `cnf` claim) presented without its proof, as a
     /// plain bearer token.
     SenderConstrained,
+    /// Signed by a trusted issuer but not an access token: a refresh, offline or logout
+    /// token, or a security event token.
+    NotAccessToken,
 }
 
 impl InvalidToken {
@@ -113,6 +116,7 @@ impl InvalidToken {
             Self::InvalidClaim => "invalid_claim",
             Self::IdToken => "id_token",
             Self::SenderConstrained => "bound_token_as_bearer",
+            Self::NotAccessToken => "not_access_token",
         }
     }
 
@@ -137,6 +141,7 @@ impl InvalidToken {
             Self::SenderConstrained => {
                 "the token is bound to a key and cannot be used as a bearer token"
             }
+            Self::NotAccessToken => "the token is not an access token",
         }
     }
 }

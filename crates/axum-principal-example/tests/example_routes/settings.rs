@@ -283,3 +283,13 @@ fn a_real_issuer_may_listen_anywhere_and_authz_dev_must_be_0_or_1() {
         assert!(p.message.contains(bad), "{p}");
     }
 }
+
+/// `AUTHZ_ISSUER` set to separators only (a template whose parts were empty) is a mistake,
+/// never development mode (which prints working tokens).
+#[test]
+fn authz_issuer_naming_no_url_is_an_error_not_dev_mode() {
+    for value in [",", " , ", ",,"] {
+        let p = problem(&[("AUTHZ_ISSUER", value), ("AUTHZ_DEV", "1")]);
+        assert_eq!(p.variable, "AUTHZ_ISSUER", "{value:?}");
+    }
+}

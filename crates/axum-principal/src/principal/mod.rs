@@ -1,0 +1,306 @@
+//! [`Principal`]: the verified caller, and the extractors handlers take it with.
+//!
+//! | extractor | no token (optional mode) | bad token | wrong kind |
+//! |---|---|---|---|
+//! | [`Principal`] | 401 | 401 (from the layer) | — |
+//! | `Option<Principal>` | `None` | 401 (from the layer) | — |
+//! | [`User`] / [`Machine`] | 401 | 401 | 403 |
+//! | [`Claims<T>`] | 401 | 401 | — |
+//!
+//! On a route without [`AuthLayer`](crate::AuthLayer) every one of them answers 500 and says
+//! the layer is missing: a forgotten layer must never look like an anonymous caller.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+use serde::ser::SerializeStruct;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::classify::{Classification, ClassifiedBy, Kind};
+use crate::rejection::{InvalidToken, Renderer};
+
+mod extract;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use extract::{principal_from, renderer_from};
+pub use extract::{Claims, Machine, User};
+
+/// Put in every request's extensions by the layer, with or without a principal, so that
+/// extractors can tell "no token" from "no layer".
+#[derive(Clone, Debug)]
+pub(crate) struct AuthContext {
+    pub(crate) renderer: Renderer,
+}
+
+/// The verified caller. Identity is ([`issuer`](Self::issuer), [`kind`](Self::kind),
+/// [`subject`](Self::subject)) — see [`Principal::id`] — never the subject alone. Cheap to
+/// clone.
+///
+/// Serialises to the shape the example service's `/me` answers with:
+/// `{"kind","issuer","subject","client_id","roles","scopes","classified_by"}`.
+#[derive(Clone)]
+pub struct Principal {
+    inner: Arc<Inner>,
+}
+
+/// Who a [`Principal`] is: (`iss`, kind, `sub`), borrowed from it by [`Principal::id`].
+///
+/// All three parts take part in equality and hashing, so a `PrincipalId` is a sound key for
+/// per-principal state (quotas, caches, audit counters): principals of different issuers
+/// never share an id, and neither do a user and a machine whose subjects are equal (an
+/// issuer may give a person a `sub` that equals some client's id, and a machine token's
+/// subject is often its client id). A named struct rather than a tuple, so a call site
+/// reads `id.kind()` instead of `id.1`.
+///
+/// ```
+/// # fn show(principal: &axum_principal::Principal) {
+/// let id = principal.id();
+/// let key = (id.issuer().to_owned(), id.kind(), id.subject().to_owned());
+/// # let _ = key; }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PrincipalId<'a> {
+    issuer: &'a str,
+    kind: Kind,
+    subject: &'a str,
+}
+
+impl<'a> PrincipalId<'a> {
+    /// The verified `iss`.
+    pub fn issuer(&self) -> &'a str {
+        self.issuer
+    }
+
+    /// User or machine.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The verified `sub` (for a machine token without `sub`, its client id).
+    pub fn subject(&self) -> &'a str {
+        self.subject
+    }
+}
+
+struct Inner {
+    kind: Kind,
+    classified_by: ClassifiedBy,
+    issuer: String,
+    subject: String,
+    client_id: Option<String>,
+    roles: Vec<String>,
+    scopes: Vec<String>,
+    expires_at: i64,
+    claims: Map<String, Value>,
+}
+
+impl Principal {
+    /// Builds a principal from verified claims.
+    pub(crate) fn from_claims(
+        issuer: &str,
+        claims: Map<String, Value>,
+        expires_at: i64,
+        classification: Classification,
+        roles_path: &str,
+    ) -> Result<Self, InvalidToken> {
+        let client_id = ["client_id", "azp", "cid", "appid"]
+            .into_iter()
+            .map(|name| string_claim(&claims, name))
+            .find_map(Result::transpose)
+            .transpose()?;
+        let subject = match string_claim(&claims, "sub")? {
+            Some(sub) if !sub.is_empty() => sub,
+            Some(_) => return Err(InvalidToken::MissingSubject),
+            None if classification.classified_by.subject_from_client_id() => {
+                client_id.clone().ok_or(InvalidToken::MissingSubject)?
+            }
+            None => return Err(InvalidToken::MissingSubject),
+        };
+        let roles = read_roles(&claims, roles_path)?;
+        let scopes = read_scopes(&claims)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                kind: classification.kind,
+                classified_by: classification.classified_by,
+                issuer: issuer.to_owned(),
+                subject,
+                client_id,
+                roles,
+                scopes,
+                expires_at,
+                claims,
+            }),
+        })
+    }
+
+    /// User or machine.
+    pub fn kind(&self) -> Kind {
+        self.inner.kind
+    }
+
+    /// Whether the caller is a machine (client credentials).
+    pub fn is_machine(&self) -> bool {
+        self.inner.kind == Kind::Machine
+    }
+
+    /// Whether the caller is a person.
+    pub fn is_user(&self) -> bool {
+        self.inner.kind == Kind::User
+    }
+
+    /// The rule that decided the kind.
+    pub fn classified_by(&self) -> &ClassifiedBy {
+        &self.inner.classified_by
+    }
+
+    /// The verified `iss`.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The verified `sub` (for a machine token without `sub`, its client id).
+    pub fn subject(&self) -> &str {
+        &self.inner.subject
+    }
+
+    /// The identity: (`iss`, kind, `sub`), as a [`PrincipalId`]. Use this, not the subject
+    /// alone, as a key: the same `sub` at two issuers is two principals, and so is a user
+    /// whose `sub` equals some client's id and that client.
+    pub fn id(&self) -> PrincipalId<'_> {
+        PrincipalId {
+            issuer: &self.inner.issuer,
+            kind: self.inner.kind,
+            subject: &self.inner.subject,
+        }
+    }
+
+    /// The OAuth client the token was issued to (`client_id`, `azp`, `cid` or `appid`).
+    pub fn client_id(&self) -> Option<&str> {
+        self.inner.client_id.as_deref()
+    }
+
+    /// Roles, from the configured roles claim.
+    pub fn roles(&self) -> &[String] {
+        &self.inner.roles
+    }
+
+    /// Whether the principal holds `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.inner.roles.iter().any(|r| r == role)
+    }
+
+    /// Scopes, from `scope` (space-separated string or array) or else `scp`.
+    pub fn scopes(&self) -> &[String] {
+        &self.inner.scopes
+    }
+
+    /// Whether the principal was granted `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.inner.scopes.iter().any(|s| s == scope)
+    }
+
+    /// When the token expires (`exp`).
+    pub fn expires_at(&self) -> SystemTime {
+        let secs = u64::try_from(self.inner.expires_at).unwrap_or(0);
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    /// All verified claims.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.inner.claims
+    }
+
+    /// One verified claim.
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.inner.claims.get(name)
+    }
+
+    /// The verified claims as your own type.
+    pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&Value::Object(self.inner.claims.clone()))
+    }
+}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Claims are left out: they may hold personal data.
+        f.debug_struct("Principal")
+            .field("kind", &self.inner.kind)
+            .field("issuer", &self.inner.issuer)
+            .field("subject", &self.inner.subject)
+            .field("client_id", &self.inner.client_id)
+            .field("roles", &self.inner.roles)
+            .field("scopes", &self.inner.scopes)
+            .field("classified_by", &self.inner.classified_by)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Serialize for Principal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Principal", 7)?;
+        s.serialize_field("kind", &self.inner.kind)?;
+        s.serialize_field("issuer", &self.inner.issuer)?;
+        s.serialize_field("subject", &self.inner.subject)?;
+        s.serialize_field("client_id", &self.inner.client_id)?;
+        s.serialize_field("roles", &self.inner.roles)?;
+        s.serialize_field("scopes", &self.inner.scopes)?;
+        s.serialize_field("classified_by", &self.inner.classified_by)?;
+        s.end()
+    }
+}
+
+fn string_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<String>, InvalidToken> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(InvalidToken::InvalidClaim),
+    }
+}
+
+/// A claim by its full name, else by walking a dotted path (`realm_access.roles`).
+fn lookup<'a>(claims: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    if let Some(v) = claims.get(path) {
+        return Some(v);
+    }
+    let mut parts = path.split('.');
+    let mut current = claims.get(parts.next()?)?;
+    for part in parts {
+        current = current.as_object()?.get(part)?;
+    }
+    Some(current)
+}
+
+fn string_list(value: &Value, split_spaces: bool) -> Result<Vec<String>, InvalidToken> {
+    match value {
+        Value::String(s) if split_spaces => Ok(s.split_whitespace().map(str::to_owned).collect()),
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or(InvalidToken::InvalidClaim)
+            })
+            .collect(),
+        _ => Err(InvalidToken::InvalidClaim),
+    }
+}
+
+fn read_roles(claims: &Map<String, Value>, path: &str) -> Result<Vec<String>, InvalidToken> {
+    match lookup(claims, path) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(v) => string_list(v, false),
+    }
+}
+
+fn read_scopes(claims: &Map<String, Value>) -> Result<Vec<String>, InvalidToken> {
+    match (claims.get("scope"), claims.get("scp")) {
+        (Some(v), _) | (None, Some(v)) => string_list(v, true),
+        (None, None) => Ok(Vec::new()),
+    }
+}

@@ -1,0 +1,167 @@
+//! Unit tests of the principal and its extractors.
+
+use super::*;
+use serde_json::json;
+
+fn user() -> Classification {
+    Classification {
+        kind: Kind::User,
+        classified_by: ClassifiedBy::Default,
+    }
+}
+
+fn build(claims: Value, roles_path: &str) -> Result<Principal, InvalidToken> {
+    let claims = claims.as_object().cloned().unwrap_or_default();
+    Principal::from_claims("https://iss", claims, 2_000_000_000, user(), roles_path)
+}
+
+#[test]
+fn roles_from_paths_and_shapes() {
+    let cases = [
+        (
+            json!({"sub":"u","roles":["a","b"]}),
+            "roles",
+            vec!["a", "b"],
+        ),
+        (json!({"sub":"u","roles":"admin"}), "roles", vec!["admin"]),
+        (json!({"sub":"u"}), "roles", vec![]),
+        (
+            json!({"sub":"u","realm_access":{"roles":["admin"]}}),
+            "realm_access.roles",
+            vec!["admin"],
+        ),
+        (
+            json!({"sub":"u","resource_access":{"api":{"roles":["r"]}}}),
+            "resource_access.api.roles",
+            vec!["r"],
+        ),
+        (
+            json!({"sub":"u","https://example.com/roles":["x"]}),
+            "https://example.com/roles",
+            vec!["x"],
+        ),
+        (
+            json!({"sub":"u","permissions":["read:all"]}),
+            "permissions",
+            vec!["read:all"],
+        ),
+    ];
+    for (claims, path, expected) in cases {
+        let p = build(claims.clone(), path).unwrap_or_else(|e| panic!("{claims}: {e:?}"));
+        assert_eq!(p.roles(), expected.as_slice(), "{claims}");
+    }
+    assert_eq!(
+        build(json!({"sub":"u","roles":[1]}), "roles").err(),
+        Some(InvalidToken::InvalidClaim)
+    );
+    assert_eq!(
+        build(json!({"sub":"u","roles":{"a":1}}), "roles").err(),
+        Some(InvalidToken::InvalidClaim)
+    );
+}
+
+#[test]
+fn scopes_from_scope_or_scp() {
+    let cases = [
+        (
+            json!({"sub":"u","scope":"openid  read:reports"}),
+            vec!["openid", "read:reports"],
+        ),
+        (json!({"sub":"u","scope":["a","b"]}), vec!["a", "b"]),
+        (json!({"sub":"u","scp":"a b"}), vec!["a", "b"]),
+        (json!({"sub":"u","scp":["a"]}), vec!["a"]),
+        (json!({"sub":"u","scope":"x","scp":["y"]}), vec!["x"]),
+        (json!({"sub":"u"}), vec![]),
+    ];
+    for (claims, expected) in cases {
+        let p = build(claims.clone(), "roles").unwrap_or_else(|e| panic!("{claims}: {e:?}"));
+        assert_eq!(p.scopes(), expected.as_slice(), "{claims}");
+    }
+    assert_eq!(
+        build(json!({"sub":"u","scope":7}), "roles").err(),
+        Some(InvalidToken::InvalidClaim)
+    );
+}
+
+#[test]
+fn client_id_follows_the_issuers_claim_names() {
+    let cases = [
+        (json!({"sub":"u","client_id":"c1","azp":"c2"}), Some("c1")),
+        (json!({"sub":"u","azp":"c2"}), Some("c2")),
+        (json!({"sub":"u","cid":"c3"}), Some("c3")),
+        (json!({"sub":"u","appid":"c4"}), Some("c4")),
+        (json!({"sub":"u"}), None),
+    ];
+    for (claims, expected) in cases {
+        let p = build(claims.clone(), "roles").unwrap_or_else(|e| panic!("{claims}: {e:?}"));
+        assert_eq!(p.client_id(), expected, "{claims}");
+    }
+}
+
+#[test]
+fn subject_is_required_unless_the_duende_rule_decided() {
+    assert_eq!(
+        build(json!({"client_id":"c"}), "roles").err(),
+        Some(InvalidToken::MissingSubject)
+    );
+    assert_eq!(
+        build(json!({"sub":""}), "roles").err(),
+        Some(InvalidToken::MissingSubject)
+    );
+    let machine = Classification {
+        kind: Kind::Machine,
+        classified_by: ClassifiedBy::ClientIdWithoutSubject,
+    };
+    let claims = json!({"client_id":"svc"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let p = Principal::from_claims("https://iss", claims, 0, machine, "roles");
+    assert_eq!(
+        p.map(|p| p.subject().to_owned()).ok().as_deref(),
+        Some("svc")
+    );
+}
+
+#[test]
+fn identity_includes_the_kind() {
+    let claims = json!({"sub":"svc","client_id":"svc"})
+        .as_object()
+        .cloned()
+        .expect("an object literal");
+    let as_kind = |kind| {
+        let classification = Classification {
+            kind,
+            classified_by: ClassifiedBy::Default,
+        };
+        Principal::from_claims("https://iss", claims.clone(), 0, classification, "roles")
+            .expect("valid claims")
+    };
+    let (user, machine) = (as_kind(Kind::User), as_kind(Kind::Machine));
+    assert_eq!(user.id().issuer(), machine.id().issuer());
+    assert_eq!(user.id().subject(), machine.id().subject());
+    assert_eq!(
+        (user.id().kind(), machine.id().kind()),
+        (Kind::User, Kind::Machine)
+    );
+    assert_ne!(user.id(), machine.id());
+    assert_eq!(user.id(), as_kind(Kind::User).id());
+    let ids: std::collections::HashSet<_> = [user.id(), machine.id()].into_iter().collect();
+    assert_eq!(ids.len(), 2);
+}
+
+#[test]
+fn serialises_to_the_me_shape() {
+    let p = build(
+        json!({"sub":"u","scope":"a","roles":["r"],"azp":"web","email":"x@y"}),
+        "roles",
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        serde_json::to_value(&p).ok(),
+        Some(
+            json!({"kind":"user","issuer":"https://iss","subject":"u","client_id":"web",
+                    "roles":["r"],"scopes":["a"],"classified_by":"default:user"})
+        )
+    );
+}

@@ -1,0 +1,324 @@
+//! Token → verified claims: pure functions, no I/O (decision 2 in `docs/decisions.md`).
+//!
+//! A token is parsed once: the size is checked before any decoding, the header and payload
+//! are decoded into JSON objects that may not repeat a member, and the signature is checked
+//! on the raw signing input with a key whose type and curve fit the algorithm. The claim
+//! checks follow RFC 7519 and RFC 9068: `iss` exact, `aud` any-of (an empty array is
+//! invalid), `exp` required, `nbf`, `iat` not in the future, all with a leeway.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+use crate::alg::Algorithm;
+use crate::classify::Preset;
+use crate::config::TypPolicy;
+use crate::crypto::KeyMaterial;
+use crate::rejection::InvalidToken;
+
+use self::json::UniqueValue;
+
+mod json;
+#[cfg(test)]
+mod tests;
+
+/// A JSON object decoded from a token part.
+pub(crate) type Object = Map<String, Value>;
+
+/// The parts of the JOSE header this crate acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Header {
+    /// `None` for `none` and for names this crate does not know.
+    pub(crate) alg: Option<Algorithm>,
+    pub(crate) kid: Option<String>,
+    pub(crate) typ: Option<String>,
+}
+
+/// A parsed, not yet verified, compact JWS.
+pub(crate) struct Jws<'a> {
+    pub(crate) header: Header,
+    pub(crate) claims: Object,
+    signing_input: &'a str,
+    signature: Vec<u8>,
+}
+
+impl fmt::Debug for Jws<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the token or its claims.
+        f.debug_struct("Jws")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses a compact JWS, bounded by `max_len` bytes before anything is decoded.
+pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, InvalidToken> {
+    if token.len() > max_len {
+        return Err(InvalidToken::TooLarge);
+    }
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(InvalidToken::Malformed);
+    };
+    let header = decode_object(header_b64)?;
+    let header = read_header(&header)?;
+    let claims = decode_object(payload_b64)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature_b64)
+        .map_err(|_| InvalidToken::Malformed)?;
+    let signing_input_len = header_b64.len() + 1 + payload_b64.len();
+    let signing_input = token
+        .get(..signing_input_len)
+        .ok_or(InvalidToken::Malformed)?;
+    Ok(Jws {
+        header,
+        claims,
+        signing_input,
+        signature,
+    })
+}
+
+fn read_header(header: &Object) -> Result<Header, InvalidToken> {
+    if header.contains_key("crit") {
+        // RFC 7515 §4.1.11: extensions listed in `crit` must be understood; none are.
+        return Err(InvalidToken::UnsupportedCritical);
+    }
+    let alg = match header.get("alg") {
+        Some(Value::String(name)) => Algorithm::from_name(name),
+        _ => return Err(InvalidToken::Malformed),
+    };
+    let kid = optional_string(header, "kid").map_err(|()| InvalidToken::Malformed)?;
+    let typ = optional_string(header, "typ").map_err(|()| InvalidToken::Malformed)?;
+    Ok(Header { alg, kid, typ })
+}
+
+fn optional_string(obj: &Object, name: &str) -> Result<Option<String>, ()> {
+    match obj.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(()),
+    }
+}
+
+fn decode_object(b64: &str) -> Result<Object, InvalidToken> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(b64)
+        .map_err(|_| InvalidToken::Malformed)?;
+    match serde_json::from_slice::<UniqueValue>(&bytes) {
+        Ok(UniqueValue(Value::Object(object))) => Ok(object),
+        _ => Err(InvalidToken::Malformed),
+    }
+}
+
+/// Refuses what is not an access token presented as a bearer token (run after the
+/// signature and claim checks, so a forgery is reported as one):
+/// - an OpenID Connect ID token: `token_use: id` (Cognito), a `typ` claim of `ID`
+///   (Keycloak), or an `at_hash` / `c_hash` claim (OpenID Connect Core §3.1.3.6, §3.3.2.11),
+///   unless `accept_id_tokens`;
+/// - an Entra ID token of an issuer with the `entra` preset: neither `azp` nor `appid`;
+/// - a refresh, offline or logout token (`typ` claim) or a security event token (`events`);
+/// - a sender-constrained token (a `cnf` claim, RFC 9449 §6, RFC 8705 §3): without its
+///   proof it is exactly the replay that binding exists to stop.
+pub(crate) fn check_access_token(
+    claims: &Object,
+    accept_id_tokens: bool,
+    issuer_rules: Option<Preset>,
+) -> Result<(), InvalidToken> {
+    let is = |name: &str, value: &str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.eq_ignore_ascii_case(value))
+    };
+    if !accept_id_tokens {
+        // Entra ID tokens carry none of the markers above, but every Entra access token
+        // names its client: `azp` (v2.0) or `appid` (v1.0); an ID token names neither.
+        let entra_id_token = issuer_rules == Some(Preset::Entra)
+            && !claims.contains_key("azp")
+            && !claims.contains_key("appid");
+        if is("token_use", "id")
+            || is("typ", "ID")
+            || claims.contains_key("at_hash")
+            || claims.contains_key("c_hash")
+            || entra_id_token
+        {
+            return Err(InvalidToken::IdToken);
+        }
+    }
+    // Keycloak's refresh, offline and logout tokens (a `typ` claim) and security event
+    // tokens such as OpenID back-channel logout tokens (`events`, RFC 8417) are not access
+    // tokens either, whatever an issuer signs them with.
+    if ["Refresh", "Offline", "Logout"]
+        .iter()
+        .any(|t| is("typ", t))
+        || claims.contains_key("events")
+    {
+        return Err(InvalidToken::NotAccessToken);
+    }
+    if claims.contains_key("cnf") {
+        return Err(InvalidToken::SenderConstrained);
+    }
+    Ok(())
+}
+
+/// Checks `typ` against the policy.
+pub(crate) fn check_typ(typ: Option<&str>, policy: TypPolicy) -> Result<(), InvalidToken> {
+    let is_access_token =
+        |t: &str| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt");
+    let ok = match (policy, typ) {
+        (TypPolicy::Lenient, None) => true,
+        (TypPolicy::Lenient, Some(t)) => t.eq_ignore_ascii_case("JWT") || is_access_token(t),
+        (TypPolicy::StrictAccessToken, Some(t)) => is_access_token(t),
+        (TypPolicy::StrictAccessToken, None) => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidToken::BadType)
+    }
+}
+
+/// Verifies the signature over the raw signing input with `key` and `alg`. The caller has
+/// already checked that the key may be used with `alg`.
+pub(crate) fn check_signature(
+    jws: &Jws<'_>,
+    key: &KeyMaterial,
+    alg: Algorithm,
+) -> Result<(), InvalidToken> {
+    if key.verify(alg, jws.signing_input.as_bytes(), &jws.signature) {
+        Ok(())
+    } else {
+        Err(InvalidToken::BadSignature)
+    }
+}
+
+/// What the claims are checked against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClaimChecks<'a> {
+    pub(crate) issuer: &'a str,
+    pub(crate) audiences: &'a [String],
+    pub(crate) leeway_secs: i64,
+    pub(crate) now_secs: i64,
+    /// Without `aud`, accept a `client_id` naming an accepted audience (Cognito).
+    pub(crate) client_id_as_audience: bool,
+}
+
+/// The checked time claims, for callers that need them (expiry of cached results).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Validity {
+    pub(crate) expires_at: i64,
+    pub(crate) not_before: Option<i64>,
+}
+
+/// Checks the registered claims. `iss` was used to pick the issuer; it is checked again here.
+pub(crate) fn check_claims(
+    claims: &Object,
+    checks: ClaimChecks<'_>,
+) -> Result<Validity, InvalidToken> {
+    match claims.get("iss") {
+        Some(Value::String(iss)) if iss == checks.issuer => {}
+        Some(Value::String(_)) | None => return Err(InvalidToken::UnknownIssuer),
+        Some(_) => return Err(InvalidToken::InvalidClaim),
+    }
+    match claims.get("sub") {
+        None | Some(Value::String(_)) => {}
+        Some(_) => return Err(InvalidToken::InvalidClaim),
+    }
+    let now = checks.now_secs;
+    let leeway = checks.leeway_secs;
+    let expires_at = numeric_date(claims, "exp")?.ok_or(InvalidToken::MissingExpiry)?;
+    if now > expires_at.saturating_add(leeway) {
+        return Err(InvalidToken::Expired);
+    }
+    let not_before = numeric_date(claims, "nbf")?;
+    if let Some(nbf) = not_before {
+        if now.saturating_add(leeway) < nbf {
+            return Err(InvalidToken::NotYetValid);
+        }
+    }
+    if let Some(iat) = numeric_date(claims, "iat")? {
+        if iat > now.saturating_add(leeway) {
+            return Err(InvalidToken::IssuedInFuture);
+        }
+    }
+    match (claims.get("aud"), claims.get("client_id")) {
+        (None, Some(Value::String(client_id))) if checks.client_id_as_audience => {
+            if !checks.audiences.iter().any(|a| a == client_id) {
+                return Err(InvalidToken::WrongAudience);
+            }
+        }
+        (aud, _) => check_audience(aud, checks.audiences)?,
+    }
+    Ok(Validity {
+        expires_at,
+        not_before,
+    })
+}
+
+fn check_audience(aud: Option<&Value>, accepted: &[String]) -> Result<(), InvalidToken> {
+    let accepts = |a: &str| accepted.iter().any(|x| x == a);
+    match aud {
+        Some(Value::String(a)) if accepts(a) => Ok(()),
+        Some(Value::Array(list)) => {
+            let mut found = false;
+            for item in list {
+                match item {
+                    Value::String(a) => found |= accepts(a),
+                    _ => return Err(InvalidToken::InvalidClaim),
+                }
+            }
+            if found {
+                Ok(())
+            } else {
+                Err(InvalidToken::WrongAudience)
+            }
+        }
+        Some(Value::String(_)) | None => Err(InvalidToken::WrongAudience),
+        Some(_) => Err(InvalidToken::InvalidClaim),
+    }
+}
+
+/// A NumericDate (RFC 7519 §2): a JSON number of seconds, possibly fractional.
+fn numeric_date(claims: &Object, name: &str) -> Result<Option<i64>, InvalidToken> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => {
+            if let Some(i) = n.as_i64() {
+                Ok(Some(i))
+            } else if let Some(f) = n.as_f64().filter(|f| {
+                // Only dates an i64 of seconds can hold: a value beyond that (10^30, u64::MAX,
+                // 1e300) is refused rather than clamped into "never expires" or "always
+                // valid". NaN and infinities cannot come from JSON.
+                #[allow(clippy::cast_precision_loss)]
+                let (min, max) = (i64::MIN as f64, i64::MAX as f64);
+                *f >= min && *f < max
+            }) {
+                #[allow(clippy::cast_possible_truncation)]
+                Ok(Some(f.floor() as i64))
+            } else {
+                Err(InvalidToken::InvalidClaim)
+            }
+        }
+        Some(_) => Err(InvalidToken::InvalidClaim),
+    }
+}
+
+/// Decodes a token's header and claims without verifying anything, for diagnostics (the
+/// `inspect` tool). Never use the result for an authorization decision.
+pub fn decode_unverified(token: &str, max_len: usize) -> Result<(Value, Value), InvalidToken> {
+    if token.len() > max_len {
+        return Err(InvalidToken::TooLarge);
+    }
+    let mut parts = token.split('.');
+    let (Some(h), Some(p)) = (parts.next(), parts.next()) else {
+        return Err(InvalidToken::Malformed);
+    };
+    Ok((
+        Value::Object(decode_object(h)?),
+        Value::Object(decode_object(p)?),
+    ))
+}

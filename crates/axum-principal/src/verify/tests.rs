@@ -1,0 +1,331 @@
+//! Unit tests of parsing and the claim checks.
+
+use super::*;
+use serde_json::json;
+
+fn b64(v: &str) -> String {
+    URL_SAFE_NO_PAD.encode(v)
+}
+
+fn token(header: &str, payload: &str) -> String {
+    format!("{}.{}.{}", b64(header), b64(payload), b64("sig"))
+}
+
+#[test]
+fn parse_reads_header_and_claims() {
+    let t = token(
+        r#"{"alg":"RS256","kid":"k1","typ":"at+jwt"}"#,
+        r#"{"sub":"a"}"#,
+    );
+    let jws = parse(&t, 16 * 1024)
+        .map_err(|e| e.reason())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(jws.header.alg, Some(Algorithm::RS256));
+    assert_eq!(jws.header.kid.as_deref(), Some("k1"));
+    assert_eq!(jws.header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(jws.claims.get("sub"), Some(&json!("a")));
+    assert_eq!(jws.signature, b"sig");
+}
+
+#[test]
+fn parse_refuses_bad_shapes() {
+    let ok_header = r#"{"alg":"RS256"}"#;
+    let cases: Vec<(String, InvalidToken)> = vec![
+        ("a".repeat(100), InvalidToken::TooLarge),
+        ("abc".into(), InvalidToken::Malformed),
+        ("a.b".into(), InvalidToken::Malformed),
+        ("a.b.c.d.e".into(), InvalidToken::Malformed),
+        (
+            format!("{}.{}.!!", b64(ok_header), b64("{}")),
+            InvalidToken::Malformed,
+        ),
+        (format!("***.{}.", b64("{}")), InvalidToken::Malformed),
+        (
+            format!("{}=.{}.", b64(ok_header), b64("{}")),
+            InvalidToken::Malformed,
+        ),
+        (token("[1]", "{}"), InvalidToken::Malformed),
+        (token(ok_header, "not json"), InvalidToken::Malformed),
+        (token(ok_header, r#""a string""#), InvalidToken::Malformed),
+        (
+            token(ok_header, r#"{"sub":"a","sub":"b"}"#),
+            InvalidToken::Malformed,
+        ),
+        (
+            token(r#"{"alg":"RS256","alg":"none"}"#, "{}"),
+            InvalidToken::Malformed,
+        ),
+        (token(r#"{"alg":5}"#, "{}"), InvalidToken::Malformed),
+        (token(r#"{"kid":"x"}"#, "{}"), InvalidToken::Malformed),
+        (
+            token(r#"{"alg":"RS256","kid":7}"#, "{}"),
+            InvalidToken::Malformed,
+        ),
+        (
+            token(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#, "{}"),
+            InvalidToken::UnsupportedCritical,
+        ),
+    ];
+    for (t, expected) in cases {
+        match parse(&t, 64) {
+            Ok(_) => panic!("accepted {t}"),
+            Err(e) => assert_eq!(e, expected, "{t}"),
+        }
+    }
+}
+
+#[test]
+fn duplicate_members_are_refused_at_any_depth() {
+    let ok_header = r#"{"alg":"RS256"}"#;
+    for t in [
+        token(ok_header, r#"{"ext":{"roles":["user"],"roles":["admin"]}}"#),
+        token(ok_header, r#"{"a":[{"b":{"c":1,"c":2}}]}"#),
+        token(
+            ok_header,
+            r#"{"realm_access":{"roles":[],"roles":["admin"]}}"#,
+        ),
+        token(r#"{"alg":"RS256","jwk":{"kty":"RSA","kty":"oct"}}"#, "{}"),
+    ] {
+        match parse(&t, 1024) {
+            Ok(_) => panic!("accepted {t}"),
+            Err(e) => assert_eq!(e, InvalidToken::Malformed, "{t}"),
+        }
+    }
+}
+
+#[test]
+fn unique_members_at_depth_still_parse() {
+    let t = token(
+        r#"{"alg":"RS256"}"#,
+        r#"{"ext":{"roles":["user"],"n":[1,-2,3.5,true,null,{"roles":["x"]}]},"roles":"y"}"#,
+    );
+    let jws = parse(&t, 1024).expect("a token without duplicates parses");
+    assert_eq!(
+        Value::Object(jws.claims),
+        json!({"ext":{"roles":["user"],"n":[1,-2,3.5,true,null,{"roles":["x"]}]},"roles":"y"})
+    );
+}
+
+#[test]
+fn only_access_tokens_pass() {
+    let object = |v: Value| v.as_object().cloned().expect("an object");
+    let cases = [
+        (json!({"sub":"u"}), false, Ok(())),
+        (json!({"sub":"u","token_use":"access"}), false, Ok(())),
+        (json!({"sub":"u","typ":"Bearer"}), false, Ok(())),
+        (json!({"token_use":"id"}), false, Err(InvalidToken::IdToken)),
+        (json!({"typ":"ID"}), false, Err(InvalidToken::IdToken)),
+        (json!({"at_hash":"x"}), false, Err(InvalidToken::IdToken)),
+        (json!({"c_hash":null}), false, Err(InvalidToken::IdToken)),
+        (json!({"token_use":"id","at_hash":"x"}), true, Ok(())),
+        (
+            json!({"cnf":{"jkt":"abc"}}),
+            false,
+            Err(InvalidToken::SenderConstrained),
+        ),
+        (
+            json!({"cnf":{"x5t#S256":"abc"}}),
+            true,
+            Err(InvalidToken::SenderConstrained),
+        ),
+        (
+            json!({"cnf":null}),
+            false,
+            Err(InvalidToken::SenderConstrained),
+        ),
+    ];
+    for (claims, accept_id, expected) in cases {
+        assert_eq!(
+            check_access_token(&object(claims.clone()), accept_id, None),
+            expected,
+            "{claims} accept_id_tokens={accept_id}"
+        );
+    }
+}
+
+#[test]
+fn none_and_unknown_algorithms_parse_as_no_algorithm() {
+    for alg in ["none", "None", "rs256", "HS1", ""] {
+        let t = token(&format!(r#"{{"alg":"{alg}"}}"#), "{}");
+        let jws = parse(&t, 1024)
+            .map_err(|e| e.reason())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(jws.header.alg, None, "{alg}");
+    }
+}
+
+#[test]
+fn typ_policy_table() {
+    use TypPolicy::{Lenient as L, StrictAccessToken as S};
+    let cases = [
+        (L, None, true),
+        (L, Some("JWT"), true),
+        (L, Some("jwt"), true),
+        (L, Some("at+jwt"), true),
+        (L, Some("AT+JWT"), true),
+        (L, Some("application/at+jwt"), true),
+        (L, Some("id_token+jwt"), false),
+        (L, Some("JOSE"), false),
+        (S, None, false),
+        (S, Some("JWT"), false),
+        (S, Some("at+JWT"), true),
+        (S, Some("Application/At+Jwt"), true),
+    ];
+    for (policy, typ, ok) in cases {
+        assert_eq!(check_typ(typ, policy).is_ok(), ok, "{policy:?} {typ:?}");
+    }
+}
+
+fn checks(audiences: &[String]) -> ClaimChecks<'_> {
+    ClaimChecks {
+        issuer: "https://iss",
+        audiences,
+        leeway_secs: 60,
+        now_secs: 1_000_000,
+        client_id_as_audience: false,
+    }
+}
+
+#[test]
+fn claim_checks_table() {
+    let auds = vec!["api".to_owned(), "other".to_owned()];
+    let base = json!({"iss":"https://iss","sub":"u","aud":"api","exp":1_000_100});
+    let with = |k: &str, v: Value| {
+        let mut o = base.as_object().cloned().unwrap_or_default();
+        if v.is_null() {
+            o.remove(k);
+        } else {
+            o.insert(k.into(), v);
+        }
+        o
+    };
+    let cases: Vec<(Object, Result<(), InvalidToken>)> = vec![
+        (with("sub", json!("u")), Ok(())),
+        (
+            with("iss", json!("https://iss/")),
+            Err(InvalidToken::UnknownIssuer),
+        ),
+        (with("iss", Value::Null), Err(InvalidToken::UnknownIssuer)),
+        (
+            with("iss", json!(["https://iss"])),
+            Err(InvalidToken::InvalidClaim),
+        ),
+        (with("sub", json!(12)), Err(InvalidToken::InvalidClaim)),
+        (with("exp", Value::Null), Err(InvalidToken::MissingExpiry)),
+        (
+            with("exp", json!("1000100")),
+            Err(InvalidToken::InvalidClaim),
+        ),
+        (with("exp", json!(999_940)), Ok(())),
+        (with("exp", json!(999_939)), Err(InvalidToken::Expired)),
+        (with("exp", json!(1_000_100.5)), Ok(())),
+        (with("nbf", json!(1_000_060)), Ok(())),
+        (
+            with("nbf", json!(1_000_061)),
+            Err(InvalidToken::NotYetValid),
+        ),
+        (with("nbf", json!(true)), Err(InvalidToken::InvalidClaim)),
+        (with("iat", json!(1_000_060)), Ok(())),
+        (
+            with("iat", json!(1_000_061)),
+            Err(InvalidToken::IssuedInFuture),
+        ),
+        (with("aud", json!(["x", "other"])), Ok(())),
+        (with("aud", json!([])), Err(InvalidToken::WrongAudience)),
+        (with("aud", json!("x")), Err(InvalidToken::WrongAudience)),
+        (with("aud", Value::Null), Err(InvalidToken::WrongAudience)),
+        (
+            with("aud", json!(["api", 3])),
+            Err(InvalidToken::InvalidClaim),
+        ),
+        (
+            with("aud", json!({"api":true})),
+            Err(InvalidToken::InvalidClaim),
+        ),
+    ];
+    for (claims, expected) in cases {
+        assert_eq!(
+            check_claims(&claims, checks(&auds)).map(|_| ()),
+            expected,
+            "{claims:?}"
+        );
+    }
+}
+
+#[test]
+fn client_id_stands_in_for_a_missing_aud_only_when_configured() {
+    let auds = vec!["app-client".to_owned()];
+    let cognito = json!({"iss":"https://iss","sub":"u","client_id":"app-client","exp":1_000_100});
+    let cognito = cognito.as_object().cloned().unwrap_or_default();
+    let strict = checks(&auds);
+    let lenient = ClaimChecks {
+        client_id_as_audience: true,
+        ..checks(&auds)
+    };
+    assert_eq!(
+        check_claims(&cognito, strict).map(|_| ()),
+        Err(InvalidToken::WrongAudience)
+    );
+    assert_eq!(check_claims(&cognito, lenient).map(|_| ()), Ok(()));
+    let mut other = cognito.clone();
+    other.insert("client_id".into(), json!("someone-else"));
+    assert_eq!(
+        check_claims(&other, lenient).map(|_| ()),
+        Err(InvalidToken::WrongAudience)
+    );
+    let mut with_aud = cognito.clone();
+    with_aud.insert("aud".into(), json!("x"));
+    assert_eq!(
+        check_claims(&with_aud, lenient).map(|_| ()),
+        Err(InvalidToken::WrongAudience)
+    );
+}
+
+#[test]
+fn entra_id_tokens_and_other_non_access_tokens_are_refused() {
+    let object = |v: Value| v.as_object().cloned().expect("an object");
+    let entra = Some(Preset::Entra);
+    // An Entra v2.0 ID token from the token endpoint: no token_use, typ, at_hash or c_hash.
+    let id_token = json!({"aud":"11112222","iss":"https://login.microsoftonline.com/t/v2.0",
+        "oid":"o","sub":"s","tid":"t","ver":"2.0","nonce":"n","roles":["admin"],"name":"A"});
+    let cases = [
+        (id_token.clone(), entra, Err(InvalidToken::IdToken)),
+        (id_token.clone(), None, Ok(())),
+        (json!({"sub":"s","azp":"11112222","scp":"x"}), entra, Ok(())),
+        (json!({"sub":"s","appid":"11112222"}), entra, Ok(())),
+        (
+            json!({"typ":"Refresh"}),
+            None,
+            Err(InvalidToken::NotAccessToken),
+        ),
+        (
+            json!({"typ":"Offline"}),
+            None,
+            Err(InvalidToken::NotAccessToken),
+        ),
+        (
+            json!({"typ":"Logout"}),
+            None,
+            Err(InvalidToken::NotAccessToken),
+        ),
+        (
+            json!({"events":{"http://schemas.openid.net/event/backchannel-logout":{}}}),
+            None,
+            Err(InvalidToken::NotAccessToken),
+        ),
+        (json!({"typ":"Bearer"}), None, Ok(())),
+    ];
+    for (claims, rules, expected) in cases {
+        assert_eq!(
+            check_access_token(&object(claims.clone()), false, rules),
+            expected,
+            "{claims}"
+        );
+    }
+    // Lifting the ID-token rule lifts the Entra shape too, not the others.
+    assert_eq!(check_access_token(&object(id_token), true, entra), Ok(()));
+    assert_eq!(
+        check_access_token(&object(json!({"typ":"Logout"})), true, None),
+        Err(InvalidToken::NotAccessToken)
+    );
+}
