@@ -84,7 +84,7 @@ mod jwk;
 pub mod observe;
 
 pub use authenticator::{Authenticator, TokenCacheStats};
-pub use cache::TokenCacheLimits;
+pub use config::TokenCacheLimits;
 
 #[doc(hidden)]
 pub mod internals;

@@ -5,6 +5,7 @@
 mod build;
 mod error;
 mod issuer;
+mod limits;
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,7 +14,6 @@ use std::time::Duration;
 use axum::response::Response;
 
 pub use crate::alg::Algorithm;
-use crate::cache::TokenCacheLimits;
 use crate::classify::Classifier;
 use crate::clock::{Clock, SystemClock};
 use crate::jwk::VerifyingKey;
@@ -22,6 +22,7 @@ use crate::rejection::{AuthRejection, Renderer};
 pub(crate) use self::build::check_url;
 pub use self::error::ConfigError;
 pub use self::issuer::Issuer;
+pub use self::limits::TokenCacheLimits;
 
 /// Which `typ` header values are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
