@@ -105,9 +105,9 @@ pub use layer::{AuthLayer, AuthService};
 pub use principal::{Claims, Machine, Principal, User};
 pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
 
-/// The README's examples, compiled as doctests (they use the `rate-limit` feature, which
-/// `.ci/run` turns on for the doctests).
-#[cfg(all(doctest, feature = "rate-limit"))]
+/// The README's examples, compiled as doctests (they use the `rate-limit` and `redis`
+/// features, which `.ci/run` turns on for the doctests).
+#[cfg(all(doctest, feature = "rate-limit", feature = "redis"))]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
