@@ -21,7 +21,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, FromRedisValue, RedisError, Script};
+use ::redis::{Client, FromRedisValue, RedisError};
 
 use crate::replay::{ReplayFuture, ReplayStore, ReplayStoreUnavailable, ReplayVerdict};
 
@@ -177,7 +177,7 @@ impl RedisConnection {
     #[cfg(feature = "rate-limit")]
     pub(crate) async fn invoke<T: FromRedisValue>(
         &self,
-        script: &Script,
+        script: &::redis::Script,
         key: &[u8],
         args: &[u64],
     ) -> Result<T, StoreError> {

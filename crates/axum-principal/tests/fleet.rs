@@ -170,7 +170,10 @@ async fn fleet_issuer_load() {
     // pre-publication).
     let mut rotation_hours = (0.0, 0.0);
     for _ in 0..2 {
-        let old = fleet.issuer.signing_kid(KeyAlg::Rs256).expect("a signing key");
+        let old = fleet
+            .issuer
+            .signing_kid(KeyAlg::Rs256)
+            .expect("a signing key");
         fleet.issuer.add_key(KeyAlg::Rs256);
         let (d, j) = fleet.run(hour, 0, &mut n).await;
         fleet.issuer.retire_key(&old);

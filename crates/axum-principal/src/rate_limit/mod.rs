@@ -100,7 +100,7 @@ enum Backend {
     Local(Arc<Limits<DefaultClock>>),
     /// Redis, shared by every replica.
     #[cfg(feature = "redis")]
-    Redis(RedisQuotas),
+    Redis(Arc<RedisQuotas>),
 }
 
 impl fmt::Debug for RateLimitLayer {
@@ -154,7 +154,7 @@ impl RateLimitLayer {
         Self {
             users,
             machines,
-            backend: Backend::Redis(quotas),
+            backend: Backend::Redis(Arc::new(quotas)),
         }
     }
 
@@ -248,7 +248,7 @@ where
                     crate::Kind::User => self.limits.users,
                     crate::Kind::Machine => self.limits.machines,
                 };
-                let quotas = quotas.clone();
+                let quotas = Arc::clone(quotas);
                 let renderer = context.renderer.clone();
                 // The service that was made ready goes with the request; a clone stays.
                 let clone = self.inner.clone();

@@ -3,7 +3,7 @@ use std::num::NonZeroU32;
 
 use governor::clock::FakeRelativeClock;
 
-use super::local::{Key, Limits};
+use super::local::{Key, Limits, Slot};
 use super::*;
 use crate::classify::Kind;
 
