@@ -12,6 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use axum_principal::rate_limit::RateLimitLayer;
 use axum_principal::{
     guard_layer, names, AuthLayer, Guarded, Machine, Principal, RequireMachine,
     RequireRoleOrMachine, RequireScope, RequireUser, User,
@@ -26,7 +27,13 @@ names!(pub ReadReports = "read:reports");
 /// The whole service: `/healthz` outside the auth layer, every other route behind `layer`,
 /// each guard applied to its own route only.
 pub fn app(layer: AuthLayer) -> Router {
-    let protected = Router::new()
+    app_with_rate_limit(layer, None)
+}
+
+/// As [`app`], with per-principal quotas (`AUTHZ_RATE_LIMIT`, see
+/// [`rate_limit_layer`](crate::shared::rate_limit_layer)) on every authenticated route.
+pub fn app_with_rate_limit(layer: AuthLayer, limits: Option<RateLimitLayer>) -> Router {
+    let mut protected = Router::new()
         .route("/me", get(me))
         // The guard is a handler argument here.
         .route("/reports", get(reports))
@@ -44,8 +51,12 @@ pub fn app(layer: AuthLayer) -> Router {
             Router::new()
                 .route("/user", get(user))
                 .route_layer(guard_layer(RequireUser)),
-        )
-        .layer(layer);
+        );
+    // Inside the auth layer, which supplies the principal.
+    if let Some(limits) = limits {
+        protected = protected.layer(limits);
+    }
+    let protected = protected.layer(layer);
 
     Router::new()
         .route("/healthz", get(healthz))

@@ -7,8 +7,9 @@ use axum_principal::AuthLayer;
 
 use crate::config::auth_config;
 use crate::dev::{dev_tokens, print_dev_banner, start_dev_issuer};
-use crate::routes::app;
+use crate::routes::app_with_rate_limit;
 use crate::settings::{is_loopback_bind, settings_from, ConfigProblem};
+use crate::shared::{rate_limit_layer, redis_connection};
 
 /// Exit status for a configuration mistake.
 pub const EXIT_CONFIG: u8 = 2;
@@ -65,6 +66,12 @@ pub async fn run(vars: impl Fn(&str) -> Option<String>) -> ExitCode {
 
     let layer = AuthLayer::new(config);
 
+    let redis = match redis_connection(&settings) {
+        Ok(redis) => redis,
+        Err(problem) => return config_error(&problem),
+    };
+    let limits = rate_limit_layer(&settings, redis.as_ref());
+
     // Fetch the keys now so the first requests need not wait; if the issuer is down the
     // service still starts and answers 503 until keys can be had.
     let authenticator = layer.authenticator().clone();
@@ -94,10 +101,12 @@ pub async fn run(vars: impl Fn(&str) -> Option<String>) -> ExitCode {
         issuers = ?layer.authenticator().config().issuers().collect::<Vec<_>>(),
         audiences = ?layer.authenticator().config().audiences(),
         providers = ?settings.providers,
+        rate_limit = ?settings.rate_limit,
+        redis = redis.is_some(),
         "listening"
     );
 
-    let served = axum::serve(listener, app(layer))
+    let served = axum::serve(listener, app_with_rate_limit(layer, limits))
         .with_graceful_shutdown(shutdown_signal())
         .await;
     drop(dev_issuer);

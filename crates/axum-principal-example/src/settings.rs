@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum_principal::Preset;
@@ -60,6 +61,20 @@ pub struct Settings {
     /// Whether repeated tokens are answered from the verified-token cache
     /// (`AUTHZ_TOKEN_CACHE`).
     pub token_cache: bool,
+    /// Per-principal quotas (`AUTHZ_RATE_LIMIT`); none when unset.
+    pub rate_limit: Option<RateLimitSetting>,
+    /// The Redis shared by every instance (`AUTHZ_REDIS_URL`): quotas and the DPoP replay
+    /// store live there; unset: in process.
+    pub redis_url: Option<String>,
+}
+
+/// `AUTHZ_RATE_LIMIT`: requests per minute for each user and for each machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitSetting {
+    /// Requests per minute for each user.
+    pub users_per_minute: NonZeroU32,
+    /// Requests per minute for each machine.
+    pub machines_per_minute: NonZeroU32,
 }
 
 impl Settings {
@@ -172,6 +187,15 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
 
     check_dev_mode_bind(bind, &issuers, get("AUTHZ_DEV").as_deref())?;
 
+    let rate_limit = get("AUTHZ_RATE_LIMIT")
+        .map(|v| parse_rate_limit(&v))
+        .transpose()?;
+
+    let redis_url = get("AUTHZ_REDIS_URL");
+    if let Some(url) = &redis_url {
+        check_redis_url(url)?;
+    }
+
     Ok(Settings {
         bind,
         issuers,
@@ -182,7 +206,41 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         providers,
         leeway,
         token_cache,
+        rate_limit,
+        redis_url,
     })
+}
+
+/// `USER,MACHINE`: two whole numbers of requests per minute, each at least 1.
+fn parse_rate_limit(value: &str) -> Result<RateLimitSetting, ConfigProblem> {
+    let problem = || {
+        ConfigProblem::new(
+            "AUTHZ_RATE_LIMIT",
+            format!(
+                "{value:?} is not USER,MACHINE requests per minute (two whole numbers of at \
+                 least 1, e.g. 60,600)"
+            ),
+        )
+    };
+    let (users, machines) = value.split_once(',').ok_or_else(problem)?;
+    let per_minute = |n: &str| n.trim().parse::<NonZeroU32>().map_err(|_| problem());
+    Ok(RateLimitSetting {
+        users_per_minute: per_minute(users)?,
+        machines_per_minute: per_minute(machines)?,
+    })
+}
+
+/// `redis://host:port[/db]`, as the library's client accepts it.
+fn check_redis_url(url: &str) -> Result<(), ConfigProblem> {
+    if !url.starts_with("redis://") {
+        return Err(ConfigProblem::new(
+            "AUTHZ_REDIS_URL",
+            format!("{url:?} is not a redis://host:port URL"),
+        ));
+    }
+    axum_principal::redis::RedisConnection::open(url)
+        .map(drop)
+        .map_err(|e| ConfigProblem::new("AUTHZ_REDIS_URL", format!("{url:?}: {e}")))
 }
 
 /// `AUTHZ_PROVIDER`: unset → `auto` for every issuer; one value → that preset for every

@@ -72,6 +72,9 @@ pub mod principal;
 #[cfg(feature = "rate-limit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
 pub mod rate_limit;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 pub mod rejection;
 pub mod replay;
 pub mod verify;
@@ -102,9 +105,9 @@ pub use layer::{AuthLayer, AuthService};
 pub use principal::{Claims, Machine, Principal, User};
 pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
 
-/// The README's examples, compiled as doctests (they use the `rate-limit` feature, which
-/// `.ci/run` turns on for the doctests).
-#[cfg(all(doctest, feature = "rate-limit"))]
+/// The README's examples, compiled as doctests (they use the `rate-limit` and `redis`
+/// features, which `.ci/run` turns on for the doctests).
+#[cfg(all(doctest, feature = "rate-limit", feature = "redis"))]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 

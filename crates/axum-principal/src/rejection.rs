@@ -173,6 +173,10 @@ pub enum RejectionKind {
         /// the `Retry-After` header.
         retry_after_secs: u64,
     },
+    /// The shared quota store (Redis) did not answer in time and the rate limiter is
+    /// configured to fail closed (features `rate-limit` and `redis`): 503 with
+    /// `Retry-After: 1`.
+    RateLimitUnavailable,
 }
 
 /// A custom renderer: turns a rejection into the response to send.
@@ -243,6 +247,7 @@ impl AuthRejection {
             RejectionKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             RejectionKind::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
             RejectionKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            RejectionKind::RateLimitUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -256,6 +261,7 @@ impl AuthRejection {
             RejectionKind::Unavailable => "temporarily_unavailable",
             RejectionKind::MissingLayer => "server_error",
             RejectionKind::RateLimited { .. } => "rate_limited",
+            RejectionKind::RateLimitUnavailable => "temporarily_unavailable",
         }
     }
 
@@ -269,6 +275,7 @@ impl AuthRejection {
             RejectionKind::Unavailable => "keys_unavailable",
             RejectionKind::MissingLayer => "missing_auth_layer",
             RejectionKind::RateLimited { .. } => "rate_limited",
+            RejectionKind::RateLimitUnavailable => "rate_limit_unavailable",
         }
     }
 
@@ -290,6 +297,9 @@ impl AuthRejection {
             }
             RejectionKind::RateLimited { .. } => {
                 "too many requests for this principal; retry later"
+            }
+            RejectionKind::RateLimitUnavailable => {
+                "the rate limit cannot be checked right now; try again shortly"
             }
         }
     }
@@ -316,7 +326,8 @@ impl AuthRejection {
             )),
             RejectionKind::Unavailable
             | RejectionKind::MissingLayer
-            | RejectionKind::RateLimited { .. } => None,
+            | RejectionKind::RateLimited { .. }
+            | RejectionKind::RateLimitUnavailable => None,
         }
     }
 
@@ -370,6 +381,11 @@ impl AuthRejection {
                     header::RETRY_AFTER,
                     HeaderValue::from(retry_after_secs.max(1)),
                 );
+            }
+            RejectionKind::RateLimitUnavailable => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }
@@ -430,6 +446,7 @@ mod tests {
                 },
                 429,
             ),
+            (RejectionKind::RateLimitUnavailable, 503),
         ];
         for (kind, status) in table {
             assert_eq!(
