@@ -2,7 +2,7 @@
 //! crate that does network I/O.
 //!
 //! * **Freshness.** A set lives for `Cache-Control: max-age`, clamped to a configured range
-//!   (default 10 min when absent). From three quarters of its life on, a request that uses it
+//!   (default 15 min when absent). From three quarters of its life on, a request that uses it
 //!   starts one background refresh; requests never wait for a refresh of keys they have.
 //! * **Unknown `kid`.** At most one refresh per issuer per cooldown; concurrent requests share
 //!   it, and the request that triggered it is answered from the new set. The token's `kid` is
