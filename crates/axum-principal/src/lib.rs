@@ -74,6 +74,7 @@ pub mod principal;
 pub mod rate_limit;
 pub mod rejection;
 pub mod replay;
+pub mod resource_metadata;
 pub mod verify;
 
 mod alg;
@@ -101,6 +102,7 @@ pub use key_store::KeyStore;
 pub use layer::{AuthLayer, AuthService};
 pub use principal::{Claims, Machine, Principal, User};
 pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
+pub use resource_metadata::ProtectedResourceMetadata;
 
 /// The README's examples, compiled as doctests (they use the `rate-limit` feature, which
 /// `.ci/run` turns on for the doctests).
