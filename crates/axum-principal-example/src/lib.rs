@@ -10,6 +10,7 @@
 //!   `curl` lines printed for it;
 //! * [`config`]: [`Settings`] → the library's `AuthConfig`;
 //! * [`routes`]: the router, with guards as `route_layer` and as handler arguments;
+//! * [`metadata`]: with `AUTHZ_RESOURCE`, the RFC 9728 document the router serves;
 //! * [`serve`]: the whole start-up, listening, and a graceful stop.
 //!
 //! For the few lines a service of your own needs, read `examples/minimal.rs` first.
@@ -18,12 +19,14 @@
 
 pub mod config;
 pub mod dev;
+pub mod metadata;
 pub mod routes;
 pub mod serve;
 pub mod settings;
 
 pub use config::auth_config;
 pub use dev::{dev_tokens, start_dev_issuer, DevTokens};
+pub use metadata::resource_metadata;
 pub use routes::app;
 pub use serve::{run, EXIT_CONFIG, EXIT_RUNTIME};
 pub use settings::{settings_from, ConfigProblem, Settings};

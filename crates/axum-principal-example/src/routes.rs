@@ -12,6 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use axum_principal::guard::Name;
 use axum_principal::{
     guard_layer, names, AuthLayer, Guarded, Machine, Principal, RequireMachine,
     RequireRoleOrMachine, RequireScope, RequireUser, User,
@@ -20,12 +21,17 @@ use serde_json::{json, Value};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::metadata::resource_metadata;
+
 // The scope `/reports` requires, as a type: `RequireScope<ReadReports>`.
 names!(pub ReadReports = "read:reports");
 
-/// The whole service: `/healthz` outside the auth layer, every other route behind `layer`,
-/// each guard applied to its own route only.
+/// The whole service: `/healthz` (and, with `AUTHZ_RESOURCE`, the RFC 9728 document)
+/// outside the auth layer, every other route behind `layer`, each guard applied to its own
+/// route only.
 pub fn app(layer: AuthLayer) -> Router {
+    // The scopes the routes require: `scopes_supported` of the metadata document.
+    let metadata = resource_metadata(layer.authenticator().config(), [ReadReports.name()]);
     let protected = Router::new()
         .route("/me", get(me))
         // The guard is a handler argument here.
@@ -47,8 +53,12 @@ pub fn app(layer: AuthLayer) -> Router {
         )
         .layer(layer);
 
-    Router::new()
-        .route("/healthz", get(healthz))
+    let public = Router::new().route("/healthz", get(healthz));
+    let public = match metadata {
+        Some(metadata) => public.merge(metadata.router()),
+        None => public,
+    };
+    public
         .merge(protected)
         // Set after the merge so that unknown paths answer 404 without reading a token.
         .fallback(not_found)

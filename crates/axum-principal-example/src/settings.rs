@@ -60,6 +60,9 @@ pub struct Settings {
     /// Whether repeated tokens are answered from the verified-token cache
     /// (`AUTHZ_TOKEN_CACHE`).
     pub token_cache: bool,
+    /// This API's resource identifier (`AUTHZ_RESOURCE`): when set, the RFC 9728 document
+    /// is served and every 401 and 403 challenge names it.
+    pub resource: Option<String>,
 }
 
 impl Settings {
@@ -161,6 +164,11 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
 
     check_dev_mode_bind(bind, &issuers, get("AUTHZ_DEV").as_deref())?;
 
+    let resource = get("AUTHZ_RESOURCE");
+    if let Some(resource) = &resource {
+        check_url(resource).map_err(|m| ConfigProblem::new("AUTHZ_RESOURCE", m))?;
+    }
+
     Ok(Settings {
         bind,
         issuers,
@@ -171,6 +179,7 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         providers,
         leeway,
         token_cache,
+        resource,
     })
 }
 

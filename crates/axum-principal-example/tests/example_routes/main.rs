@@ -8,6 +8,7 @@ use serde_json::json;
 
 mod classification;
 mod dev_mode;
+mod resource_metadata;
 mod settings;
 mod support;
 
