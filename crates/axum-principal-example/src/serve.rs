@@ -118,8 +118,8 @@ fn config_error(problem: &ConfigProblem) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-/// Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
+/// Ctrl-C, or SIGTERM on Unix: when a server started by [`run`] (or the MCP example) stops.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::warn!(error = %e, "cannot listen for Ctrl-C");
