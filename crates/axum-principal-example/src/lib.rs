@@ -28,5 +28,5 @@ pub use config::auth_config;
 pub use dev::{dev_tokens, start_dev_issuer, DevTokens};
 pub use metadata::resource_metadata;
 pub use routes::app;
-pub use serve::{run, EXIT_CONFIG, EXIT_RUNTIME};
+pub use serve::{config_error, run, run_with, EXIT_CONFIG, EXIT_RUNTIME};
 pub use settings::{settings_from, ConfigProblem, Settings};

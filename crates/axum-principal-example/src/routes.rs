@@ -14,8 +14,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use axum_principal::guard::Name;
 use axum_principal::{
-    guard_layer, names, AuthLayer, Guarded, Machine, Principal, RequireMachine,
-    RequireRoleOrMachine, RequireScope, RequireUser, User,
+    guard_layer, names, AuthLayer, Guarded, Machine, Principal, ProtectedResourceMetadata,
+    RequireMachine, RequireRoleOrMachine, RequireScope, RequireUser, User,
 };
 use serde_json::{json, Value};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -52,7 +52,16 @@ pub fn app(layer: AuthLayer) -> Router {
                 .route_layer(guard_layer(RequireUser)),
         )
         .layer(layer);
+    with_public_routes(protected, metadata)
+}
 
+/// `protected` (routes behind the auth layer) with what the services of this crate add
+/// around it: `/healthz`, the RFC 9728 document when there is one, a JSON 404, tracing,
+/// and `Authorization` marked sensitive.
+pub fn with_public_routes(
+    protected: Router,
+    metadata: Option<ProtectedResourceMetadata>,
+) -> Router {
     let public = Router::new().route("/healthz", get(healthz));
     let public = match metadata {
         Some(metadata) => public.merge(metadata.router()),

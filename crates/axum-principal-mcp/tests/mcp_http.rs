@@ -44,7 +44,7 @@ async fn server() -> Server {
     })
     .expect("valid settings");
     assert_eq!(settings.resource.as_deref(), Some(resource.as_str()));
-    assert_eq!(settings.audiences, [resource.clone()]);
+    assert_eq!(settings.audiences, [resource.as_str()]);
     let config = auth_config(&settings, None).expect("a valid configuration");
     let router = app(AuthLayer::new(config));
     tokio::spawn(async move {
