@@ -53,6 +53,9 @@ pub fn auth_config(
     for audience in audiences {
         builder = builder.audience(audience);
     }
+    if let Some(resource) = &settings.resource {
+        builder = builder.resource(resource.clone());
+    }
 
     builder
         .build()
@@ -72,6 +75,7 @@ fn config_problem(error: &ConfigError, jwks_uri: Option<&str>) -> ConfigProblem 
         ConfigError::InvalidUrl { url, .. } | ConfigError::InsecureUrl(url) => url_variable(url),
         ConfigError::NoAudience | ConfigError::EmptyAudience => "AUTHZ_AUDIENCE",
         ConfigError::InvalidRolesClaim => "AUTHZ_ROLES_CLAIM",
+        ConfigError::InvalidResource { .. } => "AUTHZ_RESOURCE",
         // NoIssuer, DuplicateIssuer, NoKeySource, HttpClient and anything added later: the
         // issuer settings are the closest match.
         _ => "AUTHZ_ISSUER",

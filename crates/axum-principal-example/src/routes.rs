@@ -12,20 +12,24 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use axum_principal::guard::Name;
 use axum_principal::rate_limit::RateLimitLayer;
 use axum_principal::{
-    guard_layer, names, AuthLayer, Guarded, Machine, Principal, RequireMachine,
-    RequireRoleOrMachine, RequireScope, RequireUser, User,
+    guard_layer, names, AuthLayer, Guarded, Machine, Principal, ProtectedResourceMetadata,
+    RequireMachine, RequireRoleOrMachine, RequireScope, RequireUser, User,
 };
 use serde_json::{json, Value};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::metadata::resource_metadata;
+
 // The scope `/reports` requires, as a type: `RequireScope<ReadReports>`.
 names!(pub ReadReports = "read:reports");
 
-/// The whole service: `/healthz` outside the auth layer, every other route behind `layer`,
-/// each guard applied to its own route only.
+/// The whole service: `/healthz` (and, with `AUTHZ_RESOURCE`, the RFC 9728 document)
+/// outside the auth layer, every other route behind `layer`, each guard applied to its own
+/// route only.
 pub fn app(layer: AuthLayer) -> Router {
     app_with_rate_limit(layer, None)
 }
@@ -33,6 +37,8 @@ pub fn app(layer: AuthLayer) -> Router {
 /// As [`app`], with per-principal quotas (`AUTHZ_RATE_LIMIT`, see
 /// [`rate_limit_layer`](crate::shared::rate_limit_layer)) on every authenticated route.
 pub fn app_with_rate_limit(layer: AuthLayer, limits: Option<RateLimitLayer>) -> Router {
+    // The scopes the routes require: `scopes_supported` of the metadata document.
+    let metadata = resource_metadata(layer.authenticator().config(), [ReadReports.name()]);
     let mut protected = Router::new()
         .route("/me", get(me))
         // The guard is a handler argument here.
@@ -56,10 +62,22 @@ pub fn app_with_rate_limit(layer: AuthLayer, limits: Option<RateLimitLayer>) -> 
     if let Some(limits) = limits {
         protected = protected.layer(limits);
     }
-    let protected = protected.layer(layer);
+    with_public_routes(protected.layer(layer), metadata)
+}
 
-    Router::new()
-        .route("/healthz", get(healthz))
+/// `protected` (routes behind the auth layer) with what the services of this crate add
+/// around it: `/healthz`, the RFC 9728 document when there is one, a JSON 404, tracing,
+/// and `Authorization` marked sensitive.
+pub fn with_public_routes(
+    protected: Router,
+    metadata: Option<ProtectedResourceMetadata>,
+) -> Router {
+    let public = Router::new().route("/healthz", get(healthz));
+    let public = match metadata {
+        Some(metadata) => public.merge(metadata.router()),
+        None => public,
+    };
+    public
         .merge(protected)
         // Set after the merge so that unknown paths answer 404 without reading a token.
         .fallback(not_found)

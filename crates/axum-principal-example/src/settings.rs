@@ -66,6 +66,9 @@ pub struct Settings {
     /// The Redis shared by every instance (`AUTHZ_REDIS_URL`): quotas and the DPoP replay
     /// store live there; unset: in process.
     pub redis_url: Option<String>,
+    /// This API's resource identifier (`AUTHZ_RESOURCE`): when set, the RFC 9728 document
+    /// is served and every 401 and 403 challenge names it.
+    pub resource: Option<String>,
 }
 
 /// `AUTHZ_RATE_LIMIT`: requests per minute for each user and for each machine.
@@ -196,6 +199,11 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         check_redis_url(url)?;
     }
 
+    let resource = get("AUTHZ_RESOURCE");
+    if let Some(resource) = &resource {
+        check_url(resource).map_err(|m| ConfigProblem::new("AUTHZ_RESOURCE", m))?;
+    }
+
     Ok(Settings {
         bind,
         issuers,
@@ -208,6 +216,7 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         token_cache,
         rate_limit,
         redis_url,
+        resource,
     })
 }
 

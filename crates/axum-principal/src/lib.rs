@@ -77,6 +77,7 @@ pub mod rate_limit;
 pub mod redis;
 pub mod rejection;
 pub mod replay;
+pub mod resource_metadata;
 pub mod verify;
 
 mod alg;
@@ -104,6 +105,7 @@ pub use key_store::KeyStore;
 pub use layer::{AuthLayer, AuthService};
 pub use principal::{Claims, Machine, Principal, User};
 pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
+pub use resource_metadata::ProtectedResourceMetadata;
 
 /// The README's examples, compiled as doctests (they use the `rate-limit` and `redis`
 /// features, which `.ci/run` turns on for the doctests).

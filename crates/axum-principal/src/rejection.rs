@@ -182,12 +182,26 @@ pub enum RejectionKind {
 /// A custom renderer: turns a rejection into the response to send.
 pub type RenderFn = dyn Fn(&AuthRejection) -> Response + Send + Sync;
 
-/// How rejections are shown: the `realm` and an optional custom renderer. Carried through
-/// request extensions so that extractors and guards render the same way as the layer.
+/// How rejections are shown: the `realm`, an optional custom renderer and the RFC 9728
+/// metadata URL. Carried through request extensions so that extractors and guards render
+/// the same way as the layer.
 #[derive(Clone)]
 pub(crate) struct Renderer {
     pub(crate) realm: Arc<str>,
     pub(crate) custom: Option<Arc<RenderFn>>,
+    /// `resource_metadata` of every challenge (RFC 9728 §5.1), checked by `build()`.
+    pub(crate) resource_metadata: Option<Arc<str>>,
+}
+
+impl Renderer {
+    /// The auth-params that end every challenge, whatever its scheme (`Bearer`, `DPoP`):
+    /// `, resource_metadata="…"` when a resource identifier is configured, else nothing.
+    pub(crate) fn challenge_params(&self) -> String {
+        match &self.resource_metadata {
+            Some(url) => format!(", resource_metadata=\"{}\"", sanitize_quoted(url)),
+            None => String::new(),
+        }
+    }
 }
 
 impl Default for Renderer {
@@ -195,6 +209,7 @@ impl Default for Renderer {
         Self {
             realm: Arc::from("api"),
             custom: None,
+            resource_metadata: None,
         }
     }
 }
@@ -204,6 +219,7 @@ impl fmt::Debug for Renderer {
         f.debug_struct("Renderer")
             .field("realm", &self.realm)
             .field("custom", &self.custom.is_some())
+            .field("resource_metadata", &self.resource_metadata)
             .finish()
     }
 }
@@ -304,8 +320,15 @@ impl AuthRejection {
         }
     }
 
-    /// The `WWW-Authenticate` challenge, if this kind of refusal carries one.
+    /// The `WWW-Authenticate` challenge, if this kind of refusal carries one; it ends with
+    /// `resource_metadata="…"` when a resource identifier is configured.
     pub fn www_authenticate(&self) -> Option<String> {
+        let params = self.renderer.challenge_params();
+        self.bearer_challenge().map(|challenge| challenge + &params)
+    }
+
+    /// The `Bearer` challenge's scheme and own parameters (RFC 6750 §3).
+    fn bearer_challenge(&self) -> Option<String> {
         let realm = &self.renderer.realm;
         match &self.kind {
             RejectionKind::MissingCredentials => Some(format!("Bearer realm=\"{realm}\"")),
@@ -343,7 +366,11 @@ impl AuthRejection {
                     renderer: self.renderer.clone(),
                 }
                 .www_authenticate()?,
-                _ => format!("Bearer realm=\"{}\"", sanitize_quoted(&self.renderer.realm)),
+                _ => format!(
+                    "Bearer realm=\"{}\"{}",
+                    sanitize_quoted(&self.renderer.realm),
+                    self.renderer.challenge_params()
+                ),
             };
             HeaderValue::from_str(&fallback).ok()
         })

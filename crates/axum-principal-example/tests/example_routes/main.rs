@@ -9,6 +9,7 @@ use serde_json::json;
 mod classification;
 mod dev_mode;
 mod rate_limit;
+mod resource_metadata;
 mod settings;
 mod support;
 

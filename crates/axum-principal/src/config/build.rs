@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::{AuthConfig, AuthConfigBuilder, ConfigError, ConfigInner, JwksSource, KeySource};
 use crate::jwk::{self, VerifyingKey};
 use crate::rejection::Renderer;
+use crate::resource_metadata::Resource;
 
 impl AuthConfigBuilder {
     /// Checks everything and builds the configuration.
@@ -31,6 +32,18 @@ impl AuthConfigBuilder {
             if !issuer.use_jwks && issuer.hmac_secret.is_none() {
                 return Err(ConfigError::NoKeySource(issuer.url.clone()));
             }
+        }
+        let resource = self.resource.as_deref().map(Resource::parse).transpose()?;
+        if self.require_resource_audience {
+            let id = resource
+                .as_ref()
+                .ok_or(ConfigError::ResourceAudienceWithoutResource)?
+                .id
+                .to_string();
+            if let Some(other) = self.audiences.iter().find(|a| **a != id) {
+                return Err(ConfigError::AudienceOtherThanResource(other.clone()));
+            }
+            self.audiences = vec![id];
         }
         if self.audiences.is_empty() {
             return Err(ConfigError::NoAudience);
@@ -168,8 +181,10 @@ impl AuthConfigBuilder {
                 renderer: Renderer {
                     realm: Arc::from(self.realm),
                     custom: self.renderer,
+                    resource_metadata: resource.as_ref().map(|r| r.metadata_url.clone()),
                 },
                 clock: self.clock,
+                resource,
             }),
         })
     }

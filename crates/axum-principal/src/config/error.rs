@@ -52,6 +52,21 @@ pub enum ConfigError {
     InvalidScope(String),
     /// The HTTP client could not be built.
     HttpClient(String),
+    /// A resource identifier ([`AuthConfigBuilder::resource`](super::AuthConfigBuilder::resource))
+    /// that is not an absolute `https://` URL (`http://` on loopback) without query or
+    /// fragment.
+    InvalidResource {
+        /// The identifier as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// [`require_resource_audience`](super::AuthConfigBuilder::require_resource_audience)
+    /// without a [`resource`](super::AuthConfigBuilder::resource).
+    ResourceAudienceWithoutResource,
+    /// An audience other than the resource identifier, with
+    /// [`require_resource_audience`](super::AuthConfigBuilder::require_resource_audience).
+    AudienceOtherThanResource(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -88,6 +103,17 @@ impl fmt::Display for ConfigError {
                 "{s:?} is not a scope (RFC 6749 §3.3: printable ASCII without space, '\"' or '\\')"
             ),
             Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
+            Self::InvalidResource { url, reason } => {
+                write!(f, "invalid resource identifier {url:?}: {reason}")
+            }
+            Self::ResourceAudienceWithoutResource => {
+                f.write_str("require_resource_audience needs a resource identifier")
+            }
+            Self::AudienceOtherThanResource(a) => write!(
+                f,
+                "audience {a:?} is not the resource identifier, the only audience accepted \
+                 with require_resource_audience"
+            ),
         }
     }
 }

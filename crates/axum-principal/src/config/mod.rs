@@ -18,6 +18,7 @@ use crate::classify::Classifier;
 use crate::clock::{Clock, SystemClock};
 use crate::jwk::VerifyingKey;
 use crate::rejection::{AuthRejection, Renderer};
+use crate::resource_metadata::Resource;
 
 pub(crate) use self::build::check_url;
 pub use self::error::ConfigError;
@@ -90,6 +91,8 @@ pub(crate) struct ConfigInner {
     pub(crate) token_cache: Option<TokenCacheLimits>,
     pub(crate) renderer: Renderer,
     pub(crate) clock: Arc<dyn Clock>,
+    /// This API's resource identifier ([`AuthConfigBuilder::resource`]), checked.
+    pub(crate) resource: Option<Resource>,
 }
 
 impl AuthConfig {
@@ -106,6 +109,17 @@ impl AuthConfig {
     /// The accepted audiences.
     pub fn audiences(&self) -> &[String] {
         &self.inner.audiences
+    }
+
+    /// This API's resource identifier, exactly as configured ([`AuthConfigBuilder::resource`]).
+    pub fn resource(&self) -> Option<&str> {
+        self.inner.resource.as_ref().map(|r| &*r.id)
+    }
+
+    /// The URL of this API's RFC 9728 metadata document, which every 401 and 403 challenge
+    /// names in `resource_metadata` (`None` without [`AuthConfigBuilder::resource`]).
+    pub fn resource_metadata_url(&self) -> Option<&str> {
+        self.inner.resource.as_ref().map(|r| &*r.metadata_url)
     }
 }
 
@@ -142,6 +156,8 @@ pub struct AuthConfigBuilder {
     renderer: Option<Arc<crate::rejection::RenderFn>>,
     clock: Arc<dyn Clock>,
     token_cache: Option<TokenCacheLimits>,
+    resource: Option<String>,
+    require_resource_audience: bool,
 }
 
 impl Default for AuthConfigBuilder {
@@ -171,6 +187,8 @@ impl Default for AuthConfigBuilder {
             renderer: None,
             clock: Arc::new(SystemClock),
             token_cache: Some(TokenCacheLimits::default()),
+            resource: None,
+            require_resource_audience: false,
         }
     }
 }
@@ -325,6 +343,27 @@ impl AuthConfigBuilder {
     /// [`ManualClock`](crate::clock::ManualClock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// This API's resource identifier (RFC 8707, RFC 9728): an absolute `https://` URL
+    /// (`http://` on loopback only) without query or fragment, checked by
+    /// [`build`](Self::build). Every 401 and 403 challenge then carries
+    /// `resource_metadata="…"`, the URL of the document that
+    /// [`ProtectedResourceMetadata`](crate::ProtectedResourceMetadata) serves (RFC 9728 §3.1
+    /// path insertion: `https://api.example.com/mcp` →
+    /// `https://api.example.com/.well-known/oauth-protected-resource/mcp`).
+    pub fn resource(mut self, url: impl Into<String>) -> Self {
+        self.resource = Some(url.into());
+        self
+    }
+
+    /// Accepts only tokens issued for this resource (RFC 8707): the audience check then
+    /// requires `aud` to name the [`resource`](Self::resource) identifier itself, exactly,
+    /// and [`audience`](Self::audience) is not needed (another audience is a configuration
+    /// error).
+    pub fn require_resource_audience(mut self) -> Self {
+        self.require_resource_audience = true;
         self
     }
 }
