@@ -81,6 +81,7 @@ mod bearer;
 mod cache;
 mod crypto;
 mod jwk;
+mod tenant;
 pub mod observe;
 
 pub use authenticator::{Authenticator, TokenCacheStats};
@@ -90,16 +91,16 @@ pub use cache::TokenCacheLimits;
 pub mod internals;
 
 pub use alg::Algorithm;
-pub use classify::{ClassifiedBy, Classifier, Kind, Preset, Rule};
+pub use classify::{ClassifiedBy, Classifier, EntityProfile, Kind, Preset, Rule};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, Issuer, TypPolicy};
 pub use guard::{
-    guard_layer, AllOf, AnyOf, Denied, Guard, GuardLayer, Guarded, Names, RequireAllRoles,
-    RequireAllScopes, RequireAnyRole, RequireMachine, RequireRole, RequireRoleOrMachine,
-    RequireScope, RequireUser,
+    guard_layer, AllOf, AnyOf, Denied, Guard, GuardLayer, Guarded, Names, RequireActor,
+    RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect, RequireDirectUser,
+    RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope, RequireUser,
 };
 pub use key_store::KeyStore;
 pub use layer::{AuthLayer, AuthService};
-pub use principal::{Claims, Machine, Principal, User};
+pub use principal::{Actor, Claims, Machine, Principal, User};
 pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
 
 /// The README's examples, compiled as doctests (they use the `rate-limit` feature, which

@@ -52,6 +52,20 @@ pub enum ConfigError {
     InvalidScope(String),
     /// The HTTP client could not be built.
     HttpClient(String),
+    /// An issuer template ([`Issuer::template`](super::Issuer::template)) without exactly one
+    /// `{tenantid}`, or a `{tenantid}` in an issuer made with `Issuer::new`.
+    InvalidTemplate(String),
+    /// An issuer template with neither [`tenants`](super::Issuer::tenants) nor
+    /// [`any_tenant`](super::Issuer::any_tenant).
+    NoTenants(String),
+    /// Tenants given for an issuer that is not a template.
+    TenantsWithoutTemplate(String),
+    /// A listed tenant id that no token's `tid` may be (1 to 64 ASCII letters, digits,
+    /// `-`, `_` or `.`).
+    InvalidTenant(String),
+    /// An issuer template without a [`jwks_uri`](super::Issuer::jwks_uri) or
+    /// [`static_jwks`](super::Issuer::static_jwks): a template has no discovery document.
+    TemplateWithoutJwks(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -88,6 +102,27 @@ impl fmt::Display for ConfigError {
                 "{s:?} is not a scope (RFC 6749 §3.3: printable ASCII without space, '\"' or '\\')"
             ),
             Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
+            Self::InvalidTemplate(i) => write!(
+                f,
+                "issuer {i:?}: a template (Issuer::template) carries {{tenantid}} exactly once, \
+                 and only a template carries it"
+            ),
+            Self::NoTenants(i) => write!(
+                f,
+                "issuer template {i:?} needs its allowed tenants (Issuer::tenants) or Issuer::any_tenant"
+            ),
+            Self::TenantsWithoutTemplate(i) => write!(
+                f,
+                "issuer {i:?} lists tenants but is not a template (Issuer::template with {{tenantid}})"
+            ),
+            Self::InvalidTenant(t) => write!(
+                f,
+                "{t:?} is not a tenant id (1 to 64 ASCII letters, digits, '-', '_' or '.')"
+            ),
+            Self::TemplateWithoutJwks(i) => write!(
+                f,
+                "issuer template {i:?} needs a jwks_uri or a static JWKS (it has no discovery document)"
+            ),
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::rejection::{AuthRejection, Renderer};
 pub(crate) use self::build::check_url;
 pub use self::error::ConfigError;
 pub use self::issuer::Issuer;
+pub(crate) use self::issuer::template_issuer;
 
 /// Which `typ` header values are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
