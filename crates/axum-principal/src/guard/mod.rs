@@ -84,6 +84,8 @@ use crate::principal::{principal_from, renderer_from, Principal};
 use crate::rejection::{AuthRejection, RejectionKind};
 
 mod builtin;
+#[cfg(test)]
+mod delegation_tests;
 mod extract;
 mod layer;
 #[cfg(test)]

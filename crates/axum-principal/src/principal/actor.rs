@@ -118,7 +118,7 @@ mod tests {
     }
 
     fn nested(depth: usize) -> Value {
-        (1..depth).fold(json!({"sub": format!("a{depth}")}), |inner, d| {
+        (1..depth).rev().fold(json!({"sub": format!("a{depth}")}), |inner, d| {
             json!({"sub": format!("a{d}"), "act": inner})
         })
     }
