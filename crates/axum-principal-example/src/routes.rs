@@ -2,7 +2,7 @@
 //!
 //! Guards are shown both ways the library offers them, with the same answers:
 //!
-//! * as a **`route_layer`** (`/admin`, `/machine`, `/user`): the guard runs before the
+//! * as a **`route_layer`** (`/admin`, `/machine`, `/user`, `/direct`): the guard runs before the
 //!   handler and its extractors;
 //! * as a **handler argument** (`/reports`: `_: Guarded<RequireScope<ReadReports>>`, the scope named
 //!   at compile time with [`names!`]), and the kind extractors [`Machine`] and [`User`],
@@ -13,7 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_principal::{
-    guard_layer, names, AuthLayer, Guarded, Machine, Principal, RequireMachine,
+    guard_layer, names, AuthLayer, Guarded, Machine, Principal, RequireDirect, RequireMachine,
     RequireRoleOrMachine, RequireScope, RequireUser, User,
 };
 use serde_json::{json, Value};
@@ -44,6 +44,12 @@ pub fn app(layer: AuthLayer) -> Router {
             Router::new()
                 .route("/user", get(user))
                 .route_layer(guard_layer(RequireUser)),
+        )
+        // A principal acting for itself: a delegated token (an `act` claim) → 403.
+        .merge(
+            Router::new()
+                .route("/direct", get(direct))
+                .route_layer(guard_layer(RequireDirect)),
         )
         .layer(layer);
 
@@ -93,6 +99,10 @@ async fn machine(Machine(principal): Machine) -> Json<Value> {
 
 async fn user(User(principal): User) -> Json<Value> {
     allowed("user", &principal)
+}
+
+async fn direct(principal: Principal) -> Json<Value> {
+    allowed("direct", &principal)
 }
 
 /// Runs only when the caller's scopes include `read:reports`; otherwise the argument
