@@ -149,17 +149,18 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
     }
 
     let issuer_count = issuers.len().max(1);
-    let (m2m_claim, m2m_claims) = match per_issuer("AUTHZ_M2M_CLAIM", get("AUTHZ_M2M_CLAIM"), issuer_count)? {
-        PerIssuer::Unset => (None, None),
-        PerIssuer::One(claim) => (Some(claim), None),
-        PerIssuer::Each(claims) => {
-            let claims: Vec<Option<String>> = claims
-                .into_iter()
-                .map(|c| Some(c).filter(|c| !c.is_empty()))
-                .collect();
-            (claims.first().cloned().flatten(), Some(claims))
-        }
-    };
+    let (m2m_claim, m2m_claims) =
+        match per_issuer("AUTHZ_M2M_CLAIM", get("AUTHZ_M2M_CLAIM"), issuer_count)? {
+            PerIssuer::Unset => (None, None),
+            PerIssuer::One(claim) => (Some(claim), None),
+            PerIssuer::Each(claims) => {
+                let claims: Vec<Option<String>> = claims
+                    .into_iter()
+                    .map(|c| Some(c).filter(|c| !c.is_empty()))
+                    .collect();
+                (claims.first().cloned().flatten(), Some(claims))
+            }
+        };
 
     let (roles_claim, roles_claims) =
         match per_issuer("AUTHZ_ROLES_CLAIM", get("AUTHZ_ROLES_CLAIM"), issuer_count)? {

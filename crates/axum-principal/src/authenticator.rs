@@ -295,7 +295,11 @@ impl Authenticator {
         })?;
         let mut outcome = Err(InvalidToken::UnknownKey);
         // A key whose JWK `issuer` member names another issuer (or tenant) is not used.
-        let iss = jws.claims.get("iss").and_then(Value::as_str).unwrap_or_default();
+        let iss = jws
+            .claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let tid = jws.claims.get("tid").and_then(Value::as_str);
         for key in set.candidates(kid, alg).filter(|k| k.serves(iss, tid)) {
             outcome = verify::check_signature(jws, &key.material, alg).map(|()| key.fingerprint);
@@ -336,9 +340,11 @@ impl Authenticator {
         };
         let validity = verify::check_claims(&claims, checks)?;
         verify::check_access_token(&claims, issuer.accept_id_tokens, issuer.rules)?;
-        let classification =
-            c.classifier
-                .classify_for_issuer(issuer.rules, issuer.machine_claim.as_ref(), &claims)?;
+        let classification = c.classifier.classify_for_issuer(
+            issuer.rules,
+            issuer.machine_claim.as_ref(),
+            &claims,
+        )?;
         let principal = Principal::from_claims(
             issuer_url,
             claims,

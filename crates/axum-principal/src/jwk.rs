@@ -371,7 +371,10 @@ mod tests {
         assert!(!template.serves(iss, Some("t2")));
         assert!(!template.serves(iss, None));
         assert!(!template.serves("https://login.example.com/a/b/v2.0", Some("a/b")));
-        assert!(key(json!(7)).is_err(), "a non-string issuer member skips the key");
+        assert!(
+            key(json!(7)).is_err(),
+            "a non-string issuer member skips the key"
+        );
     }
 
     #[test]

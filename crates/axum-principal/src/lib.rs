@@ -81,8 +81,8 @@ mod bearer;
 mod cache;
 mod crypto;
 mod jwk;
-mod tenant;
 pub mod observe;
+mod tenant;
 
 pub use authenticator::{Authenticator, TokenCacheStats};
 pub use cache::TokenCacheLimits;

@@ -38,11 +38,18 @@ mod tests {
 
     #[test]
     fn tenant_ids() {
-        for good in ["72f988bf-86f1-41af-91ab-2d7cd011db47", "a", "contoso.onmicrosoft.com", "x_y"] {
+        for good in [
+            "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "a",
+            "contoso.onmicrosoft.com",
+            "x_y",
+        ] {
             assert!(is_tenant_id(good), "{good}");
         }
         let long = "a".repeat(65);
-        for bad in ["", "a/b", "a?b", "a#b", "a@b", "a b", "a\tb", "a:b", "a%2f", "ä", &long] {
+        for bad in [
+            "", "a/b", "a?b", "a#b", "a@b", "a b", "a\tb", "a:b", "a%2f", "ä", &long,
+        ] {
             assert!(!is_tenant_id(bad), "{bad:?}");
         }
     }

@@ -309,7 +309,10 @@ impl Harness {
         let endpoint = self.token_endpoint().await;
         let client = &self.ready.machine_client;
         let body = form(&[
-            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ),
             ("subject_token", subject_token),
             (
                 "subject_token_type",
@@ -690,14 +693,10 @@ async fn token_exchange_issues_a_delegated_token_whose_actor_each_guard_judges()
             guarded("/reporting-only")
                 .route_layer(guard_layer(RequireActor::client_id(actor.clone()))),
         )
-        .merge(
-            guarded("/reporting-or-direct").route_layer(guard_layer(
-                RequireDirect.or(RequireActor::client_id(actor.clone()).issuer(r.issuer.clone())),
-            )),
-        )
-        .merge(
-            guarded("/someone-else").route_layer(guard_layer(RequireActor::client_id("other"))),
-        )
+        .merge(guarded("/reporting-or-direct").route_layer(guard_layer(
+            RequireDirect.or(RequireActor::client_id(actor.clone()).issuer(r.issuer.clone())),
+        )))
+        .merge(guarded("/someone-else").route_layer(guard_layer(RequireActor::client_id("other"))))
         .layer(layer(config(&harness)));
 
     let user = harness.user_token().await;
@@ -706,7 +705,11 @@ async fn token_exchange_issues_a_delegated_token_whose_actor_each_guard_judges()
     let claims = jwt_part(&delegated, 1);
     assert_eq!(claims["sub"], json!(r.user), "{claims}");
     assert_eq!(claims["client_id"], json!(actor), "{claims}");
-    assert_eq!(claims["act"], json!({"sub": actor, "client_id": actor}), "{claims}");
+    assert_eq!(
+        claims["act"],
+        json!({"sub": actor, "client_id": actor}),
+        "{claims}"
+    );
     assert!(jwt_part(&user, 1).get("act").is_none());
 
     let p = principal(&app, &delegated).await;
@@ -731,19 +734,49 @@ async fn token_exchange_issues_a_delegated_token_whose_actor_each_guard_judges()
 
     let machine = harness.machine_token().await;
     let routes: [(&str, [StatusCode; 3]); 7] = [
-        ("/user", [StatusCode::OK, StatusCode::OK, StatusCode::FORBIDDEN]),
-        ("/machine", [StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK]),
-        ("/direct", [StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::OK]),
-        ("/direct-user", [StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN]),
-        ("/reporting-only", [StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::FORBIDDEN]),
-        ("/reporting-or-direct", [StatusCode::OK, StatusCode::OK, StatusCode::OK]),
-        ("/someone-else", [StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN]),
+        (
+            "/user",
+            [StatusCode::OK, StatusCode::OK, StatusCode::FORBIDDEN],
+        ),
+        (
+            "/machine",
+            [StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK],
+        ),
+        (
+            "/direct",
+            [StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::OK],
+        ),
+        (
+            "/direct-user",
+            [StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN],
+        ),
+        (
+            "/reporting-only",
+            [StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::FORBIDDEN],
+        ),
+        (
+            "/reporting-or-direct",
+            [StatusCode::OK, StatusCode::OK, StatusCode::OK],
+        ),
+        (
+            "/someone-else",
+            [
+                StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
+            ],
+        ),
     ];
     for (path, expected) in routes {
-        for (token, (who, status)) in [&user, &delegated, &machine]
+        for (token, (who, status)) in [&user, &delegated, &machine].into_iter().zip(
+            [
+                "alice herself",
+                "svc-reporting for alice",
+                "svc-reporting itself",
+            ]
             .into_iter()
-            .zip(["alice herself", "svc-reporting for alice", "svc-reporting itself"].into_iter().zip(expected))
-        {
+            .zip(expected),
+        ) {
             let (got, body) = call(&app, path, token).await;
             assert_eq!(got, status, "{path} for {who}: {body}");
         }

@@ -53,28 +53,61 @@ async fn a_template_admits_listed_tenants_and_refuses_others_without_network_io(
             .jwks_uri(mock.jwks_uri()),
     );
     let bad = [
-        ("tenant not listed", token(&mock, &iss_for(&mock, T2), Some(json!(T2)))),
+        (
+            "tenant not listed",
+            token(&mock, &iss_for(&mock, T2), Some(json!(T2))),
+        ),
         ("no tid", token(&mock, &iss_for(&mock, T1), None)),
-        ("tid of another tenant than iss", token(&mock, &iss_for(&mock, T1), Some(json!(T2)))),
-        ("iss of another tenant than tid", token(&mock, &iss_for(&mock, T2), Some(json!(T1)))),
-        ("tid not a string", token(&mock, &iss_for(&mock, T1), Some(json!([T1])))),
-        ("tid with a slash", token(&mock, &iss_for(&mock, "a/b"), Some(json!("a/b")))),
-        ("empty tid", token(&mock, &format!("{}//v2.0", mock.issuer()), Some(json!("")))),
+        (
+            "tid of another tenant than iss",
+            token(&mock, &iss_for(&mock, T1), Some(json!(T2))),
+        ),
+        (
+            "iss of another tenant than tid",
+            token(&mock, &iss_for(&mock, T2), Some(json!(T1))),
+        ),
+        (
+            "tid not a string",
+            token(&mock, &iss_for(&mock, T1), Some(json!([T1]))),
+        ),
+        (
+            "tid with a slash",
+            token(&mock, &iss_for(&mock, "a/b"), Some(json!("a/b"))),
+        ),
+        (
+            "empty tid",
+            token(&mock, &format!("{}//v2.0", mock.issuer()), Some(json!(""))),
+        ),
     ];
     for (what, t) in &bad {
         let reply = get_with(&app, "/me", t).await;
-        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{what}: {}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{what}: {}",
+            reply.body
+        );
         assert!(
-            matches!(reply.reason.as_deref(), Some("tenant_not_allowed" | "unknown_issuer")),
+            matches!(
+                reply.reason.as_deref(),
+                Some("tenant_not_allowed" | "unknown_issuer")
+            ),
             "{what}: {:?}",
             reply.reason
         );
     }
-    refused(&get_with(&app, "/me", &bad[0].1).await, "tenant_not_allowed");
+    refused(
+        &get_with(&app, "/me", &bad[0].1).await,
+        "tenant_not_allowed",
+    );
     // The template's own text is no issuer: a token naming it literally is refused.
     let literal = token(&mock, &template(&mock), Some(json!(T1)));
     refused(&get_with(&app, "/me", &literal).await, "tenant_not_allowed");
-    assert_eq!(mock.jwks_requests() + mock.discovery_requests(), 0, "no network I/O");
+    assert_eq!(
+        mock.jwks_requests() + mock.discovery_requests(),
+        0,
+        "no network I/O"
+    );
 
     let good = token(&mock, &iss_for(&mock, T1), Some(json!(T1)));
     let reply = get_with(&app, "/me", &good).await;
@@ -93,7 +126,12 @@ async fn any_tenant_admits_every_well_formed_tenant() {
             .jwks_uri(mock.jwks_uri()),
     );
     for tid in [T1, T2] {
-        let reply = get_with(&app, "/me", &token(&mock, &iss_for(&mock, tid), Some(json!(tid)))).await;
+        let reply = get_with(
+            &app,
+            "/me",
+            &token(&mock, &iss_for(&mock, tid), Some(json!(tid))),
+        )
+        .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         assert_eq!(reply.json()["issuer"], json!(iss_for(&mock, tid)));
     }
@@ -135,7 +173,10 @@ async fn a_jwk_issuer_member_limits_the_key_to_its_issuer() {
         .issuer(Issuer::new(mock.issuer()).static_jwks(jwk("https://elsewhere.example.com")))
         .audience(mock.audience());
     let app = router(AuthLayer::new(build(with_reason_header(config))));
-    refused(&get_with(&app, "/me", &mock.user_token("u")).await, "unknown_key");
+    refused(
+        &get_with(&app, "/me", &mock.user_token("u")).await,
+        "unknown_key",
+    );
 }
 
 #[test]
@@ -144,18 +185,32 @@ fn template_mistakes_are_configuration_errors() {
     let keys = "https://login.example.com/common/keys";
     let base = || AuthConfig::builder().audience("api");
     let cases = vec![
-        (base().issuer(Issuer::template(t).jwks_uri(keys)), ConfigError::NoTenants(t.into())),
         (
-            base().issuer(Issuer::template(t).tenants(Vec::<String>::new()).jwks_uri(keys)),
+            base().issuer(Issuer::template(t).jwks_uri(keys)),
             ConfigError::NoTenants(t.into()),
         ),
-        (base().issuer(Issuer::template(t).any_tenant()), ConfigError::TemplateWithoutJwks(t.into())),
+        (
+            base().issuer(
+                Issuer::template(t)
+                    .tenants(Vec::<String>::new())
+                    .jwks_uri(keys),
+            ),
+            ConfigError::NoTenants(t.into()),
+        ),
+        (
+            base().issuer(Issuer::template(t).any_tenant()),
+            ConfigError::TemplateWithoutJwks(t.into()),
+        ),
         (
             base().issuer(Issuer::template(t).tenants(["a/b"]).jwks_uri(keys)),
             ConfigError::InvalidTenant("a/b".into()),
         ),
         (
-            base().issuer(Issuer::template("https://x.example.com/").any_tenant().jwks_uri(keys)),
+            base().issuer(
+                Issuer::template("https://x.example.com/")
+                    .any_tenant()
+                    .jwks_uri(keys),
+            ),
             ConfigError::InvalidTemplate("https://x.example.com/".into()),
         ),
         (
@@ -166,7 +221,10 @@ fn template_mistakes_are_configuration_errors() {
             ),
             ConfigError::InvalidTemplate("https://x.example.com/{tenantid}/{tenantid}".into()),
         ),
-        (base().issuer(Issuer::new(t)), ConfigError::InvalidTemplate(t.into())),
+        (
+            base().issuer(Issuer::new(t)),
+            ConfigError::InvalidTemplate(t.into()),
+        ),
         (
             base().issuer(Issuer::new("https://x.example.com/").tenants(["a"])),
             ConfigError::TenantsWithoutTemplate("https://x.example.com/".into()),
@@ -224,8 +282,14 @@ async fn per_issuer_audience_roles_claim_and_machine_claim() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let body = reply.json();
     assert_eq!(body["roles"], json!(["admin"]));
-    assert_eq!(body["kind"], "user", "the issuer's own claim decided: {body}");
-    assert_eq!(body["classified_by"], "claim:https://staff.example/is_m2m=false");
+    assert_eq!(
+        body["kind"], "user",
+        "the issuer's own claim decided: {body}"
+    );
+    assert_eq!(
+        body["classified_by"],
+        "claim:https://staff.example/is_m2m=false"
+    );
     // The global audience is not the staff issuer's.
     let wrong = staff.token().claim("aud", customers.audience()).sign();
     refused(&get_with(&app, "/me", &wrong).await, "wrong_audience");
@@ -244,7 +308,10 @@ async fn delegated_tokens_through_the_layer() {
     let delegated = mock
         .token()
         .claim("sub", "alice")
-        .claim("act", json!({"sub": "svc", "client_id": "svc", "act": {"sub": "first"}}))
+        .claim(
+            "act",
+            json!({"sub": "svc", "client_id": "svc", "act": {"sub": "first"}}),
+        )
         .sign();
     let reply = get_with(&app, "/me", &delegated).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -267,12 +334,25 @@ async fn delegated_tokens_through_the_layer() {
         ),
     ];
     for (act, reason) in bad {
-        let t = mock.token().claim("sub", "alice").claim("act", act.clone()).sign();
+        let t = mock
+            .token()
+            .claim("sub", "alice")
+            .claim("act", act.clone())
+            .sign();
         let reply = get_with(&app, "/me", &t).await;
-        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{act}: {}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{act}: {}",
+            reply.body
+        );
         assert_eq!(reply.reason.as_deref(), Some(reason), "{act}");
     }
-    let agent = mock.token().claim("sub", "agent-7").claim("sub_profile", "ai_agent").sign();
+    let agent = mock
+        .token()
+        .claim("sub", "agent-7")
+        .claim("sub_profile", "ai_agent")
+        .sign();
     let body = get_with(&app, "/me", &agent).await.json();
     assert_eq!(body["kind"], "machine");
     assert_eq!(body["profile"], "ai_agent");

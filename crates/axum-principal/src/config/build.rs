@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{AuthConfig, AuthConfigBuilder, ConfigError, ConfigInner, JwksSource, KeySource};
 use super::issuer::{Template, Tenants};
+use super::{AuthConfig, AuthConfigBuilder, ConfigError, ConfigInner, JwksSource, KeySource};
 use crate::jwk::{self, VerifyingKey};
-use crate::tenant::{is_tenant_id, PLACEHOLDER};
 use crate::rejection::Renderer;
+use crate::tenant::{is_tenant_id, PLACEHOLDER};
 
 impl AuthConfigBuilder {
     /// Checks everything and builds the configuration.
@@ -45,7 +45,12 @@ impl AuthConfigBuilder {
             return Err(ConfigError::NoAudience);
         }
         let own_audiences = self.issuers.iter().flat_map(|i| &i.audiences);
-        if self.audiences.iter().chain(own_audiences).any(|a| a.is_empty()) {
+        if self
+            .audiences
+            .iter()
+            .chain(own_audiences)
+            .any(|a| a.is_empty())
+        {
             return Err(ConfigError::EmptyAudience);
         }
         if self.algorithms.is_empty() {

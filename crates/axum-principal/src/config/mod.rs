@@ -21,8 +21,8 @@ use crate::rejection::{AuthRejection, Renderer};
 
 pub(crate) use self::build::check_url;
 pub use self::error::ConfigError;
-pub use self::issuer::Issuer;
 pub(crate) use self::issuer::template_issuer;
+pub use self::issuer::Issuer;
 
 /// Which `typ` header values are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -288,7 +288,7 @@ impl AuthConfigBuilder {
         self
     }
 
-    /// Bounds of the verified-token cache, as [`TokenCacheLimits`](crate::TokenCacheLimits)
+    /// Bounds of the verified-token cache, as [`TokenCacheLimits`]
     /// (default 100 000 entries and 64 MiB, whichever is reached first). A repeated token is
     /// answered from the cache while its `exp`/`nbf` still hold and the key that verified it
     /// is still in the issuer's set.

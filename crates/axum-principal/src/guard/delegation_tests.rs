@@ -115,12 +115,7 @@ fn delegation_guards_against_direct_and_delegated_principals() {
     let principals = principals();
     for (name, check, expected) in table {
         for (i, p) in principals.iter().enumerate() {
-            assert_eq!(
-                check(p).is_ok(),
-                expected[i],
-                "{name} for {}",
-                COLUMNS[i]
-            );
+            assert_eq!(check(p).is_ok(), expected[i], "{name} for {}", COLUMNS[i]);
         }
     }
 }
@@ -131,7 +126,10 @@ fn the_principal_reports_its_actor_and_profile() {
     assert!(!direct.is_delegated() && direct.actor().is_none());
     assert!(delegated.is_delegated());
     let actor = delegated.actor().expect("delegated");
-    assert_eq!((actor.subject(), actor.client_id()), ("svc-reporting", Some("svc-reporting")));
+    assert_eq!(
+        (actor.subject(), actor.client_id()),
+        ("svc-reporting", Some("svc-reporting"))
+    );
     let body = serde_json::to_value(&delegated).expect("serialises");
     assert_eq!(body["subject"], "alice");
     assert_eq!(body["kind"], "user");
@@ -140,7 +138,10 @@ fn the_principal_reports_its_actor_and_profile() {
         body["actor"],
         json!({"subject": "svc-reporting", "client_id": "svc-reporting", "actor": null})
     );
-    assert_eq!(serde_json::to_value(&direct).expect("serialises")["actor"], Value::Null);
+    assert_eq!(
+        serde_json::to_value(&direct).expect("serialises")["actor"],
+        Value::Null
+    );
 }
 
 #[test]

@@ -118,9 +118,10 @@ mod tests {
     }
 
     fn nested(depth: usize) -> Value {
-        (1..depth).rev().fold(json!({"sub": format!("a{depth}")}), |inner, d| {
-            json!({"sub": format!("a{d}"), "act": inner})
-        })
+        (1..depth).rev().fold(
+            json!({"sub": format!("a{depth}")}),
+            |inner, d| json!({"sub": format!("a{d}"), "act": inner}),
+        )
     }
 
     #[test]
@@ -133,7 +134,10 @@ mod tests {
                 json!({"act": {"sub": "svc", "client_id": "c", "iss": "https://i"}}),
                 Ok(Some("svc")),
             ),
-            (json!({"act": {"sub": "b", "act": {"sub": "a"}}}), Ok(Some("b"))),
+            (
+                json!({"act": {"sub": "b", "act": {"sub": "a"}}}),
+                Ok(Some("b")),
+            ),
             (json!({"act": nested(5)}), Ok(Some("a1"))),
             (json!({"act": nested(6)}), Err(Deep)),
             (json!({"act": nested(50)}), Err(Deep)),
@@ -160,8 +164,10 @@ mod tests {
 
     #[test]
     fn a_chain_keeps_every_actor_and_serialises_as_the_contract_says() {
-        let actor = read(json!({"act": {"sub": "b", "client_id": "cb", "iss": "https://x",
-            "act": {"sub": "a"}}}))
+        let actor = read(
+            json!({"act": {"sub": "b", "client_id": "cb", "iss": "https://x",
+            "act": {"sub": "a"}}}),
+        )
         .expect("a valid act")
         .expect("delegated");
         assert_eq!(actor.client_id(), Some("cb"));
