@@ -263,21 +263,17 @@ impl Harness {
         }
     }
 
-    /// A machine token: the client credentials grant at the standard token endpoint.
-    async fn machine_token(&self) -> String {
+    /// POSTs `form` to the token endpoint as the machine client (client_secret_basic); the
+    /// JSON answer, which must be 200.
+    async fn machine_client_post(&self, grant: &str, pairs: &[(&str, &str)]) -> Value {
         let endpoint = self.token_endpoint().await;
         let client = &self.ready.machine_client;
-        let body = form(&[
-            ("grant_type", "client_credentials"),
-            ("resource", &self.ready.audience),
-            ("scope", "api:read"),
-        ]);
         let response = match self
             .http
             .post(&endpoint)
             .basic_auth(&client.client_id, Some(&client.client_secret))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
+            .body(form(pairs))
             .send()
             .await
         {
@@ -287,11 +283,26 @@ impl Harness {
         let status = response.status();
         let body: Value = match response.json().await {
             Ok(v) => v,
-            Err(e) => self.fail("token response", e),
+            Err(e) => self.fail(&format!("{grant}: token response"), e),
         };
         if status != reqwest::StatusCode::OK {
-            self.fail("client credentials grant", format!("{status} {body}"));
+            self.fail(grant, format!("{status} {body}"));
         }
+        body
+    }
+
+    /// A machine token: the client credentials grant at the standard token endpoint.
+    async fn machine_token(&self) -> String {
+        let body = self
+            .machine_client_post(
+                "client credentials grant",
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("resource", &self.ready.audience),
+                    ("scope", "api:read"),
+                ],
+            )
+            .await;
         assert_eq!(body["token_type"], "Bearer", "{body}");
         match body["access_token"].as_str() {
             Some(t) => t.to_owned(),
@@ -306,39 +317,22 @@ impl Harness {
     /// `subject_token` and receives a delegated token (subject = that token's user, `act` =
     /// the machine client).
     async fn exchange(&self, subject_token: &str) -> String {
-        let endpoint = self.token_endpoint().await;
-        let client = &self.ready.machine_client;
-        let body = form(&[
-            (
-                "grant_type",
-                "urn:ietf:params:oauth:grant-type:token-exchange",
-            ),
-            ("subject_token", subject_token),
-            (
-                "subject_token_type",
-                "urn:ietf:params:oauth:token-type:access_token",
-            ),
-        ]);
-        let response = match self
-            .http
-            .post(&endpoint)
-            .basic_auth(&client.client_id, Some(&client.client_secret))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => self.fail(&format!("POST {endpoint}"), e),
-        };
-        let status = response.status();
-        let body: Value = match response.json().await {
-            Ok(v) => v,
-            Err(e) => self.fail("token exchange response", e),
-        };
-        if status != reqwest::StatusCode::OK {
-            self.fail("token exchange", format!("{status} {body}"));
-        }
+        let body = self
+            .machine_client_post(
+                "token exchange",
+                &[
+                    (
+                        "grant_type",
+                        "urn:ietf:params:oauth:grant-type:token-exchange",
+                    ),
+                    ("subject_token", subject_token),
+                    (
+                        "subject_token_type",
+                        "urn:ietf:params:oauth:token-type:access_token",
+                    ),
+                ],
+            )
+            .await;
         assert_eq!(
             body["issued_token_type"], "urn:ietf:params:oauth:token-type:access_token",
             "{body}"

@@ -15,15 +15,7 @@ const COLUMNS: [&str; 6] = [
 ];
 
 fn principal(kind: Kind, claims: Value) -> Principal {
-    let Value::Object(claims) = claims else {
-        panic!("an object literal is an object");
-    };
-    let classification = Classification {
-        kind,
-        classified_by: ClassifiedBy::Default,
-    };
-    Principal::from_claims("https://iss", claims, 0, classification, "roles")
-        .expect("the claims are well-formed")
+    super::tests::principal_of(kind, claims)
 }
 
 fn principals() -> [Principal; 6] {
