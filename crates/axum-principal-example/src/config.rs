@@ -4,7 +4,7 @@
 use axum_principal::{AuthConfig, Classifier, ConfigError, Issuer};
 use axum_principal_testkit::MockIssuer;
 
-use crate::settings::{ConfigProblem, Settings};
+use crate::settings::{ConfigProblem, Settings, TEMPLATE};
 
 /// Builds the [`AuthConfig`] for `settings`. In development mode (no issuers configured) it
 /// trusts `dev`, which must then be given.
@@ -14,7 +14,9 @@ pub fn auth_config(
 ) -> Result<AuthConfig, ConfigProblem> {
     // Each issuer's preset is set on the issuer; the classifier holds only the custom claim.
     let mut classifier = Classifier::without_rules();
-    if let Some(claim) = &settings.m2m_claim {
+    // A per-issuer list (`settings.m2m_claims`) sets each issuer's own claim below; an issuer
+    // whose entry is empty then has none.
+    if let (Some(claim), None) = (&settings.m2m_claim, &settings.m2m_claims) {
         classifier = classifier.machine_claim(claim.clone());
     }
     let mut builder = AuthConfig::builder()
@@ -42,9 +44,24 @@ pub fn auth_config(
     } else {
         for (i, url) in settings.issuers.iter().enumerate() {
             let preset = settings.providers.get(i).copied().unwrap_or_default();
-            let mut issuer = Issuer::new(url.clone()).provider(preset);
+            let mut issuer = if url.contains(TEMPLATE) {
+                let template = Issuer::template(url.clone());
+                match &settings.tenants {
+                    Some(tenants) if !tenants.is_empty() => template.tenants(tenants.clone()),
+                    _ => template.any_tenant(),
+                }
+            } else {
+                Issuer::new(url.clone())
+            }
+            .provider(preset);
             if let Some(uri) = &settings.jwks_uri {
                 issuer = issuer.jwks_uri(uri.clone());
+            }
+            if let Some(Some(claim)) = settings.m2m_claims.as_ref().and_then(|c| c.get(i)) {
+                issuer = issuer.machine_claim(claim.clone());
+            }
+            if let Some(claim) = settings.roles_claims.as_ref().and_then(|c| c.get(i)) {
+                issuer = issuer.roles_claim(claim.clone());
             }
             builder = builder.issuer(issuer);
         }
@@ -76,6 +93,8 @@ fn config_problem(error: &ConfigError, jwks_uri: Option<&str>) -> ConfigProblem 
         ConfigError::NoAudience | ConfigError::EmptyAudience => "AUTHZ_AUDIENCE",
         ConfigError::InvalidRolesClaim => "AUTHZ_ROLES_CLAIM",
         ConfigError::InvalidResource { .. } => "AUTHZ_RESOURCE",
+        ConfigError::NoTenants(_) | ConfigError::InvalidTenant(_) => "AUTHZ_TENANTS",
+        ConfigError::TemplateWithoutJwks(_) => "AUTHZ_JWKS_URI",
         // NoIssuer, DuplicateIssuer, NoKeySource, HttpClient and anything added later: the
         // issuer settings are the closest match.
         _ => "AUTHZ_ISSUER",

@@ -2,7 +2,7 @@
 //!
 //! Guards are shown both ways the library offers them, with the same answers:
 //!
-//! * as a **`route_layer`** (`/admin`, `/machine`, `/user`): the guard runs before the
+//! * as a **`route_layer`** (`/admin`, `/machine`, `/user`, `/direct`): the guard runs before the
 //!   handler and its extractors;
 //! * as a **handler argument** (`/reports`: `_: Guarded<RequireScope<ReadReports>>`, the scope named
 //!   at compile time with [`names!`]), and the kind extractors [`Machine`] and [`User`],
@@ -16,7 +16,7 @@ use axum_principal::guard::Name;
 use axum_principal::rate_limit::RateLimitLayer;
 use axum_principal::{
     guard_layer, names, AuthLayer, Guarded, Machine, Principal, ProtectedResourceMetadata,
-    RequireMachine, RequireRoleOrMachine, RequireScope, RequireUser, User,
+    RequireDirect, RequireMachine, RequireRoleOrMachine, RequireScope, RequireUser, User,
 };
 use serde_json::{json, Value};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -57,6 +57,12 @@ pub fn app_with_rate_limit(layer: AuthLayer, limits: Option<RateLimitLayer>) -> 
             Router::new()
                 .route("/user", get(user))
                 .route_layer(guard_layer(RequireUser)),
+        )
+        // A principal acting for itself: a delegated token (an `act` claim) → 403.
+        .merge(
+            Router::new()
+                .route("/direct", get(direct))
+                .route_layer(guard_layer(RequireDirect)),
         );
     // Inside the auth layer, which supplies the principal.
     if let Some(limits) = limits {
@@ -122,6 +128,10 @@ async fn machine(Machine(principal): Machine) -> Json<Value> {
 
 async fn user(User(principal): User) -> Json<Value> {
     allowed("user", &principal)
+}
+
+async fn direct(principal: Principal) -> Json<Value> {
+    allowed("direct", &principal)
 }
 
 /// Runs only when the caller's scopes include `read:reports`; otherwise the argument

@@ -69,6 +69,17 @@ pub struct Settings {
     /// This API's resource identifier (`AUTHZ_RESOURCE`): when set, the RFC 9728 document
     /// is served and every 401 and 403 challenge names it.
     pub resource: Option<String>,
+    /// Per-issuer machine claims, when `AUTHZ_M2M_CLAIM` is a comma-separated list with one
+    /// entry per `AUTHZ_ISSUER` entry (an empty entry: none for that issuer). `None`: the
+    /// single [`m2m_claim`](Self::m2m_claim) applies to every issuer.
+    pub m2m_claims: Option<Vec<Option<String>>>,
+    /// Per-issuer roles claims, when `AUTHZ_ROLES_CLAIM` is a comma-separated list with one
+    /// entry per `AUTHZ_ISSUER` entry (an empty entry: `roles`). `None`: the single
+    /// [`roles_claim`](Self::roles_claim) applies to every issuer.
+    pub roles_claims: Option<Vec<String>>,
+    /// The tenants an issuer template (an `AUTHZ_ISSUER` entry with `{tenantid}`) admits
+    /// (`AUTHZ_TENANTS`): `Some(empty)` means `*`, any tenant.
+    pub tenants: Option<Vec<String>>,
 }
 
 /// `AUTHZ_RATE_LIMIT`: requests per minute for each user and for each machine.
@@ -155,13 +166,73 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         ));
     }
 
-    let m2m_claim = get("AUTHZ_M2M_CLAIM");
+    let issuer_count = issuers.len().max(1);
+    let (m2m_claim, m2m_claims) =
+        match per_issuer("AUTHZ_M2M_CLAIM", get("AUTHZ_M2M_CLAIM"), issuer_count)? {
+            PerIssuer::Unset => (None, None),
+            PerIssuer::One(claim) => (Some(claim), None),
+            PerIssuer::Each(claims) => {
+                let claims: Vec<Option<String>> = claims
+                    .into_iter()
+                    .map(|c| Some(c).filter(|c| !c.is_empty()))
+                    .collect();
+                (claims.first().cloned().flatten(), Some(claims))
+            }
+        };
 
-    let roles_claim = get("AUTHZ_ROLES_CLAIM").unwrap_or_else(|| "roles".to_owned());
-    if roles_claim.split('.').any(str::is_empty) {
+    let (roles_claim, roles_claims) =
+        match per_issuer("AUTHZ_ROLES_CLAIM", get("AUTHZ_ROLES_CLAIM"), issuer_count)? {
+            PerIssuer::Unset => ("roles".to_owned(), None),
+            PerIssuer::One(claim) => (claim, None),
+            PerIssuer::Each(claims) => {
+                let claims: Vec<String> = claims
+                    .into_iter()
+                    .map(|c| if c.is_empty() { "roles".to_owned() } else { c })
+                    .collect();
+                (claims.first().cloned().unwrap_or_default(), Some(claims))
+            }
+        };
+    for roles_claim in roles_claims.iter().flatten().chain([&roles_claim]) {
+        if roles_claim.split('.').any(str::is_empty) {
+            return Err(ConfigProblem::new(
+                "AUTHZ_ROLES_CLAIM",
+                format!("{roles_claim:?} is not a claim name or dotted path (empty segment)"),
+            ));
+        }
+    }
+
+    let templates = issuers.iter().filter(|i| i.contains(TEMPLATE)).count();
+    let tenants = match get("AUTHZ_TENANTS") {
+        None if templates > 0 => {
+            return Err(ConfigProblem::new(
+                "AUTHZ_TENANTS",
+                "required with an AUTHZ_ISSUER template ({tenantid}): the allowed tenant ids, \
+                 comma-separated, or * for any",
+            ))
+        }
+        None => None,
+        Some(_) if templates == 0 => {
+            return Err(ConfigProblem::new(
+                "AUTHZ_TENANTS",
+                "only allowed with an AUTHZ_ISSUER entry containing {tenantid}",
+            ))
+        }
+        Some(v) if v == "*" => Some(Vec::new()),
+        Some(v) => {
+            let tenants = list(&v);
+            if tenants.is_empty() || tenants.iter().any(|t| t == "*") {
+                return Err(ConfigProblem::new(
+                    "AUTHZ_TENANTS",
+                    format!("{v:?}: list tenant ids, or give * alone"),
+                ));
+            }
+            Some(tenants)
+        }
+    };
+    if templates > 0 && jwks_uri.is_none() {
         return Err(ConfigProblem::new(
-            "AUTHZ_ROLES_CLAIM",
-            format!("{roles_claim:?} is not a claim name or dotted path (empty segment)"),
+            "AUTHZ_JWKS_URI",
+            "required with an AUTHZ_ISSUER template ({tenantid}): one key set for every tenant",
         ));
     }
 
@@ -217,6 +288,9 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         rate_limit,
         redis_url,
         resource,
+        m2m_claims,
+        roles_claims,
+        tenants,
     })
 }
 
@@ -250,6 +324,45 @@ fn check_redis_url(url: &str) -> Result<(), ConfigProblem> {
     axum_principal::redis::RedisConnection::open(url)
         .map(drop)
         .map_err(|e| ConfigProblem::new("AUTHZ_REDIS_URL", format!("{url:?}: {e}")))
+}
+
+/// The placeholder of an issuer template in `AUTHZ_ISSUER`.
+pub(crate) const TEMPLATE: &str = "{tenantid}";
+
+/// A variable that gives one value for every issuer, or one per issuer.
+enum PerIssuer {
+    Unset,
+    One(String),
+    /// One per issuer, in `AUTHZ_ISSUER` order (entries trimmed, possibly empty).
+    Each(Vec<String>),
+}
+
+/// `AUTHZ_M2M_CLAIM` / `AUTHZ_ROLES_CLAIM`: a value without a comma applies to every issuer;
+/// a comma-separated list must have one entry per issuer (claim names with a comma are not
+/// supported).
+fn per_issuer(
+    variable: &'static str,
+    value: Option<String>,
+    issuers: usize,
+) -> Result<PerIssuer, ConfigProblem> {
+    let Some(value) = value else {
+        return Ok(PerIssuer::Unset);
+    };
+    if !value.contains(',') {
+        return Ok(PerIssuer::One(value));
+    }
+    let entries: Vec<String> = value.split(',').map(|v| v.trim().to_owned()).collect();
+    if entries.len() != issuers {
+        return Err(ConfigProblem::new(
+            variable,
+            format!(
+                "lists {} entries but AUTHZ_ISSUER lists {issuers} issuers; give one value, or \
+                 one per issuer in the same order",
+                entries.len()
+            ),
+        ));
+    }
+    Ok(PerIssuer::Each(entries))
 }
 
 /// `AUTHZ_PROVIDER`: unset → `auto` for every issuer; one value → that preset for every

@@ -253,7 +253,12 @@ impl Authenticator {
         let alg = jws.header.alg.ok_or(InvalidToken::DisallowedAlgorithm)?;
         verify::check_typ(jws.header.typ.as_deref(), c.typ_policy)?;
         let idx = match jws.claims.get("iss") {
-            Some(Value::String(iss)) => self.inner.keys.issuer_index(iss),
+            Some(Value::String(iss)) => match self.inner.keys.issuer_index(iss) {
+                Some(idx) => Some(idx),
+                // Not an exact issuer: a tenant template, checked against the token's `tid`
+                // before any key is looked up.
+                None => crate::config::template_issuer(&c.issuers, iss, jws.claims.get("tid"))?,
+            },
             _ => None,
         }
         .ok_or(InvalidToken::UnknownIssuer)?;
@@ -289,7 +294,14 @@ impl Authenticator {
             LookupError::NoKey => RejectionKind::InvalidToken(InvalidToken::UnknownKey),
         })?;
         let mut outcome = Err(InvalidToken::UnknownKey);
-        for key in set.candidates(kid, alg) {
+        // A key whose JWK `issuer` member names another issuer (or tenant) is not used.
+        let iss = jws
+            .claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let tid = jws.claims.get("tid").and_then(Value::as_str);
+        for key in set.candidates(kid, alg).filter(|k| k.serves(iss, tid)) {
             outcome = verify::check_signature(jws, &key.material, alg).map(|()| key.fingerprint);
             if outcome.is_ok() {
                 break;
@@ -306,22 +318,39 @@ impl Authenticator {
         issuer: &Issuer,
     ) -> Result<(Principal, Validity), InvalidToken> {
         let c = &self.inner.config.inner;
+        // A template issuer's tokens are checked against their own `iss`, which `select`
+        // already found to be the template filled with an allowed `tid`.
+        let resolved;
+        let issuer_url = if issuer.template.is_some() {
+            resolved = claims
+                .get("iss")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            resolved.as_str()
+        } else {
+            issuer.url.as_str()
+        };
         let checks = ClaimChecks {
-            issuer: &issuer.url,
-            audiences: &c.audiences,
+            issuer: issuer_url,
+            audiences: issuer.audiences_or(&c.audiences),
             leeway_secs: c.leeway_secs,
             now_secs: unix_seconds(c.clock.now()),
             client_id_as_audience: issuer.client_id_as_audience,
         };
         let validity = verify::check_claims(&claims, checks)?;
         verify::check_access_token(&claims, issuer.accept_id_tokens, issuer.rules)?;
-        let classification = c.classifier.classify_for(issuer.rules, &claims)?;
+        let classification = c.classifier.classify_for_issuer(
+            issuer.rules,
+            issuer.machine_claim.as_ref(),
+            &claims,
+        )?;
         let principal = Principal::from_claims(
-            &issuer.url,
+            issuer_url,
             claims,
             validity.expires_at,
             classification,
-            &c.roles_claim,
+            issuer.roles_claim.as_deref().unwrap_or(&c.roles_claim),
         )?;
         Ok((principal, validity))
     }

@@ -86,6 +86,7 @@ mod cache;
 mod crypto;
 mod jwk;
 pub mod observe;
+mod tenant;
 
 pub use authenticator::{Authenticator, TokenCacheStats};
 pub use config::TokenCacheLimits;
@@ -94,16 +95,16 @@ pub use config::TokenCacheLimits;
 pub mod internals;
 
 pub use alg::Algorithm;
-pub use classify::{ClassifiedBy, Classifier, Kind, Preset, Rule};
+pub use classify::{ClassifiedBy, Classifier, EntityProfile, Kind, Preset, Rule};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, Issuer, TypPolicy};
 pub use guard::{
-    guard_layer, AllOf, AnyOf, Denied, Guard, GuardLayer, Guarded, Names, RequireAllRoles,
-    RequireAllScopes, RequireAnyRole, RequireMachine, RequireRole, RequireRoleOrMachine,
-    RequireScope, RequireUser,
+    guard_layer, AllOf, AnyOf, Denied, Guard, GuardLayer, Guarded, Names, RequireActor,
+    RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect, RequireDirectUser,
+    RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope, RequireUser,
 };
 pub use key_store::KeyStore;
 pub use layer::{AuthLayer, AuthService};
-pub use principal::{Claims, Machine, Principal, User};
+pub use principal::{Actor, Claims, Machine, Principal, User};
 pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
 pub use resource_metadata::ProtectedResourceMetadata;
 

@@ -93,6 +93,15 @@ pub enum InvalidToken {
     /// Signed by a trusted issuer but not an access token: a refresh, offline or logout
     /// token, or a security event token.
     NotAccessToken,
+    /// A delegated token's `act` claim (RFC 8693 §4.1) is not an object with a non-empty
+    /// string `sub` (or its `client_id`/`iss` is not a string), at any depth.
+    InvalidActor,
+    /// A delegated token's actor chain (nested `act`) is deeper than
+    /// [`MAX_DEPTH`](crate::principal::MAX_ACTOR_DEPTH).
+    ActorChainTooDeep,
+    /// The issuer is a tenant template and the token's `tid` is missing, not a tenant id,
+    /// not an allowed tenant, or does not fill the template to the token's `iss`.
+    TenantNotAllowed,
 }
 
 impl InvalidToken {
@@ -117,6 +126,9 @@ impl InvalidToken {
             Self::IdToken => "id_token",
             Self::SenderConstrained => "bound_token_as_bearer",
             Self::NotAccessToken => "not_access_token",
+            Self::InvalidActor => "invalid_actor",
+            Self::ActorChainTooDeep => "actor_chain_too_deep",
+            Self::TenantNotAllowed => "tenant_not_allowed",
         }
     }
 
@@ -142,6 +154,9 @@ impl InvalidToken {
                 "the token is bound to a key and cannot be used as a bearer token"
             }
             Self::NotAccessToken => "the token is not an access token",
+            Self::InvalidActor => "the token's actor (act claim) is invalid",
+            Self::ActorChainTooDeep => "the token's chain of actors is too deep",
+            Self::TenantNotAllowed => "the token's tenant is not trusted",
         }
     }
 }

@@ -26,7 +26,10 @@ use axum::http::{header, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_principal::clock::ManualClock;
-use axum_principal::{AuthConfig, AuthConfigBuilder, AuthLayer, Classifier, Preset, Principal};
+use axum_principal::{
+    guard_layer, AuthConfig, AuthConfigBuilder, AuthLayer, Classifier, Guard, Preset, Principal,
+    RequireActor, RequireDirect, RequireDirectUser, RequireMachine, RequireUser,
+};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -260,21 +263,17 @@ impl Harness {
         }
     }
 
-    /// A machine token: the client credentials grant at the standard token endpoint.
-    async fn machine_token(&self) -> String {
+    /// POSTs `form` to the token endpoint as the machine client (client_secret_basic); the
+    /// JSON answer, which must be 200.
+    async fn machine_client_post(&self, grant: &str, pairs: &[(&str, &str)]) -> Value {
         let endpoint = self.token_endpoint().await;
         let client = &self.ready.machine_client;
-        let body = form(&[
-            ("grant_type", "client_credentials"),
-            ("resource", &self.ready.audience),
-            ("scope", "api:read"),
-        ]);
         let response = match self
             .http
             .post(&endpoint)
             .basic_auth(&client.client_id, Some(&client.client_secret))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
+            .body(form(pairs))
             .send()
             .await
         {
@@ -284,11 +283,26 @@ impl Harness {
         let status = response.status();
         let body: Value = match response.json().await {
             Ok(v) => v,
-            Err(e) => self.fail("token response", e),
+            Err(e) => self.fail(&format!("{grant}: token response"), e),
         };
         if status != reqwest::StatusCode::OK {
-            self.fail("client credentials grant", format!("{status} {body}"));
+            self.fail(grant, format!("{status} {body}"));
         }
+        body
+    }
+
+    /// A machine token: the client credentials grant at the standard token endpoint.
+    async fn machine_token(&self) -> String {
+        let body = self
+            .machine_client_post(
+                "client credentials grant",
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("resource", &self.ready.audience),
+                    ("scope", "api:read"),
+                ],
+            )
+            .await;
         assert_eq!(body["token_type"], "Bearer", "{body}");
         match body["access_token"].as_str() {
             Some(t) => t.to_owned(),
@@ -296,6 +310,36 @@ impl Harness {
                 "client credentials grant",
                 format!("no access_token: {body}"),
             ),
+        }
+    }
+
+    /// RFC 8693 token exchange at the standard token endpoint: the machine client presents
+    /// `subject_token` and receives a delegated token (subject = that token's user, `act` =
+    /// the machine client).
+    async fn exchange(&self, subject_token: &str) -> String {
+        let body = self
+            .machine_client_post(
+                "token exchange",
+                &[
+                    (
+                        "grant_type",
+                        "urn:ietf:params:oauth:grant-type:token-exchange",
+                    ),
+                    ("subject_token", subject_token),
+                    (
+                        "subject_token_type",
+                        "urn:ietf:params:oauth:token-type:access_token",
+                    ),
+                ],
+            )
+            .await;
+        assert_eq!(
+            body["issued_token_type"], "urn:ietf:params:oauth:token-type:access_token",
+            "{body}"
+        );
+        match body["access_token"].as_str() {
+            Some(t) => t.to_owned(),
+            None => self.fail("token exchange", format!("no access_token: {body}")),
         }
     }
 
@@ -625,4 +669,110 @@ async fn cached_keys_keep_verifying_after_the_provider_stops() {
         cached_kids(&auth, &issuer).await,
         [harness.ready.kids[0].clone()]
     );
+}
+
+#[tokio::test]
+async fn token_exchange_issues_a_delegated_token_whose_actor_each_guard_judges() {
+    let harness = Harness::start(false).await;
+    let r = &harness.ready;
+    let actor = r.machine_client.client_id.clone();
+    let guarded = |path: &'static str| Router::new().route(path, get(me));
+    let app = Router::new()
+        .route("/me", get(me))
+        .merge(guarded("/user").route_layer(guard_layer(RequireUser)))
+        .merge(guarded("/machine").route_layer(guard_layer(RequireMachine)))
+        .merge(guarded("/direct").route_layer(guard_layer(RequireDirect)))
+        .merge(guarded("/direct-user").route_layer(guard_layer(RequireDirectUser)))
+        .merge(
+            guarded("/reporting-only")
+                .route_layer(guard_layer(RequireActor::client_id(actor.clone()))),
+        )
+        .merge(guarded("/reporting-or-direct").route_layer(guard_layer(
+            RequireDirect.or(RequireActor::client_id(actor.clone()).issuer(r.issuer.clone())),
+        )))
+        .merge(guarded("/someone-else").route_layer(guard_layer(RequireActor::client_id("other"))))
+        .layer(layer(config(&harness)));
+
+    let user = harness.user_token().await;
+    let delegated = harness.exchange(&user).await;
+    // What the provider issued: the user as subject, the machine client as actor.
+    let claims = jwt_part(&delegated, 1);
+    assert_eq!(claims["sub"], json!(r.user), "{claims}");
+    assert_eq!(claims["client_id"], json!(actor), "{claims}");
+    assert_eq!(
+        claims["act"],
+        json!({"sub": actor, "client_id": actor}),
+        "{claims}"
+    );
+    assert!(jwt_part(&user, 1).get("act").is_none());
+
+    let p = principal(&app, &delegated).await;
+    assert_eq!(p["kind"], "user", "the kind is the subject's: {p}");
+    assert_eq!(p["subject"], json!(r.user));
+    assert_eq!(
+        p["actor"],
+        json!({"subject": actor, "client_id": actor, "actor": null}),
+        "{p}"
+    );
+    assert_eq!(principal(&app, &user).await["actor"], Value::Null);
+
+    // A chain: the delegated token exchanged again nests the first actor.
+    let chained = harness.exchange(&delegated).await;
+    let p = principal(&app, &chained).await;
+    assert_eq!(
+        p["actor"],
+        json!({"subject": actor, "client_id": actor,
+               "actor": {"subject": actor, "client_id": actor, "actor": null}}),
+        "{p}"
+    );
+
+    let machine = harness.machine_token().await;
+    let routes: [(&str, [StatusCode; 3]); 7] = [
+        (
+            "/user",
+            [StatusCode::OK, StatusCode::OK, StatusCode::FORBIDDEN],
+        ),
+        (
+            "/machine",
+            [StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK],
+        ),
+        (
+            "/direct",
+            [StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::OK],
+        ),
+        (
+            "/direct-user",
+            [StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN],
+        ),
+        (
+            "/reporting-only",
+            [StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::FORBIDDEN],
+        ),
+        (
+            "/reporting-or-direct",
+            [StatusCode::OK, StatusCode::OK, StatusCode::OK],
+        ),
+        (
+            "/someone-else",
+            [
+                StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
+            ],
+        ),
+    ];
+    for (path, expected) in routes {
+        for (token, (who, status)) in [&user, &delegated, &machine].into_iter().zip(
+            [
+                "alice herself",
+                "svc-reporting for alice",
+                "svc-reporting itself",
+            ]
+            .into_iter()
+            .zip(expected),
+        ) {
+            let (got, body) = call(&app, path, token).await;
+            assert_eq!(got, status, "{path} for {who}: {body}");
+        }
+    }
 }

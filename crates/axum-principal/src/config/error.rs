@@ -67,6 +67,20 @@ pub enum ConfigError {
     /// An audience other than the resource identifier, with
     /// [`require_resource_audience`](super::AuthConfigBuilder::require_resource_audience).
     AudienceOtherThanResource(String),
+    /// An issuer template ([`Issuer::template`](super::Issuer::template)) without exactly one
+    /// `{tenantid}`, or a `{tenantid}` in an issuer made with `Issuer::new`.
+    InvalidTemplate(String),
+    /// An issuer template with neither [`tenants`](super::Issuer::tenants) nor
+    /// [`any_tenant`](super::Issuer::any_tenant).
+    NoTenants(String),
+    /// Tenants given for an issuer that is not a template.
+    TenantsWithoutTemplate(String),
+    /// A listed tenant id that no token's `tid` may be (1 to 64 ASCII letters, digits,
+    /// `-`, `_` or `.`).
+    InvalidTenant(String),
+    /// An issuer template without a [`jwks_uri`](super::Issuer::jwks_uri) or
+    /// [`static_jwks`](super::Issuer::static_jwks): a template has no discovery document.
+    TemplateWithoutJwks(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -113,6 +127,27 @@ impl fmt::Display for ConfigError {
                 f,
                 "audience {a:?} is not the resource identifier, the only audience accepted \
                  with require_resource_audience"
+            ),
+            Self::InvalidTemplate(i) => write!(
+                f,
+                "issuer {i:?}: a template (Issuer::template) carries {{tenantid}} exactly once, \
+                 and only a template carries it"
+            ),
+            Self::NoTenants(i) => write!(
+                f,
+                "issuer template {i:?} needs its allowed tenants (Issuer::tenants) or Issuer::any_tenant"
+            ),
+            Self::TenantsWithoutTemplate(i) => write!(
+                f,
+                "issuer {i:?} lists tenants but is not a template (Issuer::template with {{tenantid}})"
+            ),
+            Self::InvalidTenant(t) => write!(
+                f,
+                "{t:?} is not a tenant id (1 to 64 ASCII letters, digits, '-', '_' or '.')"
+            ),
+            Self::TemplateWithoutJwks(i) => write!(
+                f,
+                "issuer template {i:?} needs a jwks_uri or a static JWKS (it has no discovery document)"
             ),
         }
     }

@@ -22,6 +22,7 @@ use crate::resource_metadata::Resource;
 
 pub(crate) use self::build::check_url;
 pub use self::error::ConfigError;
+pub(crate) use self::issuer::template_issuer;
 pub use self::issuer::Issuer;
 pub use self::limits::TokenCacheLimits;
 
