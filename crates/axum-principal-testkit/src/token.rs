@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::issuer::{Shared, SigningKey};
 use crate::keys::KeyMaterial;
-use crate::{b64url, now_unix, Error, KeyAlg};
+use crate::{b64url, now_unix, DpopKey, Error, KeyAlg};
 
 /// Default token lifetime in seconds.
 const DEFAULT_LIFETIME: i64 = 300;
@@ -177,6 +177,21 @@ impl TokenBuilder {
     /// produce tokens whose `kid` is unknown to the JWKS.
     pub fn kid(self, kid: &str) -> Self {
         self.header("kid", kid)
+    }
+
+    /// Binds the token to a DPoP key (RFC 9449 §6): `cnf` = `{"jkt": <its thumbprint>}`.
+    pub fn dpop_bound(self, key: &DpopKey) -> Self {
+        self.claim("cnf", serde_json::json!({ "jkt": key.thumbprint() }))
+    }
+
+    /// Binds the token to a client certificate (RFC 8705 §3.1): `cnf` =
+    /// `{"x5t#S256": base64url(SHA-256(der))}`.
+    pub fn mtls_bound(self, certificate_der: &[u8]) -> Self {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, certificate_der);
+        self.claim(
+            "cnf",
+            serde_json::json!({ "x5t#S256": b64url(digest.as_ref()) }),
+        )
     }
 
     /// Sets `exp` to now + `secs` (negative: already expired).

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 
+use crate::dpop::{InvalidDpopProof, DPOP_NONCE};
+
 /// Why a request's `Authorization` header is malformed (400 `invalid_request`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -93,6 +95,9 @@ pub enum InvalidToken {
     /// Signed by a trusted issuer but not an access token: a refresh, offline or logout
     /// token, or a security event token.
     NotAccessToken,
+    /// Bound to a client certificate (`cnf.x5t#S256`, RFC 8705) other than the one the
+    /// connection presented.
+    CertificateMismatch,
 }
 
 impl InvalidToken {
@@ -117,6 +122,7 @@ impl InvalidToken {
             Self::IdToken => "id_token",
             Self::SenderConstrained => "bound_token_as_bearer",
             Self::NotAccessToken => "not_access_token",
+            Self::CertificateMismatch => "certificate_mismatch",
         }
     }
 
@@ -142,6 +148,7 @@ impl InvalidToken {
                 "the token is bound to a key and cannot be used as a bearer token"
             }
             Self::NotAccessToken => "the token is not an access token",
+            Self::CertificateMismatch => "the token is bound to another client certificate",
         }
     }
 }
@@ -173,6 +180,21 @@ pub enum RejectionKind {
         /// the `Retry-After` header.
         retry_after_secs: u64,
     },
+    /// `Authorization: DPoP` with a proof that fails a check: 401 `invalid_dpop_proof`.
+    InvalidDpopProof(InvalidDpopProof),
+    /// `Authorization: DPoP` with a token that does not verify: 401 with
+    /// `DPoP error="invalid_token"`.
+    InvalidDpopToken(InvalidToken),
+    /// The proof lacks the server's current nonce: 401 `use_dpop_nonce` with a `DPoP-Nonce`
+    /// header holding `nonce`.
+    UseDpopNonce {
+        /// The nonce the next proof must carry.
+        nonce: String,
+    },
+    /// A `Bearer` request where only `DPoP` is accepted: 401 with the `DPoP` challenge.
+    DpopRequired,
+    /// The DPoP replay store cannot answer, so the proof cannot be checked for replay: 503.
+    ReplayStoreUnavailable,
 }
 
 /// A custom renderer: turns a rejection into the response to send.
@@ -184,6 +206,17 @@ pub type RenderFn = dyn Fn(&AuthRejection) -> Response + Send + Sync;
 pub(crate) struct Renderer {
     pub(crate) realm: Arc<str>,
     pub(crate) custom: Option<Arc<RenderFn>>,
+    /// The `DPoP` challenge, when DPoP is accepted.
+    pub(crate) dpop: Option<DpopChallenge>,
+}
+
+/// What the `DPoP` challenge says (RFC 9449 §7.1).
+#[derive(Debug, Clone)]
+pub(crate) struct DpopChallenge {
+    /// The accepted proof algorithms, space-separated.
+    pub(crate) algs: Arc<str>,
+    /// Only `DPoP` is accepted: no `Bearer` challenge.
+    pub(crate) required: bool,
 }
 
 impl Default for Renderer {
@@ -191,6 +224,7 @@ impl Default for Renderer {
         Self {
             realm: Arc::from("api"),
             custom: None,
+            dpop: None,
         }
     }
 }
@@ -200,6 +234,7 @@ impl fmt::Debug for Renderer {
         f.debug_struct("Renderer")
             .field("realm", &self.realm)
             .field("custom", &self.custom.is_some())
+            .field("dpop", &self.dpop)
             .finish()
     }
 }
@@ -235,9 +270,13 @@ impl AuthRejection {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self.kind {
-            RejectionKind::MissingCredentials | RejectionKind::InvalidToken(_) => {
-                StatusCode::UNAUTHORIZED
-            }
+            RejectionKind::MissingCredentials
+            | RejectionKind::InvalidToken(_)
+            | RejectionKind::InvalidDpopProof(_)
+            | RejectionKind::InvalidDpopToken(_)
+            | RejectionKind::UseDpopNonce { .. }
+            | RejectionKind::DpopRequired => StatusCode::UNAUTHORIZED,
+            RejectionKind::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             RejectionKind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             RejectionKind::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             RejectionKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -251,9 +290,14 @@ impl AuthRejection {
         match self.kind {
             RejectionKind::MissingCredentials => "missing_token",
             RejectionKind::InvalidRequest(_) => "invalid_request",
-            RejectionKind::InvalidToken(_) => "invalid_token",
+            RejectionKind::InvalidToken(_) | RejectionKind::InvalidDpopToken(_) => "invalid_token",
             RejectionKind::InsufficientScope { .. } => "insufficient_scope",
-            RejectionKind::Unavailable => "temporarily_unavailable",
+            RejectionKind::Unavailable | RejectionKind::ReplayStoreUnavailable => {
+                "temporarily_unavailable"
+            }
+            RejectionKind::InvalidDpopProof(_) => "invalid_dpop_proof",
+            RejectionKind::UseDpopNonce { .. } => "use_dpop_nonce",
+            RejectionKind::DpopRequired => "dpop_required",
             RejectionKind::MissingLayer => "server_error",
             RejectionKind::RateLimited { .. } => "rate_limited",
         }
@@ -264,7 +308,11 @@ impl AuthRejection {
         match &self.kind {
             RejectionKind::MissingCredentials => "missing_token",
             RejectionKind::InvalidRequest(r) => r.reason(),
-            RejectionKind::InvalidToken(r) => r.reason(),
+            RejectionKind::InvalidToken(r) | RejectionKind::InvalidDpopToken(r) => r.reason(),
+            RejectionKind::InvalidDpopProof(r) => r.reason(),
+            RejectionKind::UseDpopNonce { .. } => "use_dpop_nonce",
+            RejectionKind::DpopRequired => "dpop_required",
+            RejectionKind::ReplayStoreUnavailable => "replay_store_unavailable",
             RejectionKind::InsufficientScope { .. } => "guard_refused",
             RejectionKind::Unavailable => "keys_unavailable",
             RejectionKind::MissingLayer => "missing_auth_layer",
@@ -277,7 +325,15 @@ impl AuthRejection {
         match &self.kind {
             RejectionKind::MissingCredentials => "a bearer token is required",
             RejectionKind::InvalidRequest(r) => r.description(),
-            RejectionKind::InvalidToken(r) => r.description(),
+            RejectionKind::InvalidToken(r) | RejectionKind::InvalidDpopToken(r) => r.description(),
+            RejectionKind::InvalidDpopProof(r) => r.description(),
+            RejectionKind::UseDpopNonce { .. } => "the DPoP proof must carry the server's nonce",
+            RejectionKind::DpopRequired => {
+                "this resource accepts only DPoP-bound tokens (Authorization: DPoP)"
+            }
+            RejectionKind::ReplayStoreUnavailable => {
+                "the DPoP replay store is unavailable; try again later"
+            }
             RejectionKind::InsufficientScope { .. } => {
                 "the token does not grant access to this resource"
             }
@@ -294,8 +350,58 @@ impl AuthRejection {
         }
     }
 
-    /// The `WWW-Authenticate` challenge, if this kind of refusal carries one.
+    /// The first `WWW-Authenticate` challenge (the one of the scheme the request used), if
+    /// this kind of refusal carries one; [`challenges`](Self::challenges) has them all.
     pub fn www_authenticate(&self) -> Option<String> {
+        self.challenges().into_iter().next()
+    }
+
+    /// Every `WWW-Authenticate` challenge, each sent as its own header value, the one of the
+    /// scheme the request used first. With DPoP accepted every 401 offers both `Bearer` and
+    /// `DPoP algs="…"` (RFC 9449 §7.1), only `DPoP` when DPoP is required; proof failures
+    /// are `DPoP error="invalid_dpop_proof"` or `use_dpop_nonce`, a bad token under DPoP is
+    /// `DPoP error="invalid_token"`.
+    pub fn challenges(&self) -> Vec<String> {
+        let realm = &self.renderer.realm;
+        let Some(dpop) = &self.renderer.dpop else {
+            return self.bearer_challenge().into_iter().collect();
+        };
+        // RFC 9449 §7.1's shape: the error first, as in its examples.
+        let dpop_challenge = |error: Option<&str>| match error {
+            Some(error) => format!(
+                "DPoP error=\"{error}\", algs=\"{}\", error_description=\"{}\"",
+                dpop.algs,
+                self.description()
+            ),
+            None => format!("DPoP algs=\"{}\"", dpop.algs),
+        };
+        let dpop_error = match &self.kind {
+            RejectionKind::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
+            RejectionKind::InvalidDpopToken(_) => Some("invalid_token"),
+            RejectionKind::UseDpopNonce { .. } => Some("use_dpop_nonce"),
+            _ => None,
+        };
+        match &self.kind {
+            _ if dpop_error.is_some() => {
+                let mut all = vec![dpop_challenge(dpop_error)];
+                if !dpop.required {
+                    all.push(format!("Bearer realm=\"{realm}\""));
+                }
+                all
+            }
+            RejectionKind::DpopRequired => vec![dpop_challenge(None)],
+            RejectionKind::MissingCredentials if dpop.required => vec![dpop_challenge(None)],
+            RejectionKind::MissingCredentials | RejectionKind::InvalidToken(_) => {
+                let mut all: Vec<String> = self.bearer_challenge().into_iter().collect();
+                all.push(dpop_challenge(None));
+                all
+            }
+            _ => self.bearer_challenge().into_iter().collect(),
+        }
+    }
+
+    /// The `Bearer` challenge of RFC 6750 §3.
+    fn bearer_challenge(&self) -> Option<String> {
         let realm = &self.renderer.realm;
         match &self.kind {
             RejectionKind::MissingCredentials => Some(format!("Bearer realm=\"{realm}\"")),
@@ -316,7 +422,12 @@ impl AuthRejection {
             )),
             RejectionKind::Unavailable
             | RejectionKind::MissingLayer
-            | RejectionKind::RateLimited { .. } => None,
+            | RejectionKind::RateLimited { .. }
+            | RejectionKind::InvalidDpopProof(_)
+            | RejectionKind::InvalidDpopToken(_)
+            | RejectionKind::UseDpopNonce { .. }
+            | RejectionKind::DpopRequired
+            | RejectionKind::ReplayStoreUnavailable => None,
         }
     }
 
@@ -358,9 +469,21 @@ impl AuthRejection {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
+            for other in self.challenges().iter().skip(1) {
+                if let Ok(value) = HeaderValue::from_str(other) {
+                    response
+                        .headers_mut()
+                        .append(header::WWW_AUTHENTICATE, value);
+                }
+            }
         }
-        match self.kind {
-            RejectionKind::Unavailable => {
+        match &self.kind {
+            RejectionKind::UseDpopNonce { nonce } => {
+                if let Ok(value) = HeaderValue::from_str(nonce) {
+                    response.headers_mut().insert(DPOP_NONCE, value);
+                }
+            }
+            RejectionKind::Unavailable | RejectionKind::ReplayStoreUnavailable => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
@@ -368,7 +491,7 @@ impl AuthRejection {
             RejectionKind::RateLimited { retry_after_secs } => {
                 response.headers_mut().insert(
                     header::RETRY_AFTER,
-                    HeaderValue::from(retry_after_secs.max(1)),
+                    HeaderValue::from((*retry_after_secs).max(1)),
                 );
             }
             _ => {}

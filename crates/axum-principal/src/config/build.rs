@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{AuthConfig, AuthConfigBuilder, ConfigError, ConfigInner, JwksSource, KeySource};
 use crate::jwk::{self, VerifyingKey};
-use crate::rejection::Renderer;
+use crate::rejection::{DpopChallenge, Renderer};
 
 impl AuthConfigBuilder {
     /// Checks everything and builds the configuration.
@@ -151,6 +151,14 @@ impl AuthConfigBuilder {
             .build()
             .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
         let leeway_secs = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
+        let dpop = match self.dpop {
+            Some(dpop) => dpop.validate(&self.algorithms)?,
+            None => None,
+        };
+        let dpop_challenge = dpop.as_ref().map(|d| DpopChallenge {
+            algs: d.algs.clone(),
+            required: d.required,
+        });
         Ok(AuthConfig {
             inner: Arc::new(ConfigInner {
                 issuers: self.issuers,
@@ -168,8 +176,10 @@ impl AuthConfigBuilder {
                 renderer: Renderer {
                     realm: Arc::from(self.realm),
                     custom: self.renderer,
+                    dpop: dpop_challenge,
                 },
                 clock: self.clock,
+                dpop,
             }),
         })
     }

@@ -52,6 +52,9 @@ pub enum ConfigError {
     InvalidScope(String),
     /// The HTTP client could not be built.
     HttpClient(String),
+    /// A DPoP setting ([`DpopConfig`](crate::dpop::DpopConfig)) that cannot work: a bad
+    /// origin, window, algorithm list or nonce secret.
+    InvalidDpop(&'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -88,6 +91,7 @@ impl fmt::Display for ConfigError {
                 "{s:?} is not a scope (RFC 6749 §3.3: printable ASCII without space, '\"' or '\\')"
             ),
             Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
+            Self::InvalidDpop(what) => write!(f, "invalid DPoP setting: {what}"),
         }
     }
 }

@@ -16,6 +16,7 @@ pub use crate::alg::Algorithm;
 use crate::cache::TokenCacheLimits;
 use crate::classify::Classifier;
 use crate::clock::{Clock, SystemClock};
+use crate::dpop::{Dpop, DpopConfig};
 use crate::jwk::VerifyingKey;
 use crate::rejection::{AuthRejection, Renderer};
 
@@ -89,6 +90,8 @@ pub(crate) struct ConfigInner {
     pub(crate) token_cache: Option<TokenCacheLimits>,
     pub(crate) renderer: Renderer,
     pub(crate) clock: Arc<dyn Clock>,
+    /// DPoP, when accepted (policy `Allowed` or `Required`).
+    pub(crate) dpop: Option<Dpop>,
 }
 
 impl AuthConfig {
@@ -141,6 +144,7 @@ pub struct AuthConfigBuilder {
     renderer: Option<Arc<crate::rejection::RenderFn>>,
     clock: Arc<dyn Clock>,
     token_cache: Option<TokenCacheLimits>,
+    dpop: Option<DpopConfig>,
 }
 
 impl Default for AuthConfigBuilder {
@@ -170,6 +174,7 @@ impl Default for AuthConfigBuilder {
             renderer: None,
             clock: Arc::new(SystemClock),
             token_cache: Some(TokenCacheLimits::default()),
+            dpop: None,
         }
     }
 }
@@ -323,6 +328,15 @@ impl AuthConfigBuilder {
     /// [`ManualClock`](crate::clock::ManualClock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Accepts DPoP-bound tokens (RFC 9449) with `Authorization: DPoP` and a proof, as
+    /// [`DpopConfig`] says (its policy defaults to [`Allowed`](crate::dpop::DpopPolicy::Allowed):
+    /// both schemes). Without it only `Bearer` is accepted, since a proof's `htu` can only be
+    /// checked against an origin the service knows (never one taken from `Host`).
+    pub fn dpop(mut self, dpop: DpopConfig) -> Self {
+        self.dpop = Some(dpop);
         self
     }
 }

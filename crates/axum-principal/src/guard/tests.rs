@@ -281,6 +281,7 @@ fn context() -> AuthContext {
         renderer: Renderer {
             realm: "tests".into(),
             custom: None,
+            ..Renderer::default()
         },
     }
 }

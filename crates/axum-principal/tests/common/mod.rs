@@ -4,6 +4,7 @@
 //! `hostile` holds the case runner of the `hostile_*` tests.
 #![allow(dead_code)]
 
+pub mod dpop;
 pub mod hostile;
 
 use std::time::Duration;
