@@ -22,7 +22,7 @@ pub mod routes;
 pub mod serve;
 pub mod settings;
 
-pub use config::auth_config;
+pub use config::{auth_config, auth_config_at, dpop_origin};
 pub use dev::{dev_tokens, start_dev_issuer, DevTokens};
 pub use routes::app;
 pub use serve::{run, EXIT_CONFIG, EXIT_RUNTIME};

@@ -56,6 +56,7 @@ pub fn app(layer: AuthLayer) -> Router {
         // Outermost, so the trace layer (and anything else) sees the header as sensitive.
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
+            axum_principal::dpop::DPOP,
         ]))
 }
 

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use axum_principal::AuthLayer;
 
-use crate::config::auth_config;
+use crate::config::auth_config_at;
 use crate::dev::{dev_tokens, print_dev_banner, start_dev_issuer};
 use crate::routes::app;
 use crate::settings::{is_loopback_bind, settings_from, ConfigProblem};
@@ -47,7 +47,17 @@ pub async fn run(vars: impl Fn(&str) -> Option<String>) -> ExitCode {
         None
     };
 
-    let config = match auth_config(&settings, dev_issuer.as_ref()) {
+    // Listening first: the DPoP origin defaults to the address actually bound.
+    let listener = match tokio::net::TcpListener::bind(settings.bind).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("error: BIND: cannot listen on {}: {e}", settings.bind);
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(settings.bind);
+
+    let config = match auth_config_at(&settings, dev_issuer.as_ref(), addr) {
         Ok(config) => config,
         Err(problem) => return config_error(&problem),
     };
@@ -76,15 +86,6 @@ pub async fn run(vars: impl Fn(&str) -> Option<String>) -> ExitCode {
             }
         }
     });
-
-    let listener = match tokio::net::TcpListener::bind(settings.bind).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("error: BIND: cannot listen on {}: {e}", settings.bind);
-            return ExitCode::from(EXIT_RUNTIME);
-        }
-    };
-    let addr = listener.local_addr().unwrap_or(settings.bind);
 
     if let (Some(issuer), Some(tokens)) = (&dev_issuer, &dev_tokens) {
         print_dev_banner(issuer, tokens, addr);

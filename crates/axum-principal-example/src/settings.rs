@@ -8,6 +8,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use axum_principal::dpop::DpopPolicy;
 use axum_principal::Preset;
 
 /// A configuration mistake: the variable it concerns and what is wrong with it.
@@ -60,6 +61,11 @@ pub struct Settings {
     /// Whether repeated tokens are answered from the verified-token cache
     /// (`AUTHZ_TOKEN_CACHE`).
     pub token_cache: bool,
+    /// Which schemes are accepted (`AUTHZ_DPOP`: `allowed`, `required` or `off`).
+    pub dpop: DpopPolicy,
+    /// This API's resource identifier (`AUTHZ_RESOURCE`, an absolute URL); DPoP proofs'
+    /// `htu` is checked against its origin (unset: `http://{BIND}`).
+    pub resource: Option<reqwest::Url>,
 }
 
 impl Settings {
@@ -170,6 +176,33 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         }
     };
 
+    let dpop = match get("AUTHZ_DPOP").map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("allowed") => DpopPolicy::Allowed,
+        Some("required") => DpopPolicy::Required,
+        Some("off") => DpopPolicy::Off,
+        Some(other) => {
+            return Err(ConfigProblem::new(
+                "AUTHZ_DPOP",
+                format!("{other:?} is not one of \"allowed\", \"required\", \"off\""),
+            ))
+        }
+    };
+
+    let resource = match get("AUTHZ_RESOURCE") {
+        None => None,
+        Some(value) => Some(
+            reqwest::Url::parse(&value)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                .ok_or_else(|| {
+                    ConfigProblem::new(
+                        "AUTHZ_RESOURCE",
+                        format!("{value:?} is not an absolute http(s) URL"),
+                    )
+                })?,
+        ),
+    };
+
     check_dev_mode_bind(bind, &issuers, get("AUTHZ_DEV").as_deref())?;
 
     Ok(Settings {
@@ -182,6 +215,8 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         providers,
         leeway,
         token_cache,
+        dpop,
+        resource,
     })
 }
 

@@ -8,6 +8,7 @@ use serde_json::json;
 
 mod classification;
 mod dev_mode;
+mod dpop;
 mod settings;
 mod support;
 
