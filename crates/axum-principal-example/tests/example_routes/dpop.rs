@@ -94,7 +94,7 @@ async fn a_dpop_request_end_to_end_checked_against_http_bind() {
         &h.router,
         "/me",
         Some(format!("DPoP {token}")),
-        &[proof.clone()],
+        std::slice::from_ref(&proof),
     )
     .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
