@@ -8,7 +8,7 @@ use aws_lc_rs::digest;
 use serde_json::{Map, Value};
 
 use crate::keys::{random_hex, KeyMaterial};
-use crate::token::sign_compact;
+use crate::token::{sign_compact, signing_input};
 use crate::{b64url, now_unix, Error, KeyAlg};
 
 /// A client's DPoP key pair: it signs proofs, and its RFC 7638 thumbprint is what a bound
@@ -192,11 +192,7 @@ impl DpopProof {
     }
 
     fn signing_input(&self) -> String {
-        format!(
-            "{}.{}",
-            b64url(Value::Object(self.header.clone()).to_string().as_bytes()),
-            b64url(Value::Object(self.claims.clone()).to_string().as_bytes())
-        )
+        signing_input(&self.header, &self.claims)
     }
 
     /// Signs with the proof's key.

@@ -13,6 +13,15 @@ use crate::{b64url, now_unix, DpopKey, Error, KeyAlg};
 /// Default token lifetime in seconds.
 const DEFAULT_LIFETIME: i64 = 300;
 
+/// `b64url(header) + "." + b64url(claims)`.
+pub(crate) fn signing_input(header: &Map<String, Value>, claims: &Map<String, Value>) -> String {
+    format!(
+        "{}.{}",
+        b64url(Value::Object(header.clone()).to_string().as_bytes()),
+        b64url(Value::Object(claims.clone()).to_string().as_bytes())
+    )
+}
+
 /// Signs `signing_input` (`b64(header).b64(payload)`) and appends the
 /// signature segment.
 pub(crate) fn sign_compact(signing_input: String, key: &KeyMaterial) -> Result<String, Error> {
@@ -224,11 +233,7 @@ impl TokenBuilder {
 
     /// `b64url(header) + "." + b64url(claims)`.
     fn signing_input(&self) -> String {
-        format!(
-            "{}.{}",
-            b64url(Value::Object(self.header.clone()).to_string().as_bytes()),
-            b64url(Value::Object(self.claims.clone()).to_string().as_bytes())
-        )
+        signing_input(&self.header, &self.claims)
     }
 
     /// Serializes and signs the token, returning its compact JWS form

@@ -53,6 +53,12 @@ async fn call(
     }
 }
 
+/// `GET /me` with `Authorization: DPoP {token}` and a fresh proof by `key` for `htu`.
+async fn with_proof(router: &Router, key: &DpopKey, token: &str, htu: &str) -> Out {
+    let proof = key.proof("GET", htu).access_token(token).sign();
+    call(router, "/me", Some(format!("DPoP {token}")), &[proof]).await
+}
+
 fn key() -> DpopKey {
     DpopKey::generate(KeyAlg::Es256).expect("a DPoP key")
 }
@@ -129,17 +135,7 @@ async fn a_dpop_request_end_to_end_checked_against_http_bind() {
     assert_eq!(as_bearer.body["error"], "invalid_token");
 
     let bad_token = format!("{token}x");
-    let proof = key
-        .proof("GET", "http://127.0.0.1:3000/me")
-        .access_token(&bad_token)
-        .sign();
-    let out = call(
-        &h.router,
-        "/me",
-        Some(format!("DPoP {bad_token}")),
-        &[proof],
-    )
-    .await;
+    let out = with_proof(&h.router, &key, &bad_token, "http://127.0.0.1:3000/me").await;
     assert_eq!(out.status, StatusCode::UNAUTHORIZED);
     assert!(
         out.challenges[0].starts_with("DPoP error=\"invalid_token\""),
@@ -153,17 +149,9 @@ async fn htu_is_checked_against_the_resource_origin_when_set() {
     let h = harness_with(&[("AUTHZ_RESOURCE", "https://api.example.test/mcp")]).await;
     let key = key();
     let token = h.issuer.token().dpop_bound(&key).sign();
-    let proof = key
-        .proof("GET", "https://api.example.test/me")
-        .access_token(&token)
-        .sign();
-    let ok = call(&h.router, "/me", Some(format!("DPoP {token}")), &[proof]).await;
+    let ok = with_proof(&h.router, &key, &token, "https://api.example.test/me").await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
-    let proof = key
-        .proof("GET", "http://127.0.0.1:3000/me")
-        .access_token(&token)
-        .sign();
-    let out = call(&h.router, "/me", Some(format!("DPoP {token}")), &[proof]).await;
+    let out = with_proof(&h.router, &key, &token, "http://127.0.0.1:3000/me").await;
     assert_eq!(out.body["error"], "invalid_dpop_proof");
 }
 
@@ -182,11 +170,7 @@ async fn required_refuses_bearer_with_the_dpop_challenge() {
     assert!(out.challenges[0].starts_with("DPoP algs=\""));
     let key = key();
     let token = h.issuer.token().dpop_bound(&key).sign();
-    let proof = key
-        .proof("GET", "http://127.0.0.1:3000/me")
-        .access_token(&token)
-        .sign();
-    let ok = call(&h.router, "/me", Some(format!("DPoP {token}")), &[proof]).await;
+    let ok = with_proof(&h.router, &key, &token, "http://127.0.0.1:3000/me").await;
     assert_eq!(ok.status, StatusCode::OK);
 }
 
@@ -197,11 +181,7 @@ async fn off_accepts_only_bearer() {
     assert_eq!(out.challenges, ["Bearer realm=\"api\""]);
     let key = key();
     let token = h.issuer.token().dpop_bound(&key).sign();
-    let proof = key
-        .proof("GET", "http://127.0.0.1:3000/me")
-        .access_token(&token)
-        .sign();
-    let out = call(&h.router, "/me", Some(format!("DPoP {token}")), &[proof]).await;
+    let out = with_proof(&h.router, &key, &token, "http://127.0.0.1:3000/me").await;
     assert_eq!(out.status, StatusCode::UNAUTHORIZED);
     assert_eq!(out.challenges, ["Bearer realm=\"api\""]);
     assert_eq!(out.body["error"], "missing_token");

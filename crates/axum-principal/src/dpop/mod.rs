@@ -6,7 +6,7 @@
 //! verified as any other and must carry `cnf.jkt`; the proof must be a JWS with `typ`
 //! `dpop+jwt`, an asymmetric allowed `alg`, a public `jwk` header whose RFC 7638 thumbprint
 //! is `cnf.jkt` and that verifies the signature, `htm` the request's method, `htu` the
-//! configured origin plus the request's path ([`htu`] normalisation, never from `Host`), an
+//! configured origin plus the request's path (normalised, never taken from `Host`), an
 //! `iat` within the window (default 60 s, plus the leeway), `ath` the SHA-256 of the token,
 //! and a `jti` not seen within the window ([`ReplayStore`]). Optionally a server nonce
 //! ([`NonceSource`]).
