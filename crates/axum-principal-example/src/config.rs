@@ -1,6 +1,9 @@
 //! [`Settings`] → the library's [`AuthConfig`], and library configuration errors mapped to
 //! the variable they concern.
 
+use std::net::SocketAddr;
+
+use axum_principal::dpop::{DpopConfig, DpopPolicy};
 use axum_principal::{AuthConfig, Classifier, ConfigError, Issuer};
 use axum_principal_testkit::MockIssuer;
 
@@ -11,6 +14,30 @@ use crate::settings::{ConfigProblem, Settings, TEMPLATE};
 pub fn auth_config(
     settings: &Settings,
     dev: Option<&MockIssuer>,
+) -> Result<AuthConfig, ConfigProblem> {
+    auth_config_at(settings, dev, settings.bind)
+}
+
+/// The DPoP origin (`htu` is checked against it plus the request's path): the origin of
+/// `AUTHZ_RESOURCE` when set, else `http://{listening}`.
+pub fn dpop_origin(settings: &Settings, listening: SocketAddr) -> String {
+    // `settings_from` checked that AUTHZ_RESOURCE is an absolute http(s) URL.
+    match settings
+        .resource
+        .as_deref()
+        .and_then(|r| reqwest::Url::parse(r).ok())
+    {
+        Some(resource) => resource.origin().ascii_serialization(),
+        None => format!("http://{listening}"),
+    }
+}
+
+/// [`auth_config`] for a service listening at `listening` (the address actually bound, when
+/// `BIND` asks for port 0), which the DPoP origin defaults to.
+pub fn auth_config_at(
+    settings: &Settings,
+    dev: Option<&MockIssuer>,
+    listening: SocketAddr,
 ) -> Result<AuthConfig, ConfigProblem> {
     // Each issuer's preset is set on the issuer; the classifier holds only the custom claim.
     let mut classifier = Classifier::without_rules();
@@ -25,6 +52,15 @@ pub fn auth_config(
         .classifier(classifier);
     if !settings.token_cache {
         builder = builder.without_token_cache();
+    }
+    if settings.dpop != DpopPolicy::Off {
+        // The replay store is in-process, or with AUTHZ_REDIS_URL in Redis, shared by every
+        // replica (a proof replayed to another replica is caught; Redis down → 503).
+        let redis = crate::shared::redis_connection(settings)?;
+        let dpop = DpopConfig::new(dpop_origin(settings, listening))
+            .policy(settings.dpop)
+            .shared_replay_store(crate::shared::replay_store(redis.as_ref()));
+        builder = builder.dpop(dpop);
     }
 
     let audiences: Vec<String> = if settings.dev_mode() {
@@ -95,6 +131,7 @@ fn config_problem(error: &ConfigError, jwks_uri: Option<&str>) -> ConfigProblem 
         ConfigError::InvalidResource { .. } => "AUTHZ_RESOURCE",
         ConfigError::NoTenants(_) | ConfigError::InvalidTenant(_) => "AUTHZ_TENANTS",
         ConfigError::TemplateWithoutJwks(_) => "AUTHZ_JWKS_URI",
+        ConfigError::InvalidDpop(_) => "AUTHZ_DPOP",
         // NoIssuer, DuplicateIssuer, NoKeySource, HttpClient and anything added later: the
         // issuer settings are the closest match.
         _ => "AUTHZ_ISSUER",

@@ -27,7 +27,7 @@ pub mod serve;
 pub mod settings;
 pub mod shared;
 
-pub use config::auth_config;
+pub use config::{auth_config, auth_config_at, dpop_origin};
 pub use dev::{dev_tokens, start_dev_issuer, DevTokens};
 pub use metadata::resource_metadata;
 pub use routes::{app, app_with_rate_limit};

@@ -3,7 +3,7 @@
 //! every 401 and 403 challenge (the library adds `resource_metadata="…"` once the
 //! configuration names the resource).
 
-use axum_principal::{Algorithm, AuthConfig, ProtectedResourceMetadata};
+use axum_principal::{AuthConfig, ProtectedResourceMetadata};
 
 /// The document for `config`'s resource (`None` without `AUTHZ_RESOURCE`): `resource`,
 /// `authorization_servers` (the configured issuers), `bearer_methods_supported`
@@ -13,14 +13,7 @@ pub fn resource_metadata<'a>(
     config: &AuthConfig,
     scopes: impl IntoIterator<Item = &'a str>,
 ) -> Option<ProtectedResourceMetadata> {
-    let metadata = ProtectedResourceMetadata::from_config(config)?.scopes_supported(scopes);
-    // TODO(DPoP): DPoP is `allowed` by default (AUTHZ_DPOP), so the document advertises
-    // it. Once settings.rs parses AUTHZ_DPOP: `off` leaves both members out, `required`
-    // sets `dpop_bound_access_tokens_required: true`, and the algorithms are the ones the
-    // DPoP configuration allows.
-    Some(
-        metadata
-            .dpop_signing_alg_values_supported(Algorithm::ASYMMETRIC)
-            .dpop_bound_access_tokens_required(false),
-    )
+    // The DPoP members follow the configuration (AUTHZ_DPOP): left out with `off`,
+    // `dpop_bound_access_tokens_required` true exactly with `required`.
+    Some(ProtectedResourceMetadata::from_config(config)?.scopes_supported(scopes))
 }

@@ -91,6 +91,7 @@ pub fn with_public_routes(
         // Outermost, so the trace layer (and anything else) sees the header as sensitive.
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
+            axum_principal::dpop::DPOP,
         ]))
 }
 

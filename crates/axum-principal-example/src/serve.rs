@@ -9,7 +9,7 @@ use axum_principal::rate_limit::RateLimitLayer;
 use axum_principal::AuthLayer;
 use axum_principal_testkit::MockIssuer;
 
-use crate::config::auth_config;
+use crate::config::auth_config_at;
 use crate::dev::{dev_tokens, print_dev_banner, start_dev_issuer, DevTokens};
 use crate::routes::app_with_rate_limit;
 use crate::settings::{is_loopback_bind, settings_from, ConfigProblem, Settings};
@@ -61,7 +61,17 @@ pub async fn run_with(
         None
     };
 
-    let config = match auth_config(&settings, dev_issuer.as_ref()) {
+    // Listening first: the DPoP origin defaults to the address actually bound.
+    let listener = match tokio::net::TcpListener::bind(settings.bind).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("error: BIND: cannot listen on {}: {e}", settings.bind);
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(settings.bind);
+
+    let config = match auth_config_at(&settings, dev_issuer.as_ref(), addr) {
         Ok(config) => config,
         Err(problem) => return config_error(&problem),
     };
@@ -96,15 +106,6 @@ pub async fn run_with(
             }
         }
     });
-
-    let listener = match tokio::net::TcpListener::bind(settings.bind).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("error: BIND: cannot listen on {}: {e}", settings.bind);
-            return ExitCode::from(EXIT_RUNTIME);
-        }
-    };
-    let addr = listener.local_addr().unwrap_or(settings.bind);
 
     if let (Some(issuer), Some(tokens)) = (&dev_issuer, &dev_tokens) {
         banner(issuer, tokens, addr);

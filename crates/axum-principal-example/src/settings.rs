@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use axum_principal::dpop::DpopPolicy;
 use axum_principal::Preset;
 
 /// A configuration mistake: the variable it concerns and what is wrong with it.
@@ -66,9 +67,6 @@ pub struct Settings {
     /// The Redis shared by every instance (`AUTHZ_REDIS_URL`): quotas and the DPoP replay
     /// store live there; unset: in process.
     pub redis_url: Option<String>,
-    /// This API's resource identifier (`AUTHZ_RESOURCE`): when set, the RFC 9728 document
-    /// is served and every 401 and 403 challenge names it.
-    pub resource: Option<String>,
     /// Per-issuer machine claims, when `AUTHZ_M2M_CLAIM` is a comma-separated list with one
     /// entry per `AUTHZ_ISSUER` entry (an empty entry: none for that issuer). `None`: the
     /// single [`m2m_claim`](Self::m2m_claim) applies to every issuer.
@@ -80,6 +78,12 @@ pub struct Settings {
     /// The tenants an issuer template (an `AUTHZ_ISSUER` entry with `{tenantid}`) admits
     /// (`AUTHZ_TENANTS`): `Some(empty)` means `*`, any tenant.
     pub tenants: Option<Vec<String>>,
+    /// Which schemes are accepted (`AUTHZ_DPOP`: `allowed`, `required` or `off`).
+    pub dpop: DpopPolicy,
+    /// This API's resource identifier (`AUTHZ_RESOURCE`, an absolute URL): when set, the
+    /// RFC 9728 document is served, every 401 and 403 challenge names it, and DPoP proofs'
+    /// `htu` is checked against its origin (unset: `http://{BIND}`).
+    pub resource: Option<String>,
 }
 
 /// `AUTHZ_RATE_LIMIT`: requests per minute for each user and for each machine.
@@ -259,6 +263,18 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         }
     };
 
+    let dpop = match get("AUTHZ_DPOP").map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("allowed") => DpopPolicy::Allowed,
+        Some("required") => DpopPolicy::Required,
+        Some("off") => DpopPolicy::Off,
+        Some(other) => {
+            return Err(ConfigProblem::new(
+                "AUTHZ_DPOP",
+                format!("{other:?} is not one of \"allowed\", \"required\", \"off\""),
+            ))
+        }
+    };
+
     check_dev_mode_bind(bind, &issuers, get("AUTHZ_DEV").as_deref())?;
 
     let rate_limit = get("AUTHZ_RATE_LIMIT")
@@ -291,6 +307,7 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         m2m_claims,
         roles_claims,
         tenants,
+        dpop,
     })
 }
 

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::alg::Algorithm;
+use crate::binding::Binding;
 use crate::config::TokenCacheLimits;
 use crate::principal::Principal;
 use crate::verify::Validity;
@@ -31,6 +32,8 @@ pub(crate) struct Verified {
     /// The fingerprint of the key that verified the signature.
     pub(crate) key_fingerprint: [u8; 32],
     pub(crate) validity: Validity,
+    /// What the token's `cnf` binds it to, checked on every use (hit or not).
+    pub(crate) binding: Binding,
 }
 
 /// A cached principal and what it was verified with.
@@ -48,7 +51,8 @@ impl Entry {
     pub(crate) fn from_verified(principal: Principal, verified: Verified) -> Self {
         let estimate = ENTRY_OVERHEAD
             .saturating_add(principal_weight(&principal))
-            .saturating_add(verified.kid.as_ref().map_or(0, String::len));
+            .saturating_add(verified.kid.as_ref().map_or(0, String::len))
+            .saturating_add(verified.binding.weight());
         Self {
             principal,
             verified,

@@ -62,9 +62,11 @@ compile_error!(
 );
 
 pub mod authenticator;
+pub mod binding;
 pub mod classify;
 pub mod clock;
 pub mod config;
+pub mod dpop;
 pub mod guard;
 pub mod key_store;
 pub mod layer;
@@ -88,7 +90,7 @@ mod jwk;
 pub mod observe;
 mod tenant;
 
-pub use authenticator::{Authenticator, TokenCacheStats};
+pub use authenticator::{AuthRequest, Authenticator, TokenCacheStats};
 pub use config::TokenCacheLimits;
 
 #[doc(hidden)]

@@ -146,12 +146,18 @@ impl ProtectedResourceMetadata {
 
     /// The document of the configured resource
     /// ([`AuthConfigBuilder::resource`](crate::AuthConfigBuilder::resource)), with the
-    /// configured issuers as `authorization_servers`; `None` when no resource is
-    /// configured.
+    /// configured issuers as `authorization_servers` and, when DPoP is accepted
+    /// ([`AuthConfigBuilder::dpop`](crate::AuthConfigBuilder::dpop)), its proof algorithms
+    /// and whether bound tokens are required; `None` when no resource is configured.
     pub fn from_config(config: &AuthConfig) -> Option<Self> {
         let resource = config.inner.resource.clone()?;
         let mut metadata = Self::of(resource);
         metadata.authorization_servers = config.issuers().map(str::to_owned).collect();
+        if let Some(dpop) = &config.inner.dpop {
+            metadata = metadata
+                .dpop_signing_alg_values_supported(dpop.algorithms().iter().copied())
+                .dpop_bound_access_tokens_required(dpop.required);
+        }
         Some(metadata)
     }
 

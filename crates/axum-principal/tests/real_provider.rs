@@ -26,10 +26,12 @@ use axum::http::{header, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_principal::clock::ManualClock;
+use axum_principal::dpop::DpopConfig;
 use axum_principal::{
     guard_layer, AuthConfig, AuthConfigBuilder, AuthLayer, Classifier, Guard, Preset, Principal,
     RequireActor, RequireDirect, RequireDirectUser, RequireMachine, RequireUser,
 };
+use axum_principal_testkit::{DpopKey, KeyAlg};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -340,6 +342,55 @@ impl Harness {
         match body["access_token"].as_str() {
             Some(t) => t.to_owned(),
             None => self.fail("token exchange", format!("no access_token: {body}")),
+        }
+    }
+
+    /// A DPoP-bound machine token for `key`: the token request carries a proof for the
+    /// token endpoint (RFC 9449 §5).
+    async fn dpop_machine_token(&self, key: &DpopKey) -> String {
+        let endpoint = self.token_endpoint().await;
+        let proof = key.proof("POST", &endpoint).sign();
+        let (token_type, token) = self.client_credentials(Some(proof)).await;
+        assert_eq!(token_type, "DPoP");
+        token
+    }
+
+    /// The client credentials grant, with a DPoP proof or without: `(token_type, token)`.
+    async fn client_credentials(&self, dpop_proof: Option<String>) -> (String, String) {
+        let endpoint = self.token_endpoint().await;
+        let client = &self.ready.machine_client;
+        let body = form(&[
+            ("grant_type", "client_credentials"),
+            ("resource", &self.ready.audience),
+            ("scope", "api:read"),
+        ]);
+        let mut request = self
+            .http
+            .post(&endpoint)
+            .basic_auth(&client.client_id, Some(&client.client_secret))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(proof) = dpop_proof {
+            request = request.header("dpop", proof);
+        }
+        let response = match request.body(body).send().await {
+            Ok(r) => r,
+            Err(e) => self.fail(&format!("POST {endpoint}"), e),
+        };
+        let status = response.status();
+        let body: Value = match response.json().await {
+            Ok(v) => v,
+            Err(e) => self.fail("token response", e),
+        };
+        if status != reqwest::StatusCode::OK {
+            self.fail("client credentials grant", format!("{status} {body}"));
+        }
+        let token_type = body["token_type"].as_str().unwrap_or_default().to_owned();
+        match body["access_token"].as_str() {
+            Some(t) => (token_type, t.to_owned()),
+            None => self.fail(
+                "client credentials grant",
+                format!("no access_token: {body}"),
+            ),
         }
     }
 
@@ -774,5 +825,87 @@ async fn token_exchange_issues_a_delegated_token_whose_actor_each_guard_judges()
             let (got, body) = call(&app, path, token).await;
             assert_eq!(got, status, "{path} for {who}: {body}");
         }
+    }
+}
+
+#[tokio::test]
+async fn a_dpop_bound_token_from_oidc_provider_is_admitted_with_a_fresh_proof_only() {
+    use common::dpop::{url, Call, ORIGIN};
+    let harness = Harness::start(false).await;
+    let key = DpopKey::generate(KeyAlg::Es256).expect("a DPoP key");
+    let token = harness.dpop_machine_token(&key).await;
+    let claims = jwt_part(&token, 1);
+    assert_eq!(claims["cnf"]["jkt"], json!(key.thumbprint()), "{claims}");
+    let app = app(layer(
+        common::with_reason_header(config(&harness)).dpop(DpopConfig::new(ORIGIN)),
+    ));
+    let proof = || key.proof("GET", &url("/me")).access_token(&token);
+
+    let fresh = proof().sign();
+    let ok = Call::dpop("/me", &token, fresh.clone()).send(&app).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(ok.json()["kind"], "machine");
+    let again = Call::dpop("/me", &token, proof().sign()).send(&app).await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "a second fresh proof: {}",
+        again.body
+    );
+
+    let other_key = DpopKey::generate(KeyAlg::Es256).expect("a DPoP key");
+    let forgeries = [
+        (
+            "replayed proof",
+            Call::dpop("/me", &token, fresh),
+            "dpop_replayed",
+        ),
+        (
+            "proof for another URL",
+            Call::dpop(
+                "/me",
+                &token,
+                key.proof("GET", &url("/claims"))
+                    .access_token(&token)
+                    .sign(),
+            ),
+            "dpop_htu_mismatch",
+        ),
+        (
+            "proof for another method",
+            Call::dpop(
+                "/me",
+                &token,
+                key.proof("POST", &url("/me")).access_token(&token).sign(),
+            ),
+            "dpop_htm_mismatch",
+        ),
+        (
+            "proof from another key",
+            Call::dpop(
+                "/me",
+                &token,
+                other_key
+                    .proof("GET", &url("/me"))
+                    .access_token(&token)
+                    .sign(),
+            ),
+            "dpop_jkt_mismatch",
+        ),
+        (
+            "expired proof",
+            Call::dpop("/me", &token, proof().issued_at_in(-600).sign()),
+            "dpop_expired",
+        ),
+        (
+            "the token as Bearer",
+            Call::bearer("/me", &token),
+            "bound_token_as_bearer",
+        ),
+    ];
+    for (what, call, reason) in forgeries {
+        let out = call.send(&app).await;
+        assert_eq!(out.status, StatusCode::UNAUTHORIZED, "{what}: {}", out.body);
+        assert_eq!(out.reason.as_deref(), Some(reason), "{what}");
     }
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 mod classification;
 mod delegation;
 mod dev_mode;
+mod dpop;
 mod rate_limit;
 mod resource_metadata;
 mod settings;

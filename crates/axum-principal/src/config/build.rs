@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::issuer::{Template, Tenants};
 use super::{AuthConfig, AuthConfigBuilder, ConfigError, ConfigInner, JwksSource, KeySource};
 use crate::jwk::{self, VerifyingKey};
-use crate::rejection::Renderer;
+use crate::rejection::{DpopChallenge, Renderer};
 use crate::resource_metadata::Resource;
 use crate::tenant::{is_tenant_id, PLACEHOLDER};
 
@@ -183,6 +183,14 @@ impl AuthConfigBuilder {
             .build()
             .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
         let leeway_secs = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
+        let dpop = match self.dpop {
+            Some(dpop) => dpop.validate(&self.algorithms)?,
+            None => None,
+        };
+        let dpop_challenge = dpop.as_ref().map(|d| DpopChallenge {
+            algs: d.algs.clone(),
+            required: d.required,
+        });
         Ok(AuthConfig {
             inner: Arc::new(ConfigInner {
                 issuers: self.issuers,
@@ -201,9 +209,11 @@ impl AuthConfigBuilder {
                     realm: Arc::from(self.realm),
                     custom: self.renderer,
                     resource_metadata: resource.as_ref().map(|r| r.metadata_url.clone()),
+                    dpop: dpop_challenge,
                 },
                 clock: self.clock,
                 resource,
+                dpop,
             }),
         })
     }

@@ -81,6 +81,9 @@ pub enum ConfigError {
     /// An issuer template without a [`jwks_uri`](super::Issuer::jwks_uri) or
     /// [`static_jwks`](super::Issuer::static_jwks): a template has no discovery document.
     TemplateWithoutJwks(String),
+    /// A DPoP setting ([`DpopConfig`](crate::dpop::DpopConfig)) that cannot work: a bad
+    /// origin, window, algorithm list or nonce secret.
+    InvalidDpop(&'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -149,6 +152,7 @@ impl fmt::Display for ConfigError {
                 f,
                 "issuer template {i:?} needs a jwks_uri or a static JWKS (it has no discovery document)"
             ),
+            Self::InvalidDpop(what) => write!(f, "invalid DPoP setting: {what}"),
         }
     }
 }

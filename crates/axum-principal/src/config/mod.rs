@@ -16,6 +16,7 @@ use axum::response::Response;
 pub use crate::alg::Algorithm;
 use crate::classify::Classifier;
 use crate::clock::{Clock, SystemClock};
+use crate::dpop::{Dpop, DpopConfig};
 use crate::jwk::VerifyingKey;
 use crate::rejection::{AuthRejection, Renderer};
 use crate::resource_metadata::Resource;
@@ -94,6 +95,8 @@ pub(crate) struct ConfigInner {
     pub(crate) clock: Arc<dyn Clock>,
     /// This API's resource identifier ([`AuthConfigBuilder::resource`]), checked.
     pub(crate) resource: Option<Resource>,
+    /// DPoP, when accepted (policy `Allowed` or `Required`).
+    pub(crate) dpop: Option<Dpop>,
 }
 
 impl AuthConfig {
@@ -159,6 +162,7 @@ pub struct AuthConfigBuilder {
     token_cache: Option<TokenCacheLimits>,
     resource: Option<String>,
     require_resource_audience: bool,
+    dpop: Option<DpopConfig>,
 }
 
 impl Default for AuthConfigBuilder {
@@ -190,6 +194,7 @@ impl Default for AuthConfigBuilder {
             token_cache: Some(TokenCacheLimits::default()),
             resource: None,
             require_resource_audience: false,
+            dpop: None,
         }
     }
 }
@@ -365,6 +370,15 @@ impl AuthConfigBuilder {
     /// error).
     pub fn require_resource_audience(mut self) -> Self {
         self.require_resource_audience = true;
+        self
+    }
+
+    /// Accepts DPoP-bound tokens (RFC 9449) with `Authorization: DPoP` and a proof, as
+    /// [`DpopConfig`] says (its policy defaults to [`Allowed`](crate::dpop::DpopPolicy::Allowed):
+    /// both schemes). Without it only `Bearer` is accepted, since a proof's `htu` can only be
+    /// checked against an origin the service knows (never one taken from `Host`).
+    pub fn dpop(mut self, dpop: DpopConfig) -> Self {
+        self.dpop = Some(dpop);
         self
     }
 }

@@ -34,6 +34,8 @@ pub(crate) struct Header {
     pub(crate) alg: Option<Algorithm>,
     pub(crate) kid: Option<String>,
     pub(crate) typ: Option<String>,
+    /// An embedded `jwk`: ignored for access tokens, the key of a DPoP proof.
+    pub(crate) jwk: Option<Value>,
 }
 
 /// A parsed, not yet verified, compact JWS.
@@ -93,7 +95,8 @@ fn read_header(header: &Object) -> Result<Header, InvalidToken> {
     };
     let kid = optional_string(header, "kid").map_err(|()| InvalidToken::Malformed)?;
     let typ = optional_string(header, "typ").map_err(|()| InvalidToken::Malformed)?;
-    Ok(Header { alg, kid, typ })
+    let jwk = header.get("jwk").cloned();
+    Ok(Header { alg, kid, typ, jwk })
 }
 
 fn optional_string(obj: &Object, name: &str) -> Result<Option<String>, ()> {
@@ -120,9 +123,10 @@ fn decode_object(b64: &str) -> Result<Object, InvalidToken> {
 ///   (Keycloak), or an `at_hash` / `c_hash` claim (OpenID Connect Core §3.1.3.6, §3.3.2.11),
 ///   unless `accept_id_tokens`;
 /// - an Entra ID token of an issuer with the `entra` preset: neither `azp` nor `appid`;
-/// - a refresh, offline or logout token (`typ` claim) or a security event token (`events`);
-/// - a sender-constrained token (a `cnf` claim, RFC 9449 §6, RFC 8705 §3): without its
-///   proof it is exactly the replay that binding exists to stop.
+/// - a refresh, offline or logout token (`typ` claim) or a security event token (`events`).
+///
+/// A sender-constrained token (a `cnf` claim) is checked against its proof by the caller
+/// ([`Binding`](crate::binding::Binding)).
 pub(crate) fn check_access_token(
     claims: &Object,
     accept_id_tokens: bool,
@@ -158,9 +162,6 @@ pub(crate) fn check_access_token(
         || claims.contains_key("events")
     {
         return Err(InvalidToken::NotAccessToken);
-    }
-    if claims.contains_key("cnf") {
-        return Err(InvalidToken::SenderConstrained);
     }
     Ok(())
 }

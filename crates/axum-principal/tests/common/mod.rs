@@ -5,6 +5,7 @@
 //! `redis-server` of a test's own.
 #![allow(dead_code)]
 
+pub mod dpop;
 pub mod hostile;
 pub mod redis_server;
 

@@ -163,6 +163,9 @@ function makeProvider(issuer, signingKeys) {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      // DPoP (RFC 9449): a token request with a DPoP proof gets a DPoP-bound access token
+      // (`cnf.jkt`, token_type DPoP); requests without one still get Bearer tokens.
+      dPoP: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => AUDIENCE,
