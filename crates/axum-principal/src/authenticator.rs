@@ -111,7 +111,13 @@ impl<'a> AuthRequest<'a> {
 
     /// Everything from a request, the [`ClientCertificate`] from its extensions.
     pub fn from_request<B>(request: &'a Request<B>) -> Self {
-        Self::new(request.method(), request.uri(), request.headers())
+        // Under `Router::nest` the request's URI has lost the prefix; DPoP's `htu` names the
+        // URL the client called.
+        let uri = request
+            .extensions()
+            .get::<axum::extract::OriginalUri>()
+            .map_or(request.uri(), |original| &original.0);
+        Self::new(request.method(), uri, request.headers())
             .client_certificate(request.extensions().get::<ClientCertificate>())
     }
 }
@@ -474,7 +480,7 @@ impl Authenticator {
             client_id_as_audience: issuer.client_id_as_audience,
         };
         let validity = verify::check_claims(&claims, checks)?;
-        verify::check_access_token(&claims, issuer.accept_id_tokens, issuer.rules)?;
+        verify::check_access_token(&claims, issuer.accept_id_tokens)?;
         let binding = Binding::from_claims(&claims)?;
         let classification = c.classifier.classify_for_issuer(
             issuer.rules,

@@ -105,6 +105,10 @@ impl Binding {
             binding.unknown = true;
             return Ok(binding);
         };
+        // A `cnf` that names no confirmation method still says the token is bound.
+        if cnf.is_empty() {
+            binding.unknown = true;
+        }
         for (name, value) in cnf {
             match (name.as_str(), value) {
                 ("jkt", Value::String(jkt)) if !jkt.is_empty() => {
@@ -185,6 +189,8 @@ mod tests {
                 Err(InvalidToken::SenderConstrained),
             ),
             (json!(null), None, Err(InvalidToken::SenderConstrained)),
+            // An empty `cnf` still marks the token as bound.
+            (json!({}), Some(&cert), Err(InvalidToken::SenderConstrained)),
             (
                 json!({"x5t#S256": x5t}),
                 None,

@@ -86,6 +86,8 @@ mod alg;
 mod bearer;
 mod cache;
 mod crypto;
+mod error;
+mod headers;
 mod jwk;
 pub mod observe;
 mod tenant;

@@ -320,3 +320,24 @@ async fn a_certificate_bound_token_passes_as_bearer_only_with_its_certificate() 
         43
     );
 }
+
+/// Under `Router::nest` the layer sees the path without the prefix, but `htu` names the URL
+/// the client called: the proof is checked against the original URI.
+#[tokio::test]
+async fn htu_is_checked_against_the_original_uri_under_a_nested_router() {
+    let (issuer, inner) = setup(DpopConfig::new(ORIGIN)).await;
+    let app = axum::Router::new().nest("/api", inner);
+    let key = key(KeyAlg::Es256);
+    let token = issuer.token().claim("sub", "alice").dpop_bound(&key).sign();
+    let called = key
+        .proof("GET", &url("/api/me"))
+        .access_token(&token)
+        .sign();
+    let out = Call::dpop("/api/me", &token, called).send(&app).await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.body);
+    // A proof for the path without the prefix is for another URL.
+    let stripped = key.proof("GET", &url("/me")).access_token(&token).sign();
+    let out = Call::dpop("/api/me", &token, stripped).send(&app).await;
+    assert_eq!(out.status, StatusCode::UNAUTHORIZED, "{}", out.body);
+    assert_eq!(out.reason.as_deref(), Some("dpop_htu_mismatch"));
+}

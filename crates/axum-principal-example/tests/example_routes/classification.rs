@@ -1,7 +1,7 @@
 //! Classification settings: `AUTHZ_M2M_CLAIM`, `AUTHZ_PROVIDER`, spoofed machine tokens.
 
 use axum::http::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::support::*;
 
@@ -152,6 +152,41 @@ async fn id_tokens_and_bound_bearer_tokens_are_invalid() {
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 Some(&token),
+            );
+        }
+    }
+}
+
+/// A claim a rule reads with an unexpected JSON type makes the rule not fire, and is not an
+/// error: a numeric or array `client_id` (or `azp`) is no client id, the token a user.
+#[tokio::test]
+async fn a_client_id_of_another_json_type_is_no_client_id_and_no_error() {
+    for provider in ["auto", "generic", "rfc9068", "hydra"] {
+        let h = harness_with(&[("AUTHZ_PROVIDER", provider)]).await;
+        for (name, value) in [
+            ("client_id", json!(1)),
+            ("client_id", json!(["a"])),
+            ("azp", json!(1)),
+            ("cid", json!({"id": 1})),
+        ] {
+            let token = h
+                .issuer
+                .token()
+                .claim("sub", "1")
+                .claim(name, value.clone())
+                .sign();
+            let me = get_with(&h.router, "/me", &token).await;
+            assert_eq!(
+                me.status,
+                StatusCode::OK,
+                "{provider} {name}={value}: {}",
+                me.body
+            );
+            assert_eq!(me.json()["kind"], "user", "{provider} {name}={value}");
+            assert_eq!(
+                me.json()["client_id"],
+                Value::Null,
+                "{provider} {name}={value}"
             );
         }
     }

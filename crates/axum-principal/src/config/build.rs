@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::issuer::{Template, Tenants};
+use super::resource::Resource;
 use super::{AuthConfig, AuthConfigBuilder, ConfigError, ConfigInner, JwksSource, KeySource};
 use crate::jwk::{self, VerifyingKey};
 use crate::rejection::{DpopChallenge, Renderer};
-use crate::resource_metadata::Resource;
 use crate::tenant::{is_tenant_id, PLACEHOLDER};
 
 impl AuthConfigBuilder {

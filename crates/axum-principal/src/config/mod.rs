@@ -3,9 +3,9 @@
 //! at start-up, never a panic on a request.
 
 mod build;
-mod error;
 mod issuer;
 mod limits;
+pub(crate) mod resource;
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,29 +13,21 @@ use std::time::Duration;
 
 use axum::response::Response;
 
+use self::resource::Resource;
 pub use crate::alg::Algorithm;
 use crate::classify::Classifier;
 use crate::clock::{Clock, SystemClock};
 use crate::dpop::{Dpop, DpopConfig};
 use crate::jwk::VerifyingKey;
 use crate::rejection::{AuthRejection, Renderer};
-use crate::resource_metadata::Resource;
 
 pub(crate) use self::build::check_url;
-pub use self::error::ConfigError;
 pub(crate) use self::issuer::template_issuer;
 pub use self::issuer::Issuer;
 pub use self::limits::TokenCacheLimits;
+pub use crate::error::ConfigError;
 
-/// Which `typ` header values are accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TypPolicy {
-    /// Absent, `JWT`, `at+jwt` or `application/at+jwt` (case-insensitive).
-    #[default]
-    Lenient,
-    /// RFC 9068 access tokens only: `at+jwt` or `application/at+jwt` (case-insensitive).
-    StrictAccessToken,
-}
+pub use crate::verify::TypPolicy;
 
 /// How the key store fetches and keeps keys: set here, read by
 /// [`KeyStore`](crate::KeyStore).

@@ -39,7 +39,6 @@
 //! # let _ = config; Ok(()) }
 //! ```
 
-mod error;
 mod htu;
 mod nonce;
 mod proof;
@@ -49,24 +48,20 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use http::{HeaderMap, HeaderName};
+use http::HeaderMap;
 
 use crate::alg::Algorithm;
 use crate::clock::unix_seconds;
-use crate::config::ConfigError;
 use crate::crypto::sha256;
+use crate::error::ConfigError;
 use crate::rejection::RejectionKind;
 use crate::replay::{InMemoryReplayStore, ReplayStore, ReplayVerdict};
 
-pub use self::error::InvalidDpopProof;
 pub use self::nonce::{HmacNonces, NonceSource};
+pub use crate::headers::{DPOP, DPOP_NONCE};
+pub use crate::rejection::InvalidDpopProof;
 
 pub(crate) use self::htu::Origin;
-
-/// The `DPoP` request header, which carries the proof.
-pub const DPOP: HeaderName = HeaderName::from_static("dpop");
-/// The `DPoP-Nonce` response header of a `use_dpop_nonce` refusal.
-pub const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
 /// Which schemes a layer accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -9,8 +9,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
 use crate::clock::unix_seconds;
-use crate::config::ConfigError;
 use crate::crypto::sha256;
+use crate::error::ConfigError;
 
 /// Issues and checks DPoP nonces. Implement it for nonces kept elsewhere (shared between
 /// replicas, say); [`HmacNonces`] needs no storage.

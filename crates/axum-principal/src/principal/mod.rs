@@ -117,11 +117,12 @@ impl Principal {
         classification: Classification,
         roles_path: &str,
     ) -> Result<Self, InvalidToken> {
+        // The first of these that is a string; one of another JSON type (a numeric
+        // `client_id`) is no client id, and no error either.
         let client_id = ["client_id", "azp", "cid", "appid"]
             .into_iter()
-            .map(|name| string_claim(&claims, name))
-            .find_map(Result::transpose)
-            .transpose()?;
+            .find_map(|name| claims.get(name).and_then(Value::as_str))
+            .map(str::to_owned);
         let subject = match string_claim(&claims, "sub")? {
             Some(sub) if !sub.is_empty() => sub,
             Some(_) => return Err(InvalidToken::MissingSubject),

@@ -1,4 +1,4 @@
-//! [`ConfigError`]: what [`AuthConfigBuilder::build`](super::AuthConfigBuilder::build)
+//! [`ConfigError`]: what [`AuthConfigBuilder::build`](crate::AuthConfigBuilder::build)
 //! refuses.
 
 use std::fmt;
@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use crate::alg::Algorithm;
 
-/// A configuration mistake, found by [`AuthConfigBuilder::build`](super::AuthConfigBuilder::build).
+/// A configuration mistake, found by [`AuthConfigBuilder::build`](crate::AuthConfigBuilder::build).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -31,7 +31,7 @@ pub enum ConfigError {
     NoAlgorithms,
     /// An unknown algorithm name.
     UnknownAlgorithm(String),
-    /// HS* in the allow-list: HMAC is enabled per issuer with [`Issuer::hmac_secret`](super::Issuer::hmac_secret).
+    /// HS* in the allow-list: HMAC is enabled per issuer with [`Issuer::hmac_secret`](crate::Issuer::hmac_secret).
     HmacInAllowList,
     /// An HMAC secret shorter than 32 bytes.
     HmacSecretTooShort,
@@ -52,7 +52,7 @@ pub enum ConfigError {
     InvalidScope(String),
     /// The HTTP client could not be built.
     HttpClient(String),
-    /// A resource identifier ([`AuthConfigBuilder::resource`](super::AuthConfigBuilder::resource))
+    /// A resource identifier ([`AuthConfigBuilder::resource`](crate::AuthConfigBuilder::resource))
     /// that is not an absolute `https://` URL (`http://` on loopback) without query or
     /// fragment.
     InvalidResource {
@@ -61,25 +61,25 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: String,
     },
-    /// [`require_resource_audience`](super::AuthConfigBuilder::require_resource_audience)
-    /// without a [`resource`](super::AuthConfigBuilder::resource).
+    /// [`require_resource_audience`](crate::AuthConfigBuilder::require_resource_audience)
+    /// without a [`resource`](crate::AuthConfigBuilder::resource).
     ResourceAudienceWithoutResource,
     /// An audience other than the resource identifier, with
-    /// [`require_resource_audience`](super::AuthConfigBuilder::require_resource_audience).
+    /// [`require_resource_audience`](crate::AuthConfigBuilder::require_resource_audience).
     AudienceOtherThanResource(String),
-    /// An issuer template ([`Issuer::template`](super::Issuer::template)) without exactly one
+    /// An issuer template ([`Issuer::template`](crate::Issuer::template)) without exactly one
     /// `{tenantid}`, or a `{tenantid}` in an issuer made with `Issuer::new`.
     InvalidTemplate(String),
-    /// An issuer template with neither [`tenants`](super::Issuer::tenants) nor
-    /// [`any_tenant`](super::Issuer::any_tenant).
+    /// An issuer template with neither [`tenants`](crate::Issuer::tenants) nor
+    /// [`any_tenant`](crate::Issuer::any_tenant).
     NoTenants(String),
     /// Tenants given for an issuer that is not a template.
     TenantsWithoutTemplate(String),
     /// A listed tenant id that no token's `tid` may be (1 to 64 ASCII letters, digits,
     /// `-`, `_` or `.`).
     InvalidTenant(String),
-    /// An issuer template without a [`jwks_uri`](super::Issuer::jwks_uri) or
-    /// [`static_jwks`](super::Issuer::static_jwks): a template has no discovery document.
+    /// An issuer template without a [`jwks_uri`](crate::Issuer::jwks_uri) or
+    /// [`static_jwks`](crate::Issuer::static_jwks): a template has no discovery document.
     TemplateWithoutJwks(String),
     /// A DPoP setting ([`DpopConfig`](crate::dpop::DpopConfig)) that cannot work: a bad
     /// origin, window, algorithm list or nonce secret.

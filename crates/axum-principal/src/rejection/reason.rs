@@ -1,0 +1,154 @@
+//! The stable reasons of a refusal: why a header is malformed (400), why a token is not
+//! accepted (401). Each has a `reason()` code for logs, metrics and tests.
+
+/// Why a request's `Authorization` header is malformed (400 `invalid_request`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidRequest {
+    /// More than one `Authorization` header.
+    MultipleAuthorizationHeaders,
+    /// `Bearer` with no token after it.
+    EmptyToken,
+    /// More than one token after `Bearer`.
+    MultipleTokens,
+    /// Characters that RFC 6750's `b64token` does not allow.
+    BadCharacters,
+}
+
+impl InvalidRequest {
+    /// A stable code for logs and metrics.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::MultipleAuthorizationHeaders => "multiple_authorization_headers",
+            Self::EmptyToken => "empty_token",
+            Self::MultipleTokens => "multiple_tokens",
+            Self::BadCharacters => "bad_characters",
+        }
+    }
+
+    pub(super) fn description(self) -> &'static str {
+        match self {
+            Self::MultipleAuthorizationHeaders => "more than one Authorization header",
+            Self::EmptyToken => "the bearer token is empty",
+            Self::MultipleTokens => "the Authorization header carries more than one token",
+            Self::BadCharacters => "the bearer token contains characters not allowed by RFC 6750",
+        }
+    }
+}
+
+/// Why a token is not accepted (401 `invalid_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidToken {
+    /// Longer than the configured cap; refused before any decoding.
+    TooLarge,
+    /// Not a compact JWS of three base64url parts with JSON header and payload.
+    Malformed,
+    /// The header lists `crit` extensions; none are supported.
+    UnsupportedCritical,
+    /// `typ` is not accepted by the configured policy.
+    BadType,
+    /// `alg` is not on the allow-list, is `none`, or does not fit the key.
+    DisallowedAlgorithm,
+    /// `iss` is missing or not one of the configured issuers.
+    UnknownIssuer,
+    /// No key of the issuer matches `kid` and `alg`, even after a refresh.
+    UnknownKey,
+    /// The signature does not verify.
+    BadSignature,
+    /// `exp` is missing.
+    MissingExpiry,
+    /// `exp` is in the past (beyond the leeway).
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    NotYetValid,
+    /// `iat` is in the future (beyond the leeway).
+    IssuedInFuture,
+    /// `aud` does not name an accepted audience (or is an empty array).
+    WrongAudience,
+    /// `sub` is missing and no rule supplies the subject.
+    MissingSubject,
+    /// A claim has the wrong JSON type (for example a string `exp`, or a
+    /// non-boolean machine-marker claim).
+    InvalidClaim,
+    /// An OpenID Connect ID token (`token_use: id`, a `typ` claim of `ID`, `at_hash` or
+    /// `c_hash`), not an access token.
+    IdToken,
+    /// A sender-constrained token (it has a `cnf` claim) presented without its proof, as a
+    /// plain bearer token.
+    SenderConstrained,
+    /// Signed by a trusted issuer but not an access token: a refresh, offline or logout
+    /// token, or a security event token.
+    NotAccessToken,
+    /// A delegated token's `act` claim (RFC 8693 §4.1) is not an object with a non-empty
+    /// string `sub` (or its `client_id`/`iss` is not a string), at any depth.
+    InvalidActor,
+    /// A delegated token's actor chain (nested `act`) is deeper than
+    /// [`MAX_DEPTH`](crate::principal::MAX_ACTOR_DEPTH).
+    ActorChainTooDeep,
+    /// The issuer is a tenant template and the token's `tid` is missing, not a tenant id,
+    /// not an allowed tenant, or does not fill the template to the token's `iss`.
+    TenantNotAllowed,
+    /// Bound to a client certificate (`cnf.x5t#S256`, RFC 8705) other than the one the
+    /// connection presented.
+    CertificateMismatch,
+}
+
+impl InvalidToken {
+    /// A stable code for logs and metrics.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::TooLarge => "too_large",
+            Self::Malformed => "malformed",
+            Self::UnsupportedCritical => "unsupported_crit",
+            Self::BadType => "bad_typ",
+            Self::DisallowedAlgorithm => "disallowed_alg",
+            Self::UnknownIssuer => "unknown_issuer",
+            Self::UnknownKey => "unknown_key",
+            Self::BadSignature => "bad_signature",
+            Self::MissingExpiry => "missing_exp",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::IssuedInFuture => "issued_in_future",
+            Self::WrongAudience => "wrong_audience",
+            Self::MissingSubject => "missing_sub",
+            Self::InvalidClaim => "invalid_claim",
+            Self::IdToken => "id_token",
+            Self::SenderConstrained => "bound_token_as_bearer",
+            Self::NotAccessToken => "not_access_token",
+            Self::InvalidActor => "invalid_actor",
+            Self::ActorChainTooDeep => "actor_chain_too_deep",
+            Self::TenantNotAllowed => "tenant_not_allowed",
+            Self::CertificateMismatch => "certificate_mismatch",
+        }
+    }
+
+    pub(super) fn description(self) -> &'static str {
+        match self {
+            Self::TooLarge => "the token is too large",
+            Self::Malformed => "the token is not a well-formed JWT",
+            Self::UnsupportedCritical => "the token requires unsupported header extensions",
+            Self::BadType => "the token type is not accepted",
+            Self::DisallowedAlgorithm => "the token's signing algorithm is not accepted",
+            Self::UnknownIssuer => "the token's issuer is not trusted",
+            Self::UnknownKey => "the token was signed with an unknown key",
+            Self::BadSignature => "the token's signature is invalid",
+            Self::MissingExpiry => "the token has no expiry",
+            Self::Expired => "the token has expired",
+            Self::NotYetValid => "the token is not valid yet",
+            Self::IssuedInFuture => "the token was issued in the future",
+            Self::WrongAudience => "the token is not meant for this audience",
+            Self::MissingSubject => "the token has no subject",
+            Self::InvalidClaim => "a claim in the token has an invalid value",
+            Self::IdToken => "the token is an ID token, not an access token",
+            Self::SenderConstrained => {
+                "the token is bound to a key and cannot be used as a bearer token"
+            }
+            Self::NotAccessToken => "the token is not an access token",
+            Self::InvalidActor => "the token's actor (act claim) is invalid",
+            Self::ActorChainTooDeep => "the token's chain of actors is too deep",
+            Self::TenantNotAllowed => "the token's tenant is not trusted",
+            Self::CertificateMismatch => "the token is bound to another client certificate",
+        }
+    }
+}
