@@ -147,14 +147,12 @@ pub(crate) fn check_access_token(
     // An Entra ID token carries none of these markers; telling it from an app-only access
     // token by the claims it lacks (`azp`, `appid`) would refuse minimal access tokens too,
     // so an Entra API keeps ID tokens out by an audience of its own (docs/providers.md).
-    if !accept_id_tokens {
-        if is("token_use", "id")
-            || is("typ", "ID")
-            || claims.contains_key("at_hash")
-            || claims.contains_key("c_hash")
-        {
-            return Err(InvalidToken::IdToken);
-        }
+    let id_token = is("token_use", "id")
+        || is("typ", "ID")
+        || claims.contains_key("at_hash")
+        || claims.contains_key("c_hash");
+    if id_token && !accept_id_tokens {
+        return Err(InvalidToken::IdToken);
     }
     // Keycloak's refresh, offline and logout tokens (a `typ` claim) and security event
     // tokens such as OpenID back-channel logout tokens (`events`, RFC 8417) are not access
