@@ -22,7 +22,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use http::HeaderMap;
-use serde_json::Value;
 
 use crate::alg::Algorithm;
 use crate::bearer::{bearer_token, check_b64token, Credentials};
@@ -33,7 +32,7 @@ use crate::crypto::sha256;
 use crate::key_store::{KeyStore, LookupError};
 use crate::principal::{AuthContext, Principal};
 use crate::rejection::{AuthRejection, InvalidToken, RejectionKind};
-use crate::verify::{self, ClaimChecks, Jws, Object, Validity};
+use crate::verify::{self, ClaimChecks, ClaimRead, Jws, RawClaims, Validity};
 
 /// Verifies tokens: the whole flow without the HTTP plumbing. Cheap to clone; clones share
 /// the key cache and the verified-token cache. Use it directly to verify tokens outside a
@@ -184,7 +183,7 @@ impl Authenticator {
         if let Some((cache, digest)) = &cached {
             if let Some(entry) = cache.get(digest) {
                 if self.still_valid(&entry).await {
-                    crate::observe::verified(entry.principal.kind(), true);
+                    crate::observe::verified(entry.principal.kind().as_str(), true);
                     return Ok(entry.principal.clone());
                 }
                 cache.remove(digest);
@@ -196,7 +195,7 @@ impl Authenticator {
                 .map_err(|_| RejectionKind::InvalidToken(InvalidToken::Malformed))?,
         };
         let (principal, verified) = self.verify_uncached(token).await?;
-        crate::observe::verified(principal.kind(), false);
+        crate::observe::verified(principal.kind().as_str(), false);
         if let Some((cache, digest)) = cached {
             cache.insert(digest, Entry::from_verified(principal.clone(), verified));
         }
@@ -252,9 +251,9 @@ impl Authenticator {
         let c = &self.inner.config.inner;
         let alg = jws.header.alg.ok_or(InvalidToken::DisallowedAlgorithm)?;
         verify::check_typ(jws.header.typ.as_deref(), c.typ_policy)?;
-        let idx = match jws.claims.get("iss") {
-            Some(Value::String(iss)) => self.inner.keys.issuer_index(iss),
-            _ => None,
+        let idx = match jws.claims.str("iss") {
+            Some(iss) => self.inner.keys.issuer_index(&iss),
+            None => None,
         }
         .ok_or(InvalidToken::UnknownIssuer)?;
         let issuer = c.issuers.get(idx).ok_or(InvalidToken::UnknownIssuer)?;
@@ -302,7 +301,7 @@ impl Authenticator {
     /// classification and the principal.
     fn accept(
         &self,
-        claims: Object,
+        claims: RawClaims,
         issuer: &Issuer,
     ) -> Result<(Principal, Validity), InvalidToken> {
         let c = &self.inner.config.inner;

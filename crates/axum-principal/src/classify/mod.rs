@@ -43,6 +43,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::rejection::InvalidToken;
+use crate::verify::{Claim, ClaimRead};
 
 pub use preset::{Preset, UnknownPreset};
 pub use rule::{Rule, RuleFn};
@@ -235,28 +236,28 @@ impl Classifier {
 
     /// Classifies verified claims of an issuer whose resolved preset is `preset` (`None`:
     /// no provider rules).
-    pub(crate) fn classify_for(
+    pub(crate) fn classify_for<C: ClaimRead + ?Sized>(
         &self,
         preset: Option<Preset>,
-        claims: &Map<String, Value>,
+        claims: &C,
     ) -> Result<Classification, InvalidToken> {
         self.classify_with(preset.map_or(&[][..], Preset::rules), claims)
     }
 
-    fn classify_with(
+    fn classify_with<C: ClaimRead + ?Sized>(
         &self,
         rules: &[Rule],
-        claims: &Map<String, Value>,
+        claims: &C,
     ) -> Result<Classification, InvalidToken> {
         if let Some(name) = &self.claim {
-            match claims.get(&**name) {
+            match claims.claim(name) {
                 None => {}
-                Some(Value::Bool(value)) => {
+                Some(Claim::Bool(value)) => {
                     return Ok(Classification {
-                        kind: if *value { Kind::Machine } else { Kind::User },
+                        kind: if value { Kind::Machine } else { Kind::User },
                         classified_by: ClassifiedBy::Claim {
                             name: Arc::clone(name),
-                            value: *value,
+                            value,
                         },
                     })
                 }

@@ -287,7 +287,7 @@ impl AuthConfigBuilder {
         self
     }
 
-    /// Bounds of the verified-token cache, as [`TokenCacheLimits`](crate::TokenCacheLimits)
+    /// Bounds of the verified-token cache, as [`TokenCacheLimits`]
     /// (default 100 000 entries and 64 MiB, whichever is reached first). A repeated token is
     /// answered from the cache while its `exp`/`nbf` still hold and the key that verified it
     /// is still in the issuer's set.
