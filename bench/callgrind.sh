@@ -52,17 +52,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
-  die "no free loopback port found"
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 if [[ $SKIP_BUILD != 1 ]]; then
   log "cargo build --release --example bench_floor --example bench_lean --example bench_issuer"

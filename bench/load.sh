@@ -95,18 +95,8 @@ stop_pid() { # pid [wait]
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 TCK=$(getconf CLK_TCK)
 
-# A loopback port nothing listens on.
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
-  die "no free loopback port found"
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # --- build ------------------------------------------------------------------------------
 if [[ $SKIP_BUILD != 1 ]]; then
@@ -138,8 +128,8 @@ AUDIENCE=$(cat "$OUT/tokens/audience")
 # --- servers ----------------------------------------------------------------------------
 SERVER_PID=
 SERVER_URL=
-start_server() { # name
-  local name=$1 port
+start_server() { # name [attempt]
+  local name=$1 attempt=${2:-1} port
   port=$(free_port)
   local env=(BIND="127.0.0.1:$port" TOKIO_WORKER_THREADS=1)
   case $name in
@@ -165,7 +155,16 @@ start_server() { # name
   for _ in $(seq 1 100); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$SERVER_URL" || true)
     [[ $code == 200 ]] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || { tail -5 "$OUT/logs/$name.log" >&2; die "$name exited"; }
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      stop_pid "$SERVER_PID" wait
+      # Another process on this shared machine took the free port first: try another one.
+      if ((attempt < 3)) && tail -2 "$OUT/logs/$name.log" | grep -q "Address already in use"; then
+        start_server "$name" $((attempt + 1))
+        return
+      fi
+      tail -5 "$OUT/logs/$name.log" >&2
+      die "$name exited"
+    fi
     sleep 0.1
   done
   die "$name did not answer 200 on $SERVER_URL (last status $code; see $OUT/logs/$name.log)"
