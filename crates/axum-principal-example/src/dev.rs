@@ -117,7 +117,7 @@ fn client_addr(addr: SocketAddr) -> SocketAddr {
 }
 
 /// Prints the development issuer, its tokens and `curl` lines for the service at `addr`.
-pub(crate) fn print_dev_banner(issuer: &MockIssuer, tokens: &DevTokens, addr: SocketAddr) {
+pub fn print_dev_banner(issuer: &MockIssuer, tokens: &DevTokens, addr: SocketAddr) {
     let base = format!("http://{}", client_addr(addr));
     let curl = |token: &str, path: &str| {
         format!("curl -s -H \"Authorization: Bearer {token}\" {base}{path}")

@@ -9,7 +9,10 @@
 //! * [`dev`]: with no `AUTHZ_ISSUER`, the embedded development issuer and the tokens and
 //!   `curl` lines printed for it;
 //! * [`config`]: [`Settings`] → the library's `AuthConfig`;
+//! * [`shared`]: `AUTHZ_RATE_LIMIT` and `AUTHZ_REDIS_URL`: the quotas, and the Redis that
+//!   every instance shares them (and the DPoP replay store) through;
 //! * [`routes`]: the router, with guards as `route_layer` and as handler arguments;
+//! * [`metadata`]: with `AUTHZ_RESOURCE`, the RFC 9728 document the router serves;
 //! * [`serve`]: the whole start-up, listening, and a graceful stop.
 //!
 //! For the few lines a service of your own needs, read `examples/minimal.rs` first.
@@ -18,12 +21,16 @@
 
 pub mod config;
 pub mod dev;
+pub mod metadata;
 pub mod routes;
 pub mod serve;
 pub mod settings;
+pub mod shared;
 
-pub use config::auth_config;
+pub use config::{auth_config, auth_config_at, dpop_origin};
 pub use dev::{dev_tokens, start_dev_issuer, DevTokens};
-pub use routes::app;
-pub use serve::{run, EXIT_CONFIG, EXIT_RUNTIME};
-pub use settings::{settings_from, ConfigProblem, Settings};
+pub use metadata::resource_metadata;
+pub use routes::{app, app_with_rate_limit};
+pub use serve::{config_error, run, run_with, EXIT_CONFIG, EXIT_RUNTIME};
+pub use settings::{settings_from, ConfigProblem, RateLimitSetting, Settings};
+pub use shared::{rate_limit_layer, redis_connection, replay_store};

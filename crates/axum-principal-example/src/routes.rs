@@ -2,7 +2,7 @@
 //!
 //! Guards are shown both ways the library offers them, with the same answers:
 //!
-//! * as a **`route_layer`** (`/admin`, `/machine`, `/user`): the guard runs before the
+//! * as a **`route_layer`** (`/admin`, `/machine`, `/user`, `/direct`): the guard runs before the
 //!   handler and its extractors;
 //! * as a **handler argument** (`/reports`: `_: Guarded<RequireScope<ReadReports>>`, the scope named
 //!   at compile time with [`names!`]), and the kind extractors [`Machine`] and [`User`],
@@ -12,21 +12,34 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use axum_principal::guard::Name;
+use axum_principal::rate_limit::RateLimitLayer;
 use axum_principal::{
-    guard_layer, names, AuthLayer, Guarded, Machine, Principal, RequireMachine,
-    RequireRoleOrMachine, RequireScope, RequireUser, User,
+    guard_layer, names, AuthLayer, Guarded, Machine, Principal, ProtectedResourceMetadata,
+    RequireDirect, RequireMachine, RequireRoleOrMachine, RequireScope, RequireUser, User,
 };
 use serde_json::{json, Value};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::metadata::resource_metadata;
+
 // The scope `/reports` requires, as a type: `RequireScope<ReadReports>`.
 names!(pub ReadReports = "read:reports");
 
-/// The whole service: `/healthz` outside the auth layer, every other route behind `layer`,
-/// each guard applied to its own route only.
+/// The whole service: `/healthz` (and, with `AUTHZ_RESOURCE`, the RFC 9728 document)
+/// outside the auth layer, every other route behind `layer`, each guard applied to its own
+/// route only.
 pub fn app(layer: AuthLayer) -> Router {
-    let protected = Router::new()
+    app_with_rate_limit(layer, None)
+}
+
+/// As [`app`], with per-principal quotas (`AUTHZ_RATE_LIMIT`, see
+/// [`rate_limit_layer`](crate::shared::rate_limit_layer)) on every authenticated route.
+pub fn app_with_rate_limit(layer: AuthLayer, limits: Option<RateLimitLayer>) -> Router {
+    // The scopes the routes require: `scopes_supported` of the metadata document.
+    let metadata = resource_metadata(layer.authenticator().config(), [ReadReports.name()]);
+    let mut protected = Router::new()
         .route("/me", get(me))
         // The guard is a handler argument here.
         .route("/reports", get(reports))
@@ -45,10 +58,32 @@ pub fn app(layer: AuthLayer) -> Router {
                 .route("/user", get(user))
                 .route_layer(guard_layer(RequireUser)),
         )
-        .layer(layer);
+        // A principal acting for itself: a delegated token (an `act` claim) → 403.
+        .merge(
+            Router::new()
+                .route("/direct", get(direct))
+                .route_layer(guard_layer(RequireDirect)),
+        );
+    // Inside the auth layer, which supplies the principal.
+    if let Some(limits) = limits {
+        protected = protected.layer(limits);
+    }
+    with_public_routes(protected.layer(layer), metadata)
+}
 
-    Router::new()
-        .route("/healthz", get(healthz))
+/// `protected` (routes behind the auth layer) with what the services of this crate add
+/// around it: `/healthz`, the RFC 9728 document when there is one, a JSON 404, tracing,
+/// and `Authorization` marked sensitive.
+pub fn with_public_routes(
+    protected: Router,
+    metadata: Option<ProtectedResourceMetadata>,
+) -> Router {
+    let public = Router::new().route("/healthz", get(healthz));
+    let public = match metadata {
+        Some(metadata) => public.merge(metadata.router()),
+        None => public,
+    };
+    public
         .merge(protected)
         // Set after the merge so that unknown paths answer 404 without reading a token.
         .fallback(not_found)
@@ -56,6 +91,7 @@ pub fn app(layer: AuthLayer) -> Router {
         // Outermost, so the trace layer (and anything else) sees the header as sensitive.
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
+            axum_principal::dpop::DPOP,
         ]))
 }
 
@@ -93,6 +129,10 @@ async fn machine(Machine(principal): Machine) -> Json<Value> {
 
 async fn user(User(principal): User) -> Json<Value> {
     allowed("user", &principal)
+}
+
+async fn direct(principal: Principal) -> Json<Value> {
+    allowed("direct", &principal)
 }
 
 /// Runs only when the caller's scopes include `read:reports`; otherwise the argument

@@ -1,14 +1,19 @@
 //! The whole start-up: settings, development issuer, configuration, listening, and a
 //! graceful stop on Ctrl-C or SIGTERM.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use axum::Router;
+use axum_principal::rate_limit::RateLimitLayer;
 use axum_principal::AuthLayer;
+use axum_principal_testkit::MockIssuer;
 
-use crate::config::auth_config;
-use crate::dev::{dev_tokens, print_dev_banner, start_dev_issuer};
-use crate::routes::app;
-use crate::settings::{is_loopback_bind, settings_from, ConfigProblem};
+use crate::config::auth_config_at;
+use crate::dev::{dev_tokens, print_dev_banner, start_dev_issuer, DevTokens};
+use crate::routes::app_with_rate_limit;
+use crate::settings::{is_loopback_bind, settings_from, ConfigProblem, Settings};
+use crate::shared::{rate_limit_layer, redis_connection};
 
 /// Exit status for a configuration mistake.
 pub const EXIT_CONFIG: u8 = 2;
@@ -21,11 +26,20 @@ pub const EXIT_RUNTIME: u8 = 1;
 /// `configuration error: VARIABLE: what is wrong`), [`EXIT_RUNTIME`] for a failure at run
 /// time. Logs go through `tracing`; installing a subscriber is the caller's choice.
 pub async fn run(vars: impl Fn(&str) -> Option<String>) -> ExitCode {
-    let settings = match settings_from(vars) {
-        Ok(settings) => settings,
-        Err(problem) => return config_error(&problem),
-    };
+    match settings_from(vars) {
+        Ok(settings) => run_with(settings, app_with_rate_limit, print_dev_banner).await,
+        Err(problem) => config_error(&problem),
+    }
+}
 
+/// The start-up of [`run`] for checked `settings` and the router `app` builds around the
+/// layer and the per-principal quotas, if any (the MCP example serves its own this way). In development mode `banner` prints
+/// the development issuer's tokens once the listening address is known.
+pub async fn run_with(
+    settings: Settings,
+    app: impl FnOnce(AuthLayer, Option<RateLimitLayer>) -> Router,
+    banner: impl FnOnce(&MockIssuer, &DevTokens, SocketAddr),
+) -> ExitCode {
     if settings.dev_mode() && !is_loopback_bind(settings.bind) {
         tracing::warn!(
             bind = %settings.bind,
@@ -47,7 +61,17 @@ pub async fn run(vars: impl Fn(&str) -> Option<String>) -> ExitCode {
         None
     };
 
-    let config = match auth_config(&settings, dev_issuer.as_ref()) {
+    // Listening first: the DPoP origin defaults to the address actually bound.
+    let listener = match tokio::net::TcpListener::bind(settings.bind).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("error: BIND: cannot listen on {}: {e}", settings.bind);
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(settings.bind);
+
+    let config = match auth_config_at(&settings, dev_issuer.as_ref(), addr) {
         Ok(config) => config,
         Err(problem) => return config_error(&problem),
     };
@@ -65,6 +89,12 @@ pub async fn run(vars: impl Fn(&str) -> Option<String>) -> ExitCode {
 
     let layer = AuthLayer::new(config);
 
+    let redis = match redis_connection(&settings) {
+        Ok(redis) => redis,
+        Err(problem) => return config_error(&problem),
+    };
+    let limits = rate_limit_layer(&settings, redis.as_ref());
+
     // Fetch the keys now so the first requests need not wait; if the issuer is down the
     // service still starts and answers 503 until keys can be had.
     let authenticator = layer.authenticator().clone();
@@ -77,27 +107,20 @@ pub async fn run(vars: impl Fn(&str) -> Option<String>) -> ExitCode {
         }
     });
 
-    let listener = match tokio::net::TcpListener::bind(settings.bind).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("error: BIND: cannot listen on {}: {e}", settings.bind);
-            return ExitCode::from(EXIT_RUNTIME);
-        }
-    };
-    let addr = listener.local_addr().unwrap_or(settings.bind);
-
     if let (Some(issuer), Some(tokens)) = (&dev_issuer, &dev_tokens) {
-        print_dev_banner(issuer, tokens, addr);
+        banner(issuer, tokens, addr);
     }
     tracing::info!(
         %addr,
         issuers = ?layer.authenticator().config().issuers().collect::<Vec<_>>(),
         audiences = ?layer.authenticator().config().audiences(),
         providers = ?settings.providers,
+        rate_limit = ?settings.rate_limit,
+        redis = redis.is_some(),
         "listening"
     );
 
-    let served = axum::serve(listener, app(layer))
+    let served = axum::serve(listener, app(layer, limits))
         .with_graceful_shutdown(shutdown_signal())
         .await;
     drop(dev_issuer);
@@ -113,7 +136,8 @@ pub async fn run(vars: impl Fn(&str) -> Option<String>) -> ExitCode {
     }
 }
 
-fn config_error(problem: &ConfigProblem) -> ExitCode {
+/// Prints `configuration error: VARIABLE: what is wrong` and gives [`EXIT_CONFIG`].
+pub fn config_error(problem: &ConfigProblem) -> ExitCode {
     eprintln!("configuration error: {problem}");
     ExitCode::from(EXIT_CONFIG)
 }

@@ -6,8 +6,10 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
 use std::time::Duration;
 
+use axum_principal::dpop::DpopPolicy;
 use axum_principal::Preset;
 
 /// A configuration mistake: the variable it concerns and what is wrong with it.
@@ -60,6 +62,37 @@ pub struct Settings {
     /// Whether repeated tokens are answered from the verified-token cache
     /// (`AUTHZ_TOKEN_CACHE`).
     pub token_cache: bool,
+    /// Per-principal quotas (`AUTHZ_RATE_LIMIT`); none when unset.
+    pub rate_limit: Option<RateLimitSetting>,
+    /// The Redis shared by every instance (`AUTHZ_REDIS_URL`): quotas and the DPoP replay
+    /// store live there; unset: in process.
+    pub redis_url: Option<String>,
+    /// Per-issuer machine claims, when `AUTHZ_M2M_CLAIM` is a comma-separated list with one
+    /// entry per `AUTHZ_ISSUER` entry (an empty entry: none for that issuer). `None`: the
+    /// single [`m2m_claim`](Self::m2m_claim) applies to every issuer.
+    pub m2m_claims: Option<Vec<Option<String>>>,
+    /// Per-issuer roles claims, when `AUTHZ_ROLES_CLAIM` is a comma-separated list with one
+    /// entry per `AUTHZ_ISSUER` entry (an empty entry: `roles`). `None`: the single
+    /// [`roles_claim`](Self::roles_claim) applies to every issuer.
+    pub roles_claims: Option<Vec<String>>,
+    /// The tenants an issuer template (an `AUTHZ_ISSUER` entry with `{tenantid}`) admits
+    /// (`AUTHZ_TENANTS`): `Some(empty)` means `*`, any tenant.
+    pub tenants: Option<Vec<String>>,
+    /// Which schemes are accepted (`AUTHZ_DPOP`: `allowed`, `required` or `off`).
+    pub dpop: DpopPolicy,
+    /// This API's resource identifier (`AUTHZ_RESOURCE`, an absolute URL): when set, the
+    /// RFC 9728 document is served, every 401 and 403 challenge names it, and DPoP proofs'
+    /// `htu` is checked against its origin (unset: `http://{BIND}`).
+    pub resource: Option<String>,
+}
+
+/// `AUTHZ_RATE_LIMIT`: requests per minute for each user and for each machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitSetting {
+    /// Requests per minute for each user.
+    pub users_per_minute: NonZeroU32,
+    /// Requests per minute for each machine.
+    pub machines_per_minute: NonZeroU32,
 }
 
 impl Settings {
@@ -137,13 +170,73 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         ));
     }
 
-    let m2m_claim = get("AUTHZ_M2M_CLAIM");
+    let issuer_count = issuers.len().max(1);
+    let (m2m_claim, m2m_claims) =
+        match per_issuer("AUTHZ_M2M_CLAIM", get("AUTHZ_M2M_CLAIM"), issuer_count)? {
+            PerIssuer::Unset => (None, None),
+            PerIssuer::One(claim) => (Some(claim), None),
+            PerIssuer::Each(claims) => {
+                let claims: Vec<Option<String>> = claims
+                    .into_iter()
+                    .map(|c| Some(c).filter(|c| !c.is_empty()))
+                    .collect();
+                (claims.first().cloned().flatten(), Some(claims))
+            }
+        };
 
-    let roles_claim = get("AUTHZ_ROLES_CLAIM").unwrap_or_else(|| "roles".to_owned());
-    if roles_claim.split('.').any(str::is_empty) {
+    let (roles_claim, roles_claims) =
+        match per_issuer("AUTHZ_ROLES_CLAIM", get("AUTHZ_ROLES_CLAIM"), issuer_count)? {
+            PerIssuer::Unset => ("roles".to_owned(), None),
+            PerIssuer::One(claim) => (claim, None),
+            PerIssuer::Each(claims) => {
+                let claims: Vec<String> = claims
+                    .into_iter()
+                    .map(|c| if c.is_empty() { "roles".to_owned() } else { c })
+                    .collect();
+                (claims.first().cloned().unwrap_or_default(), Some(claims))
+            }
+        };
+    for roles_claim in roles_claims.iter().flatten().chain([&roles_claim]) {
+        if roles_claim.split('.').any(str::is_empty) {
+            return Err(ConfigProblem::new(
+                "AUTHZ_ROLES_CLAIM",
+                format!("{roles_claim:?} is not a claim name or dotted path (empty segment)"),
+            ));
+        }
+    }
+
+    let templates = issuers.iter().filter(|i| i.contains(TEMPLATE)).count();
+    let tenants = match get("AUTHZ_TENANTS") {
+        None if templates > 0 => {
+            return Err(ConfigProblem::new(
+                "AUTHZ_TENANTS",
+                "required with an AUTHZ_ISSUER template ({tenantid}): the allowed tenant ids, \
+                 comma-separated, or * for any",
+            ))
+        }
+        None => None,
+        Some(_) if templates == 0 => {
+            return Err(ConfigProblem::new(
+                "AUTHZ_TENANTS",
+                "only allowed with an AUTHZ_ISSUER entry containing {tenantid}",
+            ))
+        }
+        Some(v) if v == "*" => Some(Vec::new()),
+        Some(v) => {
+            let tenants = list(&v);
+            if tenants.is_empty() || tenants.iter().any(|t| t == "*") {
+                return Err(ConfigProblem::new(
+                    "AUTHZ_TENANTS",
+                    format!("{v:?}: list tenant ids, or give * alone"),
+                ));
+            }
+            Some(tenants)
+        }
+    };
+    if templates > 0 && jwks_uri.is_none() {
         return Err(ConfigProblem::new(
-            "AUTHZ_ROLES_CLAIM",
-            format!("{roles_claim:?} is not a claim name or dotted path (empty segment)"),
+            "AUTHZ_JWKS_URI",
+            "required with an AUTHZ_ISSUER template ({tenantid}): one key set for every tenant",
         ));
     }
 
@@ -170,7 +263,33 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         }
     };
 
+    let dpop = match get("AUTHZ_DPOP").map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("allowed") => DpopPolicy::Allowed,
+        Some("required") => DpopPolicy::Required,
+        Some("off") => DpopPolicy::Off,
+        Some(other) => {
+            return Err(ConfigProblem::new(
+                "AUTHZ_DPOP",
+                format!("{other:?} is not one of \"allowed\", \"required\", \"off\""),
+            ))
+        }
+    };
+
     check_dev_mode_bind(bind, &issuers, get("AUTHZ_DEV").as_deref())?;
+
+    let rate_limit = get("AUTHZ_RATE_LIMIT")
+        .map(|v| parse_rate_limit(&v))
+        .transpose()?;
+
+    let redis_url = get("AUTHZ_REDIS_URL");
+    if let Some(url) = &redis_url {
+        check_redis_url(url)?;
+    }
+
+    let resource = get("AUTHZ_RESOURCE");
+    if let Some(resource) = &resource {
+        check_url(resource).map_err(|m| ConfigProblem::new("AUTHZ_RESOURCE", m))?;
+    }
 
     Ok(Settings {
         bind,
@@ -182,7 +301,85 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         providers,
         leeway,
         token_cache,
+        rate_limit,
+        redis_url,
+        resource,
+        m2m_claims,
+        roles_claims,
+        tenants,
+        dpop,
     })
+}
+
+/// `USER,MACHINE`: two whole numbers of requests per minute, each at least 1.
+fn parse_rate_limit(value: &str) -> Result<RateLimitSetting, ConfigProblem> {
+    let problem = || {
+        ConfigProblem::new(
+            "AUTHZ_RATE_LIMIT",
+            format!(
+                "{value:?} is not USER,MACHINE requests per minute (two whole numbers of at \
+                 least 1, e.g. 60,600)"
+            ),
+        )
+    };
+    let (users, machines) = value.split_once(',').ok_or_else(problem)?;
+    let per_minute = |n: &str| n.trim().parse::<NonZeroU32>().map_err(|_| problem());
+    Ok(RateLimitSetting {
+        users_per_minute: per_minute(users)?,
+        machines_per_minute: per_minute(machines)?,
+    })
+}
+
+/// `redis://host:port[/db]`, as the library's client accepts it.
+fn check_redis_url(url: &str) -> Result<(), ConfigProblem> {
+    if !url.starts_with("redis://") {
+        return Err(ConfigProblem::new(
+            "AUTHZ_REDIS_URL",
+            format!("{url:?} is not a redis://host:port URL"),
+        ));
+    }
+    axum_principal::redis::RedisConnection::open(url)
+        .map(drop)
+        .map_err(|e| ConfigProblem::new("AUTHZ_REDIS_URL", format!("{url:?}: {e}")))
+}
+
+/// The placeholder of an issuer template in `AUTHZ_ISSUER`.
+pub(crate) const TEMPLATE: &str = "{tenantid}";
+
+/// A variable that gives one value for every issuer, or one per issuer.
+enum PerIssuer {
+    Unset,
+    One(String),
+    /// One per issuer, in `AUTHZ_ISSUER` order (entries trimmed, possibly empty).
+    Each(Vec<String>),
+}
+
+/// `AUTHZ_M2M_CLAIM` / `AUTHZ_ROLES_CLAIM`: a value without a comma applies to every issuer;
+/// a comma-separated list must have one entry per issuer (claim names with a comma are not
+/// supported).
+fn per_issuer(
+    variable: &'static str,
+    value: Option<String>,
+    issuers: usize,
+) -> Result<PerIssuer, ConfigProblem> {
+    let Some(value) = value else {
+        return Ok(PerIssuer::Unset);
+    };
+    if !value.contains(',') {
+        return Ok(PerIssuer::One(value));
+    }
+    let entries: Vec<String> = value.split(',').map(|v| v.trim().to_owned()).collect();
+    if entries.len() != issuers {
+        return Err(ConfigProblem::new(
+            variable,
+            format!(
+                "lists {} entries but AUTHZ_ISSUER lists {issuers} issuers; give one value, or \
+                 one per issuer in the same order",
+                entries.len()
+            ),
+        ));
+    }
+    Ok(PerIssuer::Each(entries))
 }
 
 /// `AUTHZ_PROVIDER`: unset → `auto` for every issuer; one value → that preset for every

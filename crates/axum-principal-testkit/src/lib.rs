@@ -67,6 +67,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod dpop;
 mod issuer;
 mod keys;
 mod server;
@@ -77,6 +78,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
+pub use dpop::{access_token_hash, DpopKey, DpopProof};
 pub use issuer::{MockIssuer, MockIssuerBuilder};
 pub use token::TokenBuilder;
 

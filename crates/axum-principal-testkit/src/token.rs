@@ -8,10 +8,19 @@ use serde_json::{Map, Value};
 
 use crate::issuer::{Shared, SigningKey};
 use crate::keys::KeyMaterial;
-use crate::{b64url, now_unix, Error, KeyAlg};
+use crate::{b64url, now_unix, DpopKey, Error, KeyAlg};
 
 /// Default token lifetime in seconds.
 const DEFAULT_LIFETIME: i64 = 300;
+
+/// `b64url(header) + "." + b64url(claims)`.
+pub(crate) fn signing_input(header: &Map<String, Value>, claims: &Map<String, Value>) -> String {
+    format!(
+        "{}.{}",
+        b64url(Value::Object(header.clone()).to_string().as_bytes()),
+        b64url(Value::Object(claims.clone()).to_string().as_bytes())
+    )
+}
 
 /// Signs `signing_input` (`b64(header).b64(payload)`) and appends the
 /// signature segment.
@@ -179,6 +188,21 @@ impl TokenBuilder {
         self.header("kid", kid)
     }
 
+    /// Binds the token to a DPoP key (RFC 9449 §6): `cnf` = `{"jkt": <its thumbprint>}`.
+    pub fn dpop_bound(self, key: &DpopKey) -> Self {
+        self.claim("cnf", serde_json::json!({ "jkt": key.thumbprint() }))
+    }
+
+    /// Binds the token to a client certificate (RFC 8705 §3.1): `cnf` =
+    /// `{"x5t#S256": base64url(SHA-256(der))}`.
+    pub fn mtls_bound(self, certificate_der: &[u8]) -> Self {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, certificate_der);
+        self.claim(
+            "cnf",
+            serde_json::json!({ "x5t#S256": b64url(digest.as_ref()) }),
+        )
+    }
+
     /// Sets `exp` to now + `secs` (negative: already expired).
     pub fn expires_in(self, secs: i64) -> Self {
         let exp = self.now.saturating_add(secs);
@@ -209,11 +233,7 @@ impl TokenBuilder {
 
     /// `b64url(header) + "." + b64url(claims)`.
     fn signing_input(&self) -> String {
-        format!(
-            "{}.{}",
-            b64url(Value::Object(self.header.clone()).to_string().as_bytes()),
-            b64url(Value::Object(self.claims.clone()).to_string().as_bytes())
-        )
+        signing_input(&self.header, &self.claims)
     }
 
     /// Serializes and signs the token, returning its compact JWS form

@@ -10,7 +10,11 @@
 //!    try (an unknown issuer causes no network I/O);
 //! 5. the signature, then the registered claims and the access-token checks;
 //! 6. [`classify`](crate::classify) decides user or machine;
-//! 7. the [`Principal`] is built from the claims ([`principal`](crate::principal)).
+//! 7. the [`Principal`] is built from the claims ([`principal`](crate::principal));
+//! 8. a sender-constrained token ([`binding`](crate::binding)) is checked against its proof:
+//!    under `Bearer` only a matching client certificate (RFC 8705) lets it through; under
+//!    `DPoP` the [`dpop`](crate::dpop) proof is checked in full, on every request, cached
+//!    token or not.
 //!
 //! Every step returns a plain [`RejectionKind`] (or an [`InvalidToken`]); the configured
 //! renderer is attached once, when [`Authenticator::verify`] or
@@ -21,14 +25,16 @@ use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use http::HeaderMap;
+use http::{HeaderMap, Method, Request, Uri};
 
 use crate::alg::Algorithm;
 use crate::bearer::{bearer_token, check_b64token, Credentials};
+use crate::binding::{Binding, ClientCertificate};
 use crate::cache::{Entry, TokenCache, Verified};
 use crate::clock::unix_seconds;
 use crate::config::{AuthConfig, Issuer};
 use crate::crypto::sha256;
+use crate::dpop::{InvalidDpopProof, ProofRequest};
 use crate::key_store::{KeyStore, LookupError};
 use crate::principal::{AuthContext, Principal};
 use crate::rejection::{AuthRejection, InvalidToken, RejectionKind};
@@ -70,6 +76,43 @@ enum Source {
     Header,
     /// Handed to [`Authenticator::verify`]: must be UTF-8.
     Caller,
+}
+
+/// What the pipeline reads of a request: the method and path a DPoP proof is checked
+/// against, the headers, and the client certificate of a mutual-TLS connection. The layer
+/// builds it with [`AuthRequest::from_request`].
+#[derive(Debug, Clone, Copy)]
+pub struct AuthRequest<'a> {
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+    client_certificate: Option<&'a ClientCertificate>,
+}
+
+impl<'a> AuthRequest<'a> {
+    /// A request's method, URI (only its path is read) and headers, without a client
+    /// certificate.
+    pub fn new(method: &'a Method, uri: &'a Uri, headers: &'a HeaderMap) -> Self {
+        Self {
+            method,
+            uri,
+            headers,
+            client_certificate: None,
+        }
+    }
+
+    /// The client certificate of the connection (RFC 8705), if it presented one.
+    #[must_use]
+    pub fn client_certificate(mut self, certificate: Option<&'a ClientCertificate>) -> Self {
+        self.client_certificate = certificate;
+        self
+    }
+
+    /// Everything from a request, the [`ClientCertificate`] from its extensions.
+    pub fn from_request<B>(request: &'a Request<B>) -> Self {
+        Self::new(request.method(), request.uri(), request.headers())
+            .client_certificate(request.extensions().get::<ClientCertificate>())
+    }
 }
 
 impl fmt::Debug for Authenticator {
@@ -127,19 +170,41 @@ impl Authenticator {
 
     /// Verifies one token and builds its principal. A repeated token is answered from the
     /// verified-token cache while it would still verify.
+    /// A token bound to a key or certificate (`cnf`) is refused here: it needs its proof.
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthRejection> {
-        self.verify_token(token.as_bytes(), Source::Caller)
-            .await
+        let verified = self.verify_token(token.as_bytes(), Source::Caller).await;
+        verified
+            .and_then(|(principal, binding)| {
+                binding
+                    .check_bearer(None)
+                    .map(|()| principal)
+                    .map_err(RejectionKind::InvalidToken)
+            })
             .map_err(|kind| self.reject(kind))
     }
 
-    /// The request's principal: `Ok(None)` when it carries no bearer token.
+    /// The request's principal from its headers alone: `Ok(None)` when it carries no token.
+    /// Without the method and path a DPoP proof cannot be checked, so a DPoP request is
+    /// refused here; [`authenticate_request`](Self::authenticate_request) (what the layer
+    /// calls) checks everything.
     pub async fn authenticate(
         &self,
         headers: &HeaderMap,
     ) -> Result<Option<Principal>, AuthRejection> {
         // Refusals are counted once, when they are rendered (`AuthRejection::into_response`).
-        self.principal_of(headers)
+        self.principal_of(headers, None)
+            .await
+            .map_err(|kind| self.reject(kind))
+    }
+
+    /// The request's principal: `Ok(None)` when it carries no token. `Bearer` tokens, and
+    /// `DPoP` tokens with their proof when DPoP is configured; a token bound to a client
+    /// certificate passes with the matching [`ClientCertificate`].
+    pub async fn authenticate_request(
+        &self,
+        request: AuthRequest<'_>,
+    ) -> Result<Option<Principal>, AuthRejection> {
+        self.principal_of(request.headers, Some(request))
             .await
             .map_err(|kind| self.reject(kind))
     }
@@ -158,15 +223,83 @@ impl Authenticator {
         }
     }
 
-    async fn principal_of(&self, headers: &HeaderMap) -> Result<Option<Principal>, RejectionKind> {
-        match bearer_token(headers).map_err(RejectionKind::InvalidRequest)? {
+    async fn principal_of(
+        &self,
+        headers: &HeaderMap,
+        request: Option<AuthRequest<'_>>,
+    ) -> Result<Option<Principal>, RejectionKind> {
+        let c = &self.inner.config.inner;
+        let dpop = c.dpop.as_ref();
+        let certificate = request.and_then(|r| r.client_certificate);
+        match bearer_token(headers, dpop.is_some()).map_err(RejectionKind::InvalidRequest)? {
             Credentials::None => Ok(None),
-            Credentials::Bearer(token) => self.verify_token(token, Source::Header).await.map(Some),
+            Credentials::Bearer(_) if dpop.is_some_and(|d| d.required) => {
+                Err(RejectionKind::DpopRequired)
+            }
+            Credentials::Bearer(token) => {
+                let (principal, binding) = self.verify_token(token, Source::Header).await?;
+                binding
+                    .check_bearer(certificate)
+                    .map_err(RejectionKind::InvalidToken)?;
+                Ok(Some(principal))
+            }
+            Credentials::Dpop(token) => {
+                let (Some(dpop), Some(request)) = (dpop, request) else {
+                    return Err(RejectionKind::InvalidDpopProof(
+                        InvalidDpopProof::NoRequestContext,
+                    ));
+                };
+                let (principal, binding) =
+                    self.verify_token(token, Source::Header)
+                        .await
+                        .map_err(|kind| match kind {
+                            RejectionKind::InvalidToken(r) => RejectionKind::InvalidDpopToken(r),
+                            other => other,
+                        })?;
+                Self::check_dpop_binding(&binding, certificate)?;
+                let jkt = binding.jkt.as_deref().unwrap_or_default();
+                // The token passed the b64token check: ASCII.
+                let access_token = std::str::from_utf8(token)
+                    .map_err(|_| RejectionKind::InvalidDpopToken(InvalidToken::Malformed))?;
+                let proof = ProofRequest {
+                    method: request.method.as_str(),
+                    path: request.uri.path(),
+                    headers,
+                    access_token,
+                    jkt,
+                };
+                dpop.check(&proof, c.clock.now(), c.leeway_secs).await?;
+                Ok(Some(principal))
+            }
         }
     }
 
+    /// A token presented with `DPoP` must be bound to a key (`cnf.jkt`), and to nothing this
+    /// crate cannot check; if it is bound to a certificate as well, that must match too.
+    fn check_dpop_binding(
+        binding: &Binding,
+        certificate: Option<&ClientCertificate>,
+    ) -> Result<(), RejectionKind> {
+        if binding.jkt.is_none() {
+            return Err(RejectionKind::InvalidDpopProof(InvalidDpopProof::Unbound));
+        }
+        if binding.unknown {
+            return Err(RejectionKind::InvalidDpopToken(
+                InvalidToken::SenderConstrained,
+            ));
+        }
+        binding
+            .check_certificate(certificate)
+            .map_err(RejectionKind::InvalidDpopToken)
+    }
+
     /// Steps 1–2: size and syntax, then the cache; a miss is verified in full and cached.
-    async fn verify_token(&self, token: &[u8], source: Source) -> Result<Principal, RejectionKind> {
+    /// The token's binding comes back with it, for the caller to check against the scheme.
+    async fn verify_token(
+        &self,
+        token: &[u8],
+        source: Source,
+    ) -> Result<(Principal, Binding), RejectionKind> {
         let c = &self.inner.config.inner;
         if token.len() > c.max_token_bytes {
             if let Source::Header = source {
@@ -184,7 +317,7 @@ impl Authenticator {
             if let Some(entry) = cache.get(digest) {
                 if self.still_valid(&entry).await {
                     crate::observe::verified(entry.principal.kind().as_str(), true);
-                    return Ok(entry.principal.clone());
+                    return Ok((entry.principal.clone(), entry.verified.binding.clone()));
                 }
                 cache.remove(digest);
             }
@@ -196,10 +329,11 @@ impl Authenticator {
         };
         let (principal, verified) = self.verify_uncached(token).await?;
         crate::observe::verified(principal.kind().as_str(), false);
+        let binding = verified.binding.clone();
         if let Some((cache, digest)) = cached {
             cache.insert(digest, Entry::from_verified(principal.clone(), verified));
         }
-        Ok(principal)
+        Ok((principal, binding))
     }
 
     /// Whether a cached verification still holds: its time claims, and its key still in the
@@ -232,7 +366,7 @@ impl Authenticator {
         let (alg, idx, issuer) = self.select(&jws).map_err(RejectionKind::InvalidToken)?;
         let key_fingerprint = self.check_signature(&jws, alg, idx).await?;
         let kid = jws.header.kid;
-        let (principal, validity) = self
+        let (principal, validity, binding) = self
             .accept(jws.claims, issuer)
             .map_err(RejectionKind::InvalidToken)?;
         let verified = Verified {
@@ -241,6 +375,7 @@ impl Authenticator {
             alg,
             key_fingerprint,
             validity,
+            binding,
         };
         Ok((principal, verified))
     }
@@ -252,7 +387,16 @@ impl Authenticator {
         let alg = jws.header.alg.ok_or(InvalidToken::DisallowedAlgorithm)?;
         verify::check_typ(jws.header.typ.as_deref(), c.typ_policy)?;
         let idx = match jws.claims.str("iss") {
-            Some(iss) => self.inner.keys.issuer_index(&iss),
+            Some(iss) => match self.inner.keys.issuer_index(&iss) {
+                Some(idx) => Some(idx),
+                // Not an exact issuer: a tenant template, checked against the token's `tid`
+                // before any key is looked up.
+                None => crate::config::template_issuer(
+                    &c.issuers,
+                    &iss,
+                    jws.claims.str("tid").as_deref(),
+                )?,
+            },
             None => None,
         }
         .ok_or(InvalidToken::UnknownIssuer)?;
@@ -288,7 +432,12 @@ impl Authenticator {
             LookupError::NoKey => RejectionKind::InvalidToken(InvalidToken::UnknownKey),
         })?;
         let mut outcome = Err(InvalidToken::UnknownKey);
-        for key in set.candidates(kid, alg) {
+        // A key whose JWK `issuer` member names another issuer (or tenant) is not used.
+        let iss = jws.claims.str("iss");
+        let iss = iss.as_deref().unwrap_or_default();
+        let tid = jws.claims.str("tid");
+        let tid = tid.as_deref();
+        for key in set.candidates(kid, alg).filter(|k| k.serves(iss, tid)) {
             outcome = verify::check_signature(jws, &key.material, alg).map(|()| key.fingerprint);
             if outcome.is_ok() {
                 break;
@@ -303,25 +452,39 @@ impl Authenticator {
         &self,
         claims: RawClaims,
         issuer: &Issuer,
-    ) -> Result<(Principal, Validity), InvalidToken> {
+    ) -> Result<(Principal, Validity, Binding), InvalidToken> {
         let c = &self.inner.config.inner;
+        // A template issuer's tokens are checked against their own `iss`, which `select`
+        // already found to be the template filled with an allowed `tid`.
+        let resolved;
+        let issuer_url = if issuer.template.is_some() {
+            resolved = claims.str("iss").unwrap_or_default().into_owned();
+            resolved.as_str()
+        } else {
+            issuer.url.as_str()
+        };
         let checks = ClaimChecks {
-            issuer: &issuer.url,
-            audiences: &c.audiences,
+            issuer: issuer_url,
+            audiences: issuer.audiences_or(&c.audiences),
             leeway_secs: c.leeway_secs,
             now_secs: unix_seconds(c.clock.now()),
             client_id_as_audience: issuer.client_id_as_audience,
         };
         let validity = verify::check_claims(&claims, checks)?;
         verify::check_access_token(&claims, issuer.accept_id_tokens, issuer.rules)?;
-        let classification = c.classifier.classify_for(issuer.rules, &claims)?;
+        let binding = Binding::from_claims(&claims)?;
+        let classification = c.classifier.classify_for_issuer(
+            issuer.rules,
+            issuer.machine_claim.as_ref(),
+            &claims,
+        )?;
         let principal = Principal::from_claims(
-            &issuer.url,
+            issuer_url,
             claims,
             validity.expires_at,
             classification,
-            &c.roles_claim,
+            issuer.roles_claim.as_deref().unwrap_or(&c.roles_claim),
         )?;
-        Ok((principal, validity))
+        Ok((principal, validity, binding))
     }
 }

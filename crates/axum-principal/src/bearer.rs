@@ -1,5 +1,6 @@
-//! Step 1 of the flow: the token from `Authorization: Bearer` (RFC 6750 §2.1), nothing else.
-//! The query string and form bodies are never read.
+//! Step 1 of the flow: the token from `Authorization: Bearer` (RFC 6750 §2.1) or, when DPoP
+//! is accepted, `Authorization: DPoP` (RFC 9449 §7.1), nothing else. Scheme names are
+//! case-insensitive. The query string and form bodies are never read.
 
 use http::{header, HeaderMap};
 
@@ -8,15 +9,20 @@ use crate::rejection::InvalidRequest;
 /// What the `Authorization` header holds.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Credentials<'a> {
-    /// No `Authorization` header, or a scheme other than Bearer.
+    /// No `Authorization` header, or a scheme not accepted.
     None,
     /// What follows `Bearer`, trimmed and non-empty, not yet checked against RFC 6750's
     /// `b64token` grammar ([`check_b64token`]): a token the verified-token cache already
     /// holds passed that check when it was first seen, so a cache hit skips it.
     Bearer(&'a [u8]),
+    /// What follows `DPoP` (only when `accept_dpop`), as for [`Bearer`](Self::Bearer).
+    Dpop(&'a [u8]),
 }
 
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Credentials<'_>, InvalidRequest> {
+pub(crate) fn bearer_token(
+    headers: &HeaderMap,
+    accept_dpop: bool,
+) -> Result<Credentials<'_>, InvalidRequest> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(Credentials::None);
@@ -29,14 +35,19 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Credentials<'_>, Inval
         Some(i) => (&bytes[..i], &bytes[i..]),
         None => (bytes, &[][..]),
     };
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let dpop = accept_dpop && scheme.eq_ignore_ascii_case(b"dpop");
+    if !dpop && !scheme.eq_ignore_ascii_case(b"bearer") {
         return Ok(Credentials::None);
     }
     let token = trim_spaces(rest);
     if token.is_empty() {
         return Err(InvalidRequest::EmptyToken);
     }
-    Ok(Credentials::Bearer(token))
+    Ok(if dpop {
+        Credentials::Dpop(token)
+    } else {
+        Credentials::Bearer(token)
+    })
 }
 
 fn trim_spaces(mut s: &[u8]) -> &[u8] {
@@ -88,6 +99,13 @@ mod tests {
     use http::HeaderValue;
 
     fn parse(values: &[&[u8]]) -> Result<Credentials<'static>, InvalidRequest> {
+        parse_with(values, false)
+    }
+
+    fn parse_with(
+        values: &[&[u8]],
+        accept_dpop: bool,
+    ) -> Result<Credentials<'static>, InvalidRequest> {
         let mut headers = HeaderMap::new();
         for v in values {
             match HeaderValue::from_bytes(v) {
@@ -99,12 +117,32 @@ mod tests {
         }
         // Leak to get a 'static borrow in tests only.
         let headers: &'static HeaderMap = Box::leak(Box::new(headers));
-        match bearer_token(headers)? {
+        match bearer_token(headers, accept_dpop)? {
             Credentials::None => Ok(Credentials::None),
             Credentials::Bearer(raw) => {
                 check_b64token(raw).map(|t| Credentials::Bearer(t.as_bytes()))
             }
+            Credentials::Dpop(raw) => check_b64token(raw).map(|t| Credentials::Dpop(t.as_bytes())),
         }
+    }
+
+    #[test]
+    fn dpop_only_when_accepted() {
+        use Credentials as C;
+        assert_eq!(parse_with(&[b"DPoP abc"], false), Ok(C::None));
+        assert_eq!(parse_with(&[b"DPoP abc"], true), Ok(C::Dpop(b"abc")));
+        assert_eq!(parse_with(&[b"dpop  abc "], true), Ok(C::Dpop(b"abc")));
+        assert_eq!(parse_with(&[b"DPOP abc"], true), Ok(C::Dpop(b"abc")));
+        assert_eq!(parse_with(&[b"Bearer abc"], true), Ok(C::Bearer(b"abc")));
+        assert_eq!(parse_with(&[b"DPoPabc"], true), Ok(C::None));
+        assert_eq!(
+            parse_with(&[b"DPoP"], true),
+            Err(InvalidRequest::EmptyToken)
+        );
+        assert_eq!(
+            parse_with(&[b"DPoP a b"], true),
+            Err(InvalidRequest::MultipleTokens)
+        );
     }
 
     #[test]

@@ -15,52 +15,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::alg::Algorithm;
+use crate::binding::Binding;
+use crate::config::TokenCacheLimits;
 use crate::principal::Principal;
 use crate::verify::{Shape, Validity};
-
-/// How big the verified-token cache may grow: at most [`max_entries`](Self::max_entries)
-/// entries and [`max_bytes`](Self::max_bytes) estimated bytes, whichever is reached first
-/// (default 100 000 entries and 64 MiB). Both must be non-zero;
-/// [`build`](crate::AuthConfigBuilder::build) refuses a zero.
-///
-/// ```
-/// use axum_principal::{AuthConfig, TokenCacheLimits};
-///
-/// let builder = AuthConfig::builder()
-///     .token_cache(TokenCacheLimits::default().max_entries(10_000).max_bytes(16 << 20));
-/// # let _ = builder;
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TokenCacheLimits {
-    pub(crate) max_entries: u64,
-    pub(crate) max_bytes: u64,
-}
-
-impl Default for TokenCacheLimits {
-    fn default() -> Self {
-        Self {
-            max_entries: 100_000,
-            max_bytes: 64 * 1024 * 1024,
-        }
-    }
-}
-
-impl TokenCacheLimits {
-    /// The most entries the cache holds.
-    #[must_use]
-    pub fn max_entries(mut self, entries: u64) -> Self {
-        self.max_entries = entries;
-        self
-    }
-
-    /// The most memory the entries may take, in bytes, estimated from their decoded claims.
-    /// Each entry counts at least `max_bytes / max_entries`, so neither bound is exceeded.
-    #[must_use]
-    pub fn max_bytes(mut self, bytes: u64) -> Self {
-        self.max_bytes = bytes;
-        self
-    }
-}
 
 /// What a successful verification used, kept with its principal so that every cache hit
 /// can re-check it: the issuer, the key (by `kid`, `alg` and fingerprint) and the time
@@ -74,6 +32,8 @@ pub(crate) struct Verified {
     /// The fingerprint of the key that verified the signature.
     pub(crate) key_fingerprint: [u8; 32],
     pub(crate) validity: Validity,
+    /// What the token's `cnf` binds it to, checked on every use (hit or not).
+    pub(crate) binding: Binding,
 }
 
 /// A cached principal and what it was verified with.
@@ -91,7 +51,8 @@ impl Entry {
     pub(crate) fn from_verified(principal: Principal, verified: Verified) -> Self {
         let estimate = ENTRY_OVERHEAD
             .saturating_add(principal_weight(&principal))
-            .saturating_add(verified.kid.as_ref().map_or(0, String::len));
+            .saturating_add(verified.kid.as_ref().map_or(0, String::len))
+            .saturating_add(verified.binding.weight());
         Self {
             principal,
             verified,

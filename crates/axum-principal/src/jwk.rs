@@ -24,6 +24,9 @@ pub(crate) struct VerifyingKey {
     /// SHA-256 of the key's public components, to tell whether a refreshed set still holds
     /// the same key (the token cache drops entries whose key left the set).
     pub(crate) fingerprint: [u8; 32],
+    /// The JWK's `issuer` member (Microsoft's JWKS extension): when present the key verifies
+    /// only tokens of that issuer; a `{tenantid}` in it is filled with the token's `tid`.
+    pub(crate) issuer: Option<Box<str>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,22 @@ impl VerifyingKey {
             jwk_alg: None,
             material: KeyMaterial::hmac(secret),
             fingerprint: sha256(&[b"oct", secret]),
+            issuer: None,
+        }
+    }
+
+    /// Whether this key may verify a token with this `iss` (and `tid`): always for a key
+    /// without an `issuer` member; otherwise only when the member equals `iss`, or, for a
+    /// member with `{tenantid}`, when filling it with the token's `tid` gives `iss`.
+    pub(crate) fn serves(&self, iss: &str, tid: Option<&str>) -> bool {
+        let Some(own) = self.issuer.as_deref() else {
+            return true;
+        };
+        match own.split_once(crate::tenant::PLACEHOLDER) {
+            None => own == iss,
+            Some((prefix, suffix)) => tid.is_some_and(|tid| {
+                crate::tenant::is_tenant_id(tid) && crate::tenant::fills(prefix, suffix, tid, iss)
+            }),
         }
     }
 
@@ -150,6 +169,7 @@ pub(crate) fn parse_jwk(
         }
     }
     let kid = field("kid")?.map(str::to_owned);
+    let issuer = field("issuer")?.map(Box::from);
     let jwk_alg = match field("alg")? {
         None => None,
         Some(name) => {
@@ -231,6 +251,7 @@ pub(crate) fn parse_jwk(
         jwk_alg,
         material,
         fingerprint,
+        issuer,
     })
 }
 
@@ -324,6 +345,36 @@ mod tests {
         assert!(mismatched.is_err());
         let hmac = VerifyingKey::hmac(&[0u8; 32]);
         assert!(hmac.fits(Algorithm::HS256) && !hmac.fits(Algorithm::RS256));
+    }
+
+    #[test]
+    fn an_issuer_member_limits_the_key_to_that_issuer() {
+        let key = |issuer: Value| {
+            parse_jwk(
+                &json!({"kty":"OKP","crv":"Ed25519","x":ED_X,"issuer":issuer}),
+                &Algorithm::ASYMMETRIC,
+            )
+        };
+        let plain = parse_jwk(
+            &json!({"kty":"OKP","crv":"Ed25519","x":ED_X}),
+            &Algorithm::ASYMMETRIC,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(plain.serves("https://any.example.com", None));
+        let exact = key(json!("https://a.example.com")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(exact.serves("https://a.example.com", None));
+        assert!(!exact.serves("https://b.example.com", None));
+        let template = key(json!("https://login.example.com/{tenantid}/v2.0"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let iss = "https://login.example.com/t1/v2.0";
+        assert!(template.serves(iss, Some("t1")));
+        assert!(!template.serves(iss, Some("t2")));
+        assert!(!template.serves(iss, None));
+        assert!(!template.serves("https://login.example.com/a/b/v2.0", Some("a/b")));
+        assert!(
+            key(json!(7)).is_err(),
+            "a non-string issuer member skips the key"
+        );
     }
 
     #[test]

@@ -41,7 +41,7 @@ use axum::response::{IntoResponse, Response};
 use http::Request;
 use tower::{Layer, Service};
 
-use crate::authenticator::Authenticator;
+use crate::authenticator::{AuthRequest, Authenticator};
 use crate::config::AuthConfig;
 use crate::rejection::RejectionKind;
 
@@ -123,7 +123,10 @@ where
         let allow_anonymous = self.allow_anonymous;
         ResponseFuture {
             inner: Box::pin(async move {
-                match auth.authenticate(request.headers()).await {
+                match auth
+                    .authenticate_request(AuthRequest::from_request(&request))
+                    .await
+                {
                     Ok(Some(principal)) => {
                         request.extensions_mut().insert(principal);
                     }

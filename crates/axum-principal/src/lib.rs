@@ -62,9 +62,11 @@ compile_error!(
 );
 
 pub mod authenticator;
+pub mod binding;
 pub mod classify;
 pub mod clock;
 pub mod config;
+pub mod dpop;
 pub mod guard;
 pub mod key_store;
 pub mod layer;
@@ -72,8 +74,12 @@ pub mod principal;
 #[cfg(feature = "rate-limit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
 pub mod rate_limit;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 pub mod rejection;
 pub mod replay;
+pub mod resource_metadata;
 pub mod verify;
 
 mod alg;
@@ -82,29 +88,31 @@ mod cache;
 mod crypto;
 mod jwk;
 pub mod observe;
+mod tenant;
 
-pub use authenticator::{Authenticator, TokenCacheStats};
-pub use cache::TokenCacheLimits;
+pub use authenticator::{AuthRequest, Authenticator, TokenCacheStats};
+pub use config::TokenCacheLimits;
 
 #[doc(hidden)]
 pub mod internals;
 
 pub use alg::Algorithm;
-pub use classify::{ClassifiedBy, Classifier, Kind, Preset, Rule};
+pub use classify::{ClassifiedBy, Classifier, EntityProfile, Kind, Preset, Rule};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, Issuer, TypPolicy};
 pub use guard::{
-    guard_layer, AllOf, AnyOf, Denied, Guard, GuardLayer, Guarded, Names, RequireAllRoles,
-    RequireAllScopes, RequireAnyRole, RequireMachine, RequireRole, RequireRoleOrMachine,
-    RequireScope, RequireUser,
+    guard_layer, AllOf, AnyOf, Denied, Guard, GuardLayer, Guarded, Names, RequireActor,
+    RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect, RequireDirectUser,
+    RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope, RequireUser,
 };
 pub use key_store::KeyStore;
 pub use layer::{AuthLayer, AuthService};
-pub use principal::{Claims, Machine, Principal, User};
+pub use principal::{Actor, Claims, Machine, Principal, User};
 pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
+pub use resource_metadata::ProtectedResourceMetadata;
 
-/// The README's examples, compiled as doctests (they use the `rate-limit` feature, which
-/// `.ci/run` turns on for the doctests).
-#[cfg(all(doctest, feature = "rate-limit"))]
+/// The README's examples, compiled as doctests (they use the `rate-limit` and `redis`
+/// features, which `.ci/run` turns on for the doctests).
+#[cfg(all(doctest, feature = "rate-limit", feature = "redis"))]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 

@@ -13,6 +13,7 @@
 //! | `axum_principal_key_refreshes_total` | `issuer`, `result` (`ok`/`error`) | JWKS fetches |
 //! | `axum_principal_key_refresh_cooldowns_total` | `issuer` | unknown-`kid` refreshes skipped by the cooldown |
 //! | `axum_principal_stale_keys_total` | `issuer` | requests served from keys past their lifetime |
+//! | `axum_principal_rate_limit_store_failures_total` | `policy` (`open`/`closed`) | requests the shared quota store (Redis) did not answer in time |
 //!
 //! Labels never carry tokens, subjects or key ids. A refusal is counted once, by its
 //! [reason code](crate::AuthRejection::reason), when it becomes a response.
@@ -75,4 +76,15 @@ pub(crate) fn stale_keys(issuer: &str) {
     #[cfg(feature = "metrics")]
     metrics::counter!("axum_principal_stale_keys_total", "issuer" => issuer.to_owned())
         .increment(1);
+}
+
+/// The shared quota store (Redis) did not answer; `policy` is what was done (`open`: let
+/// through, `closed`: refused with 503).
+#[cfg(all(feature = "rate-limit", feature = "redis"))]
+pub(crate) fn rate_limit_store_failure(policy: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("axum_principal_rate_limit_store_failures_total", "policy" => policy)
+        .increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = policy;
 }

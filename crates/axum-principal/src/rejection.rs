@@ -14,6 +14,8 @@ use std::sync::Arc;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 
+use crate::dpop::{InvalidDpopProof, DPOP_NONCE};
+
 /// Why a request's `Authorization` header is malformed (400 `invalid_request`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -93,6 +95,18 @@ pub enum InvalidToken {
     /// Signed by a trusted issuer but not an access token: a refresh, offline or logout
     /// token, or a security event token.
     NotAccessToken,
+    /// A delegated token's `act` claim (RFC 8693 §4.1) is not an object with a non-empty
+    /// string `sub` (or its `client_id`/`iss` is not a string), at any depth.
+    InvalidActor,
+    /// A delegated token's actor chain (nested `act`) is deeper than
+    /// [`MAX_DEPTH`](crate::principal::MAX_ACTOR_DEPTH).
+    ActorChainTooDeep,
+    /// The issuer is a tenant template and the token's `tid` is missing, not a tenant id,
+    /// not an allowed tenant, or does not fill the template to the token's `iss`.
+    TenantNotAllowed,
+    /// Bound to a client certificate (`cnf.x5t#S256`, RFC 8705) other than the one the
+    /// connection presented.
+    CertificateMismatch,
 }
 
 impl InvalidToken {
@@ -117,6 +131,10 @@ impl InvalidToken {
             Self::IdToken => "id_token",
             Self::SenderConstrained => "bound_token_as_bearer",
             Self::NotAccessToken => "not_access_token",
+            Self::InvalidActor => "invalid_actor",
+            Self::ActorChainTooDeep => "actor_chain_too_deep",
+            Self::TenantNotAllowed => "tenant_not_allowed",
+            Self::CertificateMismatch => "certificate_mismatch",
         }
     }
 
@@ -142,6 +160,10 @@ impl InvalidToken {
                 "the token is bound to a key and cannot be used as a bearer token"
             }
             Self::NotAccessToken => "the token is not an access token",
+            Self::InvalidActor => "the token's actor (act claim) is invalid",
+            Self::ActorChainTooDeep => "the token's chain of actors is too deep",
+            Self::TenantNotAllowed => "the token's tenant is not trusted",
+            Self::CertificateMismatch => "the token is bound to another client certificate",
         }
     }
 }
@@ -173,17 +195,61 @@ pub enum RejectionKind {
         /// the `Retry-After` header.
         retry_after_secs: u64,
     },
+    /// The shared quota store (Redis) did not answer in time and the rate limiter is
+    /// configured to fail closed (features `rate-limit` and `redis`): 503 with
+    /// `Retry-After: 1`.
+    RateLimitUnavailable,
+    /// `Authorization: DPoP` with a proof that fails a check: 401 `invalid_dpop_proof`.
+    InvalidDpopProof(InvalidDpopProof),
+    /// `Authorization: DPoP` with a token that does not verify: 401 with
+    /// `DPoP error="invalid_token"`.
+    InvalidDpopToken(InvalidToken),
+    /// The proof lacks the server's current nonce: 401 `use_dpop_nonce` with a `DPoP-Nonce`
+    /// header holding `nonce`.
+    UseDpopNonce {
+        /// The nonce the next proof must carry.
+        nonce: String,
+    },
+    /// A `Bearer` request where only `DPoP` is accepted: 401 with the `DPoP` challenge.
+    DpopRequired,
+    /// The DPoP replay store cannot answer, so the proof cannot be checked for replay: 503.
+    ReplayStoreUnavailable,
 }
 
 /// A custom renderer: turns a rejection into the response to send.
 pub type RenderFn = dyn Fn(&AuthRejection) -> Response + Send + Sync;
 
-/// How rejections are shown: the `realm` and an optional custom renderer. Carried through
-/// request extensions so that extractors and guards render the same way as the layer.
+/// How rejections are shown: the `realm`, an optional custom renderer and the RFC 9728
+/// metadata URL. Carried through request extensions so that extractors and guards render
+/// the same way as the layer.
 #[derive(Clone)]
 pub(crate) struct Renderer {
     pub(crate) realm: Arc<str>,
     pub(crate) custom: Option<Arc<RenderFn>>,
+    /// `resource_metadata` of every challenge (RFC 9728 §5.1), checked by `build()`.
+    pub(crate) resource_metadata: Option<Arc<str>>,
+    /// The `DPoP` challenge, when DPoP is accepted.
+    pub(crate) dpop: Option<DpopChallenge>,
+}
+
+impl Renderer {
+    /// The auth-params that end every challenge, whatever its scheme (`Bearer`, `DPoP`):
+    /// `, resource_metadata="…"` when a resource identifier is configured, else nothing.
+    pub(crate) fn challenge_params(&self) -> String {
+        match &self.resource_metadata {
+            Some(url) => format!(", resource_metadata=\"{}\"", sanitize_quoted(url)),
+            None => String::new(),
+        }
+    }
+}
+
+/// What the `DPoP` challenge says (RFC 9449 §7.1).
+#[derive(Debug, Clone)]
+pub(crate) struct DpopChallenge {
+    /// The accepted proof algorithms, space-separated.
+    pub(crate) algs: Arc<str>,
+    /// Only `DPoP` is accepted: no `Bearer` challenge.
+    pub(crate) required: bool,
 }
 
 impl Default for Renderer {
@@ -191,6 +257,8 @@ impl Default for Renderer {
         Self {
             realm: Arc::from("api"),
             custom: None,
+            resource_metadata: None,
+            dpop: None,
         }
     }
 }
@@ -200,6 +268,8 @@ impl fmt::Debug for Renderer {
         f.debug_struct("Renderer")
             .field("realm", &self.realm)
             .field("custom", &self.custom.is_some())
+            .field("resource_metadata", &self.resource_metadata)
+            .field("dpop", &self.dpop)
             .finish()
     }
 }
@@ -235,14 +305,19 @@ impl AuthRejection {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self.kind {
-            RejectionKind::MissingCredentials | RejectionKind::InvalidToken(_) => {
-                StatusCode::UNAUTHORIZED
-            }
+            RejectionKind::MissingCredentials
+            | RejectionKind::InvalidToken(_)
+            | RejectionKind::InvalidDpopProof(_)
+            | RejectionKind::InvalidDpopToken(_)
+            | RejectionKind::UseDpopNonce { .. }
+            | RejectionKind::DpopRequired => StatusCode::UNAUTHORIZED,
+            RejectionKind::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             RejectionKind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             RejectionKind::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             RejectionKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             RejectionKind::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
             RejectionKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            RejectionKind::RateLimitUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -251,11 +326,17 @@ impl AuthRejection {
         match self.kind {
             RejectionKind::MissingCredentials => "missing_token",
             RejectionKind::InvalidRequest(_) => "invalid_request",
-            RejectionKind::InvalidToken(_) => "invalid_token",
+            RejectionKind::InvalidToken(_) | RejectionKind::InvalidDpopToken(_) => "invalid_token",
             RejectionKind::InsufficientScope { .. } => "insufficient_scope",
-            RejectionKind::Unavailable => "temporarily_unavailable",
+            RejectionKind::Unavailable | RejectionKind::ReplayStoreUnavailable => {
+                "temporarily_unavailable"
+            }
+            RejectionKind::InvalidDpopProof(_) => "invalid_dpop_proof",
+            RejectionKind::UseDpopNonce { .. } => "use_dpop_nonce",
+            RejectionKind::DpopRequired => "dpop_required",
             RejectionKind::MissingLayer => "server_error",
             RejectionKind::RateLimited { .. } => "rate_limited",
+            RejectionKind::RateLimitUnavailable => "temporarily_unavailable",
         }
     }
 
@@ -264,11 +345,16 @@ impl AuthRejection {
         match &self.kind {
             RejectionKind::MissingCredentials => "missing_token",
             RejectionKind::InvalidRequest(r) => r.reason(),
-            RejectionKind::InvalidToken(r) => r.reason(),
+            RejectionKind::InvalidToken(r) | RejectionKind::InvalidDpopToken(r) => r.reason(),
+            RejectionKind::InvalidDpopProof(r) => r.reason(),
+            RejectionKind::UseDpopNonce { .. } => "use_dpop_nonce",
+            RejectionKind::DpopRequired => "dpop_required",
+            RejectionKind::ReplayStoreUnavailable => "replay_store_unavailable",
             RejectionKind::InsufficientScope { .. } => "guard_refused",
             RejectionKind::Unavailable => "keys_unavailable",
             RejectionKind::MissingLayer => "missing_auth_layer",
             RejectionKind::RateLimited { .. } => "rate_limited",
+            RejectionKind::RateLimitUnavailable => "rate_limit_unavailable",
         }
     }
 
@@ -277,7 +363,15 @@ impl AuthRejection {
         match &self.kind {
             RejectionKind::MissingCredentials => "a bearer token is required",
             RejectionKind::InvalidRequest(r) => r.description(),
-            RejectionKind::InvalidToken(r) => r.description(),
+            RejectionKind::InvalidToken(r) | RejectionKind::InvalidDpopToken(r) => r.description(),
+            RejectionKind::InvalidDpopProof(r) => r.description(),
+            RejectionKind::UseDpopNonce { .. } => "the DPoP proof must carry the server's nonce",
+            RejectionKind::DpopRequired => {
+                "this resource accepts only DPoP-bound tokens (Authorization: DPoP)"
+            }
+            RejectionKind::ReplayStoreUnavailable => {
+                "the DPoP replay store is unavailable; try again later"
+            }
             RejectionKind::InsufficientScope { .. } => {
                 "the token does not grant access to this resource"
             }
@@ -291,11 +385,75 @@ impl AuthRejection {
             RejectionKind::RateLimited { .. } => {
                 "too many requests for this principal; retry later"
             }
+            RejectionKind::RateLimitUnavailable => {
+                "the rate limit cannot be checked right now; try again shortly"
+            }
         }
     }
 
-    /// The `WWW-Authenticate` challenge, if this kind of refusal carries one.
+    /// The first `WWW-Authenticate` challenge (the one of the scheme the request used), if
+    /// this kind of refusal carries one; [`challenges`](Self::challenges) has them all.
     pub fn www_authenticate(&self) -> Option<String> {
+        self.challenges().into_iter().next()
+    }
+
+    /// Every `WWW-Authenticate` challenge, each sent as its own header value, the one of the
+    /// scheme the request used first, each ending with `resource_metadata="…"` when a resource
+    /// identifier is configured. With DPoP accepted every 401 offers both `Bearer` and
+    /// `DPoP algs="…"` (RFC 9449 §7.1), only `DPoP` when DPoP is required; proof failures
+    /// are `DPoP error="invalid_dpop_proof"` or `use_dpop_nonce`, a bad token under DPoP is
+    /// `DPoP error="invalid_token"`.
+    pub fn challenges(&self) -> Vec<String> {
+        let params = self.renderer.challenge_params();
+        let mut all = self.challenges_without_params();
+        for challenge in &mut all {
+            challenge.push_str(&params);
+        }
+        all
+    }
+
+    /// [`challenges`](Self::challenges) before the parameters every challenge ends with.
+    fn challenges_without_params(&self) -> Vec<String> {
+        let realm = &self.renderer.realm;
+        let Some(dpop) = &self.renderer.dpop else {
+            return self.bearer_challenge().into_iter().collect();
+        };
+        // RFC 9449 §7.1's shape: the error first, as in its examples.
+        let dpop_challenge = |error: Option<&str>| match error {
+            Some(error) => format!(
+                "DPoP error=\"{error}\", algs=\"{}\", error_description=\"{}\"",
+                dpop.algs,
+                self.description()
+            ),
+            None => format!("DPoP algs=\"{}\"", dpop.algs),
+        };
+        let dpop_error = match &self.kind {
+            RejectionKind::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
+            RejectionKind::InvalidDpopToken(_) => Some("invalid_token"),
+            RejectionKind::UseDpopNonce { .. } => Some("use_dpop_nonce"),
+            _ => None,
+        };
+        match &self.kind {
+            _ if dpop_error.is_some() => {
+                let mut all = vec![dpop_challenge(dpop_error)];
+                if !dpop.required {
+                    all.push(format!("Bearer realm=\"{realm}\""));
+                }
+                all
+            }
+            RejectionKind::DpopRequired => vec![dpop_challenge(None)],
+            RejectionKind::MissingCredentials if dpop.required => vec![dpop_challenge(None)],
+            RejectionKind::MissingCredentials | RejectionKind::InvalidToken(_) => {
+                let mut all: Vec<String> = self.bearer_challenge().into_iter().collect();
+                all.push(dpop_challenge(None));
+                all
+            }
+            _ => self.bearer_challenge().into_iter().collect(),
+        }
+    }
+
+    /// The `Bearer` challenge's scheme and own parameters (RFC 6750 §3).
+    fn bearer_challenge(&self) -> Option<String> {
         let realm = &self.renderer.realm;
         match &self.kind {
             RejectionKind::MissingCredentials => Some(format!("Bearer realm=\"{realm}\"")),
@@ -316,7 +474,13 @@ impl AuthRejection {
             )),
             RejectionKind::Unavailable
             | RejectionKind::MissingLayer
-            | RejectionKind::RateLimited { .. } => None,
+            | RejectionKind::RateLimited { .. }
+            | RejectionKind::RateLimitUnavailable
+            | RejectionKind::InvalidDpopProof(_)
+            | RejectionKind::InvalidDpopToken(_)
+            | RejectionKind::UseDpopNonce { .. }
+            | RejectionKind::DpopRequired
+            | RejectionKind::ReplayStoreUnavailable => None,
         }
     }
 
@@ -332,7 +496,11 @@ impl AuthRejection {
                     renderer: self.renderer.clone(),
                 }
                 .www_authenticate()?,
-                _ => format!("Bearer realm=\"{}\"", sanitize_quoted(&self.renderer.realm)),
+                _ => format!(
+                    "Bearer realm=\"{}\"{}",
+                    sanitize_quoted(&self.renderer.realm),
+                    self.renderer.challenge_params()
+                ),
             };
             HeaderValue::from_str(&fallback).ok()
         })
@@ -358,9 +526,21 @@ impl AuthRejection {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
+            for other in self.challenges().iter().skip(1) {
+                if let Ok(value) = HeaderValue::from_str(other) {
+                    response
+                        .headers_mut()
+                        .append(header::WWW_AUTHENTICATE, value);
+                }
+            }
         }
-        match self.kind {
-            RejectionKind::Unavailable => {
+        match &self.kind {
+            RejectionKind::UseDpopNonce { nonce } => {
+                if let Ok(value) = HeaderValue::from_str(nonce) {
+                    response.headers_mut().insert(DPOP_NONCE, value);
+                }
+            }
+            RejectionKind::Unavailable | RejectionKind::ReplayStoreUnavailable => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
@@ -368,8 +548,13 @@ impl AuthRejection {
             RejectionKind::RateLimited { retry_after_secs } => {
                 response.headers_mut().insert(
                     header::RETRY_AFTER,
-                    HeaderValue::from(retry_after_secs.max(1)),
+                    HeaderValue::from((*retry_after_secs).max(1)),
                 );
+            }
+            RejectionKind::RateLimitUnavailable => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }
@@ -405,91 +590,4 @@ impl IntoResponse for AuthRejection {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn challenge(kind: RejectionKind) -> Option<String> {
-        AuthRejection::new(kind).www_authenticate()
-    }
-
-    #[test]
-    fn statuses_follow_the_contract_table() {
-        let table = [
-            (RejectionKind::MissingCredentials, 401),
-            (
-                RejectionKind::InvalidRequest(InvalidRequest::EmptyToken),
-                400,
-            ),
-            (RejectionKind::InvalidToken(InvalidToken::Expired), 401),
-            (RejectionKind::InsufficientScope { scope: None }, 403),
-            (RejectionKind::Unavailable, 503),
-            (RejectionKind::MissingLayer, 500),
-            (
-                RejectionKind::RateLimited {
-                    retry_after_secs: 1,
-                },
-                429,
-            ),
-        ];
-        for (kind, status) in table {
-            assert_eq!(
-                AuthRejection::new(kind.clone()).status().as_u16(),
-                status,
-                "{kind:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn missing_credentials_challenge_has_realm_and_no_error() {
-        let c = challenge(RejectionKind::MissingCredentials).unwrap_or_default();
-        assert_eq!(c, "Bearer realm=\"api\"");
-    }
-
-    #[test]
-    fn a_scope_that_cannot_be_written_never_loses_the_challenge() {
-        let r = AuthRejection::new(RejectionKind::InsufficientScope {
-            scope: Some("caf\u{e9} \"x\"\r\n".into()),
-        });
-        let value = r
-            .challenge_header()
-            .expect("a 403 always carries a challenge");
-        let text = value.to_str().expect("visible ASCII");
-        assert!(text.contains("error=\"insufficient_scope\""), "{text}");
-        assert!(text.contains("scope=\"caf x\""), "{text}");
-        let response = r.default_response();
-        assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
-    }
-
-    #[test]
-    fn insufficient_scope_names_the_scope() {
-        let c = challenge(RejectionKind::InsufficientScope {
-            scope: Some("read:reports".into()),
-        })
-        .unwrap_or_default();
-        assert!(c.contains("error=\"insufficient_scope\""), "{c}");
-        assert!(c.contains("scope=\"read:reports\""), "{c}");
-    }
-
-    #[test]
-    fn rate_limited_says_when_to_retry_in_whole_seconds() {
-        for (secs, header) in [(0, "1"), (1, "1"), (3600, "3600")] {
-            let response = AuthRejection::new(RejectionKind::RateLimited {
-                retry_after_secs: secs,
-            })
-            .default_response();
-            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-            assert_eq!(
-                response.headers().get(header::RETRY_AFTER),
-                Some(&HeaderValue::from_static(header)),
-                "{secs}"
-            );
-            assert!(!response.headers().contains_key(header::WWW_AUTHENTICATE));
-        }
-    }
-
-    #[test]
-    fn unavailable_has_no_challenge() {
-        assert_eq!(challenge(RejectionKind::Unavailable), None);
-    }
-}
+mod tests;

@@ -26,7 +26,12 @@ use axum::http::{header, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_principal::clock::ManualClock;
-use axum_principal::{AuthConfig, AuthConfigBuilder, AuthLayer, Classifier, Preset, Principal};
+use axum_principal::dpop::DpopConfig;
+use axum_principal::{
+    guard_layer, AuthConfig, AuthConfigBuilder, AuthLayer, Classifier, Guard, Preset, Principal,
+    RequireActor, RequireDirect, RequireDirectUser, RequireMachine, RequireUser,
+};
+use axum_principal_testkit::{DpopKey, KeyAlg};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -260,8 +265,98 @@ impl Harness {
         }
     }
 
+    /// POSTs `form` to the token endpoint as the machine client (client_secret_basic); the
+    /// JSON answer, which must be 200.
+    async fn machine_client_post(&self, grant: &str, pairs: &[(&str, &str)]) -> Value {
+        let endpoint = self.token_endpoint().await;
+        let client = &self.ready.machine_client;
+        let response = match self
+            .http
+            .post(&endpoint)
+            .basic_auth(&client.client_id, Some(&client.client_secret))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form(pairs))
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => self.fail(&format!("POST {endpoint}"), e),
+        };
+        let status = response.status();
+        let body: Value = match response.json().await {
+            Ok(v) => v,
+            Err(e) => self.fail(&format!("{grant}: token response"), e),
+        };
+        if status != reqwest::StatusCode::OK {
+            self.fail(grant, format!("{status} {body}"));
+        }
+        body
+    }
+
     /// A machine token: the client credentials grant at the standard token endpoint.
     async fn machine_token(&self) -> String {
+        let body = self
+            .machine_client_post(
+                "client credentials grant",
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("resource", &self.ready.audience),
+                    ("scope", "api:read"),
+                ],
+            )
+            .await;
+        assert_eq!(body["token_type"], "Bearer", "{body}");
+        match body["access_token"].as_str() {
+            Some(t) => t.to_owned(),
+            None => self.fail(
+                "client credentials grant",
+                format!("no access_token: {body}"),
+            ),
+        }
+    }
+
+    /// RFC 8693 token exchange at the standard token endpoint: the machine client presents
+    /// `subject_token` and receives a delegated token (subject = that token's user, `act` =
+    /// the machine client).
+    async fn exchange(&self, subject_token: &str) -> String {
+        let body = self
+            .machine_client_post(
+                "token exchange",
+                &[
+                    (
+                        "grant_type",
+                        "urn:ietf:params:oauth:grant-type:token-exchange",
+                    ),
+                    ("subject_token", subject_token),
+                    (
+                        "subject_token_type",
+                        "urn:ietf:params:oauth:token-type:access_token",
+                    ),
+                ],
+            )
+            .await;
+        assert_eq!(
+            body["issued_token_type"], "urn:ietf:params:oauth:token-type:access_token",
+            "{body}"
+        );
+        match body["access_token"].as_str() {
+            Some(t) => t.to_owned(),
+            None => self.fail("token exchange", format!("no access_token: {body}")),
+        }
+    }
+
+    /// A DPoP-bound machine token for `key`: the token request carries a proof for the
+    /// token endpoint (RFC 9449 §5).
+    async fn dpop_machine_token(&self, key: &DpopKey) -> String {
+        let endpoint = self.token_endpoint().await;
+        let proof = key.proof("POST", &endpoint).sign();
+        let (token_type, token) = self.client_credentials(Some(proof)).await;
+        assert_eq!(token_type, "DPoP");
+        token
+    }
+
+    /// The client credentials grant, with a DPoP proof or without: `(token_type, token)`.
+    async fn client_credentials(&self, dpop_proof: Option<String>) -> (String, String) {
         let endpoint = self.token_endpoint().await;
         let client = &self.ready.machine_client;
         let body = form(&[
@@ -269,15 +364,15 @@ impl Harness {
             ("resource", &self.ready.audience),
             ("scope", "api:read"),
         ]);
-        let response = match self
+        let mut request = self
             .http
             .post(&endpoint)
             .basic_auth(&client.client_id, Some(&client.client_secret))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-        {
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(proof) = dpop_proof {
+            request = request.header("dpop", proof);
+        }
+        let response = match request.body(body).send().await {
             Ok(r) => r,
             Err(e) => self.fail(&format!("POST {endpoint}"), e),
         };
@@ -289,9 +384,9 @@ impl Harness {
         if status != reqwest::StatusCode::OK {
             self.fail("client credentials grant", format!("{status} {body}"));
         }
-        assert_eq!(body["token_type"], "Bearer", "{body}");
+        let token_type = body["token_type"].as_str().unwrap_or_default().to_owned();
         match body["access_token"].as_str() {
-            Some(t) => t.to_owned(),
+            Some(t) => (token_type, t.to_owned()),
             None => self.fail(
                 "client credentials grant",
                 format!("no access_token: {body}"),
@@ -625,4 +720,192 @@ async fn cached_keys_keep_verifying_after_the_provider_stops() {
         cached_kids(&auth, &issuer).await,
         [harness.ready.kids[0].clone()]
     );
+}
+
+#[tokio::test]
+async fn token_exchange_issues_a_delegated_token_whose_actor_each_guard_judges() {
+    let harness = Harness::start(false).await;
+    let r = &harness.ready;
+    let actor = r.machine_client.client_id.clone();
+    let guarded = |path: &'static str| Router::new().route(path, get(me));
+    let app = Router::new()
+        .route("/me", get(me))
+        .merge(guarded("/user").route_layer(guard_layer(RequireUser)))
+        .merge(guarded("/machine").route_layer(guard_layer(RequireMachine)))
+        .merge(guarded("/direct").route_layer(guard_layer(RequireDirect)))
+        .merge(guarded("/direct-user").route_layer(guard_layer(RequireDirectUser)))
+        .merge(
+            guarded("/reporting-only")
+                .route_layer(guard_layer(RequireActor::client_id(actor.clone()))),
+        )
+        .merge(guarded("/reporting-or-direct").route_layer(guard_layer(
+            RequireDirect.or(RequireActor::client_id(actor.clone()).issuer(r.issuer.clone())),
+        )))
+        .merge(guarded("/someone-else").route_layer(guard_layer(RequireActor::client_id("other"))))
+        .layer(layer(config(&harness)));
+
+    let user = harness.user_token().await;
+    let delegated = harness.exchange(&user).await;
+    // What the provider issued: the user as subject, the machine client as actor.
+    let claims = jwt_part(&delegated, 1);
+    assert_eq!(claims["sub"], json!(r.user), "{claims}");
+    assert_eq!(claims["client_id"], json!(actor), "{claims}");
+    assert_eq!(
+        claims["act"],
+        json!({"sub": actor, "client_id": actor}),
+        "{claims}"
+    );
+    assert!(jwt_part(&user, 1).get("act").is_none());
+
+    let p = principal(&app, &delegated).await;
+    assert_eq!(p["kind"], "user", "the kind is the subject's: {p}");
+    assert_eq!(p["subject"], json!(r.user));
+    assert_eq!(
+        p["actor"],
+        json!({"subject": actor, "client_id": actor, "actor": null}),
+        "{p}"
+    );
+    assert_eq!(principal(&app, &user).await["actor"], Value::Null);
+
+    // A chain: the delegated token exchanged again nests the first actor.
+    let chained = harness.exchange(&delegated).await;
+    let p = principal(&app, &chained).await;
+    assert_eq!(
+        p["actor"],
+        json!({"subject": actor, "client_id": actor,
+               "actor": {"subject": actor, "client_id": actor, "actor": null}}),
+        "{p}"
+    );
+
+    let machine = harness.machine_token().await;
+    let routes: [(&str, [StatusCode; 3]); 7] = [
+        (
+            "/user",
+            [StatusCode::OK, StatusCode::OK, StatusCode::FORBIDDEN],
+        ),
+        (
+            "/machine",
+            [StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::OK],
+        ),
+        (
+            "/direct",
+            [StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::OK],
+        ),
+        (
+            "/direct-user",
+            [StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN],
+        ),
+        (
+            "/reporting-only",
+            [StatusCode::FORBIDDEN, StatusCode::OK, StatusCode::FORBIDDEN],
+        ),
+        (
+            "/reporting-or-direct",
+            [StatusCode::OK, StatusCode::OK, StatusCode::OK],
+        ),
+        (
+            "/someone-else",
+            [
+                StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
+                StatusCode::FORBIDDEN,
+            ],
+        ),
+    ];
+    for (path, expected) in routes {
+        for (token, (who, status)) in [&user, &delegated, &machine].into_iter().zip(
+            [
+                "alice herself",
+                "svc-reporting for alice",
+                "svc-reporting itself",
+            ]
+            .into_iter()
+            .zip(expected),
+        ) {
+            let (got, body) = call(&app, path, token).await;
+            assert_eq!(got, status, "{path} for {who}: {body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_dpop_bound_token_from_oidc_provider_is_admitted_with_a_fresh_proof_only() {
+    use common::dpop::{url, Call, ORIGIN};
+    let harness = Harness::start(false).await;
+    let key = DpopKey::generate(KeyAlg::Es256).expect("a DPoP key");
+    let token = harness.dpop_machine_token(&key).await;
+    let claims = jwt_part(&token, 1);
+    assert_eq!(claims["cnf"]["jkt"], json!(key.thumbprint()), "{claims}");
+    let app = app(layer(
+        common::with_reason_header(config(&harness)).dpop(DpopConfig::new(ORIGIN)),
+    ));
+    let proof = || key.proof("GET", &url("/me")).access_token(&token);
+
+    let fresh = proof().sign();
+    let ok = Call::dpop("/me", &token, fresh.clone()).send(&app).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(ok.json()["kind"], "machine");
+    let again = Call::dpop("/me", &token, proof().sign()).send(&app).await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "a second fresh proof: {}",
+        again.body
+    );
+
+    let other_key = DpopKey::generate(KeyAlg::Es256).expect("a DPoP key");
+    let forgeries = [
+        (
+            "replayed proof",
+            Call::dpop("/me", &token, fresh),
+            "dpop_replayed",
+        ),
+        (
+            "proof for another URL",
+            Call::dpop(
+                "/me",
+                &token,
+                key.proof("GET", &url("/claims"))
+                    .access_token(&token)
+                    .sign(),
+            ),
+            "dpop_htu_mismatch",
+        ),
+        (
+            "proof for another method",
+            Call::dpop(
+                "/me",
+                &token,
+                key.proof("POST", &url("/me")).access_token(&token).sign(),
+            ),
+            "dpop_htm_mismatch",
+        ),
+        (
+            "proof from another key",
+            Call::dpop(
+                "/me",
+                &token,
+                other_key
+                    .proof("GET", &url("/me"))
+                    .access_token(&token)
+                    .sign(),
+            ),
+            "dpop_jkt_mismatch",
+        ),
+        (
+            "expired proof",
+            Call::dpop("/me", &token, proof().issued_at_in(-600).sign()),
+            "dpop_expired",
+        ),
+        (
+            "the token as Bearer",
+            Call::bearer("/me", &token),
+            "bound_token_as_bearer",
+        ),
+    ];
+    for (what, call, reason) in forgeries {
+        let out = call.send(&app).await;
+        assert_eq!(out.status, StatusCode::UNAUTHORIZED, "{what}: {}", out.body);
+        assert_eq!(out.reason.as_deref(), Some(reason), "{what}");
+    }
 }

@@ -7,7 +7,11 @@ use axum_principal_testkit::MockIssuer;
 use serde_json::json;
 
 mod classification;
+mod delegation;
 mod dev_mode;
+mod dpop;
+mod rate_limit;
+mod resource_metadata;
 mod settings;
 mod support;
 
@@ -78,6 +82,8 @@ async fn me_with_a_user_token_returns_the_principal_as_json() {
             "roles": ["editor", "viewer"],
             "scopes": ["openid", "profile"],
             "classified_by": "default:user",
+            "profile": null,
+            "actor": null,
         })
     );
 }
@@ -97,6 +103,8 @@ async fn me_with_a_machine_token_is_a_machine_by_the_hydra_rule() {
             "roles": [],
             "scopes": ["read:reports"],
             "classified_by": "rfc9068:sub-equals-client_id",
+            "profile": null,
+            "actor": null,
         })
     );
 }

@@ -7,7 +7,10 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::Router;
 use axum_principal::AuthLayer;
-use axum_principal_example::{app, auth_config, settings_from, ConfigProblem, Settings};
+use axum_principal_example::{
+    app_with_rate_limit, auth_config, rate_limit_layer, redis_connection, settings_from,
+    ConfigProblem, Settings,
+};
 use axum_principal_testkit::MockIssuer;
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -51,8 +54,14 @@ pub(crate) async fn harness_with(extra: &[(&str, &str)]) -> Harness {
         Ok(c) => c,
         Err(e) => panic!("config: {e}"),
     };
+    // As serve.rs does: quotas (AUTHZ_RATE_LIMIT), in Redis with AUTHZ_REDIS_URL.
+    let redis = match redis_connection(&settings) {
+        Ok(redis) => redis,
+        Err(e) => panic!("redis: {e}"),
+    };
+    let limits = rate_limit_layer(&settings, redis.as_ref());
     Harness {
-        router: app(AuthLayer::new(config)),
+        router: app_with_rate_limit(AuthLayer::new(config), limits),
         issuer,
         settings,
     }
@@ -66,6 +75,7 @@ pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) www_authenticate: Option<String>,
     pub(crate) content_type: Option<String>,
+    pub(crate) retry_after: Option<String>,
     pub(crate) body: String,
 }
 
@@ -142,6 +152,7 @@ pub(crate) async fn send(router: &Router, path: &str, authorization: &[&str]) ->
     };
     let www_authenticate = header_str(header::WWW_AUTHENTICATE);
     let content_type = header_str(header::CONTENT_TYPE);
+    let retry_after = header_str(header::RETRY_AFTER);
     let bytes = match response.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => panic!("body: {e}"),
@@ -150,6 +161,7 @@ pub(crate) async fn send(router: &Router, path: &str, authorization: &[&str]) ->
         status,
         www_authenticate,
         content_type,
+        retry_after,
         body: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }

@@ -1,15 +1,25 @@
 //! User or machine: verified claims → [`Kind`] and the rule that decided
 //! ([`ClassifiedBy`]). Pure and table-driven.
 //!
-//! Order of evidence:
-//! 1. the configured boolean claim ([`Classifier::machine_claim`]), when the token carries it:
+//! Order of evidence (the first that decides wins):
+//! 1. the configured boolean claim ([`Classifier::machine_claim`], or the issuer's own
+//!    [`Issuer::machine_claim`](crate::Issuer::machine_claim)), when the token carries it:
 //!    `true` → machine, `false` → user, any other JSON type → the token is invalid, since a
 //!    misread marker could open machine-only routes;
-//! 2. custom [`Rule`]s, in the order added;
-//! 3. the provider rules of the **issuer's own** [`Preset`] (set per issuer with
+//! 2. the issuer-set entity profile, the `sub_profile` claim
+//!    (draft-mora-oauth-entity-profiles, [`EntityProfile`]): `user` → user; `service`,
+//!    `device` or `ai_agent` → machine (recorded as `profile:<value>`); any other value or
+//!    JSON type → no decision. It applies with every preset, and with
+//!    [`Classifier::without_rules`];
+//! 3. custom [`Rule`]s, in the order added;
+//! 4. the provider rules of the **issuer's own** [`Preset`] (set per issuer with
 //!    [`Issuer::provider`](crate::Issuer::provider); by default [`Preset::Auto`], chosen
 //!    from the issuer URL), in the order listed there;
-//! 4. otherwise a user.
+//! 5. otherwise a user.
+//!
+//! A delegated token (an `act` claim, RFC 8693) is classified like any other: the kind is
+//! the **subject's**; the actor is reported by [`Principal::actor`](crate::Principal::actor)
+//! and has no kind of its own.
 //!
 //! Being classified a machine is a grant, so no provider rule reads a claim a user can
 //! choose on its own: every subject pattern is tied to the token's own client identity
@@ -32,6 +42,7 @@
 //! ```
 
 mod preset;
+mod profile;
 mod rule;
 #[cfg(test)]
 mod tests;
@@ -46,6 +57,7 @@ use crate::rejection::InvalidToken;
 use crate::verify::{Claim, ClaimRead};
 
 pub use preset::{Preset, UnknownPreset};
+pub use profile::{EntityProfile, SUB_PROFILE_CLAIM};
 pub use rule::{Rule, RuleFn};
 
 /// Who is calling.
@@ -108,6 +120,8 @@ pub enum ClassifiedBy {
     Rfc9068SubjectIsClientId,
     /// RFC 9068: no `sub`, but a `client_id` (which becomes the subject).
     Rfc9068ClientIdWithoutSubject,
+    /// The issuer-set entity profile (`sub_profile`), and its value.
+    Profile(EntityProfile),
     /// A custom rule, by its name.
     Custom(Arc<str>),
     /// No rule matched: a user.
@@ -116,11 +130,13 @@ pub enum ClassifiedBy {
 
 impl ClassifiedBy {
     /// Whether this rule supplies the subject from `client_id` (the token has no `sub`).
+    /// A machine entity profile does too: a client acting for itself without a `sub`.
     pub(crate) fn subject_from_client_id(&self) -> bool {
-        matches!(
-            self,
-            Self::ClientIdWithoutSubject | Self::Rfc9068ClientIdWithoutSubject
-        )
+        match self {
+            Self::ClientIdWithoutSubject | Self::Rfc9068ClientIdWithoutSubject => true,
+            Self::Profile(profile) => profile.kind() == Kind::Machine,
+            _ => false,
+        }
     }
 }
 
@@ -141,6 +157,7 @@ impl fmt::Display for ClassifiedBy {
             Self::ClientIdWithoutSubject => f.write_str("duende:client_id-without-sub"),
             Self::Rfc9068SubjectIsClientId => f.write_str("rfc9068:sub-equals-client_id"),
             Self::Rfc9068ClientIdWithoutSubject => f.write_str("rfc9068:client_id-without-sub"),
+            Self::Profile(profile) => write!(f, "profile:{profile}"),
             Self::Custom(name) => write!(f, "custom:{name}"),
             Self::Default => f.write_str("default:user"),
         }
@@ -162,8 +179,8 @@ pub struct Classification {
     pub classified_by: ClassifiedBy,
 }
 
-/// Decides user or machine for verified claims: the configured machine claim, custom
-/// rules, then the preset's rules. The preset given here is the default for issuers that
+/// Decides user or machine for verified claims: the configured machine claim, the
+/// `sub_profile` entity profile, custom rules, then the preset's rules. The preset given here is the default for issuers that
 /// have none of their own ([`Issuer::provider`](crate::Issuer::provider)).
 #[derive(Clone, Debug)]
 pub struct Classifier {
@@ -207,7 +224,8 @@ impl Classifier {
         self
     }
 
-    /// Adds a rule, tried after the claim and earlier custom rules, before the preset's.
+    /// Adds a rule, tried after the claim, the entity profile and earlier custom rules,
+    /// before the preset's.
     pub fn rule(mut self, rule: Rule) -> Self {
         self.custom.push(rule);
         self
@@ -235,13 +253,16 @@ impl Classifier {
     }
 
     /// Classifies verified claims of an issuer whose resolved preset is `preset` (`None`:
-    /// no provider rules).
-    pub(crate) fn classify_for<C: ClaimRead + ?Sized>(
+    /// no provider rules), with the issuer's own machine claim in place of the classifier's
+    /// when it has one.
+    pub(crate) fn classify_for_issuer<C: ClaimRead + ?Sized>(
         &self,
         preset: Option<Preset>,
+        machine_claim: Option<&Arc<str>>,
         claims: &C,
     ) -> Result<Classification, InvalidToken> {
-        self.classify_with(preset.map_or(&[][..], Preset::rules), claims)
+        let rules = preset.map_or(&[][..], Preset::rules);
+        self.classify_claim(machine_claim.or(self.claim.as_ref()), rules, claims)
     }
 
     fn classify_with<C: ClaimRead + ?Sized>(
@@ -249,7 +270,16 @@ impl Classifier {
         rules: &[Rule],
         claims: &C,
     ) -> Result<Classification, InvalidToken> {
-        if let Some(name) = &self.claim {
+        self.classify_claim(self.claim.as_ref(), rules, claims)
+    }
+
+    fn classify_claim<C: ClaimRead + ?Sized>(
+        &self,
+        machine_claim: Option<&Arc<str>>,
+        rules: &[Rule],
+        claims: &C,
+    ) -> Result<Classification, InvalidToken> {
+        if let Some(name) = machine_claim {
             match claims.claim(name) {
                 None => {}
                 Some(Claim::Bool(value)) => {
@@ -263,6 +293,12 @@ impl Classifier {
                 }
                 Some(_) => return Err(InvalidToken::InvalidClaim),
             }
+        }
+        if let Some(profile) = EntityProfile::of(claims) {
+            return Ok(Classification {
+                kind: profile.kind(),
+                classified_by: ClassifiedBy::Profile(profile),
+            });
         }
         for rule in self.custom.iter().chain(rules) {
             if let Some((kind, classified_by)) = rule.apply(claims) {

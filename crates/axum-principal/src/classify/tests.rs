@@ -338,3 +338,104 @@ fn preset_names_parse() {
     assert_eq!(" AUTO ".parse::<Preset>(), Ok(Preset::Auto));
     assert!("auth1".parse::<Preset>().is_err());
 }
+
+/// `sub_profile` (draft-mora-oauth-entity-profiles) decides after the custom claim and before
+/// custom rules and every preset's rules.
+#[test]
+fn entity_profiles_decide_after_the_claim_before_rules() {
+    let m = Kind::Machine;
+    let u = Kind::User;
+    let always_user = Rule::custom("always-user", |_| Some(Kind::User));
+    type Case = (
+        &'static str,
+        Classifier,
+        Value,
+        Result<(Kind, &'static str), InvalidToken>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "user",
+            Classifier::new(Preset::Generic),
+            json!({"sub":"c","client_id":"c","sub_profile":"user"}),
+            Ok((u, "profile:user")),
+        ),
+        (
+            "service",
+            Classifier::new(Preset::Rfc9068),
+            json!({"sub":"alice","sub_profile":"service"}),
+            Ok((m, "profile:service")),
+        ),
+        (
+            "device",
+            Classifier::without_rules(),
+            json!({"sub":"d","sub_profile":"device"}),
+            Ok((m, "profile:device")),
+        ),
+        (
+            "ai_agent before a custom rule",
+            Classifier::new(Preset::Auth0).rule(always_user.clone()),
+            json!({"sub":"agent","sub_profile":"ai_agent"}),
+            Ok((m, "profile:ai_agent")),
+        ),
+        (
+            "unknown value: no decision",
+            Classifier::new(Preset::Hydra),
+            json!({"sub":"c","client_id":"c","sub_profile":"robot"}),
+            Ok((m, "hydra:sub-equals-client_id")),
+        ),
+        (
+            "case matters",
+            Classifier::new(Preset::Rfc9068),
+            json!({"sub":"u","sub_profile":"Service"}),
+            Ok((u, "default:user")),
+        ),
+        (
+            "array: no decision",
+            Classifier::new(Preset::Rfc9068),
+            json!({"sub":"u","sub_profile":["service"]}),
+            Ok((u, "default:user")),
+        ),
+        (
+            "number: no decision",
+            Classifier::new(Preset::Rfc9068).rule(always_user),
+            json!({"sub":"u","sub_profile":1}),
+            Ok((u, "custom:always-user")),
+        ),
+        (
+            "the custom claim comes first",
+            Classifier::new(Preset::Rfc9068).machine_claim("m2m"),
+            json!({"sub":"u","m2m":false,"sub_profile":"ai_agent"}),
+            Ok((u, "claim:m2m=false")),
+        ),
+        (
+            "a bad custom claim is still an error",
+            Classifier::new(Preset::Rfc9068).machine_claim("m2m"),
+            json!({"sub":"u","m2m":"yes","sub_profile":"user"}),
+            Err(InvalidToken::InvalidClaim),
+        ),
+    ];
+    for (name, classifier, claims, expected) in cases {
+        let got = classify(&classifier, &claims);
+        let expected = expected.map(|(k, by)| (k, by.to_owned()));
+        assert_eq!(got, expected, "{name}");
+    }
+}
+
+#[test]
+fn an_issuers_own_machine_claim_replaces_the_classifiers() {
+    let classifier = Classifier::new(Preset::Rfc9068).machine_claim("global");
+    let claims = json!({"sub":"u","global":true,"own":false});
+    let claims = claims.as_object().expect("an object");
+    let own: Arc<str> = Arc::from("own");
+    let c = classifier
+        .classify_for_issuer(Some(Preset::Rfc9068), Some(&own), claims)
+        .expect("classifies");
+    assert_eq!(
+        (c.kind, c.classified_by.to_string()),
+        (Kind::User, "claim:own=false".to_owned())
+    );
+    let c = classifier
+        .classify_for_issuer(Some(Preset::Rfc9068), None, claims)
+        .expect("classifies");
+    assert_eq!(c.kind, Kind::Machine);
+}

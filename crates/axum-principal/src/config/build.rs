@@ -4,9 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::issuer::{Template, Tenants};
 use super::{AuthConfig, AuthConfigBuilder, ConfigError, ConfigInner, JwksSource, KeySource};
 use crate::jwk::{self, VerifyingKey};
-use crate::rejection::Renderer;
+use crate::rejection::{DpopChallenge, Renderer};
+use crate::resource_metadata::Resource;
+use crate::tenant::{is_tenant_id, PLACEHOLDER};
 
 impl AuthConfigBuilder {
     /// Checks everything and builds the configuration.
@@ -20,7 +23,7 @@ impl AuthConfigBuilder {
             if self.issuers[..i].iter().any(|o| o.url == issuer.url) {
                 return Err(ConfigError::DuplicateIssuer(issuer.url.clone()));
             }
-            let issuer_url = check_url(&issuer.url)?;
+            let issuer_url = check_issuer_url(issuer)?;
             let jwks_uri = issuer.jwks_uri.as_deref().map(check_url).transpose()?;
             urls.push((issuer_url, jwks_uri));
             if let Some(secret) = &issuer.hmac_secret {
@@ -32,10 +35,35 @@ impl AuthConfigBuilder {
                 return Err(ConfigError::NoKeySource(issuer.url.clone()));
             }
         }
-        if self.audiences.is_empty() {
+        let resource = self.resource.as_deref().map(Resource::parse).transpose()?;
+        if self.require_resource_audience {
+            let id = resource
+                .as_ref()
+                .ok_or(ConfigError::ResourceAudienceWithoutResource)?
+                .id
+                .to_string();
+            if let Some(other) = self.audiences.iter().find(|a| **a != id) {
+                return Err(ConfigError::AudienceOtherThanResource(other.clone()));
+            }
+            self.audiences = vec![id];
+        }
+        for issuer in &mut self.issuers {
+            issuer.template = check_template(issuer)?;
+        }
+        if self
+            .issuers
+            .iter()
+            .any(|i| i.audiences.is_empty() && self.audiences.is_empty())
+        {
             return Err(ConfigError::NoAudience);
         }
-        if self.audiences.iter().any(|a| a.is_empty()) {
+        let own_audiences = self.issuers.iter().flat_map(|i| &i.audiences);
+        if self
+            .audiences
+            .iter()
+            .chain(own_audiences)
+            .any(|a| a.is_empty())
+        {
             return Err(ConfigError::EmptyAudience);
         }
         if self.algorithms.is_empty() {
@@ -70,7 +98,11 @@ impl AuthConfigBuilder {
                 .or(default_preset)
                 .map(|p| p.for_issuer(&issuer.url));
         }
-        if self.roles_claim.is_empty() || self.roles_claim.split('.').any(str::is_empty) {
+        let own_roles = self.issuers.iter().filter_map(|i| i.roles_claim.as_deref());
+        if std::iter::once(self.roles_claim.as_str())
+            .chain(own_roles)
+            .any(|path| path.is_empty() || path.split('.').any(str::is_empty))
+        {
             return Err(ConfigError::InvalidRolesClaim);
         }
         let k = &self.keys;
@@ -151,6 +183,14 @@ impl AuthConfigBuilder {
             .build()
             .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
         let leeway_secs = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
+        let dpop = match self.dpop {
+            Some(dpop) => dpop.validate(&self.algorithms)?,
+            None => None,
+        };
+        let dpop_challenge = dpop.as_ref().map(|d| DpopChallenge {
+            algs: d.algs.clone(),
+            required: d.required,
+        });
         Ok(AuthConfig {
             inner: Arc::new(ConfigInner {
                 issuers: self.issuers,
@@ -168,8 +208,12 @@ impl AuthConfigBuilder {
                 renderer: Renderer {
                     realm: Arc::from(self.realm),
                     custom: self.renderer,
+                    resource_metadata: resource.as_ref().map(|r| r.metadata_url.clone()),
+                    dpop: dpop_challenge,
                 },
                 clock: self.clock,
+                resource,
+                dpop,
             }),
         })
     }
@@ -181,6 +225,55 @@ const MAX_KEY_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 const MAX_LEEWAY: Duration = Duration::from_secs(24 * 3600);
 /// The longest connect or fetch timeout accepted.
 const MAX_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// An issuer's URL; a template's with a sample tenant in place of `{tenantid}`.
+fn check_issuer_url(issuer: &super::Issuer) -> Result<reqwest::Url, ConfigError> {
+    if issuer.is_template {
+        check_url(&issuer.url.replacen(PLACEHOLDER, "tenant", 1))
+    } else {
+        check_url(&issuer.url)
+    }
+}
+
+/// A template's parts and tenants, checked; `None` for an issuer that is no template.
+fn check_template(issuer: &super::Issuer) -> Result<Option<Template>, ConfigError> {
+    let url = &issuer.url;
+    if !issuer.is_template {
+        if url.contains(PLACEHOLDER) {
+            return Err(ConfigError::InvalidTemplate(url.clone()));
+        }
+        if issuer.tenants.is_some() {
+            return Err(ConfigError::TenantsWithoutTemplate(url.clone()));
+        }
+        return Ok(None);
+    }
+    let Some((prefix, suffix)) = url.split_once(PLACEHOLDER) else {
+        return Err(ConfigError::InvalidTemplate(url.clone()));
+    };
+    if suffix.contains(PLACEHOLDER) {
+        return Err(ConfigError::InvalidTemplate(url.clone()));
+    }
+    let tenants = issuer
+        .tenants
+        .clone()
+        .ok_or_else(|| ConfigError::NoTenants(url.clone()))?;
+    if let Tenants::Only(set) = &tenants {
+        if set.is_empty() {
+            return Err(ConfigError::NoTenants(url.clone()));
+        }
+        if let Some(bad) = set.iter().find(|t| !is_tenant_id(t)) {
+            return Err(ConfigError::InvalidTenant(bad.to_string()));
+        }
+    }
+    if issuer.use_jwks && issuer.jwks_uri.is_none() && issuer.static_jwks.is_none() {
+        return Err(ConfigError::TemplateWithoutJwks(url.clone()));
+    }
+    Ok(Some(Template {
+        prefix: Box::from(prefix),
+        suffix: Box::from(suffix),
+        tenants,
+    }))
+}
 
 /// `https://…`, or `http://` on loopback only.
 pub(crate) fn check_url(url: &str) -> Result<reqwest::Url, ConfigError> {

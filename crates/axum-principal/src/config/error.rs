@@ -52,6 +52,38 @@ pub enum ConfigError {
     InvalidScope(String),
     /// The HTTP client could not be built.
     HttpClient(String),
+    /// A resource identifier ([`AuthConfigBuilder::resource`](super::AuthConfigBuilder::resource))
+    /// that is not an absolute `https://` URL (`http://` on loopback) without query or
+    /// fragment.
+    InvalidResource {
+        /// The identifier as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// [`require_resource_audience`](super::AuthConfigBuilder::require_resource_audience)
+    /// without a [`resource`](super::AuthConfigBuilder::resource).
+    ResourceAudienceWithoutResource,
+    /// An audience other than the resource identifier, with
+    /// [`require_resource_audience`](super::AuthConfigBuilder::require_resource_audience).
+    AudienceOtherThanResource(String),
+    /// An issuer template ([`Issuer::template`](super::Issuer::template)) without exactly one
+    /// `{tenantid}`, or a `{tenantid}` in an issuer made with `Issuer::new`.
+    InvalidTemplate(String),
+    /// An issuer template with neither [`tenants`](super::Issuer::tenants) nor
+    /// [`any_tenant`](super::Issuer::any_tenant).
+    NoTenants(String),
+    /// Tenants given for an issuer that is not a template.
+    TenantsWithoutTemplate(String),
+    /// A listed tenant id that no token's `tid` may be (1 to 64 ASCII letters, digits,
+    /// `-`, `_` or `.`).
+    InvalidTenant(String),
+    /// An issuer template without a [`jwks_uri`](super::Issuer::jwks_uri) or
+    /// [`static_jwks`](super::Issuer::static_jwks): a template has no discovery document.
+    TemplateWithoutJwks(String),
+    /// A DPoP setting ([`DpopConfig`](crate::dpop::DpopConfig)) that cannot work: a bad
+    /// origin, window, algorithm list or nonce secret.
+    InvalidDpop(&'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -88,6 +120,39 @@ impl fmt::Display for ConfigError {
                 "{s:?} is not a scope (RFC 6749 §3.3: printable ASCII without space, '\"' or '\\')"
             ),
             Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
+            Self::InvalidResource { url, reason } => {
+                write!(f, "invalid resource identifier {url:?}: {reason}")
+            }
+            Self::ResourceAudienceWithoutResource => {
+                f.write_str("require_resource_audience needs a resource identifier")
+            }
+            Self::AudienceOtherThanResource(a) => write!(
+                f,
+                "audience {a:?} is not the resource identifier, the only audience accepted \
+                 with require_resource_audience"
+            ),
+            Self::InvalidTemplate(i) => write!(
+                f,
+                "issuer {i:?}: a template (Issuer::template) carries {{tenantid}} exactly once, \
+                 and only a template carries it"
+            ),
+            Self::NoTenants(i) => write!(
+                f,
+                "issuer template {i:?} needs its allowed tenants (Issuer::tenants) or Issuer::any_tenant"
+            ),
+            Self::TenantsWithoutTemplate(i) => write!(
+                f,
+                "issuer {i:?} lists tenants but is not a template (Issuer::template with {{tenantid}})"
+            ),
+            Self::InvalidTenant(t) => write!(
+                f,
+                "{t:?} is not a tenant id (1 to 64 ASCII letters, digits, '-', '_' or '.')"
+            ),
+            Self::TemplateWithoutJwks(i) => write!(
+                f,
+                "issuer template {i:?} needs a jwks_uri or a static JWKS (it has no discovery document)"
+            ),
+            Self::InvalidDpop(what) => write!(f, "invalid DPoP setting: {what}"),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! [`Issuer`]: one trusted issuer and where its keys come from.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
 use crate::classify::Preset;
+use crate::tenant;
 
 /// One trusted issuer: its exact `iss` value and where its keys come from.
 #[derive(Clone)]
@@ -19,6 +21,98 @@ pub struct Issuer {
     /// The concrete preset whose rules classify this issuer's tokens, resolved by `build()`
     /// from [`Issuer::provider`] or the classifier's default (`None`: no provider rules).
     pub(crate) rules: Option<Preset>,
+    /// This issuer's own audiences ([`Issuer::audience`]); empty: the global ones.
+    pub(crate) audiences: Vec<String>,
+    /// This issuer's own roles claim ([`Issuer::roles_claim`]).
+    pub(crate) roles_claim: Option<String>,
+    /// This issuer's own machine claim ([`Issuer::machine_claim`]).
+    pub(crate) machine_claim: Option<Arc<str>>,
+    /// Whether the URL is a tenant template ([`Issuer::template`]).
+    pub(crate) is_template: bool,
+    /// The tenants a template admits ([`Issuer::tenants`], [`Issuer::any_tenant`]).
+    pub(crate) tenants: Option<Tenants>,
+    /// The template split at its placeholder, by `build()`.
+    pub(crate) template: Option<Template>,
+}
+
+/// The tenants an issuer template admits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Tenants {
+    /// Any tenant id ([`Issuer::any_tenant`]).
+    Any,
+    /// Only these ([`Issuer::tenants`]).
+    Only(HashSet<Box<str>>),
+}
+
+/// An issuer template as `build()` checked it: the parts around `{tenantid}`.
+#[derive(Clone, Debug)]
+pub(crate) struct Template {
+    pub(crate) prefix: Box<str>,
+    pub(crate) suffix: Box<str>,
+    pub(crate) tenants: Tenants,
+}
+
+/// How a token's `iss` and `tid` meet a template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TemplateMatch {
+    /// The template's fixed parts are not around `iss`: another issuer, perhaps.
+    NotThisIssuer,
+    /// `iss` has the template's shape, but the `tid` is missing, malformed, not allowed, or
+    /// does not fill the template to `iss`.
+    TenantRefused,
+    /// `iss` is the template filled with an allowed `tid`.
+    Matches,
+}
+
+/// The template issuer a token's `iss` and `tid` select: `Ok(None)` when no template has
+/// the shape of `iss`, `Err` when one has but refuses its tenant. A scan of the templates
+/// only (usually one or two), comparing slices in place.
+pub(crate) fn template_issuer(
+    issuers: &[Issuer],
+    iss: &str,
+    tid: Option<&str>,
+) -> Result<Option<usize>, crate::rejection::InvalidToken> {
+    let mut refused = false;
+    for (idx, issuer) in issuers.iter().enumerate() {
+        let Some(template) = &issuer.template else {
+            continue;
+        };
+        match template.check(iss, tid) {
+            TemplateMatch::Matches => return Ok(Some(idx)),
+            TemplateMatch::TenantRefused => refused = true,
+            TemplateMatch::NotThisIssuer => {}
+        }
+    }
+    if refused {
+        Err(crate::rejection::InvalidToken::TenantNotAllowed)
+    } else {
+        Ok(None)
+    }
+}
+
+impl Template {
+    /// Checks `iss` against this template and the token's `tid` claim (`None` when absent or
+    /// not a string), without allocating.
+    pub(crate) fn check(&self, iss: &str, tid: Option<&str>) -> TemplateMatch {
+        if !tenant::fits(&self.prefix, &self.suffix, iss) {
+            return TemplateMatch::NotThisIssuer;
+        }
+        let Some(tid) = tid else {
+            return TemplateMatch::TenantRefused;
+        };
+        let allowed = match &self.tenants {
+            Tenants::Any => true,
+            Tenants::Only(set) => set.contains(tid),
+        };
+        if allowed
+            && tenant::is_tenant_id(tid)
+            && tenant::fills(&self.prefix, &self.suffix, tid, iss)
+        {
+            TemplateMatch::Matches
+        } else {
+            TemplateMatch::TenantRefused
+        }
+    }
 }
 
 impl Issuer {
@@ -35,6 +129,91 @@ impl Issuer {
             provider: None,
             accept_id_tokens: false,
             rules: None,
+            audiences: Vec::new(),
+            roles_claim: None,
+            machine_claim: None,
+            is_template: false,
+            tenants: None,
+            template: None,
+        }
+    }
+
+    /// A multi-tenant issuer: `template` carries `{tenantid}` once (Microsoft Entra ID:
+    /// `https://login.microsoftonline.com/{tenantid}/v2.0`, or v1
+    /// `https://sts.windows.net/{tenantid}/`). A token matches when its `iss` equals the
+    /// template with the token's own `tid` claim in place of `{tenantid}`, and that `tid` is
+    /// allowed: list the tenants with [`tenants`](Self::tenants) or opt in to every tenant
+    /// with [`any_tenant`](Self::any_tenant) (one of them is required). A `tid` must be 1 to
+    /// 64 ASCII letters, digits, `-`, `_` or `.`.
+    ///
+    /// A token whose tenant is not allowed, that has no `tid`, or whose `iss` does not fit
+    /// is refused (`tenant_not_allowed`) before any key is looked up, so it causes no
+    /// network I/O. Keys come from [`jwks_uri`](Self::jwks_uri) (Entra's common
+    /// `https://login.microsoftonline.com/common/discovery/v2.0/keys`) or
+    /// [`static_jwks`](Self::static_jwks), one of which is required (a template has no
+    /// discovery document of its own); a key whose JWK `issuer` member names another issuer
+    /// (after its own `{tenantid}` is filled with the token's `tid`) is not used.
+    /// [`Principal::issuer`](crate::Principal::issuer) is the token's own, tenant-specific
+    /// `iss`.
+    pub fn template(template: impl Into<String>) -> Self {
+        let mut issuer = Self::new(template);
+        issuer.is_template = true;
+        issuer
+    }
+
+    /// The tenants an [issuer template](Self::template) admits (exact, case-sensitive
+    /// `tid` values). Adds to earlier calls.
+    pub fn tenants<I, T>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        let mut set = match self.tenants.take() {
+            Some(Tenants::Only(set)) => set,
+            _ => HashSet::new(),
+        };
+        set.extend(tenants.into_iter().map(|t| Box::from(t.into())));
+        self.tenants = Some(Tenants::Only(set));
+        self
+    }
+
+    /// An [issuer template](Self::template) admits every tenant: any organisation's tokens
+    /// from that issuer verify, so authorize on more than the issuer (roles, scopes, or the
+    /// `tid` itself).
+    pub fn any_tenant(mut self) -> Self {
+        self.tenants = Some(Tenants::Any);
+        self
+    }
+
+    /// This issuer's tokens must name this audience (call once per audience), in place of
+    /// the configuration's [`audience`](crate::AuthConfigBuilder::audience)s, which remain
+    /// the default for issuers without their own.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Where this issuer's roles are read (a claim name or dotted path), in place of the
+    /// configuration's [`roles_claim`](crate::AuthConfigBuilder::roles_claim).
+    pub fn roles_claim(mut self, path: impl Into<String>) -> Self {
+        self.roles_claim = Some(path.into());
+        self
+    }
+
+    /// The boolean claim that marks this issuer's machine tokens, in place of the
+    /// classifier's [`machine_claim`](crate::Classifier::machine_claim) (same rules: it
+    /// decides first, and a non-boolean value makes the token invalid).
+    pub fn machine_claim(mut self, name: impl Into<String>) -> Self {
+        self.machine_claim = Some(Arc::from(name.into()));
+        self
+    }
+
+    /// The audiences for this issuer's tokens: its own, else `default`.
+    pub(crate) fn audiences_or<'a>(&'a self, default: &'a [String]) -> &'a [String] {
+        if self.audiences.is_empty() {
+            default
+        } else {
+            &self.audiences
         }
     }
 
@@ -110,6 +289,10 @@ impl fmt::Debug for Issuer {
             .field("static_jwks", &self.static_jwks.is_some())
             .field("provider", &self.provider)
             .field("accept_id_tokens", &self.accept_id_tokens)
+            .field("audiences", &self.audiences)
+            .field("roles_claim", &self.roles_claim)
+            .field("machine_claim", &self.machine_claim)
+            .field("tenants", &self.tenants)
             .finish()
     }
 }

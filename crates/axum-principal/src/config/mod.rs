@@ -5,6 +5,7 @@
 mod build;
 mod error;
 mod issuer;
+mod limits;
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,15 +14,18 @@ use std::time::Duration;
 use axum::response::Response;
 
 pub use crate::alg::Algorithm;
-use crate::cache::TokenCacheLimits;
 use crate::classify::Classifier;
 use crate::clock::{Clock, SystemClock};
+use crate::dpop::{Dpop, DpopConfig};
 use crate::jwk::VerifyingKey;
 use crate::rejection::{AuthRejection, Renderer};
+use crate::resource_metadata::Resource;
 
 pub(crate) use self::build::check_url;
 pub use self::error::ConfigError;
+pub(crate) use self::issuer::template_issuer;
 pub use self::issuer::Issuer;
+pub use self::limits::TokenCacheLimits;
 
 /// Which `typ` header values are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -89,6 +93,10 @@ pub(crate) struct ConfigInner {
     pub(crate) token_cache: Option<TokenCacheLimits>,
     pub(crate) renderer: Renderer,
     pub(crate) clock: Arc<dyn Clock>,
+    /// This API's resource identifier ([`AuthConfigBuilder::resource`]), checked.
+    pub(crate) resource: Option<Resource>,
+    /// DPoP, when accepted (policy `Allowed` or `Required`).
+    pub(crate) dpop: Option<Dpop>,
 }
 
 impl AuthConfig {
@@ -105,6 +113,17 @@ impl AuthConfig {
     /// The accepted audiences.
     pub fn audiences(&self) -> &[String] {
         &self.inner.audiences
+    }
+
+    /// This API's resource identifier, exactly as configured ([`AuthConfigBuilder::resource`]).
+    pub fn resource(&self) -> Option<&str> {
+        self.inner.resource.as_ref().map(|r| &*r.id)
+    }
+
+    /// The URL of this API's RFC 9728 metadata document, which every 401 and 403 challenge
+    /// names in `resource_metadata` (`None` without [`AuthConfigBuilder::resource`]).
+    pub fn resource_metadata_url(&self) -> Option<&str> {
+        self.inner.resource.as_ref().map(|r| &*r.metadata_url)
     }
 }
 
@@ -141,6 +160,9 @@ pub struct AuthConfigBuilder {
     renderer: Option<Arc<crate::rejection::RenderFn>>,
     clock: Arc<dyn Clock>,
     token_cache: Option<TokenCacheLimits>,
+    resource: Option<String>,
+    require_resource_audience: bool,
+    dpop: Option<DpopConfig>,
 }
 
 impl Default for AuthConfigBuilder {
@@ -155,7 +177,7 @@ impl Default for AuthConfigBuilder {
             classifier: Classifier::default(),
             roles_claim: "roles".to_owned(),
             keys: KeyPolicy {
-                default_ttl: Duration::from_secs(600),
+                default_ttl: Duration::from_secs(900),
                 min_ttl: Duration::from_secs(60),
                 max_ttl: Duration::from_secs(24 * 3600),
                 refresh_cooldown: Duration::from_secs(30),
@@ -170,6 +192,9 @@ impl Default for AuthConfigBuilder {
             renderer: None,
             clock: Arc::new(SystemClock),
             token_cache: Some(TokenCacheLimits::default()),
+            resource: None,
+            require_resource_audience: false,
+            dpop: None,
         }
     }
 }
@@ -237,7 +262,8 @@ impl AuthConfigBuilder {
         self
     }
 
-    /// Key lifetime when the JWKS response has no `Cache-Control: max-age` (default 10 min).
+    /// Key lifetime when the JWKS response has no `Cache-Control: max-age` (default 15 min: with refreshes from ¾ of a set's life,
+    /// 5⅓ fetches an hour per replica).
     pub fn key_ttl(mut self, ttl: Duration) -> Self {
         self.keys.default_ttl = ttl;
         self
@@ -323,6 +349,36 @@ impl AuthConfigBuilder {
     /// [`ManualClock`](crate::clock::ManualClock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// This API's resource identifier (RFC 8707, RFC 9728): an absolute `https://` URL
+    /// (`http://` on loopback only) without query or fragment, checked by
+    /// [`build`](Self::build). Every 401 and 403 challenge then carries
+    /// `resource_metadata="…"`, the URL of the document that
+    /// [`ProtectedResourceMetadata`](crate::ProtectedResourceMetadata) serves (RFC 9728 §3.1
+    /// path insertion: `https://api.example.com/mcp` →
+    /// `https://api.example.com/.well-known/oauth-protected-resource/mcp`).
+    pub fn resource(mut self, url: impl Into<String>) -> Self {
+        self.resource = Some(url.into());
+        self
+    }
+
+    /// Accepts only tokens issued for this resource (RFC 8707): the audience check then
+    /// requires `aud` to name the [`resource`](Self::resource) identifier itself, exactly,
+    /// and [`audience`](Self::audience) is not needed (another audience is a configuration
+    /// error).
+    pub fn require_resource_audience(mut self) -> Self {
+        self.require_resource_audience = true;
+        self
+    }
+
+    /// Accepts DPoP-bound tokens (RFC 9449) with `Authorization: DPoP` and a proof, as
+    /// [`DpopConfig`] says (its policy defaults to [`Allowed`](crate::dpop::DpopPolicy::Allowed):
+    /// both schemes). Without it only `Bearer` is accepted, since a proof's `htu` can only be
+    /// checked against an origin the service knows (never one taken from `Host`).
+    pub fn dpop(mut self, dpop: DpopConfig) -> Self {
+        self.dpop = Some(dpop);
         self
     }
 }

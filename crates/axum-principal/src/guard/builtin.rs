@@ -239,12 +239,106 @@ impl Guard for RequireMachine {
 }
 
 /// Users (people) only.
+///
+/// The kind is the **subject's**, so a delegated token whose subject is a user (a service
+/// acting for alice through RFC 8693 token exchange) passes too: the call carries alice's
+/// authority. To admit only a user's own token, use [`RequireDirectUser`] (or
+/// `RequireUser.and(RequireDirect)`); to admit delegation by one service only,
+/// `RequireUser.and(RequireDirect.or(RequireActor::client_id("reporting")))`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RequireUser;
 
 impl Guard for RequireUser {
     fn check(&self, p: &Principal) -> Result<(), Denied> {
         allow_if(p.is_user())
+    }
+}
+
+/// Principals acting for themselves: any valid token without an `act` claim. A delegated
+/// token ([`Principal::is_delegated`]) is refused (403), whoever its subject and actor are.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequireDirect;
+
+impl Guard for RequireDirect {
+    fn check(&self, p: &Principal) -> Result<(), Denied> {
+        allow_if(!p.is_delegated())
+    }
+}
+
+/// A user's own token: a [`RequireUser`] that also refuses delegated tokens (as
+/// [`RequireDirect`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequireDirectUser;
+
+impl Guard for RequireDirectUser {
+    fn check(&self, p: &Principal) -> Result<(), Denied> {
+        allow_if(p.is_user() && !p.is_delegated())
+    }
+}
+
+/// Delegated tokens whose **current** actor (the outermost `act`) is one named party: "only
+/// this service may act for users here". A token without an actor is refused; compose with
+/// [`RequireDirect`] (`RequireDirect.or(RequireActor::client_id("reporting"))`) to admit
+/// the subjects' own tokens as well.
+///
+/// The actor is matched on identifiers the issuer put into `act`: its `client_id`
+/// ([`client_id`](Self::client_id)) or its `sub` ([`subject`](Self::subject)); and, with
+/// [`issuer`](Self::issuer), on its issuer: the `iss` inside `act` when there is one, else
+/// the token's own issuer (the actor then lives in the token issuer's namespace). Prior
+/// actors of a chain are not consulted. A guard naming nothing (its `Default`) refuses
+/// everyone.
+#[derive(Clone, Debug, Default)]
+pub struct RequireActor {
+    client_id: Option<Cow<'static, str>>,
+    subject: Option<Cow<'static, str>>,
+    issuer: Option<Cow<'static, str>>,
+}
+
+impl RequireActor {
+    /// The actor's `client_id` must be `client_id`.
+    pub fn client_id(client_id: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            client_id: Some(client_id.into()),
+            ..Self::default()
+        }
+    }
+
+    /// The actor's `sub` must be `subject`.
+    pub fn subject(subject: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            subject: Some(subject.into()),
+            ..Self::default()
+        }
+    }
+
+    /// The actor's issuer must also be `issuer` (the `iss` in `act`, else the token's).
+    pub fn issuer(mut self, issuer: impl Into<Cow<'static, str>>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+}
+
+impl Guard for RequireActor {
+    fn check(&self, p: &Principal) -> Result<(), Denied> {
+        let Some(actor) = p.actor() else {
+            return deny();
+        };
+        if self.client_id.is_none() && self.subject.is_none() {
+            return deny();
+        }
+        let client_ok = self
+            .client_id
+            .as_deref()
+            .is_none_or(|want| actor.client_id() == Some(want));
+        let subject_ok = self
+            .subject
+            .as_deref()
+            .is_none_or(|want| actor.subject() == want);
+        let issuer_ok = self
+            .issuer
+            .as_deref()
+            .is_none_or(|want| actor.issuer().unwrap_or(p.issuer()) == want);
+        allow_if(client_ok && subject_ok && issuer_ok)
     }
 }
 

@@ -14,7 +14,10 @@
 //! The built-in guards say in their name whether a list means "all" or "any":
 //! [`RequireRole`] and [`RequireScope`] take one name, [`RequireAllRoles`],
 //! [`RequireAnyRole`] and [`RequireAllScopes`] take a list; [`RequireRoleOrMachine`],
-//! [`RequireMachine`] and [`RequireUser`] complete the set. Guards compose with
+//! [`RequireMachine`] and [`RequireUser`] complete the set. For delegated tokens (RFC 8693
+//! `act`), [`RequireDirect`] admits only principals acting for themselves,
+//! [`RequireDirectUser`] only a user's own token, and [`RequireActor`] only delegations to
+//! one named actor; every other guard judges the subject, whoever acts for it. Guards compose with
 //! [`Guard::or`] / [`Guard::and`] ([`AnyOf`], [`AllOf`]). A guard with an empty list of
 //! names refuses everyone (it fails closed).
 //!
@@ -81,14 +84,17 @@ use crate::principal::{principal_from, renderer_from, Principal};
 use crate::rejection::{AuthRejection, RejectionKind};
 
 mod builtin;
+#[cfg(test)]
+mod delegation_tests;
 mod extract;
 mod layer;
 #[cfg(test)]
 mod tests;
 
 pub use builtin::{
-    AllOf, AnyOf, RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireMachine, RequireRole,
-    RequireRoleOrMachine, RequireScope, RequireUser,
+    AllOf, AnyOf, RequireActor, RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect,
+    RequireDirectUser, RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope,
+    RequireUser,
 };
 pub use extract::Guarded;
 pub use layer::{guard_layer, GuardLayer, GuardService};

@@ -27,7 +27,11 @@ const COLUMNS: [&str; 5] = [
 ];
 
 fn principal(kind: Kind, roles: &[&str], scope: &str) -> Principal {
-    let claims = json!({"sub": "s", "roles": roles, "scope": scope});
+    principal_of(kind, json!({"sub": "s", "roles": roles, "scope": scope}))
+}
+
+/// A principal of `kind` from these claims (also for the delegation table).
+pub(super) fn principal_of(kind: Kind, claims: Value) -> Principal {
     let Value::Object(claims) = claims else {
         panic!("an object literal is an object");
     };
@@ -281,6 +285,7 @@ fn context() -> AuthContext {
         renderer: Renderer {
             realm: "tests".into(),
             custom: None,
+            ..Renderer::default()
         },
     }
 }

@@ -2,7 +2,7 @@
 //! crate that does network I/O.
 //!
 //! * **Freshness.** A set lives for `Cache-Control: max-age`, clamped to a configured range
-//!   (default 10 min when absent). From three quarters of its life on, a request that uses it
+//!   (default 15 min when absent). From three quarters of its life on, a request that uses it
 //!   starts one background refresh; requests never wait for a refresh of keys they have.
 //! * **Unknown `kid`.** At most one refresh per issuer per cooldown; concurrent requests share
 //!   it, and the request that triggered it is answered from the new set. The token's `kid` is
@@ -67,6 +67,9 @@ enum Keys {
 
 struct IssuerKeys {
     issuer: String,
+    /// A tenant template ([`Issuer::template`](crate::Issuer::template)): never selected by
+    /// an exact `iss`, only through its template.
+    template: bool,
     keys: Keys,
     hmac: Option<Arc<VerifyingKey>>,
     fetch: Mutex<FetchState>,
@@ -141,6 +144,7 @@ impl KeyStore {
             .zip(&c.key_sources)
             .map(|(issuer, source)| IssuerKeys {
                 issuer: issuer.url.clone(),
+                template: issuer.template.is_some(),
                 keys: match &source.jwks {
                     JwksSource::Static(keys) => Keys::Fixed(Arc::new(KeySet::fixed(keys.clone()))),
                     JwksSource::Uri(uri) => Keys::Fetched(fetch::Location::configured(uri)),
@@ -191,10 +195,10 @@ impl KeyStore {
         }
     }
 
-    /// The key ids currently held for `issuer` (in JWKS order), or `None` when no set is
-    /// held. For diagnostics.
+    /// The key ids currently held for `issuer` (in JWKS order; for a template, its URL as
+    /// configured, `{tenantid}` and all), or `None` when no set is held. For diagnostics.
     pub async fn key_ids(&self, issuer: &str) -> Option<Vec<String>> {
-        let idx = self.issuer_index(issuer)?;
+        let idx = self.inner.issuers.iter().position(|i| i.issuer == issuer)?;
         let set = match self.inner.issuers.get(idx).map(|i| &i.keys) {
             Some(Keys::Fixed(fixed)) => Arc::clone(fixed),
             _ => self.inner.sets.get(&idx).await?,
@@ -202,8 +206,12 @@ impl KeyStore {
         Some(set.keys.iter().filter_map(|k| k.kid.clone()).collect())
     }
 
+    /// The issuer whose exact `iss` this is (templates are matched by the authenticator).
     pub(crate) fn issuer_index(&self, iss: &str) -> Option<usize> {
-        self.inner.issuers.iter().position(|i| i.issuer == iss)
+        self.inner
+            .issuers
+            .iter()
+            .position(|i| !i.template && i.issuer == iss)
     }
 
     pub(crate) fn hmac_key(&self, idx: usize) -> Option<Arc<VerifyingKey>> {

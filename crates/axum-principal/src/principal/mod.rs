@@ -19,13 +19,16 @@ use serde::ser::SerializeStruct;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::classify::{Classification, ClassifiedBy, Kind};
+use crate::classify::{Classification, ClassifiedBy, EntityProfile, Kind};
 use crate::rejection::{InvalidToken, Renderer};
 use crate::verify::{Claim, ClaimRead, RawClaims, Shape};
 
+mod actor;
 mod extract;
 #[cfg(test)]
 mod tests;
+
+pub use actor::{Actor, MAX_DEPTH as MAX_ACTOR_DEPTH};
 
 pub(crate) use extract::{principal_from, renderer_from};
 pub use extract::{Claims, Machine, User};
@@ -42,7 +45,13 @@ pub(crate) struct AuthContext {
 /// clone.
 ///
 /// Serialises to the shape the example service's `/me` answers with:
-/// `{"kind","issuer","subject","client_id","roles","scopes","classified_by"}`.
+/// `{"kind","issuer","subject","client_id","roles","scopes","classified_by","profile","actor"}`
+/// (`profile` and `actor` are `null` when there is none).
+///
+/// A delegated token (RFC 8693 token exchange: an `act` claim) gives a principal whose
+/// [`subject`](Self::subject), [`kind`](Self::kind) and [`id`](Self::id) are the subject's,
+/// the party on whose behalf the call is made, and whose [`actor`](Self::actor) names the
+/// party making it. [`is_delegated`](Self::is_delegated) tells the two cases apart.
 #[derive(Clone)]
 pub struct Principal {
     inner: Arc<Inner>,
@@ -96,6 +105,7 @@ struct Inner {
     roles: Vec<String>,
     scopes: Vec<String>,
     expires_at: i64,
+    actor: Option<Actor>,
     /// The verified claims as decoded: JSON text and an index, the `Map` built on first use.
     claims: RawClaims,
 }
@@ -125,6 +135,7 @@ impl Principal {
         };
         let roles = read_roles(&claims, roles_path)?;
         let scopes = read_scopes(&claims)?;
+        let actor = Actor::from_claims(&claims)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 kind: classification.kind,
@@ -135,6 +146,7 @@ impl Principal {
                 roles,
                 scopes,
                 expires_at,
+                actor,
                 claims,
             }),
         })
@@ -158,6 +170,28 @@ impl Principal {
     /// The rule that decided the kind.
     pub fn classified_by(&self) -> &ClassifiedBy {
         &self.inner.classified_by
+    }
+
+    /// The issuer-set entity profile (`sub_profile`) when it decided the kind: a route can
+    /// refuse AI agents, say, with `principal.profile() == Some(EntityProfile::AiAgent)`.
+    /// `None` when the token has none, or when the configured machine claim decided first.
+    pub fn profile(&self) -> Option<EntityProfile> {
+        match self.inner.classified_by {
+            ClassifiedBy::Profile(profile) => Some(profile),
+            _ => None,
+        }
+    }
+
+    /// The acting party of a delegated token (its `act` claim), `None` for a token the
+    /// subject uses itself. See [`Actor`].
+    pub fn actor(&self) -> Option<&Actor> {
+        self.inner.actor.as_ref()
+    }
+
+    /// Whether the token is delegated: someone ([`actor`](Self::actor)) acts for the
+    /// subject.
+    pub fn is_delegated(&self) -> bool {
+        self.inner.actor.is_some()
     }
 
     /// The verified `iss`.
@@ -245,13 +279,14 @@ impl fmt::Debug for Principal {
             .field("roles", &self.inner.roles)
             .field("scopes", &self.inner.scopes)
             .field("classified_by", &self.inner.classified_by)
+            .field("actor", &self.inner.actor)
             .finish_non_exhaustive()
     }
 }
 
 impl Serialize for Principal {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Principal", 7)?;
+        let mut s = serializer.serialize_struct("Principal", 9)?;
         s.serialize_field("kind", &self.inner.kind)?;
         s.serialize_field("issuer", &self.inner.issuer)?;
         s.serialize_field("subject", &self.inner.subject)?;
@@ -259,6 +294,8 @@ impl Serialize for Principal {
         s.serialize_field("roles", &self.inner.roles)?;
         s.serialize_field("scopes", &self.inner.scopes)?;
         s.serialize_field("classified_by", &self.inner.classified_by)?;
+        s.serialize_field("profile", &self.profile())?;
+        s.serialize_field("actor", &self.inner.actor)?;
         s.end()
     }
 }

@@ -161,7 +161,8 @@ fn serialises_to_the_me_shape() {
         serde_json::to_value(&p).ok(),
         Some(
             json!({"kind":"user","issuer":"https://iss","subject":"u","client_id":"web",
-                    "roles":["r"],"scopes":["a"],"classified_by":"default:user"})
+                    "roles":["r"],"scopes":["a"],"classified_by":"default:user",
+                    "profile":null,"actor":null})
         )
     );
 }

@@ -60,50 +60,61 @@
 //! identity that moves from a bucket into the table (once there is room) starts with a full
 //! quota of its own, so within one refill period it may also have had its bucket's share.
 
-use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::BuildHasher as _;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
-use futures_util::future::Either;
-use governor::clock::{Clock, DefaultClock, Reference as _};
-use governor::middleware::NoOpMiddleware;
-use governor::state::{InMemoryState, NotKeyed};
-use governor::RateLimiter;
+use futures_util::future::{BoxFuture, Either};
+use governor::clock::DefaultClock;
 use http::{header, HeaderValue, Request};
 use tower::{Layer, Service};
 
-use crate::classify::Kind;
-use crate::crypto::sha256;
-use crate::principal::{AuthContext, Principal, PrincipalId};
+use crate::principal::{AuthContext, Principal};
 use crate::rejection::{AuthRejection, RejectionKind};
+
+mod local;
+#[cfg(feature = "redis")]
+mod redis;
+
+use local::{Key, Limits};
+#[cfg(feature = "redis")]
+pub use redis::{FailurePolicy, RedisQuotas};
 
 pub use governor::Quota;
 
-/// A full-table sweep for replenished identities runs at most this often, so that an
-/// identity flood cannot make every request scan the table.
-const SWEEP_GAP: Duration = Duration::from_secs(1);
-
-/// How many quotas (per kind) the identities that are not tracked are spread over.
-const UNTRACKED_BUCKETS: usize = 1024;
-
-/// The layer: quotas for users and for machines, and the bound on tracked identities.
+/// The layer: quotas for users and for machines, and where they are kept (in process by
+/// default; in Redis with [`with_redis`](Self::with_redis), feature `redis`).
 #[derive(Clone)]
 pub struct RateLimitLayer {
-    inner: Arc<Limits<DefaultClock>>,
+    users: Quota,
+    machines: Quota,
+    backend: Backend,
+}
+
+/// Where the quotas are kept.
+#[derive(Clone)]
+enum Backend {
+    /// This process only (governor): each replica has its own quotas.
+    Local(Arc<Limits<DefaultClock>>),
+    /// Redis, shared by every replica.
+    #[cfg(feature = "redis")]
+    Redis(Arc<RedisQuotas>),
 }
 
 impl fmt::Debug for RateLimitLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RateLimitLayer")
-            .field("users", &self.inner.users.quota)
-            .field("machines", &self.inner.machines.quota)
-            .field("max_principals", &self.inner.users.max_tracked)
-            .finish_non_exhaustive()
+        let mut debug = f.debug_struct("RateLimitLayer");
+        debug
+            .field("users", &self.users)
+            .field("machines", &self.machines);
+        match &self.backend {
+            Backend::Local(limits) => debug.field("max_principals", &limits.users.max_tracked),
+            #[cfg(feature = "redis")]
+            Backend::Redis(quotas) => debug.field("redis", quotas),
+        };
+        debug.finish_non_exhaustive()
     }
 }
 
@@ -121,211 +132,51 @@ impl RateLimitLayer {
     /// what happens to the others.
     pub fn with_max_principals(users: Quota, machines: Quota, max_principals: u64) -> Self {
         Self {
-            inner: Arc::new(Limits::new(
+            users,
+            machines,
+            backend: Backend::Local(Arc::new(Limits::new(
                 users,
                 machines,
                 max_principals,
                 DefaultClock::default(),
-            )),
+            ))),
         }
     }
 
-    /// The bound on tracked identities of each kind.
+    /// The same quotas kept in Redis (feature `redis`), so that they hold across every
+    /// replica sharing that Redis and key prefix, and across restarts. Each request costs
+    /// one round trip; when Redis cannot answer within its timeout, `quotas`'
+    /// [`FailurePolicy`] decides. Redis holds each identity only while its quota is not
+    /// full again, so there is no table to bound.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn with_redis(users: Quota, machines: Quota, quotas: RedisQuotas) -> Self {
+        Self {
+            users,
+            machines,
+            backend: Backend::Redis(Arc::new(quotas)),
+        }
+    }
+
+    /// The bound on tracked identities of each kind (in process; with Redis, which bounds
+    /// nothing here, 0).
     pub fn max_principals(&self) -> u64 {
-        u64::try_from(self.inner.users.max_tracked).unwrap_or(u64::MAX)
+        match &self.backend {
+            Backend::Local(limits) => u64::try_from(limits.users.max_tracked).unwrap_or(u64::MAX),
+            #[cfg(feature = "redis")]
+            Backend::Redis(_) => 0,
+        }
     }
 
-    /// How many identities (users and machines together) are tracked now.
+    /// How many identities (users and machines together) are tracked in this process now
+    /// (with Redis: 0).
     pub fn tracked_principals(&self) -> u64 {
-        u64::try_from(self.inner.tracked()).unwrap_or(u64::MAX)
-    }
-}
-
-type Limiter<C> = RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
-
-/// An identity as stored: its kind, which picks the table, and a SHA-256 digest of the
-/// whole [`PrincipalId`], so that an entry has the same size however long `iss` and `sub`
-/// are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Key {
-    kind: Kind,
-    digest: [u8; 32],
-}
-
-impl Key {
-    fn new(issuer: &str, kind: Kind, subject: &str) -> Self {
-        // Every field is length-prefixed, so no two identities give the same input.
-        let len = |s: &str| u64::try_from(s.len()).unwrap_or(u64::MAX).to_be_bytes();
-        let kind_name = kind.as_str();
-        let digest = sha256(&[
-            b"axum-principal rate-limit identity\0",
-            &len(issuer),
-            issuer.as_bytes(),
-            &len(kind_name),
-            kind_name.as_bytes(),
-            &len(subject),
-            subject.as_bytes(),
-        ]);
-        Self { kind, digest }
-    }
-}
-
-impl From<PrincipalId<'_>> for Key {
-    fn from(id: PrincipalId<'_>) -> Self {
-        Self::new(id.issuer(), id.kind(), id.subject())
-    }
-}
-
-struct Slot<C: Clock> {
-    limiter: Limiter<C>,
-    /// The last request seen (allowed or not); the quota is full again once the whole burst
-    /// has had time to replenish after it.
-    last_seen: C::Instant,
-}
-
-struct Table<C: Clock> {
-    slots: HashMap<[u8; 32], Slot<C>>,
-    /// No sweep before this instant: nothing can be forgotten earlier, or a sweep ran less
-    /// than [`SWEEP_GAP`] ago.
-    next_sweep: Option<C::Instant>,
-}
-
-/// The limits of one kind: its own table, bound and untracked buckets, so that one kind's
-/// identities can never take the room or the quotas of the other's.
-struct PerKind<C: Clock> {
-    quota: Quota,
-    max_tracked: usize,
-    table: Mutex<Table<C>>,
-    /// The quotas shared by the identities that cannot be tracked (the table is full), each
-    /// drawing on the one its digest picks.
-    untracked: Vec<Limiter<C>>,
-}
-
-/// The state shared by every clone of the layer. Generic over the clock for the tests.
-struct Limits<C: Clock> {
-    users: PerKind<C>,
-    machines: PerKind<C>,
-    clock: C,
-    /// Keys the choice of bucket with a secret of this process, so that nobody can pick
-    /// subjects that crowd into the bucket of someone else.
-    buckets: RandomState,
-}
-
-impl<C: Clock + Clone> PerKind<C> {
-    fn new(quota: Quota, max_tracked: usize, clock: &C) -> Self {
-        Self {
-            quota,
-            max_tracked,
-            table: Mutex::new(Table {
-                slots: HashMap::new(),
-                next_sweep: None,
-            }),
-            untracked: (0..UNTRACKED_BUCKETS)
-                .map(|_| RateLimiter::direct_with_clock(quota, clock.clone()))
-                .collect(),
+        match &self.backend {
+            Backend::Local(limits) => u64::try_from(limits.tracked()).unwrap_or(u64::MAX),
+            #[cfg(feature = "redis")]
+            Backend::Redis(_) => 0,
         }
     }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Table<C>> {
-        // Nothing panics while the lock is held; a poisoned table is still consistent.
-        self.table.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Forgets the identities whose quota has fully replenished (a new limiter for them is
-    /// the same as theirs), at most once per [`SWEEP_GAP`] and never before one can be.
-    fn sweep(&self, table: &mut Table<C>, now: C::Instant) {
-        if table.next_sweep.is_some_and(|at| now < at) {
-            return;
-        }
-        let full = self.quota.burst_size_replenished_in();
-        let mut earliest: Option<Duration> = None;
-        table.slots.retain(|_, slot| {
-            let idle = Duration::from(now.duration_since(slot.last_seen));
-            if idle >= full {
-                return false;
-            }
-            let left = full - idle;
-            earliest = Some(earliest.map_or(left, |e| e.min(left)));
-            true
-        });
-        let wait = earliest.unwrap_or_default().max(SWEEP_GAP);
-        // `Duration` → governor's nanoseconds cannot overflow here: the wait is at most one
-        // quota's refill time, which `Quota` itself holds in nanoseconds.
-        let wait = u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX);
-        table.next_sweep = Some(now + governor::nanos::Nanos::from(wait));
-    }
-}
-
-impl<C: Clock + Clone> Limits<C> {
-    fn new(users: Quota, machines: Quota, max_principals: u64, clock: C) -> Self {
-        let max_tracked = usize::try_from(max_principals.max(1)).unwrap_or(usize::MAX);
-        Self {
-            users: PerKind::new(users, max_tracked, &clock),
-            machines: PerKind::new(machines, max_tracked, &clock),
-            clock,
-            buckets: RandomState::new(),
-        }
-    }
-
-    fn of(&self, kind: Kind) -> &PerKind<C> {
-        match kind {
-            Kind::User => &self.users,
-            Kind::Machine => &self.machines,
-        }
-    }
-
-    fn tracked(&self) -> usize {
-        self.users.lock().slots.len() + self.machines.lock().slots.len()
-    }
-
-    /// The untracked bucket of `key`, below [`UNTRACKED_BUCKETS`].
-    fn bucket(&self, key: &Key) -> usize {
-        let buckets = u64::try_from(UNTRACKED_BUCKETS).unwrap_or(u64::MAX);
-        usize::try_from(self.buckets.hash_one(key.digest) % buckets).unwrap_or(0)
-    }
-
-    /// `Ok` to let the request through, or how long to wait.
-    fn check(&self, key: Key) -> Result<(), Duration> {
-        let now = self.clock.now();
-        let limits = self.of(key.kind);
-        let mut table = limits.lock();
-        if let Some(slot) = table.slots.get_mut(&key.digest) {
-            slot.last_seen = now;
-            return decide(&slot.limiter, now);
-        }
-        if table.slots.len() >= limits.max_tracked {
-            limits.sweep(&mut table, now);
-        }
-        if table.slots.len() < limits.max_tracked {
-            let limiter = RateLimiter::direct_with_clock(limits.quota, self.clock.clone());
-            let verdict = decide(&limiter, now);
-            let slot = Slot {
-                limiter,
-                last_seen: now,
-            };
-            table.slots.insert(key.digest, slot);
-            return verdict;
-        }
-        drop(table);
-        let bucket = self.bucket(&key);
-        tracing::debug!(
-            kind = key.kind.as_str(),
-            max_principals = limits.max_tracked,
-            bucket,
-            "rate limit: identity table full; using a shared quota for untracked identities"
-        );
-        match limits.untracked.get(bucket) {
-            Some(shared) => decide(shared, now),
-            // Not reached (`bucket` is in range); refuse rather than let it through.
-            None => Err(limits.quota.burst_size_replenished_in()),
-        }
-    }
-}
-
-fn decide<C: Clock>(limiter: &Limiter<C>, now: C::Instant) -> Result<(), Duration> {
-    limiter
-        .check()
-        .map_err(|not_until| not_until.wait_time_from(now))
 }
 
 impl<S> Layer<S> for RateLimitLayer {
@@ -346,13 +197,22 @@ pub struct RateLimit<S> {
     limits: RateLimitLayer,
 }
 
+/// The future of [`RateLimit`]: an answer at once (refused in process), the inner service's
+/// (allowed in process), or a check in Redis followed by the inner service.
+pub type RateLimitFuture<F, E> = Either<
+    std::future::Ready<Result<Response, E>>,
+    Either<F, BoxFuture<'static, Result<Response, E>>>,
+>;
+
 impl<S, B> Service<Request<B>> for RateLimit<S>
 where
-    S: Service<Request<B>, Response = Response>,
+    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = Either<std::future::Ready<Result<Response, S::Error>>, S::Future>;
+    type Future = RateLimitFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -370,30 +230,60 @@ where
             let rejection = AuthRejection::new(RejectionKind::MissingLayer);
             return Either::Left(std::future::ready(Ok(rejection.into_response())));
         };
-        let verdict = match extensions.get::<Principal>() {
-            Some(principal) => self.limits.inner.check(Key::from(principal.id())),
-            None => Ok(()),
+        let Some(principal) = extensions.get::<Principal>() else {
+            return Either::Right(Either::Left(self.inner.call(request)));
         };
-        match verdict {
-            Ok(()) => Either::Right(self.inner.call(request)),
-            Err(wait) => {
-                let secs = whole_seconds(wait);
-                let rejection = AuthRejection::with_renderer(
-                    RejectionKind::RateLimited {
-                        retry_after_secs: secs,
-                    },
+        let key = Key::from(principal.id());
+        match &self.limits.backend {
+            Backend::Local(limits) => match limits.check(key) {
+                Ok(()) => Either::Right(Either::Left(self.inner.call(request))),
+                Err(wait) => Either::Left(std::future::ready(Ok(limited(
+                    wait,
                     context.renderer.clone(),
-                );
-                let mut response = rejection.into_response();
-                // The contract's header, whatever the renderer did with the body.
-                response
-                    .headers_mut()
-                    .entry(header::RETRY_AFTER)
-                    .or_insert_with(|| HeaderValue::from(secs));
-                Either::Left(std::future::ready(Ok(response)))
+                )))),
+            },
+            #[cfg(feature = "redis")]
+            Backend::Redis(quotas) => {
+                let quota = match key.kind {
+                    crate::Kind::User => self.limits.users,
+                    crate::Kind::Machine => self.limits.machines,
+                };
+                let quotas = Arc::clone(quotas);
+                let renderer = context.renderer.clone();
+                // The service that was made ready goes with the request; a clone stays.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                Either::Right(Either::Right(Box::pin(async move {
+                    match quotas.check(&key, quota).await {
+                        Ok(()) => inner.call(request).await,
+                        Err(redis::Refusal::Wait(wait)) => Ok(limited(wait, renderer)),
+                        Err(redis::Refusal::Unavailable) => Ok(AuthRejection::with_renderer(
+                            RejectionKind::RateLimitUnavailable,
+                            renderer,
+                        )
+                        .into_response()),
+                    }
+                })))
             }
         }
     }
+}
+
+/// The 429 for a principal over its quota, with `Retry-After` whatever the renderer did.
+fn limited(wait: Duration, renderer: crate::rejection::Renderer) -> Response {
+    let secs = whole_seconds(wait);
+    let rejection = AuthRejection::with_renderer(
+        RejectionKind::RateLimited {
+            retry_after_secs: secs,
+        },
+        renderer,
+    );
+    let mut response = rejection.into_response();
+    response
+        .headers_mut()
+        .entry(header::RETRY_AFTER)
+        .or_insert_with(|| HeaderValue::from(secs));
+    response
 }
 
 /// `wait` rounded up to whole seconds, at least 1.

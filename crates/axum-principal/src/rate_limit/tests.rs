@@ -3,7 +3,9 @@ use std::num::NonZeroU32;
 
 use governor::clock::FakeRelativeClock;
 
+use super::local::{Key, Limits, Slot};
 use super::*;
+use crate::classify::Kind;
 
 fn key(kind: Kind, sub: &str) -> Key {
     Key::new("https://iss", kind, sub)

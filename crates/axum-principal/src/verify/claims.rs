@@ -97,6 +97,11 @@ impl RawClaims {
             .unwrap_or_else(|| decode_map(&self.json))
     }
 
+    /// Member `name` decoded into a `serde_json::Value` (the DPoP proof's `jwk`).
+    pub(crate) fn value(&self, name: &str) -> Option<Value> {
+        serde_json::from_str(self.text(name)?).ok()
+    }
+
     fn key<'a>(&'a self, member: &'a Member) -> &'a str {
         match &member.key {
             MemberKey::At(at) => self.json.get(at.clone()).unwrap_or_default(),
@@ -183,7 +188,29 @@ fn read_value(value: &Value) -> Claim<'_> {
     }
 }
 
+impl Claim<'_> {
+    /// This claim as a `serde_json::Value` (for the rare claims read whole: `act`, `cnf`).
+    pub(crate) fn into_value(self) -> Value {
+        match self {
+            Claim::Str(s) => Value::String(s.into_owned()),
+            Claim::Bool(b) => Value::Bool(b),
+            Claim::Number(n) => Value::Number(n),
+            Claim::Null => Value::Null,
+            Claim::Array(json) | Claim::Object(json) => json.into_value(),
+        }
+    }
+}
+
 impl<'a> Json<'a> {
+    /// This array or object as a `serde_json::Value`.
+    pub(crate) fn into_value(self) -> Value {
+        match self {
+            // Cannot fail: the text is a member of an indexed (valid) JSON object.
+            Json::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            Json::Value(value) => value.clone(),
+        }
+    }
+
     /// The items of an array that holds only strings; `Err` if any item is not a string
     /// (or this is not an array).
     pub(crate) fn strings(self) -> Result<Vec<Cow<'a, str>>, ()> {

@@ -27,8 +27,8 @@ mod json;
 #[cfg(test)]
 mod tests;
 
-/// A JSON object decoded into `serde_json` values (the unit tests build claims as these).
-#[cfg(test)]
+/// A JSON object decoded into `serde_json` values (a DPoP proof's `jwk`; the unit tests
+/// build claims as these).
 pub(crate) type Object = serde_json::Map<String, Value>;
 
 /// The parts of the JOSE header this crate acts on.
@@ -38,6 +38,8 @@ pub(crate) struct Header {
     pub(crate) alg: Option<Algorithm>,
     pub(crate) kid: Option<String>,
     pub(crate) typ: Option<String>,
+    /// An embedded `jwk`: ignored for access tokens, the key of a DPoP proof.
+    pub(crate) jwk: Option<Value>,
 }
 
 /// A parsed, not yet verified, compact JWS.
@@ -97,7 +99,8 @@ fn read_header(header: &RawClaims) -> Result<Header, InvalidToken> {
     };
     let kid = optional_string(header, "kid").map_err(|()| InvalidToken::Malformed)?;
     let typ = optional_string(header, "typ").map_err(|()| InvalidToken::Malformed)?;
-    Ok(Header { alg, kid, typ })
+    let jwk = header.value("jwk");
+    Ok(Header { alg, kid, typ, jwk })
 }
 
 fn optional_string(obj: &RawClaims, name: &str) -> Result<Option<String>, ()> {
@@ -122,9 +125,10 @@ fn decode_object(b64: &str) -> Result<RawClaims, InvalidToken> {
 ///   (Keycloak), or an `at_hash` / `c_hash` claim (OpenID Connect Core §3.1.3.6, §3.3.2.11),
 ///   unless `accept_id_tokens`;
 /// - an Entra ID token of an issuer with the `entra` preset: neither `azp` nor `appid`;
-/// - a refresh, offline or logout token (`typ` claim) or a security event token (`events`);
-/// - a sender-constrained token (a `cnf` claim, RFC 9449 §6, RFC 8705 §3): without its
-///   proof it is exactly the replay that binding exists to stop.
+/// - a refresh, offline or logout token (`typ` claim) or a security event token (`events`).
+///
+/// A sender-constrained token (a `cnf` claim) is checked against its proof by the caller
+/// ([`Binding`](crate::binding::Binding)).
 pub(crate) fn check_access_token<C: ClaimRead + ?Sized>(
     claims: &C,
     accept_id_tokens: bool,
@@ -160,9 +164,6 @@ pub(crate) fn check_access_token<C: ClaimRead + ?Sized>(
     // tokens either, whatever an issuer signs them with.
     if ["Refresh", "Offline", "Logout"].iter().any(|t| typ_is(t)) || claims.has("events") {
         return Err(InvalidToken::NotAccessToken);
-    }
-    if claims.has("cnf") {
-        return Err(InvalidToken::SenderConstrained);
     }
     Ok(())
 }

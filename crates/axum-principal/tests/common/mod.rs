@@ -1,10 +1,13 @@
 //! Shared set-up for the integration tests: a mock issuer, a configuration pointed at it,
 //! a small router behind `AuthLayer`, and a way to send it requests without a socket.
 //!
-//! `hostile` holds the case runner of the `hostile_*` tests.
+//! `hostile` holds the case runner of the `hostile_*` tests; `redis_server` starts a real
+//! `redis-server` of a test's own.
 #![allow(dead_code)]
 
+pub mod dpop;
 pub mod hostile;
+pub mod redis_server;
 
 use std::time::Duration;
 

@@ -23,6 +23,11 @@
 //                                         signing key still published, or not)
 //   POST /stop                            stops the provider (the admin server stays up)
 //
+// Delegated tokens: the provider also serves RFC 8693 token exchange
+// (urn:ietf:params:oauth:grant-type:token-exchange, registered with registerGrantType) at its
+// standard /token endpoint for the machine client: it presents a user's access token and gets
+// one for that user with `act: {sub, client_id}` naming itself (nested for a delegated input).
+//
 // User tokens: the harness drives the real authorization code flow + PKCE over HTTP against
 // the provider (GET /auth → our interaction endpoint logs the fixed user in via
 // interactionFinished → GET /auth/:uid resumes → consent is given by `loadExistingGrant`
@@ -39,6 +44,7 @@ import http from 'node:http';
 import { once } from 'node:events';
 
 import Provider, { errors } from 'oidc-provider';
+import * as jose from 'jose';
 
 const HOST = '127.0.0.1';
 const AUDIENCE = 'https://api.example.test';
@@ -56,10 +62,14 @@ function arg(name) {
 const withM2mClaim = process.argv.includes('--m2m-claim') || process.env.HARNESS_M2M_CLAIM === '1';
 const requestedPort = Number(arg('--port') ?? process.env.HARNESS_PORT ?? 0);
 
+// RFC 8693 token exchange, registered with registerGrantType (below).
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
 const machineClient = {
   client_id: 'svc-reporting',
   client_secret: randomBytes(24).toString('base64url'),
-  grant_types: ['client_credentials'],
+  grant_types: ['client_credentials', TOKEN_EXCHANGE],
   response_types: [],
   redirect_uris: [],
   token_endpoint_auth_method: 'client_secret_basic',
@@ -82,8 +92,58 @@ function newSigningKey() {
   return { ...jwk, kid: `rsa-${keyCounter}-${randomBytes(4).toString('hex')}`, alg: 'RS256', use: 'sig' };
 }
 
+// Exchanged access tokens → their `act` claim, read by extraTokenClaims.
+const actors = new WeakMap();
+
+// RFC 8693 token exchange: the authenticated client (the actor) presents a user's access
+// token of this provider (subject_token, verified here against the provider's own keys) and
+// gets an access token for the same user with `act` naming itself; a subject token that is
+// itself delegated nests its `act` (a chain).
+async function tokenExchange(ctx) {
+  const { client, params } = ctx.oidc;
+  if (params.subject_token_type !== ACCESS_TOKEN_TYPE) {
+    throw new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
+  }
+  let subject;
+  try {
+    const publicKeys = keys.map(({ d, p, q, dp, dq, qi, ...pub }) => pub);
+    ({ payload: subject } = await jose.jwtVerify(
+      params.subject_token,
+      jose.createLocalJWKSet({ keys: publicKeys }),
+      { issuer, audience: AUDIENCE, typ: 'at+jwt' },
+    ));
+  } catch (err) {
+    throw new errors.InvalidGrant(`subject_token: ${err.message}`);
+  }
+  const act = { sub: client.clientId, client_id: client.clientId };
+  if (subject.act) act.act = subject.act;
+  const token = new ctx.oidc.provider.AccessToken({
+    accountId: subject.sub,
+    client,
+    scope: subject.scope,
+  });
+  token.resourceServer = new ctx.oidc.provider.ResourceServer(AUDIENCE, RESOURCE_SERVER);
+  actors.set(token, act);
+  const value = await token.save();
+  ctx.body = {
+    access_token: value,
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: 'Bearer',
+    expires_in: token.expiration,
+    scope: token.scope,
+  };
+}
+
+const RESOURCE_SERVER = {
+  scope: RESOURCE_SCOPES,
+  audience: AUDIENCE,
+  accessTokenTTL: 3600,
+  accessTokenFormat: 'jwt',
+  jwt: { sign: { alg: 'RS256' } },
+};
+
 function makeProvider(issuer, signingKeys) {
-  return new Provider(issuer, {
+  const created = new Provider(issuer, {
     clients: [machineClient, userClient],
     jwks: { keys: signingKeys },
     cookies: { keys: cookieKeys },
@@ -103,26 +163,27 @@ function makeProvider(issuer, signingKeys) {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      // DPoP (RFC 9449): a token request with a DPoP proof gets a DPoP-bound access token
+      // (`cnf.jkt`, token_type DPoP); requests without one still get Bearer tokens.
+      dPoP: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => AUDIENCE,
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, resourceIndicator) => {
           if (resourceIndicator !== AUDIENCE) throw new errors.InvalidTarget();
-          return {
-            scope: RESOURCE_SCOPES,
-            audience: AUDIENCE,
-            accessTokenTTL: 3600,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'RS256' } },
-          };
+          return RESOURCE_SERVER;
         },
       },
     },
-    // The custom machine marker, only in --m2m-claim mode.
-    extraTokenClaims: async (_ctx, token) => (withM2mClaim
-      ? { [M2M_CLAIM]: token.kind === 'ClientCredentials' }
-      : undefined),
+    // The custom machine marker, only in --m2m-claim mode; the `act` claim of exchanged
+    // tokens (extraTokenClaims is what the JWT format merges into the payload).
+    extraTokenClaims: async (_ctx, token) => {
+      const extra = withM2mClaim ? { [M2M_CLAIM]: token.kind === 'ClientCredentials' } : {};
+      const act = actors.get(token);
+      if (act) extra.act = act;
+      return Object.keys(extra).length ? extra : undefined;
+    },
     findAccount: async (_ctx, sub) => {
       const user = USERS[sub];
       if (!user) return undefined;
@@ -149,6 +210,10 @@ function makeProvider(issuer, signingKeys) {
       return grant;
     },
   });
+  created.registerGrantType(TOKEN_EXCHANGE, tokenExchange, [
+    'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'resource', 'scope',
+  ]);
+  return created;
 }
 
 function log(...args) {

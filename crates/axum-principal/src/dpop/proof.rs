@@ -1,0 +1,140 @@
+//! One DPoP proof, checked against one request: pure, no I/O (RFC 9449 §4.3 checks 1–11
+//! except the replay check, which needs the store, and the nonce, which needs its source).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::Value;
+
+use super::htu::Origin;
+use super::thumbprint::thumbprint;
+use super::InvalidDpopProof;
+use crate::alg::Algorithm;
+use crate::crypto::sha256;
+use crate::jwk;
+use crate::rejection::InvalidToken;
+use crate::verify::{self, ClaimRead as _, Object};
+
+/// JWK members that hold private or symmetric key material (RFC 7518 §6.2.2, §6.3.2, §6.4).
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// The longest `jti` accepted (it is hashed into the replay key, so only for sanity).
+const MAX_JTI_BYTES: usize = 256;
+
+/// What one request expects of its proof.
+pub(crate) struct Expected<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) origin: &'a Origin,
+    pub(crate) path: &'a str,
+    pub(crate) access_token: &'a str,
+    pub(crate) algorithms: &'a [Algorithm],
+    pub(crate) now_secs: i64,
+    pub(crate) window_secs: i64,
+    pub(crate) leeway_secs: i64,
+    pub(crate) max_bytes: usize,
+}
+
+/// A proof that passed every check here.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    /// RFC 7638 thumbprint of the proof's key.
+    pub(crate) jkt: String,
+    pub(crate) jti: String,
+    pub(crate) nonce: Option<String>,
+}
+
+/// Checks `proof` against `expected`: everything but `cnf.jkt`, the nonce and replay.
+pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Checked, InvalidDpopProof> {
+    let jws = verify::parse(proof, expected.max_bytes).map_err(|e| match e {
+        InvalidToken::TooLarge => InvalidDpopProof::TooLarge,
+        _ => InvalidDpopProof::Malformed,
+    })?;
+    // 4: typ, an asymmetric allowed alg, a public key.
+    if !jws
+        .header
+        .typ
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("dpop+jwt"))
+    {
+        return Err(InvalidDpopProof::BadType);
+    }
+    let alg = jws
+        .header
+        .alg
+        .filter(|a| !a.is_hmac() && expected.algorithms.contains(a))
+        .ok_or(InvalidDpopProof::DisallowedAlgorithm)?;
+    let Some(Value::Object(jwk)) = &jws.header.jwk else {
+        return Err(InvalidDpopProof::BadKey);
+    };
+    if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m))
+        || jwk.get("kty").and_then(Value::as_str) == Some("oct")
+    {
+        return Err(InvalidDpopProof::PrivateKey);
+    }
+    let key = jwk::parse_jwk(&Value::Object(jwk.clone()), &[alg])
+        .ok()
+        .filter(|k| k.fits(alg))
+        .ok_or(InvalidDpopProof::BadKey)?;
+    let jkt = thumbprint(jwk).ok_or(InvalidDpopProof::BadKey)?;
+    // 6: the signature, by that key.
+    verify::check_signature(&jws, &key.material, alg)
+        .map_err(|_| InvalidDpopProof::BadSignature)?;
+    // A proof's few claims are read from the `Map` (built here, once per proof).
+    let claims = jws.claims.map();
+    let jti = string(claims, "jti").filter(|j| !j.is_empty() && j.len() <= MAX_JTI_BYTES);
+    let (Some(jti), Some(htm), Some(htu), Some(ath), Some(iat)) = (
+        jti,
+        string(claims, "htm"),
+        string(claims, "htu"),
+        string(claims, "ath"),
+        numeric_date(claims.get("iat")),
+    ) else {
+        return Err(InvalidDpopProof::MissingClaim);
+    };
+    let nonce = match claims.get("nonce") {
+        None => None,
+        Some(Value::String(n)) => Some(n.clone()),
+        Some(_) => return Err(InvalidDpopProof::MissingClaim),
+    };
+    // 8, 9: method and URL.
+    if htm != expected.method {
+        return Err(InvalidDpopProof::MethodMismatch);
+    }
+    if !expected.origin.matches(htu, expected.path) {
+        return Err(InvalidDpopProof::UrlMismatch);
+    }
+    // 11: iat within the window (and not in the future), with the leeway.
+    let now = expected.now_secs;
+    if iat > now.saturating_add(expected.leeway_secs) {
+        return Err(InvalidDpopProof::IssuedInFuture);
+    }
+    if now.saturating_sub(iat) > expected.window_secs.saturating_add(expected.leeway_secs) {
+        return Err(InvalidDpopProof::Expired);
+    }
+    // 12: ath, the proof made for this token.
+    let token_hash = URL_SAFE_NO_PAD.encode(sha256(&[expected.access_token.as_bytes()]));
+    if ath != token_hash {
+        return Err(InvalidDpopProof::AccessTokenHash);
+    }
+    Ok(Checked {
+        jkt,
+        jti: jti.to_owned(),
+        nonce,
+    })
+}
+
+fn string<'a>(claims: &'a Object, name: &str) -> Option<&'a str> {
+    claims.get(name).and_then(Value::as_str)
+}
+
+/// A NumericDate that an `i64` of seconds holds.
+fn numeric_date(value: Option<&Value>) -> Option<i64> {
+    let n = value?.as_number()?;
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    let f = n.as_f64()?;
+    #[allow(clippy::cast_precision_loss)]
+    let (min, max) = (i64::MIN as f64, i64::MAX as f64);
+    #[allow(clippy::cast_possible_truncation)]
+    (f >= min && f < max).then(|| f.floor() as i64)
+}

@@ -1,0 +1,290 @@
+//! Quotas and the replay store in a real Redis (features `redis` and `rate-limit`; needs
+//! `redis-server` on PATH): every test starts its own server on a free loopback port.
+//! `cargo test -p axum-principal --features rate-limit,redis --test redis`, or `cargo test`
+//! from the workspace root.
+#![cfg(all(feature = "redis", feature = "rate-limit"))]
+
+mod common;
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::http::{header, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use axum_principal::clock::ManualClock;
+use axum_principal::rate_limit::{FailurePolicy, Quota, RateLimitLayer, RedisQuotas};
+use axum_principal::redis::{RedisConnection, RedisReplayStore};
+use axum_principal::replay::{ReplayStore, ReplayStoreUnavailable, ReplayVerdict};
+use axum_principal::{AuthLayer, Principal};
+use axum_principal_testkit::MockIssuer;
+use common::redis_server::RedisServer;
+use common::{build, config, get_with, issuer, with_reason_header, Reply};
+
+/// Generous for a busy CI machine; the slow-Redis test sets its own.
+const TIMEOUT: Duration = Duration::from_millis(500);
+
+fn per_hour(n: u32) -> Quota {
+    Quota::per_hour(NonZeroU32::new(n).expect("a quota of at least one request"))
+}
+
+fn connection(server: &RedisServer, timeout: Duration) -> RedisConnection {
+    RedisConnection::open(&server.url())
+        .expect("a valid URL")
+        .with_timeout(timeout)
+}
+
+/// One service instance: its own AuthLayer (own key store and token cache) and its own
+/// Redis connection, quotas of 2 per user and 5 per machine per hour.
+fn instance(issuer: &MockIssuer, quotas: RedisQuotas) -> Router {
+    let auth = AuthLayer::new(build(with_reason_header(config(
+        issuer,
+        &ManualClock::new(),
+    ))));
+    Router::new()
+        .route(
+            "/me",
+            get(|p: Principal| async move { p.subject().to_owned() }),
+        )
+        .layer(RateLimitLayer::with_redis(per_hour(2), per_hour(5), quotas))
+        .layer(auth)
+}
+
+fn assert_limited(reply: &Reply) {
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.json()["error"], "rate_limited");
+    let retry: u64 = reply.headers[header::RETRY_AFTER]
+        .to_str()
+        .expect("ASCII")
+        .parse()
+        .expect("whole seconds");
+    assert!(retry >= 1, "{retry}");
+}
+
+fn assert_unavailable(reply: &Reply) {
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.json()["error"], "temporarily_unavailable");
+    assert_eq!(reply.reason.as_deref(), Some("rate_limit_unavailable"));
+    assert_eq!(reply.headers[header::RETRY_AFTER], "1");
+}
+
+async fn first_use(
+    store: &RedisReplayStore,
+    key: &str,
+) -> Result<ReplayVerdict, ReplayStoreUnavailable> {
+    store.first_use(key, Duration::from_secs(60)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_one_quota() {
+    let server = RedisServer::start();
+    let issuer = issuer().await;
+    let a = instance(&issuer, RedisQuotas::new(connection(&server, TIMEOUT)));
+    let b = instance(&issuer, RedisQuotas::new(connection(&server, TIMEOUT)));
+    let alice = issuer.user_token("alice");
+    // Two for alice in all, wherever they land.
+    assert_eq!(get_with(&a, "/me", &alice).await.status, StatusCode::OK);
+    assert_eq!(get_with(&b, "/me", &alice).await.status, StatusCode::OK);
+    assert_limited(&get_with(&a, "/me", &alice).await);
+    assert_limited(&get_with(&b, "/me", &alice).await);
+    // Machines have their own quota, shared too; other users are not touched.
+    let svc = issuer.machine_token("svc");
+    for i in 0..5 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(get_with(app, "/me", &svc).await.status, StatusCode::OK);
+    }
+    assert_limited(&get_with(&b, "/me", &svc).await);
+    let bob = issuer.user_token("bob");
+    assert_eq!(get_with(&b, "/me", &bob).await.status, StatusCode::OK);
+    // The keys are digests under the prefix: no subject in Redis.
+    let keys = server.command("KEYS *").expect("an answer");
+    assert_eq!(keys, "*3", "alice, svc and bob");
+    assert_eq!(server.command("KEYS *alice*").as_deref(), Some("*0"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_one_replay_store() {
+    let server = RedisServer::start();
+    let a = RedisReplayStore::new(connection(&server, TIMEOUT));
+    let b = RedisReplayStore::new(connection(&server, TIMEOUT));
+    assert_eq!(first_use(&a, "jti-1").await, Ok(ReplayVerdict::Fresh));
+    assert_eq!(first_use(&b, "jti-1").await, Ok(ReplayVerdict::Replayed));
+    assert_eq!(first_use(&a, "jti-1").await, Ok(ReplayVerdict::Replayed));
+    assert_eq!(first_use(&b, "jti-2").await, Ok(ReplayVerdict::Fresh));
+    // Concurrent uses of one key across both stores: exactly one is fresh.
+    let uses = (0..16).map(|i| {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tokio::spawn(async move { first_use(&store, "jti-3").await })
+    });
+    let mut fresh = 0;
+    for task in uses {
+        if task.await.expect("no panic") == Ok(ReplayVerdict::Fresh) {
+            fresh += 1;
+        }
+    }
+    assert_eq!(fresh, 1);
+    // The window is the key's expiry; a zero window records nothing.
+    let ttl = server
+        .command("PTTL axum-principal:replay:jti-1")
+        .expect("an answer");
+    let ttl: i64 = ttl.trim_start_matches(':').parse().expect("an integer");
+    assert!((1..=60_000).contains(&ttl), "{ttl}");
+    assert_eq!(
+        a.first_use("z", Duration::ZERO).await,
+        Ok(ReplayVerdict::Fresh)
+    );
+    assert_eq!(
+        b.first_use("z", Duration::ZERO).await,
+        Ok(ReplayVerdict::Fresh)
+    );
+}
+
+/// Retries `attempt` (bounded) until it says the service has recovered.
+async fn until_recovered<F, Fut>(mut attempt: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if attempt().await {
+            return;
+        }
+        // Gives the connection manager's reconnect a moment; not a timing assertion.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no recovery within 300 attempts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stopped_then_restarted_policy_then_recovery() {
+    let mut server = RedisServer::start();
+    let issuer = issuer().await;
+    let open = RedisQuotas::new(connection(&server, TIMEOUT));
+    let closed =
+        RedisQuotas::new(connection(&server, TIMEOUT)).on_failure(FailurePolicy::FailClosed);
+    assert_eq!(open.policy(), FailurePolicy::FailOpen);
+    let store = RedisReplayStore::new(connection(&server, TIMEOUT));
+    let a = instance(&issuer, open.clone());
+    let b = instance(&issuer, closed.clone());
+    let alice = issuer.user_token("alice");
+    assert_eq!(get_with(&a, "/me", &alice).await.status, StatusCode::OK);
+    assert_eq!(get_with(&b, "/me", &alice).await.status, StatusCode::OK);
+    assert_limited(&get_with(&a, "/me", &alice).await);
+    assert_eq!(first_use(&store, "jti").await, Ok(ReplayVerdict::Fresh));
+    assert_eq!((open.failures(), closed.failures()), (0, 0));
+
+    server.stop();
+    // Fail open: let through, unlimited, and counted.
+    for _ in 0..3 {
+        assert_eq!(get_with(&a, "/me", &alice).await.status, StatusCode::OK);
+    }
+    assert_eq!(open.failures(), 3);
+    // Fail closed: 503 (clients retry), counted.
+    assert_unavailable(&get_with(&b, "/me", &alice).await);
+    assert_eq!(closed.failures(), 1);
+    // The replay store always fails closed.
+    assert_eq!(
+        first_use(&store, "jti-new").await,
+        Err(ReplayStoreUnavailable)
+    );
+
+    server.restart();
+    // No restart of the service: each connection comes back by itself.
+    until_recovered(|| async {
+        let before = open.failures();
+        let status = get_with(&a, "/me", &alice).await.status;
+        status == StatusCode::OK && open.failures() == before
+    })
+    .await;
+    until_recovered(|| async { get_with(&b, "/me", &alice).await.status == StatusCode::OK }).await;
+    // The restarted Redis is empty (and the script is loaded again on NOSCRIPT): alice's
+    // two requests above used her new quota, shared by both instances.
+    assert_limited(&get_with(&a, "/me", &alice).await);
+    assert_limited(&get_with(&b, "/me", &alice).await);
+    until_recovered(|| async { first_use(&store, "jti-after").await.is_ok() }).await;
+    assert_eq!(
+        first_use(&store, "jti-after").await,
+        Ok(ReplayVerdict::Replayed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_redis_hits_the_timeout() {
+    let server = RedisServer::start();
+    let issuer = issuer().await;
+    let short = Duration::from_millis(100);
+    let open = RedisQuotas::new(connection(&server, short));
+    let closed = RedisQuotas::new(connection(&server, short)).on_failure(FailurePolicy::FailClosed);
+    let store = RedisReplayStore::new(connection(&server, short));
+    let a = instance(&issuer, open.clone());
+    let b = instance(&issuer, closed.clone());
+    let alice = issuer.user_token("alice");
+    // Connected and the script loaded before Redis slows down.
+    assert_eq!(get_with(&a, "/me", &alice).await.status, StatusCode::OK);
+    assert_eq!(get_with(&b, "/me", &alice).await.status, StatusCode::OK);
+    assert_eq!(first_use(&store, "warm").await, Ok(ReplayVerdict::Fresh));
+
+    // Each check: Redis sleeps 0.5 s; within a bounded number of attempts a request lands
+    // in the sleep, gets no answer within 100 ms, and the policy applies.
+    let sleeping = server.sleep_in_background(0.5);
+    let mut hit = false;
+    // A new user each time, so that a request Redis does answer is allowed too.
+    for i in 0..10 {
+        let reply = get_with(&a, "/me", &issuer.user_token(&format!("open-{i}"))).await;
+        assert_eq!(reply.status, StatusCode::OK, "fails open: {}", reply.body);
+        if open.failures() > 0 {
+            hit = true;
+            break;
+        }
+    }
+    assert!(hit, "fail open: no request hit the timeout");
+    let answer = tokio::task::spawn_blocking(move || sleeping.join())
+        .await
+        .expect("no panic");
+    assert_eq!(answer.expect("no panic").as_deref(), Some("+OK"));
+
+    let sleeping = server.sleep_in_background(0.5);
+    let mut hit = false;
+    for i in 0..10 {
+        let reply = get_with(&b, "/me", &issuer.user_token(&format!("closed-{i}"))).await;
+        if closed.failures() > 0 {
+            assert_unavailable(&reply);
+            hit = true;
+            break;
+        }
+    }
+    assert!(hit, "fail closed: no request hit the timeout");
+    let _ = tokio::task::spawn_blocking(move || sleeping.join()).await;
+
+    let sleeping = server.sleep_in_background(0.5);
+    let mut hit = false;
+    for i in 0..10 {
+        if first_use(&store, &format!("slow-{i}")).await == Err(ReplayStoreUnavailable) {
+            hit = true;
+            break;
+        }
+    }
+    assert!(hit, "replay store: no use hit the timeout");
+    let _ = tokio::task::spawn_blocking(move || sleeping.join()).await;
+
+    // Awake again: answers from Redis, on the same connections. Alice had one request on
+    // each instance before (2 per hour): over quota now, as Redis says.
+    until_recovered(|| async {
+        let before = open.failures();
+        let reply = get_with(&a, "/me", &alice).await;
+        open.failures() == before && reply.status == StatusCode::TOO_MANY_REQUESTS
+    })
+    .await;
+    assert_limited(&get_with(&b, "/me", &alice).await);
+    assert_eq!(first_use(&store, "warm").await, Ok(ReplayVerdict::Replayed));
+}
