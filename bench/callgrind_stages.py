@@ -34,7 +34,7 @@ STAGES = {
         ("    signature (aws-lc verify)", r"axum_principal::verify::check_signature$"),
         ("    claim checks (iss, exp, nbf, iat, aud)", r"axum_principal::verify::check_claims$"),
         ("    access-token checks", r"axum_principal::verify::check_access_token$"),
-        ("    classify", r"axum_principal::classify::Classifier::classify_(for|with)$"),
+        ("    classify", r"axum_principal::classify::Classifier::classify_(for|for_issuer|with|claim)$"),
         ("    Principal build", r"axum_principal::principal::Principal::from_(claims|token)$"),
         ("    cache insert (cache on only)", r"axum_principal::cache::TokenCache::insert$"),
         ("    metrics event", r"axum_principal::observe::verified$"),
