@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# bench/load.sh: a bounded loopback load test of three servers, side by side.
+# bench/load.sh: a bounded loopback load test of five servers, side by side.
 #
 #   bare     examples/bench_bare.rs     Axum, GET /me -> 200 "ok"           (reference)
 #   floor    examples/bench_floor.rs    jsonwebtoken::crypto::verify only    (signature floor)
+#   lean     examples/bench_lean.rs     bare's /me behind AuthLayer, token cache off
+#   leanc    examples/bench_lean.rs     the same with the token cache on
 #   example  examples/protected_api.rs  the example service, GET /me         (the real thing)
 #
 # against a mock issuer (examples/bench_issuer.rs) that writes its tokens to files.
 # Each server runs on core $SERVER_CPU (taskset, TOKIO_WORKER_THREADS=1); wrk runs on core
 # $LOAD_CPU with one thread. Runs, per round:
 #   bare once; floor and example x {RS256, ES256} x {one token for every request ("one"),
-#   a pool of distinct tokens, each sent once ("pool")}.
+#   a pool of distinct tokens, each sent once ("pool")}; lean x {RS256, ES256} x pool;
+#   leanc x {RS256, ES256} x one (the token-cache hit path).
 # Every run starts its server fresh (so the example's verified-token cache is empty), warms
 # it up for $WARMUP s with the single token, then measures. "one" runs last $DURATION s;
 # "pool" runs stop when every token of the pool has been sent once (at most $POOL_MAX s), so
@@ -33,6 +36,9 @@ LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/axum-principal-load.XXXXXX")}
 SKIP_BUILD=${SKIP_BUILD:-0}
 BIN=target/release/examples
+# The same build as bench/callgrind.sh (line tables do not change the code, only let
+# callgrind_annotate name functions), so running both costs one release build.
+export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
 
 mkdir -p "$OUT/tokens" "$OUT/logs"
 RESULTS="$OUT/results.tsv"
@@ -89,18 +95,8 @@ stop_pid() { # pid [wait]
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 TCK=$(getconf CLK_TCK)
 
-# A loopback port nothing listens on.
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
-  die "no free loopback port found"
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # --- build ------------------------------------------------------------------------------
 if [[ $SKIP_BUILD != 1 ]]; then
@@ -108,7 +104,7 @@ if [[ $SKIP_BUILD != 1 ]]; then
   cargo build --release --examples >"$OUT/logs/build.log" 2>&1 ||
     { tail -30 "$OUT/logs/build.log" >&2; die "build failed"; }
 fi
-for b in bench_bare bench_floor bench_issuer protected_api; do
+for b in bench_bare bench_floor bench_lean bench_issuer protected_api; do
   [[ -x $BIN/$b ]] || die "$BIN/$b is missing (build with: cargo build --release --examples)"
 done
 
@@ -132,18 +128,23 @@ AUDIENCE=$(cat "$OUT/tokens/audience")
 # --- servers ----------------------------------------------------------------------------
 SERVER_PID=
 SERVER_URL=
-start_server() { # name
-  local name=$1 port
+start_server() { # name [attempt]
+  local name=$1 attempt=${2:-1} port
   port=$(free_port)
   local env=(BIND="127.0.0.1:$port" TOKIO_WORKER_THREADS=1)
   case $name in
   bare) ;;
   floor) env+=(JWKS_FILE="$OUT/tokens/jwks.json") ;;
+  lean | leanc)
+    env+=(JWKS_FILE="$OUT/tokens/jwks.json" ISSUER="$ISSUER" AUDIENCE="$AUDIENCE")
+    if [[ $name == lean ]]; then env+=(TOKEN_CACHE=off); else env+=(TOKEN_CACHE=on); fi
+    ;;
   example) env+=(AUTHZ_ISSUER="$ISSUER" AUTHZ_AUDIENCE="$AUDIENCE") ;;
   esac
   local bin=$name
   [[ $name == example ]] && bin=protected_api
-  [[ $name == bare || $name == floor ]] && bin=bench_$name
+  [[ $name == bare || $name == floor || $name == lean ]] && bin=bench_$name
+  [[ $name == leanc ]] && bin=bench_lean
   env "${env[@]}" taskset -c "$SERVER_CPU" "$BIN/$bin" >>"$OUT/logs/$name.log" 2>&1 &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
@@ -154,7 +155,16 @@ start_server() { # name
   for _ in $(seq 1 100); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$SERVER_URL" || true)
     [[ $code == 200 ]] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || { tail -5 "$OUT/logs/$name.log" >&2; die "$name exited"; }
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      stop_pid "$SERVER_PID" wait
+      # Another process on this shared machine took the free port first: try another one.
+      if ((attempt < 3)) && tail -2 "$OUT/logs/$name.log" | grep -q "Address already in use"; then
+        start_server "$name" $((attempt + 1))
+        return
+      fi
+      tail -5 "$OUT/logs/$name.log" >&2
+      die "$name exited"
+    fi
     sleep 0.1
   done
   die "$name did not answer 200 on $SERVER_URL (last status $code; see $OUT/logs/$name.log)"
@@ -224,10 +234,10 @@ run() { # round server alg mode
 
 CASES=(
   "bare - one"
-  "floor RS256 one" "example RS256 one"
-  "floor ES256 one" "example ES256 one"
-  "floor RS256 pool" "example RS256 pool"
-  "floor ES256 pool" "example ES256 pool"
+  "floor RS256 one" "leanc RS256 one" "example RS256 one"
+  "floor ES256 one" "leanc ES256 one" "example ES256 one"
+  "floor RS256 pool" "lean RS256 pool" "example RS256 pool"
+  "floor ES256 pool" "lean ES256 pool" "example ES256 pool"
 )
 log "$ROUNDS rounds x ${#CASES[@]} runs: one-token runs ${WARMUP}+${DURATION} s, pool runs ${WARMUP} s + $POOL_SIZE requests; $CONNS connections"
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -268,6 +278,10 @@ awk -F'\t' '
     split("RS256 ES256", algs, " ")
     for (i = 1; i <= 2; i++) {
       a = algs[i]
+      row("lean/floor     pool  " a, "lean|" a "|pool", "floor|" a "|pool", n)
+      row("leanc/bare     one   " a, "leanc|" a "|one", "bare|-|one", n)
+      crow("cpu lean/floor     pool  " a, "lean|" a "|pool", "floor|" a "|pool", n)
+      crow("cpu leanc/bare     one   " a, "leanc|" a "|one", "bare|-|one", n)
       row("example/floor  pool  " a, "example|" a "|pool", "floor|" a "|pool", n)
       row("example/floor  one   " a, "example|" a "|one", "floor|" a "|one", n)
       row("example/bare   one   " a, "example|" a "|one", "bare|-|one", n)

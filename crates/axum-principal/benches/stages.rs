@@ -8,7 +8,8 @@
 //! Groups (see `bench/README.md` for how to read them):
 //!
 //! * `header`: decode the JOSE header only (`internals::parse_header`);
-//! * `decode`: decode header and claims, no verification (`internals::parse_token`), for
+//! * `decode`: decode header and claims, no verification (`internals::parse_token`; with
+//!   `parse_token_to_map` also the claims' `Map` a handler's `claims()` call builds), for
 //!   a typical token and one with a large claim set;
 //! * `digest`: SHA-256 of a token, the token cache's key (`internals::token_digest`);
 //! * `keys`: the key-set lookup. Nothing public isolates `keys_for`, so this group measures
@@ -35,7 +36,9 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
-use axum_principal::internals::{parse_header, parse_token, token_digest, PreparedKey};
+use axum_principal::internals::{
+    parse_header, parse_token, parse_token_to_map, token_digest, PreparedKey,
+};
 use axum_principal::{AuthConfig, AuthLayer, Authenticator, Classifier, Issuer, Preset, Principal};
 use axum_principal_testkit::{KeyAlg, MockIssuer};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -168,6 +171,14 @@ fn stages(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("parse_token", "large_claims"), |b| {
         b.iter(|| parse_token(black_box(&fx.large)).expect("token"))
     });
+    // The claims' `Map`, built only when a handler asks for `Principal::claims()`.
+    g.bench_function(BenchmarkId::new("parse_token_to_map", "typical"), |b| {
+        b.iter(|| parse_token_to_map(black_box(&rs)).expect("token"))
+    });
+    g.bench_function(
+        BenchmarkId::new("parse_token_to_map", "large_claims"),
+        |b| b.iter(|| parse_token_to_map(black_box(&fx.large)).expect("token")),
+    );
     g.finish();
 
     let mut g = c.benchmark_group("digest");

@@ -26,7 +26,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use http::{HeaderMap, Method, Request, Uri};
-use serde_json::Value;
 
 use crate::alg::Algorithm;
 use crate::bearer::{bearer_token, check_b64token, Credentials};
@@ -39,7 +38,7 @@ use crate::dpop::{InvalidDpopProof, ProofRequest};
 use crate::key_store::{KeyStore, LookupError};
 use crate::principal::{AuthContext, Principal};
 use crate::rejection::{AuthRejection, InvalidToken, RejectionKind};
-use crate::verify::{self, ClaimChecks, Jws, Object, Validity};
+use crate::verify::{self, ClaimChecks, ClaimRead, Jws, RawClaims, Validity};
 
 /// Verifies tokens: the whole flow without the HTTP plumbing. Cheap to clone; clones share
 /// the key cache and the verified-token cache. Use it directly to verify tokens outside a
@@ -323,7 +322,7 @@ impl Authenticator {
         if let Some((cache, digest)) = &cached {
             if let Some(entry) = cache.get(digest) {
                 if self.still_valid(&entry).await {
-                    crate::observe::verified(entry.principal.kind(), true);
+                    crate::observe::verified(entry.principal.kind().as_str(), true);
                     return Ok((entry.principal.clone(), entry.verified.binding.clone()));
                 }
                 cache.remove(digest);
@@ -335,7 +334,7 @@ impl Authenticator {
                 .map_err(|_| RejectionKind::InvalidToken(InvalidToken::Malformed))?,
         };
         let (principal, verified) = self.verify_uncached(token).await?;
-        crate::observe::verified(principal.kind(), false);
+        crate::observe::verified(principal.kind().as_str(), false);
         let binding = verified.binding.clone();
         if let Some((cache, digest)) = cached {
             cache.insert(digest, Entry::from_verified(principal.clone(), verified));
@@ -393,14 +392,18 @@ impl Authenticator {
         let c = &self.inner.config.inner;
         let alg = jws.header.alg.ok_or(InvalidToken::DisallowedAlgorithm)?;
         verify::check_typ(jws.header.typ.as_deref(), c.typ_policy)?;
-        let idx = match jws.claims.get("iss") {
-            Some(Value::String(iss)) => match self.inner.keys.issuer_index(iss) {
+        let idx = match jws.claims.str("iss") {
+            Some(iss) => match self.inner.keys.issuer_index(&iss) {
                 Some(idx) => Some(idx),
                 // Not an exact issuer: a tenant template, checked against the token's `tid`
                 // before any key is looked up.
-                None => crate::config::template_issuer(&c.issuers, iss, jws.claims.get("tid"))?,
+                None => crate::config::template_issuer(
+                    &c.issuers,
+                    &iss,
+                    jws.claims.str("tid").as_deref(),
+                )?,
             },
-            _ => None,
+            None => None,
         }
         .ok_or(InvalidToken::UnknownIssuer)?;
         let issuer = c.issuers.get(idx).ok_or(InvalidToken::UnknownIssuer)?;
@@ -436,12 +439,10 @@ impl Authenticator {
         })?;
         let mut outcome = Err(InvalidToken::UnknownKey);
         // A key whose JWK `issuer` member names another issuer (or tenant) is not used.
-        let iss = jws
-            .claims
-            .get("iss")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let tid = jws.claims.get("tid").and_then(Value::as_str);
+        let iss = jws.claims.str("iss");
+        let iss = iss.as_deref().unwrap_or_default();
+        let tid = jws.claims.str("tid");
+        let tid = tid.as_deref();
         for key in set.candidates(kid, alg).filter(|k| k.serves(iss, tid)) {
             outcome = verify::check_signature(jws, &key.material, alg).map(|()| key.fingerprint);
             if outcome.is_ok() {
@@ -455,7 +456,7 @@ impl Authenticator {
     /// classification and the principal.
     fn accept(
         &self,
-        claims: Object,
+        claims: RawClaims,
         issuer: &Issuer,
     ) -> Result<(Principal, Validity, Binding), InvalidToken> {
         let c = &self.inner.config.inner;
@@ -463,11 +464,7 @@ impl Authenticator {
         // already found to be the template filled with an allowed `tid`.
         let resolved;
         let issuer_url = if issuer.template.is_some() {
-            resolved = claims
-                .get("iss")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
+            resolved = claims.str("iss").unwrap_or_default().into_owned();
             resolved.as_str()
         } else {
             issuer.url.as_str()

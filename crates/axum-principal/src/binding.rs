@@ -38,7 +38,7 @@ use serde_json::Value;
 
 use crate::crypto::sha256;
 use crate::rejection::InvalidToken;
-use crate::verify::Object;
+use crate::verify::{Claim, ClaimRead};
 
 /// The DER of the certificate the client presented in a mutual-TLS handshake (the leaf,
 /// first of the chain), put into the request's extensions by the application's TLS acceptor.
@@ -93,8 +93,9 @@ pub(crate) struct Binding {
 
 impl Binding {
     /// Reads `cnf`.
-    pub(crate) fn from_claims(claims: &Object) -> Result<Self, InvalidToken> {
-        let Some(cnf) = claims.get("cnf") else {
+    pub(crate) fn from_claims<C: ClaimRead + ?Sized>(claims: &C) -> Result<Self, InvalidToken> {
+        // Only bound tokens carry `cnf`: it alone is decoded into a `Value`.
+        let Some(cnf) = claims.claim("cnf").map(Claim::into_value) else {
             return Ok(Self::default());
         };
         let mut binding = Self {
@@ -165,6 +166,7 @@ impl Binding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::Object;
     use serde_json::json;
 
     fn binding(cnf: Value) -> Result<Binding, InvalidToken> {

@@ -18,7 +18,7 @@ use crate::alg::Algorithm;
 use crate::binding::Binding;
 use crate::config::TokenCacheLimits;
 use crate::principal::Principal;
-use crate::verify::Validity;
+use crate::verify::{Shape, Validity};
 
 /// What a successful verification used, kept with its principal so that every cache hit
 /// can re-check it: the issuer, the key (by `kid`, `alg` and fingerprint) and the time
@@ -77,8 +77,9 @@ const VALUE_SIZE: usize = 48;
 /// One member of a `serde_json::Map` (a B-tree node slot: key `String` + value, amortised).
 const MEMBER_SIZE: usize = 96;
 
-/// What a principal holds on the heap, estimated from its decoded claims (which every other
-/// field of the principal is copied from, so counted twice over for roles and scopes).
+/// What a principal holds on the heap, estimated: its own fields, the claims' JSON text and
+/// index, and what the claims' `Map` takes once a handler asks for it
+/// ([`Principal::claims`]), so an entry never outgrows its weight later.
 fn principal_weight(principal: &Principal) -> usize {
     let fields = principal
         .roles()
@@ -90,18 +91,25 @@ fn principal_weight(principal: &Principal) -> usize {
         .len()
         .saturating_add(principal.issuer().len())
         .saturating_add(principal.client_id().map_or(0, str::len));
-    principal
-        .claims()
-        .iter()
-        .fold(fields.saturating_add(strings), |n, (k, v)| {
-            n.saturating_add(MEMBER_SIZE)
-                .saturating_add(k.len())
-                .saturating_add(json_weight(v))
-        })
+    let (held, shape) = principal.claims_size();
+    fields
+        .saturating_add(strings)
+        .saturating_add(held)
+        .saturating_add(shape_weight(shape))
+}
+
+/// [`json_weight`] of a decoded value, from the shape counted while it was checked.
+fn shape_weight(shape: Shape) -> usize {
+    shape
+        .values
+        .saturating_mul(VALUE_SIZE)
+        .saturating_add(shape.members.saturating_mul(MEMBER_SIZE))
+        .saturating_add(shape.bytes)
 }
 
 /// The heap an owned JSON value holds, estimated: every value, array slot and object
-/// member, and the bytes of every string.
+/// member, and the bytes of every string (the reference [`shape_weight`] follows).
+#[cfg(test)]
 pub(crate) fn json_weight(value: &serde_json::Value) -> usize {
     use serde_json::Value;
     match value {
@@ -211,6 +219,23 @@ mod tests {
 
     /// A token of many short strings decodes to far more than its length: the weight must
     /// follow the decoded size (about 190 KiB for 16 KiB of `"a",`), not `3 × token length`.
+    /// The weight counted while checking a token's JSON is at least what the decoded
+    /// `Value` weighs.
+    #[test]
+    fn shape_weight_covers_the_decoded_value() {
+        let claims =
+            json!({"sub":"u","aud":["a","b"],"ext":{"roles":["x","y"],"n":[1,2.5,null]},"k":true});
+        let map = claims.as_object().expect("an object").clone();
+        let raw = crate::verify::RawClaims::from(map);
+        let weight = shape_weight(raw.shape());
+        assert!(
+            weight >= json_weight(&claims),
+            "{weight} vs {}",
+            json_weight(&claims)
+        );
+        assert!(weight <= json_weight(&claims) + VALUE_SIZE, "{weight}");
+    }
+
     #[test]
     fn weight_follows_the_decoded_size_not_the_token_length() {
         let many_short = serde_json::Value::Array(vec![json!("a"); 4000]);

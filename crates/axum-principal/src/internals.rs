@@ -45,6 +45,12 @@ pub fn parse_token(token: &str) -> Result<usize, InvalidToken> {
     crate::verify::parse(token, 64 * 1024).map(|jws| jws.claims.len())
 }
 
+/// Decodes header and claims, then builds the claims' `serde_json::Map` (what
+/// `Principal::claims` does on its first call); returns how many claims.
+pub fn parse_token_to_map(token: &str) -> Result<usize, InvalidToken> {
+    crate::verify::parse(token, 64 * 1024).map(|jws| jws.claims.into_map().len())
+}
+
 /// Decodes only the header (the first segment); returns its `kid`.
 pub fn parse_header(token: &str) -> Result<Option<String>, InvalidToken> {
     let header = token.split('.').next().unwrap_or_default();

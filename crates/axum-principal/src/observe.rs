@@ -20,14 +20,13 @@
 //!
 //! This module is a leaf (it imports nothing of the crate), so any part may report to it.
 
-use std::fmt::Display;
-
-/// An accepted token; `kind` is the principal's [`Kind`](crate::Kind) (`user`/`machine`).
-pub(crate) fn verified(kind: impl Display, cached: bool) {
+/// An accepted token; `kind` is the principal's [`Kind`](crate::Kind) as a static label
+/// (`user`/`machine`: no allocation per request).
+pub(crate) fn verified(kind: &'static str, cached: bool) {
     #[cfg(feature = "metrics")]
     metrics::counter!(
         "axum_principal_verifications_total",
-        "kind" => kind.to_string(),
+        "kind" => kind,
         "cached" => if cached { "true" } else { "false" }
     )
     .increment(1);

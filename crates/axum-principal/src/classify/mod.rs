@@ -54,6 +54,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::rejection::InvalidToken;
+use crate::verify::{Claim, ClaimRead};
 
 pub use preset::{Preset, UnknownPreset};
 pub use profile::{EntityProfile, SUB_PROFILE_CLAIM};
@@ -254,39 +255,39 @@ impl Classifier {
     /// Classifies verified claims of an issuer whose resolved preset is `preset` (`None`:
     /// no provider rules), with the issuer's own machine claim in place of the classifier's
     /// when it has one.
-    pub(crate) fn classify_for_issuer(
+    pub(crate) fn classify_for_issuer<C: ClaimRead + ?Sized>(
         &self,
         preset: Option<Preset>,
         machine_claim: Option<&Arc<str>>,
-        claims: &Map<String, Value>,
+        claims: &C,
     ) -> Result<Classification, InvalidToken> {
         let rules = preset.map_or(&[][..], Preset::rules);
         self.classify_claim(machine_claim.or(self.claim.as_ref()), rules, claims)
     }
 
-    fn classify_with(
+    fn classify_with<C: ClaimRead + ?Sized>(
         &self,
         rules: &[Rule],
-        claims: &Map<String, Value>,
+        claims: &C,
     ) -> Result<Classification, InvalidToken> {
         self.classify_claim(self.claim.as_ref(), rules, claims)
     }
 
-    fn classify_claim(
+    fn classify_claim<C: ClaimRead + ?Sized>(
         &self,
         machine_claim: Option<&Arc<str>>,
         rules: &[Rule],
-        claims: &Map<String, Value>,
+        claims: &C,
     ) -> Result<Classification, InvalidToken> {
         if let Some(name) = machine_claim {
-            match claims.get(&**name) {
+            match claims.claim(name) {
                 None => {}
-                Some(Value::Bool(value)) => {
+                Some(Claim::Bool(value)) => {
                     return Ok(Classification {
-                        kind: if *value { Kind::Machine } else { Kind::User },
+                        kind: if value { Kind::Machine } else { Kind::User },
                         classified_by: ClassifiedBy::Claim {
                             name: Arc::clone(name),
-                            value: *value,
+                            value,
                         },
                     })
                 }

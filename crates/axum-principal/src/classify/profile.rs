@@ -4,9 +4,10 @@
 use std::fmt;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::Kind;
+use crate::verify::ClaimRead;
 
 /// The claim that carries the subject's entity profile.
 pub const SUB_PROFILE_CLAIM: &str = "sub_profile";
@@ -49,7 +50,11 @@ impl EntityProfile {
     /// The profile of a `sub_profile` value; `None` for anything else (exact, case-sensitive
     /// match).
     pub fn from_claim(value: &Value) -> Option<Self> {
-        match value.as_str()? {
+        Self::from_name(value.as_str()?)
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
             "user" => Some(Self::User),
             "service" => Some(Self::Service),
             "device" => Some(Self::Device),
@@ -59,8 +64,8 @@ impl EntityProfile {
     }
 
     /// The profile the claims carry, if any.
-    pub(super) fn of(claims: &Map<String, Value>) -> Option<Self> {
-        claims.get(SUB_PROFILE_CLAIM).and_then(Self::from_claim)
+    pub(super) fn of<C: ClaimRead + ?Sized>(claims: &C) -> Option<Self> {
+        Self::from_name(&claims.str(SUB_PROFILE_CLAIM)?)
     }
 }
 

@@ -1,11 +1,13 @@
 //! Classification rules: each provider's machine rule, and custom rules.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::{ClassifiedBy, Kind};
+use crate::verify::{Claim, ClaimRead};
 
 /// The signature of a custom rule: `Some(kind)` decides, `None` passes to the next rule.
 pub type RuleFn = dyn Fn(&Map<String, Value>) -> Option<Kind> + Send + Sync;
@@ -88,14 +90,15 @@ impl Rule {
     /// `Some((kind, why))` when this rule decides. Provider rules only ever recognise
     /// machines; everything they do not recognise passes on. A claim of an unexpected
     /// JSON type reads as absent, so the rule does not fire.
-    pub(super) fn apply(&self, claims: &Map<String, Value>) -> Option<(Kind, ClassifiedBy)> {
-        let s = |name| claims.get(name).and_then(Value::as_str);
+    pub(super) fn apply<C: ClaimRead + ?Sized>(&self, claims: &C) -> Option<(Kind, ClassifiedBy)> {
+        let s = |name| claims.str(name);
         let machine_by = match &self.0 {
             RuleImpl::Auth0 => {
                 // The client id is `azp`, else `client_id`; an `azp` of another type is no
                 // client id at all (the rule does not fire on its `@clients` branch).
-                let client = match claims.get("azp") {
-                    Some(azp) => azp.as_str(),
+                let client = match claims.claim("azp") {
+                    Some(Claim::Str(azp)) => Some(azp),
+                    Some(_) => None,
                     None => s("client_id"),
                 };
                 let client_subject = match (s("sub"), client) {
@@ -106,7 +109,7 @@ impl Rule {
                 };
                 if client_subject {
                     Some(ClassifiedBy::Auth0ClientSubject)
-                } else if s("gty") == Some("client-credentials") {
+                } else if s("gty").as_deref() == Some("client-credentials") {
                     Some(ClassifiedBy::Auth0GrantType)
                 } else {
                     None
@@ -116,9 +119,9 @@ impl Rule {
                 client_subject(claims, s("client_id")).then_some(ClassifiedBy::SubjectIsClientId)
             }
             RuleImpl::Cognito => (client_subject(claims, s("client_id"))
-                && !claims.contains_key("username"))
+                && !claims.has("username"))
             .then_some(ClassifiedBy::CognitoClientCredentials),
-            RuleImpl::Okta => (same_string(s("sub"), s("cid")) && !claims.contains_key("uid"))
+            RuleImpl::Okta => (same_string(s("sub"), s("cid")) && !claims.has("uid"))
                 .then_some(ClassifiedBy::OktaClientCredentials),
             // Keycloak names the service account `service-account-` + the client id in lower
             // case (usernames are lower-cased), so a client `Reporting-Svc` has the username
@@ -127,12 +130,12 @@ impl Rule {
             RuleImpl::Keycloak => match (s("client_id"), s("preferred_username")) {
                 (Some(client), Some(username)) if !client.is_empty() => username
                     .strip_prefix("service-account-")
-                    .is_some_and(|rest| rest == client || rest == client.to_lowercase())
+                    .is_some_and(|rest| rest == client || *rest == client.to_lowercase())
                     .then_some(ClassifiedBy::KeycloakServiceAccount),
                 _ => None,
             },
             RuleImpl::Entra => {
-                if s("idtyp") == Some("app") {
+                if s("idtyp").as_deref() == Some("app") {
                     Some(ClassifiedBy::EntraAppIdType)
                 } else {
                     same_string(s("oid"), s("sub")).then_some(ClassifiedBy::EntraObjectIsSubject)
@@ -150,7 +153,7 @@ impl Rule {
                 }
             }
             RuleImpl::Custom { name, f } => {
-                return f(claims).map(|kind| (kind, ClassifiedBy::Custom(Arc::clone(name))));
+                return f(claims.map()).map(|kind| (kind, ClassifiedBy::Custom(Arc::clone(name))));
             }
         };
         machine_by.map(|by| (Kind::Machine, by))
@@ -158,28 +161,21 @@ impl Rule {
 }
 
 /// Both present, non-empty and equal.
-fn same_string(a: Option<&str>, b: Option<&str>) -> bool {
+fn same_string(a: Option<Cow<'_, str>>, b: Option<Cow<'_, str>>) -> bool {
     matches!((a, b), (Some(a), Some(b)) if !a.is_empty() && a == b)
 }
 
 /// `sub` equals the client id, and the token records no user authentication (`auth_time`,
 /// `amr` or `sid`, which a client-credentials grant never has): where a login app lets a
 /// user pick a subject equal to a client id, that user's tokens still carry the login.
-fn client_subject(claims: &Map<String, Value>, client: Option<&str>) -> bool {
-    let sub = claims.get("sub").and_then(Value::as_str);
-    same_string(sub, client)
-        && !["auth_time", "amr", "sid"]
-            .iter()
-            .any(|c| claims.contains_key(*c))
+fn client_subject<C: ClaimRead + ?Sized>(claims: &C, client: Option<Cow<'_, str>>) -> bool {
+    same_string(claims.str("sub"), client)
+        && !["auth_time", "amr", "sid"].iter().any(|c| claims.has(c))
 }
 
 /// No `sub` member at all, and a non-empty string `client_id`.
-fn client_id_without_subject(claims: &Map<String, Value>) -> bool {
-    !claims.contains_key("sub")
-        && claims
-            .get("client_id")
-            .and_then(Value::as_str)
-            .is_some_and(|c| !c.is_empty())
+fn client_id_without_subject<C: ClaimRead + ?Sized>(claims: &C) -> bool {
+    !claims.has("sub") && claims.str("client_id").is_some_and(|c| !c.is_empty())
 }
 
 impl fmt::Debug for Rule {

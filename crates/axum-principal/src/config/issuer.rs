@@ -70,7 +70,7 @@ pub(crate) enum TemplateMatch {
 pub(crate) fn template_issuer(
     issuers: &[Issuer],
     iss: &str,
-    tid: Option<&serde_json::Value>,
+    tid: Option<&str>,
 ) -> Result<Option<usize>, crate::rejection::InvalidToken> {
     let mut refused = false;
     for (idx, issuer) in issuers.iter().enumerate() {
@@ -91,17 +91,18 @@ pub(crate) fn template_issuer(
 }
 
 impl Template {
-    /// Checks `iss` against this template and the token's `tid` claim, without allocating.
-    pub(crate) fn check(&self, iss: &str, tid: Option<&serde_json::Value>) -> TemplateMatch {
+    /// Checks `iss` against this template and the token's `tid` claim (`None` when absent or
+    /// not a string), without allocating.
+    pub(crate) fn check(&self, iss: &str, tid: Option<&str>) -> TemplateMatch {
         if !tenant::fits(&self.prefix, &self.suffix, iss) {
             return TemplateMatch::NotThisIssuer;
         }
-        let Some(serde_json::Value::String(tid)) = tid else {
+        let Some(tid) = tid else {
             return TemplateMatch::TenantRefused;
         };
         let allowed = match &self.tenants {
             Tenants::Any => true,
-            Tenants::Only(set) => set.contains(tid.as_str()),
+            Tenants::Only(set) => set.contains(tid),
         };
         if allowed
             && tenant::is_tenant_id(tid)

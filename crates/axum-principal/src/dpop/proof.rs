@@ -12,7 +12,7 @@ use crate::alg::Algorithm;
 use crate::crypto::sha256;
 use crate::jwk;
 use crate::rejection::InvalidToken;
-use crate::verify::{self, Object};
+use crate::verify::{self, ClaimRead as _, Object};
 
 /// JWK members that hold private or symmetric key material (RFC 7518 §6.2.2, §6.3.2, §6.4).
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
@@ -78,7 +78,8 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Checked, Inv
     // 6: the signature, by that key.
     verify::check_signature(&jws, &key.material, alg)
         .map_err(|_| InvalidDpopProof::BadSignature)?;
-    let claims = &jws.claims;
+    // A proof's few claims are read from the `Map` (built here, once per proof).
+    let claims = jws.claims.map();
     let jti = string(claims, "jti").filter(|j| !j.is_empty() && j.len() <= MAX_JTI_BYTES);
     let (Some(jti), Some(htm), Some(htu), Some(ath), Some(iat)) = (
         jti,

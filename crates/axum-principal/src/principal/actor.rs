@@ -17,9 +17,10 @@
 
 use serde::ser::SerializeStruct;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::rejection::InvalidToken;
+use crate::verify::ClaimRead;
 
 /// The deepest actor chain accepted: `act` with at most four nested `act`s below it.
 pub const MAX_DEPTH: usize = 5;
@@ -66,8 +67,14 @@ impl Actor {
     }
 
     /// Reads the `act` claim of verified claims: `Ok(None)` when there is none.
-    pub(crate) fn from_claims(claims: &Map<String, Value>) -> Result<Option<Self>, InvalidToken> {
-        claims.get("act").map(|act| Self::parse(act, 1)).transpose()
+    pub(crate) fn from_claims<C: ClaimRead + ?Sized>(
+        claims: &C,
+    ) -> Result<Option<Self>, InvalidToken> {
+        // Only delegated tokens carry `act`: it alone is decoded into a `Value`.
+        claims
+            .claim("act")
+            .map(|act| Self::parse(&act.into_value(), 1))
+            .transpose()
     }
 
     fn parse(value: &Value, depth: usize) -> Result<Self, InvalidToken> {

@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 
 use crate::classify::{Classification, ClassifiedBy, EntityProfile, Kind};
 use crate::rejection::{InvalidToken, Renderer};
+use crate::verify::{Claim, ClaimRead, RawClaims, Shape};
 
 mod actor;
 mod extract;
@@ -105,24 +106,26 @@ struct Inner {
     scopes: Vec<String>,
     expires_at: i64,
     actor: Option<Actor>,
-    claims: Map<String, Value>,
+    /// The verified claims as decoded: JSON text and an index, the `Map` built on first use.
+    claims: RawClaims,
 }
 
 impl Principal {
-    /// Builds a principal from verified claims.
+    /// Builds a principal from verified claims, read in place (nothing is copied twice).
     pub(crate) fn from_claims(
         issuer: &str,
-        claims: Map<String, Value>,
+        claims: impl Into<RawClaims>,
         expires_at: i64,
         classification: Classification,
         roles_path: &str,
     ) -> Result<Self, InvalidToken> {
+        let claims = claims.into();
         // The first of these that is a string; one of another JSON type (a numeric
         // `client_id`) is no client id, and no error either.
         let client_id = ["client_id", "azp", "cid", "appid"]
             .into_iter()
-            .find_map(|name| claims.get(name).and_then(Value::as_str))
-            .map(str::to_owned);
+            .find_map(|name| claims.str(name))
+            .map(std::borrow::Cow::into_owned);
         let subject = match string_claim(&claims, "sub")? {
             Some(sub) if !sub.is_empty() => sub,
             Some(_) => return Err(InvalidToken::MissingSubject),
@@ -244,19 +247,25 @@ impl Principal {
         UNIX_EPOCH + Duration::from_secs(secs)
     }
 
-    /// All verified claims.
+    /// All verified claims (decoded into a `Map` on the first call, then kept).
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.inner.claims
+        self.inner.claims.map()
     }
 
     /// One verified claim.
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.inner.claims.get(name)
+        self.claims().get(name)
     }
 
     /// The verified claims as your own type.
     pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(&Value::Object(self.inner.claims.clone()))
+        T::deserialize(&Value::Object(self.claims().clone()))
+    }
+
+    /// What the claims take and would take once decoded into a `Map`: the bytes held now,
+    /// and the decoded shape (for the token cache's weight).
+    pub(crate) fn claims_size(&self) -> (usize, Shape) {
+        (self.inner.claims.held_bytes(), self.inner.claims.shape())
     }
 }
 
@@ -292,53 +301,54 @@ impl Serialize for Principal {
     }
 }
 
-fn string_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<String>, InvalidToken> {
-    match claims.get(name) {
+fn string_claim(claims: &RawClaims, name: &str) -> Result<Option<String>, InvalidToken> {
+    match claims.claim(name) {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Claim::Str(s)) => Ok(Some(s.into_owned())),
         Some(_) => Err(InvalidToken::InvalidClaim),
     }
 }
 
 /// A claim by its full name, else by walking a dotted path (`realm_access.roles`).
-fn lookup<'a>(claims: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    if let Some(v) = claims.get(path) {
+fn lookup<'a>(claims: &'a RawClaims, path: &str) -> Option<Claim<'a>> {
+    if let Some(v) = claims.claim(path) {
         return Some(v);
     }
     let mut parts = path.split('.');
-    let mut current = claims.get(parts.next()?)?;
+    let mut current = claims.claim(parts.next()?)?;
     for part in parts {
-        current = current.as_object()?.get(part)?;
+        current = match current {
+            Claim::Object(object) => object.member(part)?,
+            _ => return None,
+        };
     }
     Some(current)
 }
 
-fn string_list(value: &Value, split_spaces: bool) -> Result<Vec<String>, InvalidToken> {
+fn string_list(value: Claim<'_>, split_spaces: bool) -> Result<Vec<String>, InvalidToken> {
     match value {
-        Value::String(s) if split_spaces => Ok(s.split_whitespace().map(str::to_owned).collect()),
-        Value::String(s) => Ok(vec![s.clone()]),
-        Value::Array(items) => items
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .ok_or(InvalidToken::InvalidClaim)
-            })
-            .collect(),
+        Claim::Str(s) if split_spaces => Ok(s.split_whitespace().map(str::to_owned).collect()),
+        Claim::Str(s) => Ok(vec![s.into_owned()]),
+        Claim::Array(items) => Ok(items
+            .strings()
+            .map_err(|()| InvalidToken::InvalidClaim)?
+            .into_iter()
+            .map(std::borrow::Cow::into_owned)
+            .collect()),
         _ => Err(InvalidToken::InvalidClaim),
     }
 }
 
-fn read_roles(claims: &Map<String, Value>, path: &str) -> Result<Vec<String>, InvalidToken> {
+fn read_roles(claims: &RawClaims, path: &str) -> Result<Vec<String>, InvalidToken> {
     match lookup(claims, path) {
-        None | Some(Value::Null) => Ok(Vec::new()),
+        None | Some(Claim::Null) => Ok(Vec::new()),
         Some(v) => string_list(v, false),
     }
 }
 
-fn read_scopes(claims: &Map<String, Value>) -> Result<Vec<String>, InvalidToken> {
-    match (claims.get("scope"), claims.get("scp")) {
-        (Some(v), _) | (None, Some(v)) => string_list(v, true),
-        (None, None) => Ok(Vec::new()),
+fn read_scopes(claims: &RawClaims) -> Result<Vec<String>, InvalidToken> {
+    match claims.claim("scope").or_else(|| claims.claim("scp")) {
+        Some(v) => string_list(v, true),
+        None => Ok(Vec::new()),
     }
 }

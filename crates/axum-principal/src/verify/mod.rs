@@ -1,7 +1,8 @@
 //! Token → verified claims: pure functions, no I/O (decision 2 in `docs/decisions.md`).
 //!
 //! A token is parsed once: the size is checked before any decoding, the header and payload
-//! are decoded into JSON objects that may not repeat a member, and the signature is checked
+//! are decoded into JSON objects that may not repeat a member (indexed, not built into
+//! `serde_json` values: `RawClaims`), and the signature is checked
 //! on the raw signing input with a key whose type and curve fit the algorithm. The claim
 //! checks follow RFC 7519 and RFC 9068: `iss` exact, `aud` any-of (an empty array is
 //! invalid), `exp` required, `nbf`, `iat` not in the future, all with a leeway.
@@ -10,14 +11,16 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::alg::Algorithm;
 use crate::crypto::KeyMaterial;
 use crate::rejection::InvalidToken;
 
-use self::json::UniqueValue;
+pub(crate) use self::claims::{Claim, ClaimRead, RawClaims};
+pub(crate) use self::json::Shape;
 
+mod claims;
 mod json;
 #[cfg(test)]
 mod tests;
@@ -32,8 +35,9 @@ pub enum TypPolicy {
     StrictAccessToken,
 }
 
-/// A JSON object decoded from a token part.
-pub(crate) type Object = Map<String, Value>;
+/// A JSON object decoded into `serde_json` values (a DPoP proof's `jwk`; the unit tests
+/// build claims as these).
+pub(crate) type Object = serde_json::Map<String, Value>;
 
 /// The parts of the JOSE header this crate acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +53,7 @@ pub(crate) struct Header {
 /// A parsed, not yet verified, compact JWS.
 pub(crate) struct Jws<'a> {
     pub(crate) header: Header,
-    pub(crate) claims: Object,
+    pub(crate) claims: RawClaims,
     signing_input: &'a str,
     signature: Vec<u8>,
 }
@@ -92,37 +96,35 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, InvalidToken
     })
 }
 
-fn read_header(header: &Object) -> Result<Header, InvalidToken> {
-    if header.contains_key("crit") {
+fn read_header(header: &RawClaims) -> Result<Header, InvalidToken> {
+    if header.has("crit") {
         // RFC 7515 §4.1.11: extensions listed in `crit` must be understood; none are.
         return Err(InvalidToken::UnsupportedCritical);
     }
-    let alg = match header.get("alg") {
-        Some(Value::String(name)) => Algorithm::from_name(name),
+    let alg = match header.claim("alg") {
+        Some(Claim::Str(name)) => Algorithm::from_name(&name),
         _ => return Err(InvalidToken::Malformed),
     };
     let kid = optional_string(header, "kid").map_err(|()| InvalidToken::Malformed)?;
     let typ = optional_string(header, "typ").map_err(|()| InvalidToken::Malformed)?;
-    let jwk = header.get("jwk").cloned();
+    let jwk = header.value("jwk");
     Ok(Header { alg, kid, typ, jwk })
 }
 
-fn optional_string(obj: &Object, name: &str) -> Result<Option<String>, ()> {
-    match obj.get(name) {
+fn optional_string(obj: &RawClaims, name: &str) -> Result<Option<String>, ()> {
+    match obj.claim(name) {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Claim::Str(s)) => Ok(Some(s.into_owned())),
         Some(_) => Err(()),
     }
 }
 
-fn decode_object(b64: &str) -> Result<Object, InvalidToken> {
+fn decode_object(b64: &str) -> Result<RawClaims, InvalidToken> {
     let bytes = URL_SAFE_NO_PAD
         .decode(b64)
         .map_err(|_| InvalidToken::Malformed)?;
-    match serde_json::from_slice::<UniqueValue>(&bytes) {
-        Ok(UniqueValue(Value::Object(object))) => Ok(object),
-        _ => Err(InvalidToken::Malformed),
-    }
+    let json = String::from_utf8(bytes).map_err(|_| InvalidToken::Malformed)?;
+    RawClaims::parse(json).ok_or(InvalidToken::Malformed)
 }
 
 /// Refuses what is not an access token presented as a bearer token (run after the
@@ -134,34 +136,33 @@ fn decode_object(b64: &str) -> Result<Object, InvalidToken> {
 ///
 /// A sender-constrained token (a `cnf` claim) is checked against its proof by the caller
 /// ([`Binding`](crate::binding::Binding)).
-pub(crate) fn check_access_token(
-    claims: &Object,
+pub(crate) fn check_access_token<C: ClaimRead + ?Sized>(
+    claims: &C,
     accept_id_tokens: bool,
 ) -> Result<(), InvalidToken> {
     let is = |name: &str, value: &str| {
         claims
-            .get(name)
-            .and_then(Value::as_str)
+            .str(name)
             .is_some_and(|v| v.eq_ignore_ascii_case(value))
+    };
+    // `typ` is read once for its four comparisons.
+    let typ = claims.str("typ");
+    let typ_is = |value: &str| {
+        typ.as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(value))
     };
     // An Entra ID token carries none of these markers; telling it from an app-only access
     // token by the claims it lacks (`azp`, `appid`) would refuse minimal access tokens too,
     // so an Entra API keeps ID tokens out by an audience of its own (docs/providers.md).
-    let id_token = is("token_use", "id")
-        || is("typ", "ID")
-        || claims.contains_key("at_hash")
-        || claims.contains_key("c_hash");
+    let id_token =
+        is("token_use", "id") || typ_is("ID") || claims.has("at_hash") || claims.has("c_hash");
     if id_token && !accept_id_tokens {
         return Err(InvalidToken::IdToken);
     }
     // Keycloak's refresh, offline and logout tokens (a `typ` claim) and security event
     // tokens such as OpenID back-channel logout tokens (`events`, RFC 8417) are not access
     // tokens either, whatever an issuer signs them with.
-    if ["Refresh", "Offline", "Logout"]
-        .iter()
-        .any(|t| is("typ", t))
-        || claims.contains_key("events")
-    {
+    if ["Refresh", "Offline", "Logout"].iter().any(|t| typ_is(t)) || claims.has("events") {
         return Err(InvalidToken::NotAccessToken);
     }
     Ok(())
@@ -217,17 +218,17 @@ pub(crate) struct Validity {
 }
 
 /// Checks the registered claims. `iss` was used to pick the issuer; it is checked again here.
-pub(crate) fn check_claims(
-    claims: &Object,
+pub(crate) fn check_claims<C: ClaimRead + ?Sized>(
+    claims: &C,
     checks: ClaimChecks<'_>,
 ) -> Result<Validity, InvalidToken> {
-    match claims.get("iss") {
-        Some(Value::String(iss)) if iss == checks.issuer => {}
-        Some(Value::String(_)) | None => return Err(InvalidToken::UnknownIssuer),
+    match claims.claim("iss") {
+        Some(Claim::Str(iss)) if iss == checks.issuer => {}
+        Some(Claim::Str(_)) | None => return Err(InvalidToken::UnknownIssuer),
         Some(_) => return Err(InvalidToken::InvalidClaim),
     }
-    match claims.get("sub") {
-        None | Some(Value::String(_)) => {}
+    match claims.claim("sub") {
+        None | Some(Claim::Str(_)) => {}
         Some(_) => return Err(InvalidToken::InvalidClaim),
     }
     let now = checks.now_secs;
@@ -247,9 +248,9 @@ pub(crate) fn check_claims(
             return Err(InvalidToken::IssuedInFuture);
         }
     }
-    match (claims.get("aud"), claims.get("client_id")) {
-        (None, Some(Value::String(client_id))) if checks.client_id_as_audience => {
-            if !checks.audiences.iter().any(|a| a == client_id) {
+    match (claims.claim("aud"), claims.claim("client_id")) {
+        (None, Some(Claim::Str(client_id))) if checks.client_id_as_audience => {
+            if !checks.audiences.iter().any(|a| *a == client_id) {
                 return Err(InvalidToken::WrongAudience);
             }
         }
@@ -261,34 +262,31 @@ pub(crate) fn check_claims(
     })
 }
 
-fn check_audience(aud: Option<&Value>, accepted: &[String]) -> Result<(), InvalidToken> {
+fn check_audience(aud: Option<Claim<'_>>, accepted: &[String]) -> Result<(), InvalidToken> {
     let accepts = |a: &str| accepted.iter().any(|x| x == a);
     match aud {
-        Some(Value::String(a)) if accepts(a) => Ok(()),
-        Some(Value::Array(list)) => {
-            let mut found = false;
-            for item in list {
-                match item {
-                    Value::String(a) => found |= accepts(a),
-                    _ => return Err(InvalidToken::InvalidClaim),
-                }
-            }
-            if found {
+        Some(Claim::Str(a)) if accepts(&a) => Ok(()),
+        Some(Claim::Array(list)) => {
+            let list = list.strings().map_err(|()| InvalidToken::InvalidClaim)?;
+            if list.iter().any(|a| accepts(a)) {
                 Ok(())
             } else {
                 Err(InvalidToken::WrongAudience)
             }
         }
-        Some(Value::String(_)) | None => Err(InvalidToken::WrongAudience),
+        Some(Claim::Str(_)) | None => Err(InvalidToken::WrongAudience),
         Some(_) => Err(InvalidToken::InvalidClaim),
     }
 }
 
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds, possibly fractional.
-fn numeric_date(claims: &Object, name: &str) -> Result<Option<i64>, InvalidToken> {
-    match claims.get(name) {
+fn numeric_date<C: ClaimRead + ?Sized>(
+    claims: &C,
+    name: &str,
+) -> Result<Option<i64>, InvalidToken> {
+    match claims.claim(name) {
         None => Ok(None),
-        Some(Value::Number(n)) => {
+        Some(Claim::Number(n)) => {
             if let Some(i) = n.as_i64() {
                 Ok(Some(i))
             } else if let Some(f) = n.as_f64().filter(|f| {
@@ -320,7 +318,7 @@ pub fn decode_unverified(token: &str, max_len: usize) -> Result<(Value, Value), 
         return Err(InvalidToken::Malformed);
     };
     Ok((
-        Value::Object(decode_object(h)?),
-        Value::Object(decode_object(p)?),
+        Value::Object(decode_object(h)?.into_map()),
+        Value::Object(decode_object(p)?.into_map()),
     ))
 }

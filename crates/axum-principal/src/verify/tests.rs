@@ -23,7 +23,7 @@ fn parse_reads_header_and_claims() {
     assert_eq!(jws.header.alg, Some(Algorithm::RS256));
     assert_eq!(jws.header.kid.as_deref(), Some("k1"));
     assert_eq!(jws.header.typ.as_deref(), Some("at+jwt"));
-    assert_eq!(jws.claims.get("sub"), Some(&json!("a")));
+    assert_eq!(jws.claims.map().get("sub"), Some(&json!("a")));
     assert_eq!(jws.signature, b"sig");
 }
 
@@ -101,7 +101,7 @@ fn unique_members_at_depth_still_parse() {
     );
     let jws = parse(&t, 1024).expect("a token without duplicates parses");
     assert_eq!(
-        Value::Object(jws.claims),
+        Value::Object(jws.claims.into_map()),
         json!({"ext":{"roles":["user"],"n":[1,-2,3.5,true,null,{"roles":["x"]}]},"roles":"y"})
     );
 }
@@ -299,4 +299,56 @@ fn refresh_logout_and_event_tokens_are_refused_entra_shapes_are_not() {
         check_access_token(&object(json!({"typ":"Logout"})), true),
         Err(InvalidToken::NotAccessToken)
     );
+}
+
+/// The indexing decoder (issue 11): escaped keys are compared decoded, large objects
+/// switch to a hash set, and everything a `Value` parse refused is still refused.
+#[test]
+fn indexed_decoding_refuses_what_a_value_parse_refused() {
+    let ok_header = r#"{"alg":"RS256"}"#;
+    let many: String = (0..40).map(|i| format!(r#""k{i}":{i},"#)).collect();
+    for payload in [
+        r#"{"\u0072oles":["admin"],"roles":["user"]}"#.to_owned(),
+        r#"{"ext":{"\u0072oles":1,"roles":2}}"#.to_owned(),
+        r#"{"a":1,"b":2,"a":3}"#.to_owned(),
+        format!(r#"{{{many}"k7":0}}"#),
+        format!(r#"{{"ext":{{{many}"k39":0}}}}"#),
+        r#"{"exp":1e400}"#.to_owned(),
+        r#"{"x":[1e400]}"#.to_owned(),
+        r#"{"sub":"\ud800"}"#.to_owned(),
+        r#"{"sub":"a"} {"#.to_owned(),
+        r#"["sub"]"#.to_owned(),
+        r#"{"sub":"a",}"#.to_owned(),
+    ] {
+        let t = token(ok_header, &payload);
+        match parse(&t, 4096) {
+            Ok(_) => panic!("accepted {payload}"),
+            Err(e) => assert_eq!(e, InvalidToken::Malformed, "{payload}"),
+        }
+    }
+}
+
+#[test]
+fn indexed_claims_read_like_the_decoded_map() {
+    let payload = r#"{"s\u0075b":"a\"b","n":-12.5,"big":18446744073709551615,"t":true,"z":null,"arr":["x","\u0079"],"o":{"roles":["r"]},"many":{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17}}"#;
+    let t = token(r#"{"alg":"RS256"}"#, payload);
+    let jws = parse(&t, 4096).expect("valid claims parse");
+    let map: Object = serde_json::from_str(payload).expect("valid JSON");
+    for name in ["sub", "n", "big", "t", "z", "absent"] {
+        assert_eq!(jws.claims.claim(name), map.claim(name), "{name}");
+    }
+    assert_eq!(jws.claims.str("sub").as_deref(), Some("a\"b"));
+    match jws.claims.claim("arr") {
+        Some(Claim::Array(items)) => assert_eq!(items.strings(), Ok(vec!["x".into(), "y".into()])),
+        other => panic!("arr read as {other:?}"),
+    }
+    match jws.claims.claim("o") {
+        Some(Claim::Object(o)) => assert_eq!(
+            o.member("roles").map(|r| matches!(r, Claim::Array(_))),
+            Some(true)
+        ),
+        other => panic!("o read as {other:?}"),
+    }
+    assert_eq!(jws.claims.len(), map.len());
+    assert_eq!(jws.claims.map(), &map);
 }
