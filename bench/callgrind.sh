@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# bench/callgrind.sh: instructions per request on new tokens, the lean server vs the floor,
-# counted by valgrind's callgrind (repeatable on a shared machine: it counts instructions,
-# not seconds).
+# bench/callgrind.sh: instructions per request, counted by valgrind's callgrind (repeatable
+# on a shared machine: it counts instructions, not seconds), on new tokens (the lean server
+# vs the floor) and on one repeated token (the lean server with its token cache on vs bare
+# Axum).
 #
 #   bash bench/callgrind.sh                       # N=300 tokens per algorithm
 #   N=1000 SKIP_BUILD=1 OUT=/tmp/cg bash bench/callgrind.sh
 #
-# For each server (bench_floor, bench_lean with the token cache off) and algorithm (RS256,
-# ES256), two runs under callgrind, each started fresh:
+# For each server and algorithm (RS256, ES256), two runs under callgrind, each started fresh:
 #   base: WARMUP requests with one token, then exit;
-#   full: the same WARMUP requests, then N distinct tokens of the pool, each sent once.
+#   full: the same WARMUP requests, then N more requests:
+#         floor, lean (bench_lean, token cache off): N distinct tokens of the pool, each once;
+#         leanc (bench_lean, token cache on), bare (bench_bare, reads no token, run once):
+#         the warm-up token N more times (after the warm-up, every lean request is a hit).
 # Instructions per request = (full - base) / N: start-up, the connection and the warm-up
 # cancel out. The client (bench/send_tokens.py) sends them one at a time on one
 # keep-alive connection and checks every answer is 200. Then the per-stage breakdown:
 # inclusive cost per request of the pipeline's functions (bench/callgrind_stages.py over
 # callgrind_annotate --inclusive=yes, the same base/full difference).
 #
-# Settings (environment): N=300 WARMUP=20 OUT=<dir> SKIP_BUILD=0 SERVERS="floor lean"
+# Settings (environment): N=300 WARMUP=20 OUT=<dir> SKIP_BUILD=0 SERVERS="floor lean bare leanc"
 # BIN=target/release/examples (binaries built elsewhere, e.g. of an older commit)
 # ALGS="RS256 ES256". Builds with CARGO_PROFILE_RELEASE_DEBUG=line-tables-only (the same
 # build bench/load.sh uses) so callgrind_annotate can name functions.
@@ -26,7 +29,7 @@ cd "$(dirname "$0")/.."
 N=${N:-300}
 WARMUP=${WARMUP:-20}
 SKIP_BUILD=${SKIP_BUILD:-0}
-SERVERS=${SERVERS:-"floor lean"}
+SERVERS=${SERVERS:-"floor lean bare leanc"}
 ALGS=${ALGS:-"RS256 ES256"}
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/axum-principal-callgrind.XXXXXX")}
 BIN=${BIN:-target/release/examples}
@@ -56,8 +59,10 @@ trap 'exit 130' INT TERM
 source bench/lib.sh
 
 if [[ $SKIP_BUILD != 1 ]]; then
-  log "cargo build --release --example bench_floor --example bench_lean --example bench_issuer"
-  cargo build --release --example bench_floor --example bench_lean --example bench_issuer \
+  # The library at its default features, as bench/load.sh builds it.
+  log "cargo build --release (bench_floor, bench_lean, bench_bare, bench_issuer)"
+  cargo build --release -p axum-principal-workspace --no-default-features --features aws-lc-rs \
+    --example bench_floor --example bench_lean --example bench_bare --example bench_issuer \
     >"$OUT/logs/build.log" 2>&1 || { tail -30 "$OUT/logs/build.log" >&2; die "build failed"; }
 fi
 
@@ -69,6 +74,10 @@ until [[ -f $OUT/tokens/ready ]]; do
   kill -0 "$ISSUER_PID" 2>/dev/null || { cat "$OUT/logs/issuer.log" >&2; die "bench_issuer exited"; }
   sleep 0.2
 done
+# The one-token runs send the warm-up token again, N times.
+for alg in rs256 es256; do
+  for _ in $(seq 1 "$N"); do cat "$OUT/tokens/token_$alg.txt"; echo; done >"$OUT/tokens/repeat_$alg.txt"
+done
 # The servers read the keys from jwks.json: the issuer is not needed any more.
 kill "$ISSUER_PID" 2>/dev/null || true
 wait "$ISSUER_PID" 2>/dev/null || true
@@ -79,11 +88,18 @@ profile() { # name server alg count
   local name=$1 server=$2 alg=$3 count=$4 port pid lalg=${3,,}
   port=$(free_port)
   local env=(BIND="127.0.0.1:$port" TOKIO_WORKER_THREADS=1 JWKS_FILE="$OUT/tokens/jwks.json")
-  [[ $server == lean ]] &&
-    env+=(ISSUER="$(cat "$OUT/tokens/issuer")" AUDIENCE="$(cat "$OUT/tokens/audience")" TOKEN_CACHE=off)
+  local bin=bench_$server pool=pool_$lalg
+  case $server in
+  lean | leanc)
+    bin=bench_lean
+    env+=(ISSUER="$(cat "$OUT/tokens/issuer")" AUDIENCE="$(cat "$OUT/tokens/audience")")
+    if [[ $server == lean ]]; then env+=(TOKEN_CACHE=off); else env+=(TOKEN_CACHE=on); fi
+    ;;
+  esac
+  [[ $server == leanc || $server == bare ]] && pool=repeat_$lalg
   local log_file="$OUT/logs/$name.log"
   env "${env[@]}" valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.out" \
-    "$BIN/bench_$server" >"$log_file" 2>&1 &
+    "$BIN/$bin" >"$log_file" 2>&1 &
   pid=$!
   PIDS+=("$pid")
   local waited=0
@@ -93,7 +109,7 @@ profile() { # name server alg count
     sleep 0.1
   done
   local args=("127.0.0.1:$port" "$OUT/tokens/token_$lalg.txt" "$WARMUP")
-  ((count > 0)) && args+=("$OUT/tokens/pool_$lalg.txt" "$count")
+  ((count > 0)) && args+=("$OUT/tokens/$pool.txt" "$count")
   python3 bench/send_tokens.py "${args[@]}" || die "$name: the client failed"
   # SIGTERM ends the process and callgrind still writes its profile (SIGINT would not do:
   # a background job of a script ignores it).
@@ -108,29 +124,34 @@ RESULTS="$OUT/results.tsv"
 : >"$RESULTS"
 for alg in $ALGS; do
   for server in $SERVERS; do
+    # Bare reads no token: one run is enough (under the first algorithm's name).
+    [[ $server == bare && $alg != "${ALGS%% *}" ]] && continue
     log "$server $alg: base ($WARMUP warm-up requests)"
     base=$(profile "$server-${alg,,}-base" "$server" "$alg" 0)
     log "$server $alg: full ($WARMUP warm-up + $N new tokens)"
     full=$(profile "$server-${alg,,}-full" "$server" "$alg" "$N")
     per=$(((full - base) / N))
     printf '%s\t%s\t%s\t%s\t%s\n' "$server" "$alg" "$base" "$full" "$per" >>"$RESULTS"
-    log "$server $alg: $per instructions per new-token request"
+    log "$server $alg: $per instructions per request"
   done
 done
 
 echo
-echo "instructions per request on new tokens (callgrind, N=$N, (full - base) / N)"
+echo "instructions per request (callgrind, N=$N, (full - base) / N)"
+echo "new tokens: lean (cache off) vs floor; one repeated token: leanc (cache on) vs bare"
 awk -F'\t' '
-  { per[$1 "|" $2] = $5; algs[$2] = 1 }
+  { per[$1 "|" $2] = $5; algs[$2] = 1; if ($1 == "bare") bare = $5 }
+  function ratio(a, b) { return (a > 0 && b > 0) ? sprintf("%.3f", a / b) : "n/a" }
   END {
-    printf "%-6s %12s %12s %10s\n", "alg", "floor", "lean", "lean/floor"
+    printf "%-6s %10s %10s %10s %10s %10s %11s\n", "alg", "floor", "lean", "lean/floor", "bare", "leanc", "leanc/bare"
     for (a in algs) {
-      f = per["floor|" a]; l = per["lean|" a]
-      printf "%-6s %12d %12d %10s\n", a, f, l, (f > 0 && l > 0) ? sprintf("%.3f", l / f) : "n/a"
+      f = per["floor|" a]; l = per["lean|" a]; c = per["leanc|" a]
+      printf "%-6s %10d %10d %10s %10d %10d %11s\n", a, f, l, ratio(l, f), bare, c, ratio(c, bare)
     }
   }' "$RESULTS"
 for alg in $ALGS; do
   for server in $SERVERS; do
+    [[ $server == bare && $alg != "${ALGS%% *}" ]] && continue
     echo
     echo "== $server $alg: inclusive instructions per request, by stage"
     python3 bench/callgrind_stages.py "$server" "$OUT/$server-${alg,,}-base.out" \

@@ -4,7 +4,7 @@
     callgrind_stages.py SERVER BASE.out FULL.out N [TOP]
 
 Runs `callgrind_annotate --inclusive=yes` on both profiles and prints, for each stage of
-SERVER's pipeline ("lean" or "floor"), the inclusive instruction count per request:
+SERVER's pipeline ("lean", "leanc", "bare" or "floor"), the inclusive instruction count per request:
 (full - base) / N, of the costliest function the stage's pattern matches (the rows of one
 function that callgrind_annotate splits by source file nest, so the largest is the whole;
 malloc and free are summed). A stage whose functions were inlined into their caller shows "-". Then the TOP
@@ -40,6 +40,24 @@ STAGES = {
         ("    metrics event", r"axum_principal::observe::verified$"),
         ("  drop of the principal / claims", r"core::ptr::drop_in_place<axum_principal::principal::Inner>$"),
         ("  extensions insert", r"http::extensions::Extensions::insert<"),
+        ("  handler + response", r"axum::routing::Router<.*>::call_with_state$"),
+        ("malloc + free (whole process)", r"^(malloc|free|realloc|calloc)$"),
+    ],
+    # One repeated token, every request a cache hit.
+    "leanc": [
+        ("whole request (hyper task: read, route, respond)", r"hyper::proto::h1::dispatch::Dispatcher<.*>::poll_catch"),
+        ("AuthService::call: the fast path, the inner service called at once", r"axum_principal::layer::AuthService<.*>::call$"),
+        ("  cached_bearer (steps 1-2 on a hit, never waits)", r"axum_principal::authenticator::Authenticator::cached_bearer$"),
+        ("    bearer: header -> token", r"axum_principal::bearer::bearer_token$"),
+        ("    cache lookup (quick_cache get + whole-token compare)", r"axum_principal::cache::TokenCache::get$"),
+        ("    re-check of the hit (time, key still in the set)", r"axum_principal::authenticator::Authenticator::valid_now$"),
+        ("    metrics event (metrics feature only)", r"axum_principal::observe::verified$"),
+        ("  extensions insert (the principal)", r"http::extensions::Extensions::insert<"),
+        ("  handler + response", r"axum::routing::Router<.*>::call_with_state$"),
+        ("malloc + free (whole process)", r"^(malloc|free|realloc|calloc)$"),
+    ],
+    "bare": [
+        ("whole request (hyper task: read, route, respond)", r"hyper::proto::h1::dispatch::Dispatcher<.*>::poll_catch"),
         ("  handler + response", r"axum::routing::Router<.*>::call_with_state$"),
         ("malloc + free (whole process)", r"^(malloc|free|realloc|calloc)$"),
     ],

@@ -22,6 +22,8 @@
 # Everything binds 127.0.0.1 and is killed on exit. Settings (environment):
 #   ROUNDS=2 DURATION=10 WARMUP=3 CONNS=32 POOL_SIZE=20000 POOL_MAX=30
 #   SERVER_CPU=0 LOAD_CPU=1 OUT=<dir for tokens, logs, results> SKIP_BUILD=0
+#   ONLY=<extended regex over "server alg mode": run only the cases it matches, e.g.
+#   ONLY='^(bare|leanc)' for the cache-hit comparison>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +38,7 @@ LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/axum-principal-load.XXXXXX")}
 SKIP_BUILD=${SKIP_BUILD:-0}
 BIN=target/release/examples
+BUILD_ARGS="-p axum-principal-workspace --no-default-features --features aws-lc-rs --examples"
 # The same build as bench/callgrind.sh (line tables do not change the code, only let
 # callgrind_annotate name functions), so running both costs one release build.
 export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
@@ -99,13 +102,16 @@ TCK=$(getconf CLK_TCK)
 source bench/lib.sh
 
 # --- build ------------------------------------------------------------------------------
+# The servers are the root package's examples, built with the library at its default
+# features (the root package's own defaults add `metrics` and more, for the tests).
 if [[ $SKIP_BUILD != 1 ]]; then
-  log "cargo build --release --examples"
-  cargo build --release --examples >"$OUT/logs/build.log" 2>&1 ||
+  log "cargo build --release $BUILD_ARGS"
+  # shellcheck disable=SC2086
+  cargo build --release $BUILD_ARGS >"$OUT/logs/build.log" 2>&1 ||
     { tail -30 "$OUT/logs/build.log" >&2; die "build failed"; }
 fi
 for b in bench_bare bench_floor bench_lean bench_issuer protected_api; do
-  [[ -x $BIN/$b ]] || die "$BIN/$b is missing (build with: cargo build --release --examples)"
+  [[ -x $BIN/$b ]] || die "$BIN/$b is missing (build with: cargo build --release $BUILD_ARGS)"
 done
 
 # --- the issuer and its tokens ----------------------------------------------------------
@@ -239,6 +245,12 @@ CASES=(
   "floor RS256 pool" "lean RS256 pool" "example RS256 pool"
   "floor ES256 pool" "lean ES256 pool" "example ES256 pool"
 )
+if [[ -n ${ONLY:-} ]]; then
+  kept=()
+  for c in "${CASES[@]}"; do [[ $c =~ $ONLY ]] && kept+=("$c"); done
+  ((${#kept[@]} > 0)) || die "ONLY=$ONLY matches no case"
+  CASES=("${kept[@]}")
+fi
 log "$ROUNDS rounds x ${#CASES[@]} runs: one-token runs ${WARMUP}+${DURATION} s, pool runs ${WARMUP} s + $POOL_SIZE requests; $CONNS connections"
 for ((round = 1; round <= ROUNDS; round++)); do
   if ((round % 2 == 1)); then

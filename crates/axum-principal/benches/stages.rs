@@ -11,11 +11,13 @@
 //! * `decode`: decode header and claims, no verification (`internals::parse_token`; with
 //!   `parse_token_to_map` also the claims' `Map` a handler's `claims()` call builds), for
 //!   a typical token and one with a large claim set;
-//! * `digest`: SHA-256 of a token, the token cache's key (`internals::token_digest`);
+//! * `cache_key`: where the token cache looks a token up (`internals::token_locator`, its
+//!   last 32 bytes), beside the SHA-256 of the whole token it computed before
+//!   (`internals::token_digest`);
 //! * `keys`: the key-set lookup. Nothing public isolates `keys_for`, so this group measures
 //!   the diagnostic `KeyStore::key_ids` (set lookup + a `Vec` of kids) for a static set and
-//!   a fetched (moka-cached) set, and `Authenticator::verify` on a token-cache hit (digest +
-//!   cache get + time re-check + key-still-present check), which is the lookup path a
+//!   a fetched set, and `Authenticator::verify` on a token-cache hit (cache get + whole-token
+//!   compare + time re-check + key-still-present check), which is the lookup path a
 //!   repeated token takes;
 //! * `signature`: the signature check alone per algorithm, with this crate's prepared key
 //!   (`internals::PreparedKey`) beside `jsonwebtoken::crypto::verify` (aws-lc-rs
@@ -37,7 +39,7 @@ use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
 use axum_principal::internals::{
-    parse_header, parse_token, parse_token_to_map, token_digest, PreparedKey,
+    parse_header, parse_token, parse_token_to_map, token_digest, token_locator, PreparedKey,
 };
 use axum_principal::{AuthConfig, AuthLayer, Authenticator, Classifier, Issuer, Preset, Principal};
 use axum_principal_testkit::{KeyAlg, MockIssuer};
@@ -181,8 +183,13 @@ fn stages(c: &mut Criterion) {
     );
     g.finish();
 
-    let mut g = c.benchmark_group("digest");
-    g.bench_function("token_digest", |b| b.iter(|| token_digest(black_box(&rs))));
+    let mut g = c.benchmark_group("cache_key");
+    g.bench_function("token_locator", |b| {
+        b.iter(|| token_locator(black_box(&rs)))
+    });
+    g.bench_function("token_sha256_before", |b| {
+        b.iter(|| token_digest(black_box(&rs)))
+    });
     g.finish();
 
     // --- key lookup -------------------------------------------------------------------

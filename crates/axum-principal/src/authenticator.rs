@@ -4,7 +4,8 @@
 //! tokens that come another way: a WebSocket handshake, a CLI) run the same steps:
 //!
 //! 1. size and syntax: RFC 6750's `b64token` for a header value, UTF-8 for a string;
-//! 2. the verified-token cache, keyed by the token's SHA-256, re-checked on every hit;
+//! 2. the verified-token cache, which answers only the very token it verified (compared
+//!    byte for byte), re-checked on every hit;
 //! 3. [`verify`] decodes header and claims, and the header's `alg` and `typ` are checked;
 //! 4. the unverified `iss` selects a configured issuer, whose key store gives the keys to
 //!    try (an unknown issuer causes no network I/O);
@@ -33,7 +34,6 @@ use crate::binding::{Binding, ClientCertificate};
 use crate::cache::{Entry, TokenCache, Verified};
 use crate::clock::unix_seconds;
 use crate::config::{AuthConfig, Issuer};
-use crate::crypto::sha256;
 use crate::dpop::{InvalidDpopProof, ProofRequest};
 use crate::key_store::{KeyStore, LookupError};
 use crate::principal::{AuthContext, Principal};
@@ -52,7 +52,16 @@ pub struct Authenticator {
 struct AuthInner {
     config: AuthConfig,
     keys: KeyStore,
-    cache: Option<TokenCache>,
+    cache: Option<Arc<TokenCache>>,
+    /// What the layer puts into every request (built once: one reference count to share).
+    context: AuthContext,
+}
+
+/// What the cache held for a token before the pipeline ran: the entry found, still to be
+/// re-checked, or none. Handed from [`Authenticator::cached_bearer`] to the pipeline so a
+/// token is looked up and counted once.
+pub(crate) struct Lookup {
+    entry: Option<Arc<Entry>>,
 }
 
 /// Counters of the verified-token cache.
@@ -133,15 +142,20 @@ impl Authenticator {
     /// An authenticator with its own key cache.
     pub fn new(config: AuthConfig) -> Self {
         let keys = KeyStore::new(&config);
+        let leeway = config.inner.leeway_secs;
         let cache = config
             .inner
             .token_cache
-            .map(|limits| TokenCache::new(limits, config.inner.leeway_secs));
+            .map(|limits| Arc::new(TokenCache::new(limits, leeway)));
+        let context = AuthContext {
+            renderer: Arc::new(config.inner.renderer.clone()),
+        };
         Self {
             inner: Arc::new(AuthInner {
                 config,
                 keys,
                 cache,
+                context,
             }),
         }
     }
@@ -178,13 +192,16 @@ impl Authenticator {
     /// verified-token cache while it would still verify.
     /// A token bound to a key or certificate (`cnf`) is refused here: it needs its proof.
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthRejection> {
-        let verified = self.verify_token(token.as_bytes(), Source::Caller).await;
+        let verified = self
+            .verify_token(token.as_bytes(), Source::Caller, None)
+            .await;
         verified
-            .and_then(|(principal, binding)| {
+            .and_then(|(principal, binding, cached)| {
                 binding
                     .check_bearer(None)
-                    .map(|()| principal)
-                    .map_err(RejectionKind::InvalidToken)
+                    .map_err(RejectionKind::InvalidToken)?;
+                crate::observe::verified(principal.kind().as_str(), cached);
+                Ok(principal)
             })
             .map_err(|kind| self.reject(kind))
     }
@@ -198,7 +215,7 @@ impl Authenticator {
         headers: &HeaderMap,
     ) -> Result<Option<Principal>, AuthRejection> {
         // Refusals are counted once, when they are rendered (`AuthRejection::into_response`).
-        self.principal_of(headers, None)
+        self.principal_of(headers, None, None)
             .await
             .map_err(|kind| self.reject(kind))
     }
@@ -210,9 +227,74 @@ impl Authenticator {
         &self,
         request: AuthRequest<'_>,
     ) -> Result<Option<Principal>, AuthRejection> {
-        self.principal_of(request.headers, Some(request))
+        self.authenticate_after(request, None).await
+    }
+
+    /// [`authenticate_request`](Self::authenticate_request) after
+    /// [`cached_bearer`](Self::cached_bearer) found no answer, with what its lookup found.
+    pub(crate) async fn authenticate_after(
+        &self,
+        request: AuthRequest<'_>,
+        lookup: Option<Lookup>,
+    ) -> Result<Option<Principal>, AuthRejection> {
+        self.principal_of(request.headers, Some(request), lookup)
             .await
             .map_err(|kind| self.reject(kind))
+    }
+
+    /// The layer's fast path, which never waits: the principal of a `Bearer` token that the
+    /// verified-token cache holds and whose re-checks (time, key still in the issuer's set,
+    /// no binding it fails) pass on what is in memory. `Err` for anything else — no cache,
+    /// a miss, `DPoP`, keys that need a fetch, any refusal — with the cache lookup when one
+    /// was made; the caller then runs [`authenticate_after`](Self::authenticate_after),
+    /// which decides (and refuses) exactly as the full pipeline does.
+    pub(crate) fn cached_bearer(
+        &self,
+        headers: &HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Result<Principal, Option<Lookup>> {
+        let c = &self.inner.config.inner;
+        let Some(cache) = &self.inner.cache else {
+            return Err(None);
+        };
+        let dpop = c.dpop.as_ref();
+        let token = match bearer_token(headers, dpop.is_some()) {
+            Ok(Credentials::Bearer(token)) if !dpop.is_some_and(|d| d.required) => token,
+            _ => return Err(None),
+        };
+        if token.len() > c.max_token_bytes {
+            return Err(None);
+        }
+        let lookup = self.lookup(cache, token);
+        let Some(entry) = &lookup.entry else {
+            return Err(Some(lookup));
+        };
+        // The client certificate is looked for only when the token is bound to one.
+        let binding = &entry.verified.binding;
+        let unbound_or_matching = || {
+            !binding.bound
+                || binding
+                    .check_bearer(extensions.get::<ClientCertificate>())
+                    .is_ok()
+        };
+        match self.valid_now(entry) {
+            Some(true) if unbound_or_matching() => {
+                crate::observe::verified(entry.principal.kind().as_str(), true);
+                Ok(entry.principal.clone())
+            }
+            Some(false) => {
+                cache.remove(token);
+                Err(Some(Lookup { entry: None }))
+            }
+            _ => Err(Some(lookup)),
+        }
+    }
+
+    /// Step 2: what the cache holds for the token (counted here, once).
+    fn lookup(&self, cache: &Arc<TokenCache>, token: &[u8]) -> Lookup {
+        Lookup {
+            entry: cache.get(token),
+        }
     }
 
     /// A refusal shown with the configured renderer (realm, custom body): the one place a
@@ -224,15 +306,14 @@ impl Authenticator {
     /// What the layer puts into every request it passes on, so extractors and guards refuse
     /// with the same renderer.
     pub(crate) fn context(&self) -> AuthContext {
-        AuthContext {
-            renderer: self.inner.config.inner.renderer.clone(),
-        }
+        self.inner.context.clone()
     }
 
     async fn principal_of(
         &self,
         headers: &HeaderMap,
         request: Option<AuthRequest<'_>>,
+        lookup: Option<Lookup>,
     ) -> Result<Option<Principal>, RejectionKind> {
         let c = &self.inner.config.inner;
         let dpop = c.dpop.as_ref();
@@ -243,10 +324,12 @@ impl Authenticator {
                 Err(RejectionKind::DpopRequired)
             }
             Credentials::Bearer(token) => {
-                let (principal, binding) = self.verify_token(token, Source::Header).await?;
+                let (principal, binding, cached) =
+                    self.verify_token(token, Source::Header, lookup).await?;
                 binding
                     .check_bearer(certificate)
                     .map_err(RejectionKind::InvalidToken)?;
+                crate::observe::verified(principal.kind().as_str(), cached);
                 Ok(Some(principal))
             }
             Credentials::Dpop(token) => {
@@ -255,13 +338,13 @@ impl Authenticator {
                         InvalidDpopProof::NoRequestContext,
                     ));
                 };
-                let (principal, binding) =
-                    self.verify_token(token, Source::Header)
-                        .await
-                        .map_err(|kind| match kind {
-                            RejectionKind::InvalidToken(r) => RejectionKind::InvalidDpopToken(r),
-                            other => other,
-                        })?;
+                let (principal, binding, cached) = self
+                    .verify_token(token, Source::Header, lookup)
+                    .await
+                    .map_err(|kind| match kind {
+                        RejectionKind::InvalidToken(r) => RejectionKind::InvalidDpopToken(r),
+                        other => other,
+                    })?;
                 Self::check_dpop_binding(&binding, certificate)?;
                 let jkt = binding.jkt.as_deref().unwrap_or_default();
                 // The token passed the b64token check: ASCII.
@@ -275,6 +358,7 @@ impl Authenticator {
                     jkt,
                 };
                 dpop.check(&proof, c.clock.now(), c.leeway_secs).await?;
+                crate::observe::verified(principal.kind().as_str(), cached);
                 Ok(Some(principal))
             }
         }
@@ -299,13 +383,16 @@ impl Authenticator {
             .map_err(RejectionKind::InvalidDpopToken)
     }
 
-    /// Steps 1–2: size and syntax, then the cache; a miss is verified in full and cached.
-    /// The token's binding comes back with it, for the caller to check against the scheme.
+    /// Steps 1–2: size and syntax, then the cache (unless `lookup` says what it holds); a
+    /// miss is verified in full and cached. The token's binding comes back with it, for the
+    /// caller to check against the scheme, and whether the cache answered (the caller
+    /// counts the verification once everything passed).
     async fn verify_token(
         &self,
         token: &[u8],
         source: Source,
-    ) -> Result<(Principal, Binding), RejectionKind> {
+        lookup: Option<Lookup>,
+    ) -> Result<(Principal, Binding, bool), RejectionKind> {
         let c = &self.inner.config.inner;
         if token.len() > c.max_token_bytes {
             if let Source::Header = source {
@@ -314,19 +401,18 @@ impl Authenticator {
             }
             return Err(RejectionKind::InvalidToken(InvalidToken::TooLarge));
         }
-        let cached = self
-            .inner
-            .cache
-            .as_ref()
-            .map(|cache| (cache, sha256(&[token])));
-        if let Some((cache, digest)) = &cached {
-            if let Some(entry) = cache.get(digest) {
-                if self.still_valid(&entry).await {
-                    crate::observe::verified(entry.principal.kind().as_str(), true);
-                    return Ok((entry.principal.clone(), entry.verified.binding.clone()));
-                }
-                cache.remove(digest);
+        let cached = self.inner.cache.as_ref().map(|cache| {
+            let mut lookup = lookup.unwrap_or_else(|| self.lookup(cache, token));
+            // A lookup handed in is for this very token; one that is not is no answer.
+            lookup.entry = lookup.entry.filter(|entry| entry.is_for(token));
+            (cache, lookup)
+        });
+        if let Some((cache, Lookup { entry: Some(entry) })) = &cached {
+            if self.still_valid(entry).await {
+                let binding = entry.verified.binding.clone();
+                return Ok((entry.principal.clone(), binding, true));
             }
+            cache.remove(token);
         }
         let token = match source {
             Source::Header => check_b64token(token).map_err(RejectionKind::InvalidRequest)?,
@@ -334,35 +420,53 @@ impl Authenticator {
                 .map_err(|_| RejectionKind::InvalidToken(InvalidToken::Malformed))?,
         };
         let (principal, verified) = self.verify_uncached(token).await?;
-        crate::observe::verified(principal.kind().as_str(), false);
         let binding = verified.binding.clone();
-        if let Some((cache, digest)) = cached {
-            cache.insert(digest, Entry::from_verified(principal.clone(), verified));
+        if let Some((cache, _)) = cached {
+            let bytes = token.as_bytes();
+            let now = unix_seconds(c.clock.now());
+            let entry = Entry::from_verified(bytes, principal.clone(), verified, now);
+            cache.insert(bytes, entry);
+            cache.sweep_if_due(now);
         }
-        Ok((principal, binding))
+        Ok((principal, binding, false))
     }
 
     /// Whether a cached verification still holds: its time claims, and its key still in the
     /// issuer's set (which also keeps key refreshes running for cached traffic).
     async fn still_valid(&self, entry: &Entry) -> bool {
-        let c = &self.inner.config.inner;
-        if !entry.in_time(unix_seconds(c.clock.now()), c.leeway_secs) {
-            return false;
+        if let Some(valid) = self.valid_now(entry) {
+            return valid;
         }
-        let jwks = &self.inner.keys;
         let v = &entry.verified;
-        if v.alg.is_hmac() {
-            return jwks
-                .hmac_key(v.issuer)
-                .is_some_and(|k| k.fingerprint == v.key_fingerprint);
-        }
         let kid = v.kid.as_deref();
-        match jwks.keys_for(v.issuer, kid, v.alg).await {
+        match self.inner.keys.keys_for(v.issuer, kid, v.alg).await {
             Ok(set) => set
                 .candidates(kid, v.alg)
                 .any(|k| k.fingerprint == v.key_fingerprint),
             Err(_) => false,
         }
+    }
+
+    /// [`still_valid`](Self::still_valid) on what is in memory: `None` when only the key
+    /// store can tell, after a fetch.
+    fn valid_now(&self, entry: &Entry) -> Option<bool> {
+        let c = &self.inner.config.inner;
+        let now = unix_seconds(c.clock.now());
+        if let Some(cache) = &self.inner.cache {
+            cache.sweep_if_due(now);
+        }
+        if !entry.in_time(now, c.leeway_secs) {
+            return Some(false);
+        }
+        let keys = &self.inner.keys;
+        let v = &entry.verified;
+        if v.alg.is_hmac() {
+            return Some(
+                keys.hmac_key(v.issuer)
+                    .is_some_and(|k| k.fingerprint == v.key_fingerprint),
+            );
+        }
+        keys.still_holds(v.issuer, v.kid.as_deref(), v.alg, &v.key_fingerprint)
     }
 
     /// Steps 3–7, for a token the cache does not hold.
@@ -490,7 +594,8 @@ impl Authenticator {
             validity.expires_at,
             classification,
             issuer.roles_claim.as_deref().unwrap_or(&c.roles_claim),
-        )?;
+        )?
+        .rendered_by(&self.inner.context.renderer);
         Ok((principal, validity, binding))
     }
 }

@@ -169,7 +169,7 @@ pub(crate) fn parse_jwk(
         }
     }
     let kid = field("kid")?.map(str::to_owned);
-    let issuer = field("issuer")?.map(Box::from);
+    let issuer: Option<Box<str>> = field("issuer")?.map(Box::from);
     let jwk_alg = match field("alg")? {
         None => None,
         Some(name) => {
@@ -244,6 +244,12 @@ pub(crate) fn parse_jwk(
         }
         "oct" => return Err("symmetric keys are never taken from a JWKS"),
         _ => return Err("unknown kty"),
+    };
+    // The fingerprint names what the key may verify, not only its material: a cached token
+    // is served only while its key is held with the same `issuer` restriction.
+    let fingerprint = match issuer.as_deref() {
+        Some(own) => sha256(&[&fingerprint, b"\0issuer\0", own.as_bytes()]),
+        None => fingerprint,
     };
     Ok(VerifyingKey {
         kid,
@@ -374,6 +380,26 @@ mod tests {
         assert!(
             key(json!(7)).is_err(),
             "a non-string issuer member skips the key"
+        );
+    }
+
+    /// The fingerprint a cached token is re-checked against covers the key's `issuer`
+    /// restriction: the same material restricted differently is another key.
+    #[test]
+    fn the_fingerprint_covers_the_issuer_member() {
+        let key =
+            |jwk: Value| parse_jwk(&jwk, &Algorithm::ASYMMETRIC).unwrap_or_else(|e| panic!("{e}"));
+        let plain = key(json!({"kty":"OKP","crv":"Ed25519","x":ED_X}));
+        let a = key(json!({"kty":"OKP","crv":"Ed25519","x":ED_X,"issuer":"https://a.example.com"}));
+        let b = key(json!({"kty":"OKP","crv":"Ed25519","x":ED_X,"issuer":"https://b.example.com"}));
+        let a_again = key(
+            json!({"kty":"OKP","crv":"Ed25519","x":ED_X,"issuer":"https://a.example.com","kid":"k"}),
+        );
+        assert_ne!(plain.fingerprint, a.fingerprint);
+        assert_ne!(a.fingerprint, b.fingerprint);
+        assert_eq!(
+            a.fingerprint, a_again.fingerprint,
+            "the kid is not part of it"
         );
     }
 

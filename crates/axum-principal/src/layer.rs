@@ -39,6 +39,7 @@ use std::task::{Context, Poll};
 
 use axum::response::{IntoResponse, Response};
 use http::Request;
+use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use crate::authenticator::{AuthRequest, Authenticator};
@@ -108,13 +109,30 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Error>;
+    type Future = ResponseFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // A repeated bearer token the cache holds is answered without waiting: the inner
+        // service (the one polled ready) is called at once, nothing is boxed.
+        let lookup = match self
+            .auth
+            .cached_bearer(request.headers(), request.extensions())
+        {
+            Ok(principal) => {
+                // The principal carries the layer's renderer: no `AuthContext` beside it.
+                request.extensions_mut().insert(principal);
+                return ResponseFuture {
+                    kind: Kind::Inner {
+                        future: self.inner.call(request),
+                    },
+                };
+            }
+            Err(lookup) => lookup,
+        };
         // The service that was polled ready is `self.inner`; take it and leave a clone in its
         // place (tower's "be careful when cloning inner services").
         let clone = self.inner.clone();
@@ -122,43 +140,64 @@ where
         let auth = self.auth.clone();
         let allow_anonymous = self.allow_anonymous;
         ResponseFuture {
-            inner: Box::pin(async move {
-                match auth
-                    .authenticate_request(AuthRequest::from_request(&request))
-                    .await
-                {
-                    Ok(Some(principal)) => {
-                        request.extensions_mut().insert(principal);
+            kind: Kind::Pipeline {
+                future: Box::pin(async move {
+                    match auth
+                        .authenticate_after(AuthRequest::from_request(&request), lookup)
+                        .await
+                    {
+                        Ok(Some(principal)) => {
+                            request.extensions_mut().insert(principal);
+                        }
+                        Ok(None) if allow_anonymous => {
+                            request.extensions_mut().insert(auth.context());
+                        }
+                        Ok(None) => {
+                            return Ok(auth
+                                .reject(RejectionKind::MissingCredentials)
+                                .into_response())
+                        }
+                        Err(rejection) => return Ok(rejection.into_response()),
                     }
-                    Ok(None) if allow_anonymous => {}
-                    Ok(None) => {
-                        return Ok(auth
-                            .reject(RejectionKind::MissingCredentials)
-                            .into_response())
-                    }
-                    Err(rejection) => return Ok(rejection.into_response()),
-                }
-                request.extensions_mut().insert(auth.context());
-                inner.call(request).await
-            }),
+                    inner.call(request).await
+                }),
+            },
         }
     }
 }
 
-/// The response future of [`AuthService`].
-pub struct ResponseFuture<E> {
-    inner: Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>,
-}
-
-impl<E> Future for ResponseFuture<E> {
-    type Output = Result<Response, E>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
+pin_project! {
+    /// The response future of [`AuthService`]: the inner service's own future when the
+    /// token was answered from the verified-token cache, else the whole pipeline, boxed.
+    pub struct ResponseFuture<F, E> {
+        #[pin]
+        kind: Kind<F, E>,
     }
 }
 
-impl<E> fmt::Debug for ResponseFuture<E> {
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F, E> {
+        Inner { #[pin] future: F },
+        Pipeline { future: Pin<Box<dyn Future<Output = Result<Response, E>> + Send>> },
+    }
+}
+
+impl<F, E> Future for ResponseFuture<F, E>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Inner { future } => future.poll(cx),
+            KindProj::Pipeline { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<F, E> fmt::Debug for ResponseFuture<F, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }

@@ -236,3 +236,38 @@ async fn every_refusal_is_counted_once_by_its_reason() {
     assert_eq!(rejected("guard_refused"), 4);
     assert_eq!(counter(s, "axum_principal_rejections_total", &[]), 7);
 }
+
+/// A token refused after its verification (bound to a DPoP key but presented as `Bearer`)
+/// is counted as a refusal only, never as a verification, whether the cache held it or not.
+#[tokio::test]
+async fn a_token_refused_after_its_verification_is_not_counted_as_verified() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let issuer = issuer().await;
+    let app = router(AuthLayer::new(build(config(&issuer, &ManualClock::new()))));
+    let key = axum_principal_testkit::DpopKey::generate(axum_principal_testkit::KeyAlg::Es256)
+        .expect("a DPoP key");
+    let bound = issuer.token().dpop_bound(&key).sign();
+    for _ in 0..2 {
+        assert_eq!(
+            get_with(&app, "/me", &bound).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let s = &snapshot(&snapshotter);
+    assert_eq!(counter(s, "axum_principal_verifications_total", &[]), 0);
+    assert_eq!(
+        counter(
+            s,
+            "axum_principal_rejections_total",
+            &[("reason", "bound_token_as_bearer")]
+        ),
+        2
+    );
+    // The second use was answered by the cache, and refused all the same.
+    assert_eq!(
+        counter(s, "axum_principal_token_cache_total", &[("result", "hit")]),
+        1
+    );
+}

@@ -208,3 +208,94 @@ async fn a_far_future_exp_is_cached_without_overflow() {
     }
     assert_eq!(hits(&auth), 1);
 }
+
+/// An entry lives at most a day after its token was verified, whatever `exp` says: then the
+/// token is verified again (and cached again).
+#[tokio::test]
+async fn an_entry_is_served_for_at_most_a_day() {
+    let issuer = issuer().await;
+    let clock = ManualClock::new();
+    let auth = authenticator(config(&issuer, &clock));
+    let app = router(AuthLayer::from_authenticator(auth.clone()));
+    let token = issuer.token().expires_in(3 * 24 * 3600).sign();
+    assert_eq!(get_with(&app, "/me", &token).await.status, StatusCode::OK);
+    clock.advance(Duration::from_secs(24 * 3600 - 10));
+    assert_eq!(get_with(&app, "/me", &token).await.status, StatusCode::OK);
+    assert_eq!(hits(&auth), 1, "within the day: from the cache");
+    clock.advance(Duration::from_secs(20));
+    assert_eq!(get_with(&app, "/me", &token).await.status, StatusCode::OK);
+    let stats = auth.token_cache_stats().expect("the cache is on");
+    // The stale entry was found (a hit), refused by its age, and the token verified anew.
+    assert_eq!((stats.hits, stats.misses), (2, 1), "{stats:?}");
+    assert_eq!(get_with(&app, "/me", &token).await.status, StatusCode::OK);
+    assert_eq!(hits(&auth), 3, "the new entry serves the next request");
+}
+
+/// The cache finds an entry by the token's last bytes, but answers only the very token it
+/// verified: one that ends the same way and differs anywhere else is verified in full
+/// (and refused here: its signature does not cover what it says).
+#[tokio::test]
+async fn a_token_ending_like_a_cached_one_is_not_answered_from_it() {
+    let issuer = issuer().await;
+    let auth = authenticator(config(&issuer, &ManualClock::new()));
+    let app = router(AuthLayer::from_authenticator(auth.clone()));
+    let token = issuer.user_token_with_roles("alice", &["admin"]);
+    assert_eq!(
+        get_with(&app, "/admin", &token).await.status,
+        StatusCode::OK
+    );
+    let (signing_input, signature) = token.rsplit_once('.').expect("a compact JWS");
+    let (header, _) = signing_input.split_once('.').expect("header.payload");
+    // Another payload (Mallory, also an admin), the same signature: the same last 32 bytes.
+    let forged_claims = serde_json::json!({
+        "iss": issuer.issuer(), "aud": issuer.audience(), "sub": "mallory",
+        "exp": 4_000_000_000i64, "roles": ["admin"],
+    });
+    let payload = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        forged_claims.to_string(),
+    );
+    let forged = format!("{header}.{payload}.{signature}");
+    assert_eq!(&forged[forged.len() - 32..], &token[token.len() - 32..]);
+    let reply = get_with(&app, "/admin", &forged).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    // One byte of the signature changed, in front of the last 32: not the cached token.
+    let mut bytes = token.clone().into_bytes();
+    let at = bytes.len() - 40;
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(bytes).expect("ASCII");
+    let reply = get_with(&app, "/admin", &altered).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    let stats = auth.token_cache_stats().expect("the cache is on");
+    assert_eq!((stats.hits, stats.misses), (0, 3), "{stats:?}");
+    // The real token is still answered from its entry.
+    assert_eq!(
+        get_with(&app, "/admin", &token).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(hits(&auth), 1);
+}
+
+/// `max_entries(1)`: the one entry is cached (its weight floor never exceeds what a shard
+/// admits), and a second token takes its place.
+#[tokio::test]
+async fn a_cache_of_one_entry_holds_one_entry() {
+    let issuer = issuer().await;
+    let auth = authenticator(
+        config(&issuer, &ManualClock::new()).token_cache(
+            TokenCacheLimits::default()
+                .max_entries(1)
+                .max_bytes(1 << 20),
+        ),
+    );
+    let app = router(AuthLayer::from_authenticator(auth.clone()));
+    let alice = issuer.user_token("alice");
+    for _ in 0..2 {
+        assert_eq!(get_with(&app, "/me", &alice).await.status, StatusCode::OK);
+    }
+    assert_eq!(hits(&auth), 1, "the second request was a hit");
+    let bob = issuer.user_token("bob");
+    assert_eq!(get_with(&app, "/me", &bob).await.status, StatusCode::OK);
+    let stats = auth.token_cache_stats().expect("the cache is on");
+    assert_eq!(stats.entries, 1, "{stats:?}");
+}

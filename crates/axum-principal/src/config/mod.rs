@@ -307,14 +307,20 @@ impl AuthConfigBuilder {
 
     /// Bounds of the verified-token cache, as [`TokenCacheLimits`]
     /// (default 100 000 entries and 64 MiB, whichever is reached first). A repeated token is
-    /// answered from the cache while its `exp`/`nbf` still hold and the key that verified it
-    /// is still in the issuer's set.
+    /// answered from the cache while its `exp`/`nbf` still hold, the key that verified it
+    /// is still in the issuer's set, and for at most a day.
+    ///
+    /// The cache keeps each token it verified (it answers only that very token, compared
+    /// byte for byte): while an entry lives, a dump of the process's memory shows a usable
+    /// token, as the request buffers do while a request is read. Entries go when they
+    /// expire (swept at most a minute later) or are evicted; their bytes are wiped then.
+    /// Where that is not acceptable, use [`without_token_cache`](Self::without_token_cache).
     pub fn token_cache(mut self, limits: TokenCacheLimits) -> Self {
         self.token_cache = Some(limits);
         self
     }
 
-    /// Verifies every token in full, every time.
+    /// Verifies every token in full, every time (and keeps no token in memory).
     pub fn without_token_cache(mut self) -> Self {
         self.token_cache = None;
         self

@@ -282,11 +282,11 @@ fn a_list_of_scopes_is_checked_when_the_guard_is_built() {
 /// The layer's rendering context, with a realm other than the default.
 fn context() -> AuthContext {
     AuthContext {
-        renderer: Renderer {
+        renderer: std::sync::Arc::new(Renderer {
             realm: "tests".into(),
             custom: None,
             ..Renderer::default()
-        },
+        }),
     }
 }
 

@@ -34,7 +34,7 @@ mod set;
 
 use std::fmt;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::alg::Algorithm;
 use crate::clock::Clock;
@@ -73,6 +73,21 @@ struct IssuerKeys {
     keys: Keys,
     hmac: Option<Arc<VerifyingKey>>,
     fetch: Mutex<FetchState>,
+    /// The last good fetched set (`Keys::Fetched` only): read on every request, written
+    /// once per fetch. A lock held for a pointer copy, never across an `await`.
+    set: RwLock<Option<Arc<KeySet>>>,
+}
+
+impl IssuerKeys {
+    /// The fetched set held now.
+    fn held(&self) -> Option<Arc<KeySet>> {
+        self.set.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the held set.
+    fn store(&self, set: Arc<KeySet>) {
+        *self.set.write().unwrap_or_else(|e| e.into_inner()) = Some(set);
+    }
 }
 
 /// Every configured issuer's keys, kept fresh. Cheap to clone; clones share the store.
@@ -86,7 +101,6 @@ pub struct KeyStore {
 
 struct Inner {
     issuers: Vec<IssuerKeys>,
-    sets: moka::future::Cache<usize, Arc<KeySet>>,
     http: reqwest::Client,
     policy: KeyPolicy,
     algorithms: Vec<Algorithm>,
@@ -155,15 +169,12 @@ impl KeyStore {
                 },
                 hmac: source.hmac.clone(),
                 fetch: Mutex::new(FetchState::default()),
+                set: RwLock::new(None),
             })
             .collect::<Vec<_>>();
-        // One entry per configured issuer, so the cache is bounded by construction; no
-        // capacity is set, which also keeps moka from ever evicting a last good set.
-        let sets = moka::future::Cache::builder().build();
         Self {
             inner: Arc::new(Inner {
                 issuers,
-                sets,
                 http: c.http.clone(),
                 policy: c.keys.clone(),
                 algorithms: c.algorithms.clone(),
@@ -181,7 +192,7 @@ impl KeyStore {
             if !matches!(issuer.keys, Keys::Fetched(_)) {
                 continue;
             }
-            let seen = self.inner.sets.get(&idx).await.map_or(0, |s| s.version);
+            let seen = issuer.held().map_or(0, |s| s.version);
             let now = self.inner.clock.now();
             match self.refresh(idx, Reason::NoKeys, seen).await {
                 Some(set) if now < set.usable_until => {}
@@ -199,11 +210,51 @@ impl KeyStore {
     /// configured, `{tenantid}` and all), or `None` when no set is held. For diagnostics.
     pub async fn key_ids(&self, issuer: &str) -> Option<Vec<String>> {
         let idx = self.inner.issuers.iter().position(|i| i.issuer == issuer)?;
-        let set = match self.inner.issuers.get(idx).map(|i| &i.keys) {
-            Some(Keys::Fixed(fixed)) => Arc::clone(fixed),
-            _ => self.inner.sets.get(&idx).await?,
+        let issuer = self.inner.issuers.get(idx)?;
+        let set = match &issuer.keys {
+            Keys::Fixed(fixed) => Arc::clone(fixed),
+            _ => issuer.held()?,
         };
         Some(set.keys.iter().filter_map(|k| k.kid.clone()).collect())
+    }
+
+    /// Whether issuer `idx`'s keys still hold the key with this `fingerprint` (for `kid`
+    /// and `alg`), answered without waiting from the fixed set or the fetched one while it
+    /// is usable (starting a refresh ahead of expiry when it is due). `None` when only a
+    /// fetch could tell (no usable set is held).
+    pub(crate) fn still_holds(
+        &self,
+        idx: usize,
+        kid: Option<&str>,
+        alg: Algorithm,
+        fingerprint: &[u8; 32],
+    ) -> Option<bool> {
+        let issuer = self.inner.issuers.get(idx)?;
+        let holds = |set: &KeySet| {
+            set.candidates(kid, alg)
+                .any(|key| key.fingerprint == *fingerprint)
+        };
+        match &issuer.keys {
+            Keys::Fixed(fixed) => Some(holds(fixed)),
+            Keys::Fetched(_) => self.usable(idx, issuer).map(|set| holds(&set)),
+            Keys::None => None,
+        }
+    }
+
+    /// A fetched set that may still be used, refreshed ahead of expiry when due.
+    fn usable(&self, idx: usize, issuer: &IssuerKeys) -> Option<Arc<KeySet>> {
+        let set = issuer.held()?;
+        let now = self.inner.clock.now();
+        if now >= set.usable_until {
+            return None;
+        }
+        if now >= set.refresh_at {
+            if now >= set.fresh_until {
+                crate::observe::stale_keys(&issuer.issuer);
+            }
+            self.refresh_ahead(idx, set.version);
+        }
+        Some(set)
     }
 
     /// The issuer whose exact `iss` this is (templates are matched by the authenticator).
@@ -238,20 +289,10 @@ impl KeyStore {
             Keys::None => return Err(LookupError::NoKey),
             Keys::Fetched(_) => {}
         }
-        let now = self.inner.clock.now();
-        let existing = self.inner.sets.get(&idx).await;
-        let set = match existing {
-            Some(set) if now < set.usable_until => {
-                if now >= set.refresh_at {
-                    if now >= set.fresh_until {
-                        crate::observe::stale_keys(&issuer.issuer);
-                    }
-                    self.refresh_ahead(idx, set.version);
-                }
-                set
-            }
-            other => {
-                let seen = other.map_or(0, |s| s.version);
+        let set = match self.usable(idx, issuer) {
+            Some(set) => set,
+            None => {
+                let seen = issuer.held().map_or(0, |s| s.version);
                 match self.refresh(idx, Reason::NoKeys, seen).await {
                     Some(set) if self.inner.clock.now() < set.usable_until => set,
                     _ => return Err(LookupError::Unavailable),

@@ -67,14 +67,14 @@ impl FetchTask {
                 let set = Arc::new(set);
                 // Stored before `in_flight` is cleared: whoever finds no fetch in flight
                 // and may not start one finds this set.
-                cache.inner.sets.insert(self.idx, Arc::clone(&set)).await;
+                issuer.store(Arc::clone(&set));
                 Some(set)
             }
             Err(error) => {
                 tracing::warn!(
                     issuer = %issuer.issuer,
                     %error,
-                    has_cached_keys = cache.inner.sets.contains_key(&self.idx),
+                    has_cached_keys = issuer.held().is_some(),
                     "key refresh failed"
                 );
                 None
@@ -204,7 +204,7 @@ impl KeyStore {
                 }
             }
         }
-        self.inner.sets.get(&idx).await
+        self.inner.issuers.get(idx)?.held()
     }
 
     /// Refresh ahead of expiry, off the request path: starts a fetch unless one is in

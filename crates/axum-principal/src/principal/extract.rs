@@ -1,6 +1,7 @@
 //! The extractors: `Principal`, `Option<Principal>`, `User`, `Machine`, `Claims<T>`.
 
 use std::ops::Deref;
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
@@ -18,17 +19,25 @@ pub(crate) fn principal_from(extensions: &Extensions) -> Result<Principal, AuthR
     }
     Err(match extensions.get::<AuthContext>() {
         Some(ctx) => {
-            AuthRejection::with_renderer(RejectionKind::MissingCredentials, ctx.renderer.clone())
+            AuthRejection::with_renderer(RejectionKind::MissingCredentials, (*ctx.renderer).clone())
         }
         None => missing_layer(),
     })
 }
 
 pub(crate) fn renderer_from(extensions: &Extensions) -> Renderer {
-    extensions
-        .get::<AuthContext>()
-        .map(|c| c.renderer.clone())
+    layer_context(extensions)
+        .map(|renderer| (**renderer).clone())
         .unwrap_or_default()
+}
+
+/// The layer's renderer, when the request went through [`AuthLayer`](crate::AuthLayer):
+/// its [`AuthContext`], or the renderer of the principal it put there.
+pub(crate) fn layer_context(extensions: &Extensions) -> Option<&Arc<Renderer>> {
+    match extensions.get::<AuthContext>() {
+        Some(context) => Some(&context.renderer),
+        None => extensions.get::<Principal>().and_then(Principal::renderer),
+    }
 }
 
 fn missing_layer() -> AuthRejection {

@@ -30,14 +30,18 @@ mod tests;
 
 pub use actor::{Actor, MAX_DEPTH as MAX_ACTOR_DEPTH};
 
+#[cfg(feature = "rate-limit")]
+pub(crate) use extract::layer_context;
 pub(crate) use extract::{principal_from, renderer_from};
 pub use extract::{Claims, Machine, User};
 
-/// Put in every request's extensions by the layer, with or without a principal, so that
-/// extractors can tell "no token" from "no layer".
+/// Put in a request's extensions by the layer when it passes the request on without a
+/// principal (a principal carries its authenticator's renderer), so that extractors can
+/// tell "no token" from "no layer". [`layer_context`] finds either.
 #[derive(Clone, Debug)]
 pub(crate) struct AuthContext {
-    pub(crate) renderer: Renderer,
+    /// Shared, so that putting it into a request costs one reference count.
+    pub(crate) renderer: Arc<Renderer>,
 }
 
 /// The verified caller. Identity is ([`issuer`](Self::issuer), [`kind`](Self::kind),
@@ -108,6 +112,9 @@ struct Inner {
     actor: Option<Actor>,
     /// The verified claims as decoded: JSON text and an index, the `Map` built on first use.
     claims: RawClaims,
+    /// How refusals are shown, when an [`Authenticator`](crate::Authenticator) made this
+    /// principal: a request carrying it needs no [`AuthContext`] beside it.
+    renderer: Option<Arc<Renderer>>,
 }
 
 impl Principal {
@@ -149,8 +156,22 @@ impl Principal {
                 expires_at,
                 actor,
                 claims,
+                renderer: None,
             }),
         })
+    }
+
+    /// The principal, made by an authenticator that shows refusals with `renderer`.
+    pub(crate) fn rendered_by(mut self, renderer: &Arc<Renderer>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.renderer = Some(Arc::clone(renderer));
+        }
+        self
+    }
+
+    /// The renderer of the authenticator that made this principal.
+    pub(crate) fn renderer(&self) -> Option<&Arc<Renderer>> {
+        self.inner.renderer.as_ref()
     }
 
     /// User or machine.

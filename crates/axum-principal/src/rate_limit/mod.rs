@@ -71,7 +71,7 @@ use governor::clock::DefaultClock;
 use http::{header, HeaderValue, Request};
 use tower::{Layer, Service};
 
-use crate::principal::{AuthContext, Principal};
+use crate::principal::{layer_context, Principal};
 use crate::rejection::{AuthRejection, RejectionKind};
 
 mod local;
@@ -220,7 +220,7 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let extensions = request.extensions();
-        let Some(context) = extensions.get::<AuthContext>() else {
+        let Some(renderer) = layer_context(extensions) else {
             // Outside the AuthLayer (or no AuthLayer at all): nothing here knows who is
             // calling, and passing the request on would leave it unlimited.
             tracing::error!(
@@ -237,10 +237,9 @@ where
         match &self.limits.backend {
             Backend::Local(limits) => match limits.check(key) {
                 Ok(()) => Either::Right(Either::Left(self.inner.call(request))),
-                Err(wait) => Either::Left(std::future::ready(Ok(limited(
-                    wait,
-                    context.renderer.clone(),
-                )))),
+                Err(wait) => {
+                    Either::Left(std::future::ready(Ok(limited(wait, (**renderer).clone()))))
+                }
             },
             #[cfg(feature = "redis")]
             Backend::Redis(quotas) => {
@@ -249,7 +248,7 @@ where
                     crate::Kind::Machine => self.limits.machines,
                 };
                 let quotas = Arc::clone(quotas);
-                let renderer = context.renderer.clone();
+                let renderer = (**renderer).clone();
                 // The service that was made ready goes with the request; a clone stays.
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
