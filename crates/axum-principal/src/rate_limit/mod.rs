@@ -28,7 +28,10 @@
 //! A limiter placed outside the `AuthLayer` sees no request the layer has handled, so it
 //! could limit nobody: it answers every request with 500 (`MissingLayer`, naming
 //! `AuthLayer`) rather than letting them through unlimited. Requests the layer let through
-//! without a principal (optional mode) are not limited here.
+//! without a principal (optional mode) are not limited here. "Behind the layer" means the
+//! request carries what the layer puts there: its context, or a principal an
+//! [`Authenticator`](crate::Authenticator) made (one your own middleware inserted after
+//! [`Authenticator::verify`](crate::Authenticator::verify) counts too, and is limited).
 //!
 //! # Design, memory, and identities that are not tracked
 //! Each kind (user, machine) has its own table of tracked identities, bounded by
