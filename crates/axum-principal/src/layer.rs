@@ -32,14 +32,11 @@
 //! # let _ = app; Ok(()) }
 //! ```
 
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::response::{IntoResponse, Response};
+use futures_util::future::{BoxFuture, Either};
 use http::Request;
-use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use crate::authenticator::{AuthRequest, Authenticator};
@@ -125,11 +122,7 @@ where
             Ok(principal) => {
                 // The principal carries the layer's renderer: no `AuthContext` beside it.
                 request.extensions_mut().insert(principal);
-                return ResponseFuture {
-                    kind: Kind::Inner {
-                        future: self.inner.call(request),
-                    },
-                };
+                return Either::Left(self.inner.call(request));
             }
             Err(lookup) => lookup,
         };
@@ -139,66 +132,30 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = self.auth.clone();
         let allow_anonymous = self.allow_anonymous;
-        ResponseFuture {
-            kind: Kind::Pipeline {
-                future: Box::pin(async move {
-                    match auth
-                        .authenticate_after(AuthRequest::from_request(&request), lookup)
-                        .await
-                    {
-                        Ok(Some(principal)) => {
-                            request.extensions_mut().insert(principal);
-                        }
-                        Ok(None) if allow_anonymous => {
-                            request.extensions_mut().insert(auth.context());
-                        }
-                        Ok(None) => {
-                            return Ok(auth
-                                .reject(RejectionKind::MissingCredentials)
-                                .into_response())
-                        }
-                        Err(rejection) => return Ok(rejection.into_response()),
-                    }
-                    inner.call(request).await
-                }),
-            },
-        }
+        Either::Right(Box::pin(async move {
+            match auth
+                .authenticate_after(AuthRequest::from_request(&request), lookup)
+                .await
+            {
+                Ok(Some(principal)) => {
+                    request.extensions_mut().insert(principal);
+                }
+                Ok(None) if allow_anonymous => {
+                    request.extensions_mut().insert(auth.context());
+                }
+                Ok(None) => {
+                    return Ok(auth
+                        .reject(RejectionKind::MissingCredentials)
+                        .into_response())
+                }
+                Err(rejection) => return Ok(rejection.into_response()),
+            }
+            inner.call(request).await
+        }))
     }
 }
 
-pin_project! {
-    /// The response future of [`AuthService`]: the inner service's own future when the
-    /// token was answered from the verified-token cache, else the whole pipeline, boxed.
-    pub struct ResponseFuture<F, E> {
-        #[pin]
-        kind: Kind<F, E>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    enum Kind<F, E> {
-        Inner { #[pin] future: F },
-        Pipeline { future: Pin<Box<dyn Future<Output = Result<Response, E>> + Send>> },
-    }
-}
-
-impl<F, E> Future for ResponseFuture<F, E>
-where
-    F: Future<Output = Result<Response, E>>,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future } => future.poll(cx),
-            KindProj::Pipeline { future } => future.as_mut().poll(cx),
-        }
-    }
-}
-
-impl<F, E> fmt::Debug for ResponseFuture<F, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
-    }
-}
+/// The response future of [`AuthService`]: the inner service's own future when the token
+/// was answered from the verified-token cache, else the whole pipeline, boxed (the shape of
+/// the rate limiter's future).
+pub type ResponseFuture<F, E> = Either<F, BoxFuture<'static, Result<Response, E>>>;
