@@ -356,6 +356,7 @@ impl Authenticator {
                     headers,
                     access_token,
                     jkt,
+                    principal: principal.id(),
                 };
                 dpop.check(&proof, c.clock.now(), c.leeway_secs).await?;
                 crate::observe::verified(principal.kind().as_str(), cached);

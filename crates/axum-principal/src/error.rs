@@ -67,6 +67,10 @@ pub enum ConfigError {
     /// An audience other than the resource identifier, with
     /// [`require_resource_audience`](crate::AuthConfigBuilder::require_resource_audience).
     AudienceOtherThanResource(String),
+    /// [`Issuer::client_id_as_audience`](crate::Issuer::client_id_as_audience) on this issuer,
+    /// with [`require_resource_audience`](crate::AuthConfigBuilder::require_resource_audience):
+    /// a token without `aud` is not one issued for the resource.
+    ClientIdAudienceWithResourceAudience(String),
     /// An issuer template ([`Issuer::template`](crate::Issuer::template)) without exactly one
     /// `{tenantid}`, or a `{tenantid}` in an issuer made with `Issuer::new`.
     InvalidTemplate(String),
@@ -130,6 +134,11 @@ impl fmt::Display for ConfigError {
                 f,
                 "audience {a:?} is not the resource identifier, the only audience accepted \
                  with require_resource_audience"
+            ),
+            Self::ClientIdAudienceWithResourceAudience(i) => write!(
+                f,
+                "issuer {i:?}: client_id_as_audience admits tokens without `aud`, which \
+                 require_resource_audience refuses"
             ),
             Self::InvalidTemplate(i) => write!(
                 f,

@@ -49,7 +49,9 @@ pub trait ReplayStore: Send + Sync + 'static {
 
 /// The in-process default: a bounded moka cache of keys, each kept for its window. When full,
 /// moka evicts; a store that must never forget a key within the window needs room for every
-/// proof of one window (`max_keys`).
+/// proof of one window (`max_keys`). A key costs about 450 bytes (a million ≈ 450 MB); DPoP
+/// bounds what one principal may record
+/// ([`DpopConfig::max_proofs_per_principal`](crate::dpop::DpopConfig::max_proofs_per_principal)).
 #[derive(Clone)]
 pub struct InMemoryReplayStore {
     seen: moka::sync::Cache<Box<str>, Instant>,

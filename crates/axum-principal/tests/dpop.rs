@@ -4,13 +4,15 @@
 
 mod common;
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{Method, StatusCode};
 use axum_principal::binding::ClientCertificate;
-use axum_principal::clock::ManualClock;
+use axum_principal::clock::{Clock, ManualClock};
 use axum_principal::dpop::{DpopConfig, DpopPolicy, HmacNonces, DPOP_NONCE};
-use axum_principal::replay::{ReplayFuture, ReplayStore, ReplayStoreUnavailable};
+use axum_principal::replay::{ReplayFuture, ReplayStore, ReplayStoreUnavailable, ReplayVerdict};
 use axum_principal::{AuthConfig, Authenticator};
 use axum_principal_testkit::{DpopKey, KeyAlg, MockIssuer};
 
@@ -185,6 +187,121 @@ impl ReplayStore for Down {
     fn first_use<'a>(&'a self, _key: &'a str, _window: Duration) -> ReplayFuture<'a> {
         Box::pin(std::future::ready(Err(ReplayStoreUnavailable)))
     }
+}
+
+/// A replay store that keeps time by the test's clock, so the end of a window is reached
+/// without waiting.
+struct OnClock {
+    clock: ManualClock,
+    until: Mutex<HashMap<String, SystemTime>>,
+}
+
+impl ReplayStore for OnClock {
+    fn first_use<'a>(&'a self, key: &'a str, window: Duration) -> ReplayFuture<'a> {
+        let now = self.clock.now();
+        let mut until = self.until.lock().expect("not poisoned");
+        let verdict = match until.get(key) {
+            Some(end) if *end > now => ReplayVerdict::Replayed,
+            _ => {
+                until.insert(key.to_owned(), now + window);
+                ReplayVerdict::Fresh
+            }
+        };
+        Box::pin(std::future::ready(Ok(verdict)))
+    }
+}
+
+#[tokio::test]
+async fn a_proof_replayed_in_the_last_partial_second_of_its_window_is_refused() {
+    let issuer = common::issuer().await;
+    let clock = ManualClock::new();
+    let store = OnClock {
+        clock: clock.clone(),
+        until: Mutex::default(),
+    };
+    let dpop = DpopConfig::new(ORIGIN)
+        .window(Duration::from_secs(60))
+        .replay_store(store);
+    let app = app(common::config(&issuer, &clock).leeway(Duration::ZERO), dpop);
+    let key = key(KeyAlg::Es256);
+    let token = issuer.token().dpop_bound(&key).sign();
+    let proof = key.proof("GET", &url("/me")).access_token(&token);
+    let iat = proof.claims_json()["iat"]
+        .as_u64()
+        .expect("the proof has a numeric iat");
+    let proof = proof.sign();
+    let at = |millis: u64| UNIX_EPOCH + Duration::from_secs(iat) + Duration::from_millis(millis);
+    // First used 10 ms into its first second; accepted while ⌊now⌋ − iat ≤ 60.
+    clock.set(at(10));
+    let first = Call::dpop("/me", &token, proof.clone()).send(&app).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    for replay_at in [60_160, 60_999] {
+        clock.set(at(replay_at));
+        let replay = Call::dpop("/me", &token, proof.clone()).send(&app).await;
+        assert_eq!(
+            replay.reason.as_deref(),
+            Some("dpop_replayed"),
+            "replayed at iat + {replay_at} ms: {}",
+            replay.status
+        );
+    }
+    // From the next second on the proof is too old, whatever the store says.
+    clock.set(at(61_000));
+    let late = Call::dpop("/me", &token, proof).send(&app).await;
+    assert_eq!(late.reason.as_deref(), Some("dpop_expired"));
+}
+
+/// Counts the keys recorded.
+#[derive(Clone, Default)]
+struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl ReplayStore for Counting {
+    fn first_use<'a>(&'a self, _key: &'a str, _window: Duration) -> ReplayFuture<'a> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(std::future::ready(Ok(ReplayVerdict::Fresh)))
+    }
+}
+
+#[tokio::test]
+async fn one_principal_cannot_fill_the_replay_store() {
+    let recorded = Counting::default();
+    let (issuer, app) = setup(
+        DpopConfig::new(ORIGIN)
+            .max_proofs_per_principal(3)
+            .replay_store(recorded.clone()),
+    )
+    .await;
+    let send = |sub: &'static str| {
+        let key = key(KeyAlg::Es256);
+        let token = issuer.token().claim("sub", sub).dpop_bound(&key).sign();
+        let app = app.clone();
+        async move {
+            let proof = key.proof("GET", &url("/me")).access_token(&token).sign();
+            Call::dpop("/me", &token, proof).send(&app).await
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(send("alice").await.status, StatusCode::OK);
+    }
+    // Fresh, valid proofs (with new keys and tokens, even), but alice's budget is spent.
+    for _ in 0..5 {
+        let over = send("alice").await;
+        assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(over.reason.as_deref(), Some("rate_limited"));
+        let retry_after: u64 = over
+            .headers
+            .get("retry-after")
+            .expect("a Retry-After header")
+            .to_str()
+            .expect("ASCII")
+            .parse()
+            .expect("whole seconds");
+        assert!((1..=60).contains(&retry_after), "{retry_after}");
+    }
+    assert_eq!(recorded.0.load(std::sync::atomic::Ordering::SeqCst), 3);
+    // Another principal has its own budget.
+    assert_eq!(send("bob").await.status, StatusCode::OK);
+    assert_eq!(recorded.0.load(std::sync::atomic::Ordering::SeqCst), 4);
 }
 
 #[tokio::test]

@@ -7,7 +7,9 @@ mod common;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum_principal::clock::ManualClock;
-use axum_principal::{Algorithm, AuthConfig, AuthLayer, ConfigError, ProtectedResourceMetadata};
+use axum_principal::{
+    Algorithm, AuthConfig, AuthLayer, ConfigError, Issuer, ProtectedResourceMetadata,
+};
 use axum_principal_testkit::MockIssuer;
 use common::{build, config, get_with, issuer, router, send, send_request, with_reason_header};
 use serde_json::json;
@@ -297,6 +299,38 @@ async fn resource_mistakes_are_configuration_errors() {
             .map(|_| ()),
         Err(ConfigError::AudienceOtherThanResource("api".into()))
     );
+    // An issuer's own audience replaces the global ones for its tokens: it cannot open a
+    // second audience either.
+    assert_eq!(
+        AuthConfig::builder()
+            .issuer(Issuer::new("https://issuer.example.test/").audience("https://other"))
+            .resource(RESOURCE)
+            .require_resource_audience()
+            .build()
+            .map(|_| ()),
+        Err(ConfigError::AudienceOtherThanResource(
+            "https://other".into()
+        ))
+    );
+    // Nor can a token without `aud` pass on its `client_id`.
+    assert_eq!(
+        AuthConfig::builder()
+            .issuer(Issuer::new("https://issuer.example.test/").client_id_as_audience())
+            .resource(RESOURCE)
+            .require_resource_audience()
+            .build()
+            .map(|_| ()),
+        Err(ConfigError::ClientIdAudienceWithResourceAudience(
+            "https://issuer.example.test/".into()
+        ))
+    );
+    // An issuer that names the resource itself is the same configuration.
+    AuthConfig::builder()
+        .issuer(Issuer::new("https://issuer.example.test/").audience(RESOURCE))
+        .resource(RESOURCE)
+        .require_resource_audience()
+        .build()
+        .expect("an issuer's own audience equal to the resource");
     // Naming the resource as the audience as well is the same configuration.
     let same = base()
         .audience(RESOURCE)

@@ -42,8 +42,18 @@ impl AuthConfigBuilder {
                 .ok_or(ConfigError::ResourceAudienceWithoutResource)?
                 .id
                 .to_string();
-            if let Some(other) = self.audiences.iter().find(|a| **a != id) {
+            // Every audience that could admit a token: the global ones and each issuer's own
+            // (an issuer's own audiences replace the global ones for its tokens).
+            let own = self.issuers.iter().flat_map(|i| &i.audiences);
+            if let Some(other) = self.audiences.iter().chain(own).find(|a| **a != id) {
                 return Err(ConfigError::AudienceOtherThanResource(other.clone()));
+            }
+            // A token without `aud` would pass on its `client_id`: not "issued for this
+            // resource".
+            if let Some(issuer) = self.issuers.iter().find(|i| i.client_id_as_audience) {
+                return Err(ConfigError::ClientIdAudienceWithResourceAudience(
+                    issuer.url.clone(),
+                ));
             }
             self.audiences = vec![id];
         }

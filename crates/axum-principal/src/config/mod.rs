@@ -364,8 +364,9 @@ impl AuthConfigBuilder {
 
     /// Accepts only tokens issued for this resource (RFC 8707): the audience check then
     /// requires `aud` to name the [`resource`](Self::resource) identifier itself, exactly,
-    /// and [`audience`](Self::audience) is not needed (another audience is a configuration
-    /// error).
+    /// and [`audience`](Self::audience) is not needed (another audience, global or an
+    /// issuer's own, or [`Issuer::client_id_as_audience`](crate::Issuer::client_id_as_audience),
+    /// is a configuration error).
     pub fn require_resource_audience(mut self) -> Self {
         self.require_resource_audience = true;
         self

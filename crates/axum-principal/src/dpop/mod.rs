@@ -39,6 +39,7 @@
 //! # let _ = config; Ok(()) }
 //! ```
 
+mod budget;
 mod htu;
 mod nonce;
 mod proof;
@@ -46,7 +47,7 @@ mod thumbprint;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
 
@@ -54,6 +55,7 @@ use crate::alg::Algorithm;
 use crate::clock::unix_seconds;
 use crate::crypto::sha256;
 use crate::error::ConfigError;
+use crate::principal::PrincipalId;
 use crate::rejection::RejectionKind;
 use crate::replay::{InMemoryReplayStore, ReplayStore, ReplayVerdict};
 
@@ -87,6 +89,7 @@ pub struct DpopConfig {
     replay: Arc<dyn ReplayStore>,
     nonces: Option<Arc<dyn NonceSource>>,
     max_proof_bytes: usize,
+    max_proofs_per_principal: u32,
 }
 
 impl fmt::Debug for DpopConfig {
@@ -97,6 +100,7 @@ impl fmt::Debug for DpopConfig {
             .field("window", &self.window)
             .field("algorithms", &self.algorithms)
             .field("nonces", &self.nonces.is_some())
+            .field("max_proofs_per_principal", &self.max_proofs_per_principal)
             .finish_non_exhaustive()
     }
 }
@@ -114,7 +118,26 @@ impl DpopConfig {
             replay: Arc::new(InMemoryReplayStore::default()),
             nonces: None,
             max_proof_bytes: 8 * 1024,
+            max_proofs_per_principal: Self::DEFAULT_MAX_PROOFS_PER_PRINCIPAL,
         }
+    }
+
+    /// The default of [`max_proofs_per_principal`](Self::max_proofs_per_principal): 6,000
+    /// per window (100 proofs a second over the default 60 s window).
+    pub const DEFAULT_MAX_PROOFS_PER_PRINCIPAL: u32 = 6_000;
+
+    /// How many fresh proofs one principal (`iss`, kind, `sub`) may have the replay store
+    /// remember per window (default
+    /// [`DEFAULT_MAX_PROOFS_PER_PRINCIPAL`](Self::DEFAULT_MAX_PROOFS_PER_PRINCIPAL)); beyond
+    /// it, its DPoP requests are refused with 429 and `Retry-After` until the next window.
+    /// The replay check runs before any quota, so without this bound one token holder could
+    /// fill the store with fresh proofs. A key lives at most window + leeway + 1 s, so one
+    /// principal holds at most about three times this many keys (with the default window and
+    /// leeway); the in-process store costs about 450 bytes per key.
+    #[must_use]
+    pub fn max_proofs_per_principal(mut self, proofs: u32) -> Self {
+        self.max_proofs_per_principal = proofs;
+        self
     }
 
     /// Which schemes are accepted (default [`DpopPolicy::Allowed`]).
@@ -125,7 +148,8 @@ impl DpopConfig {
     }
 
     /// How old a proof's `iat` may be, before the leeway (default 60 s, at most 10 min); a
-    /// `jti` is remembered for this window plus twice the leeway.
+    /// `jti` is remembered until its proof can no longer be accepted (`iat` + window +
+    /// leeway, to the end of that second).
     #[must_use]
     pub fn window(mut self, window: Duration) -> Self {
         self.window = window;
@@ -195,6 +219,11 @@ impl DpopConfig {
         if self.max_proof_bytes == 0 {
             return Err(ConfigError::InvalidDpop("the DPoP proof size cap is zero"));
         }
+        if self.max_proofs_per_principal == 0 {
+            return Err(ConfigError::InvalidDpop(
+                "the DPoP proofs per principal must be at least 1",
+            ));
+        }
         let algs = algorithms
             .iter()
             .map(|a| a.as_str())
@@ -207,6 +236,10 @@ impl DpopConfig {
             algorithms,
             algs: Arc::from(algs),
             replay: self.replay,
+            budget: Arc::new(budget::ProofBudget::new(
+                self.max_proofs_per_principal,
+                self.window.as_secs(),
+            )),
             nonces: self.nonces,
             max_proof_bytes: self.max_proof_bytes,
         }))
@@ -223,6 +256,7 @@ pub(crate) struct Dpop {
     /// The algorithms as the challenge's `algs` value (space-separated).
     pub(crate) algs: Arc<str>,
     replay: Arc<dyn ReplayStore>,
+    budget: Arc<budget::ProofBudget>,
     nonces: Option<Arc<dyn NonceSource>>,
     max_proof_bytes: usize,
 }
@@ -242,6 +276,8 @@ pub(crate) struct ProofRequest<'a> {
     pub(crate) access_token: &'a str,
     /// `cnf.jkt` of the verified token.
     pub(crate) jkt: &'a str,
+    /// Whose token it is: each principal's proofs are bounded in the replay store.
+    pub(crate) principal: PrincipalId<'a>,
 }
 
 impl Dpop {
@@ -301,14 +337,60 @@ impl Dpop {
             checked.jti.as_bytes(),
         ]);
         let key: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        let lifetime = self
-            .window_secs
-            .saturating_add(leeway_secs.saturating_mul(2));
-        let window = Duration::from_secs(u64::try_from(lifetime).unwrap_or(0));
+        self.budget
+            .take(request.principal, now)
+            .map_err(|retry_after_secs| RejectionKind::RateLimited { retry_after_secs })?;
+        let window = replay_lifetime(checked.iat, self.window_secs, leeway_secs, now);
         match self.replay.first_use(&key, window).await {
             Ok(ReplayVerdict::Fresh) => Ok(()),
             Ok(ReplayVerdict::Replayed) => Err(invalid(InvalidDpopProof::Replayed)),
             Err(_) => Err(RejectionKind::ReplayStoreUnavailable),
+        }
+    }
+}
+
+/// How long, from `now`, a proof's `jti` must be remembered: until strictly after the last
+/// instant the proof could still be accepted. The `iat` check compares whole seconds
+/// (`⌊now⌋ − iat ≤ window + leeway`), so a proof is accepted up to, but not at,
+/// `iat + window + leeway + 1 s`; a lifetime counted from the first use in sub-second time
+/// (`window + 2·leeway`) ended up to a second before that and let one replay through.
+fn replay_lifetime(iat: i64, window_secs: i64, leeway_secs: i64, now: SystemTime) -> Duration {
+    let first_refused = iat
+        .saturating_add(window_secs)
+        .saturating_add(leeway_secs)
+        .saturating_add(1);
+    u64::try_from(first_refused)
+        .ok()
+        .and_then(|secs| UNIX_EPOCH.checked_add(Duration::from_secs(secs)))
+        .and_then(|until| until.duration_since(now).ok())
+        .unwrap_or(Duration::ZERO)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jti_is_remembered_past_the_last_accepted_instant() {
+        let iat = 1_700_000_000_i64;
+        let at = |millis: u64| UNIX_EPOCH + Duration::from_millis(millis);
+        let iat_ms = 1_700_000_000_000_u64;
+        for (window, leeway) in [(60, 0), (60, 5), (1, 0), (600, 60)] {
+            // First use anywhere the proof is accepted, to the millisecond.
+            let first = iat_ms - leeway * 1000;
+            let last_accepted = iat_ms + (window + leeway + 1) * 1000 - 1;
+            for first_use in [first, first + 10, iat_ms, iat_ms + 160, last_accepted] {
+                let lifetime = replay_lifetime(
+                    iat,
+                    i64::try_from(window).expect("small"),
+                    i64::try_from(leeway).expect("small"),
+                    at(first_use),
+                );
+                assert!(
+                    at(first_use) + lifetime > at(last_accepted),
+                    "window {window}, leeway {leeway}, first use {first_use}: {lifetime:?}"
+                );
+            }
         }
     }
 }

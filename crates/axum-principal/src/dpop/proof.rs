@@ -40,6 +40,8 @@ pub(crate) struct Checked {
     pub(crate) jkt: String,
     pub(crate) jti: String,
     pub(crate) nonce: Option<String>,
+    /// The proof's `iat`, in whole seconds: it fixes the last instant the proof is accepted.
+    pub(crate) iat: i64,
 }
 
 /// Checks `proof` against `expected`: everything but `cnf.jkt`, the nonce and replay.
@@ -118,6 +120,7 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Checked, Inv
     Ok(Checked {
         jkt,
         jti: jti.to_owned(),
+        iat,
         nonce,
     })
 }

@@ -98,6 +98,31 @@ impl<'a> PrincipalId<'a> {
     pub fn subject(&self) -> &'a str {
         self.subject
     }
+
+    pub(crate) fn new(issuer: &'a str, kind: Kind, subject: &'a str) -> Self {
+        Self {
+            issuer,
+            kind,
+            subject,
+        }
+    }
+
+    /// A SHA-256 digest of the identity under `domain` (a fixed label per use): the same size
+    /// however long `iss` and `sub` are, and, every part being length-prefixed, distinct for
+    /// distinct identities.
+    pub(crate) fn digest(&self, domain: &[u8]) -> [u8; 32] {
+        let len = |s: &str| u64::try_from(s.len()).unwrap_or(u64::MAX).to_be_bytes();
+        let kind = self.kind.as_str();
+        crate::crypto::sha256(&[
+            domain,
+            &len(self.issuer),
+            self.issuer.as_bytes(),
+            &len(kind),
+            kind.as_bytes(),
+            &len(self.subject),
+            self.subject.as_bytes(),
+        ])
+    }
 }
 
 struct Inner {
@@ -230,11 +255,7 @@ impl Principal {
     /// alone, as a key: the same `sub` at two issuers is two principals, and so is a user
     /// whose `sub` equals some client's id and that client.
     pub fn id(&self) -> PrincipalId<'_> {
-        PrincipalId {
-            issuer: &self.inner.issuer,
-            kind: self.inner.kind,
-            subject: &self.inner.subject,
-        }
+        PrincipalId::new(&self.inner.issuer, self.inner.kind, &self.inner.subject)
     }
 
     /// The OAuth client the token was issued to (`client_id`, `azp`, `cid` or `appid`).
