@@ -67,7 +67,7 @@ pub fn token_digest(token: &str) -> [u8; 32] {
 /// Where the token cache looks a token up (its last 32 bytes); the entry found is then
 /// compared with the whole token.
 pub fn token_locator(token: &str) -> [u8; 32] {
-    crate::cache::locator(token.as_bytes())
+    crate::token_cache::locator(token.as_bytes())
 }
 
 /// A verification key prepared once from a public JWK, as the key store holds it.

@@ -115,16 +115,16 @@ where
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         // A repeated bearer token the cache holds is answered without waiting: the inner
         // service (the one polled ready) is called at once, nothing is boxed.
-        let lookup = match self
+        let pending = match self
             .auth
-            .cached_bearer(request.headers(), request.extensions())
+            .try_cached(request.headers(), request.extensions())
         {
             Ok(principal) => {
                 // The principal carries the layer's renderer: no `AuthContext` beside it.
                 request.extensions_mut().insert(principal);
                 return Either::Left(self.inner.call(request));
             }
-            Err(lookup) => lookup,
+            Err(pending) => pending,
         };
         // The service that was polled ready is `self.inner`; take it and leave a clone in its
         // place (tower's "be careful when cloning inner services").
@@ -134,7 +134,7 @@ where
         let allow_anonymous = self.allow_anonymous;
         Either::Right(Box::pin(async move {
             match auth
-                .authenticate_after(AuthRequest::from_request(&request), lookup)
+                .finish(pending, Some(AuthRequest::from_request(&request)))
                 .await
             {
                 Ok(Some(principal)) => {

@@ -83,14 +83,13 @@ pub mod resource_metadata;
 pub mod verify;
 
 mod alg;
-mod bearer;
-mod cache;
 mod crypto;
 mod error;
 mod headers;
 mod jwk;
 pub mod observe;
 mod tenant;
+mod token_cache;
 
 pub use authenticator::{AuthRequest, Authenticator, TokenCacheStats};
 pub use config::TokenCacheLimits;

@@ -203,7 +203,7 @@ impl AuthConfigBuilder {
         });
         Ok(AuthConfig {
             inner: Arc::new(ConfigInner {
-                issuers: self.issuers,
+                issuers: super::Issuers::new(self.issuers),
                 key_sources,
                 audiences: self.audiences,
                 algorithms: self.algorithms,
@@ -415,7 +415,7 @@ mod tests {
             .audience("api")
             .build()
             .expect("a valid configuration");
-        let rules: Vec<_> = config.inner.issuers.iter().map(|i| i.rules).collect();
+        let rules: Vec<_> = config.inner.issuers.iter().map(|(_, i)| i.rules).collect();
         assert_eq!(
             rules,
             [
@@ -429,12 +429,23 @@ mod tests {
             .classifier(Classifier::without_rules())
             .build()
             .expect("a valid configuration");
-        assert_eq!(none.inner.issuers[0].rules, None);
+        assert_eq!(
+            none.inner.issuers.iter().next().and_then(|(_, i)| i.rules),
+            None
+        );
         let generic = base()
             .classifier(Classifier::new(Preset::Generic))
             .build()
             .expect("a valid configuration");
-        assert_eq!(generic.inner.issuers[0].rules, Some(Preset::Generic));
+        assert_eq!(
+            generic
+                .inner
+                .issuers
+                .iter()
+                .next()
+                .and_then(|(_, i)| i.rules),
+            Some(Preset::Generic)
+        );
     }
 
     #[test]

@@ -64,32 +64,6 @@ pub(crate) enum TemplateMatch {
     Matches,
 }
 
-/// The template issuer a token's `iss` and `tid` select: `Ok(None)` when no template has
-/// the shape of `iss`, `Err` when one has but refuses its tenant. A scan of the templates
-/// only (usually one or two), comparing slices in place.
-pub(crate) fn template_issuer(
-    issuers: &[Issuer],
-    iss: &str,
-    tid: Option<&str>,
-) -> Result<Option<usize>, crate::rejection::InvalidToken> {
-    let mut refused = false;
-    for (idx, issuer) in issuers.iter().enumerate() {
-        let Some(template) = &issuer.template else {
-            continue;
-        };
-        match template.check(iss, tid) {
-            TemplateMatch::Matches => return Ok(Some(idx)),
-            TemplateMatch::TenantRefused => refused = true,
-            TemplateMatch::NotThisIssuer => {}
-        }
-    }
-    if refused {
-        Err(crate::rejection::InvalidToken::TenantNotAllowed)
-    } else {
-        Ok(None)
-    }
-}
-
 impl Template {
     /// Checks `iss` against this template and the token's `tid` claim (`None` when absent or
     /// not a string), without allocating.

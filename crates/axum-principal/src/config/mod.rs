@@ -4,6 +4,7 @@
 
 mod build;
 mod issuer;
+mod issuers;
 mod limits;
 pub(crate) mod resource;
 
@@ -22,8 +23,8 @@ use crate::jwk::VerifyingKey;
 use crate::rejection::{AuthRejection, Renderer};
 
 pub(crate) use self::build::check_url;
-pub(crate) use self::issuer::template_issuer;
 pub use self::issuer::Issuer;
+pub(crate) use self::issuers::{IssuerId, Issuers};
 pub use self::limits::TokenCacheLimits;
 pub use crate::error::ConfigError;
 
@@ -70,7 +71,7 @@ pub(crate) enum JwksSource {
 }
 
 pub(crate) struct ConfigInner {
-    pub(crate) issuers: Vec<Issuer>,
+    pub(crate) issuers: Issuers,
     /// One per issuer, in the same order.
     pub(crate) key_sources: Vec<KeySource>,
     pub(crate) audiences: Vec<String>,
@@ -99,7 +100,7 @@ impl AuthConfig {
 
     /// The trusted issuers, in the order configured.
     pub fn issuers(&self) -> impl Iterator<Item = &str> {
-        self.inner.issuers.iter().map(|i| i.url.as_str())
+        self.inner.issuers.iter().map(|(_, i)| i.url.as_str())
     }
 
     /// The accepted audiences.

@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::alg::Algorithm;
 use crate::clock::Clock;
-use crate::config::{AuthConfig, JwksSource, KeyPolicy};
+use crate::config::{AuthConfig, IssuerId, JwksSource, KeyPolicy};
 use crate::jwk::VerifyingKey;
 
 pub(crate) use self::fetch::{jwks_uri_from_metadata, max_age};
@@ -67,9 +67,6 @@ enum Keys {
 
 struct IssuerKeys {
     issuer: String,
-    /// A tenant template ([`Issuer::template`](crate::Issuer::template)): never selected by
-    /// an exact `iss`, only through its template.
-    template: bool,
     keys: Keys,
     hmac: Option<Arc<VerifyingKey>>,
     fetch: Mutex<FetchState>,
@@ -156,9 +153,8 @@ impl KeyStore {
             .issuers
             .iter()
             .zip(&c.key_sources)
-            .map(|(issuer, source)| IssuerKeys {
+            .map(|((_, issuer), source)| IssuerKeys {
                 issuer: issuer.url.clone(),
-                template: issuer.template.is_some(),
                 keys: match &source.jwks {
                     JwksSource::Static(keys) => Keys::Fixed(Arc::new(KeySet::fixed(keys.clone()))),
                     JwksSource::Uri(uri) => Keys::Fetched(fetch::Location::configured(uri)),
@@ -218,17 +214,18 @@ impl KeyStore {
         Some(set.keys.iter().filter_map(|k| k.kid.clone()).collect())
     }
 
-    /// Whether issuer `idx`'s keys still hold the key with this `fingerprint` (for `kid`
+    /// Whether the issuer's keys still hold the key with this `fingerprint` (for `kid`
     /// and `alg`), answered without waiting from the fixed set or the fetched one while it
     /// is usable (starting a refresh ahead of expiry when it is due). `None` when only a
     /// fetch could tell (no usable set is held).
     pub(crate) fn still_holds(
         &self,
-        idx: usize,
+        id: IssuerId,
         kid: Option<&str>,
         alg: Algorithm,
         fingerprint: &[u8; 32],
     ) -> Option<bool> {
+        let idx = id.index();
         let issuer = self.inner.issuers.get(idx)?;
         let holds = |set: &KeySet| {
             set.candidates(kid, alg)
@@ -257,26 +254,23 @@ impl KeyStore {
         Some(set)
     }
 
-    /// The issuer whose exact `iss` this is (templates are matched by the authenticator).
-    pub(crate) fn issuer_index(&self, iss: &str) -> Option<usize> {
+    /// The key of the issuer's HMAC secret, if it has one.
+    pub(crate) fn hmac_key(&self, id: IssuerId) -> Option<Arc<VerifyingKey>> {
         self.inner
             .issuers
-            .iter()
-            .position(|i| !i.template && i.issuer == iss)
+            .get(id.index())
+            .and_then(|i| i.hmac.clone())
     }
 
-    pub(crate) fn hmac_key(&self, idx: usize) -> Option<Arc<VerifyingKey>> {
-        self.inner.issuers.get(idx).and_then(|i| i.hmac.clone())
-    }
-
-    /// The key set to verify a token with `kid`/`alg` from issuer `idx`, refreshing as the
+    /// The key set to verify a token with `kid`/`alg` from the issuer, refreshing as the
     /// module docs describe.
     pub(crate) async fn keys_for(
         &self,
-        idx: usize,
+        id: IssuerId,
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Arc<KeySet>, LookupError> {
+        let idx = id.index();
         let issuer = self.inner.issuers.get(idx).ok_or(LookupError::NoKey)?;
         match &issuer.keys {
             Keys::Fixed(fixed) => {

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use crate::alg::Algorithm;
 use crate::binding::Binding;
-use crate::config::TokenCacheLimits;
+use crate::config::{IssuerId, TokenCacheLimits};
 use crate::principal::Principal;
 use crate::verify::{Shape, Validity};
 
@@ -34,8 +34,8 @@ use crate::verify::{Shape, Validity};
 /// claims.
 #[derive(Debug)]
 pub(crate) struct Verified {
-    /// The issuer's index in the configuration.
-    pub(crate) issuer: usize,
+    /// The issuer that verified it.
+    pub(crate) issuer: IssuerId,
     pub(crate) kid: Option<String>,
     pub(crate) alg: Algorithm,
     /// The fingerprint of the key that verified the signature.
@@ -366,7 +366,7 @@ mod tests {
         let principal = Principal::from_claims("https://iss", claims, exp, classification, "roles")
             .expect("the claims are well-formed");
         let verified = Verified {
-            issuer: 0,
+            issuer: IssuerId::FIRST,
             kid: None,
             alg: Algorithm::RS256,
             key_fingerprint: [0; 32],

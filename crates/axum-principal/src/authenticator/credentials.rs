@@ -1,59 +1,87 @@
-//! Step 1 of the flow: the token from `Authorization: Bearer` (RFC 6750 §2.1) or, when DPoP
-//! is accepted, `Authorization: DPoP` (RFC 9449 §7.1), nothing else. Scheme names are
-//! case-insensitive. The query string and form bodies are never read.
+//! Step 1: the credentials of a request, read once from `Authorization: Bearer` (RFC 6750
+//! §2.1) or, when DPoP is accepted, `Authorization: DPoP` (RFC 9449 §7.1), nothing else.
+//! Scheme names are case-insensitive. The query string and form bodies are never read.
 
-use http::{header, HeaderMap};
+use http::{header, HeaderMap, HeaderValue};
 
 use crate::rejection::InvalidRequest;
 
-/// What the `Authorization` header holds.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Credentials<'a> {
-    /// No `Authorization` header, or a scheme not accepted.
-    None,
-    /// What follows `Bearer`, trimmed and non-empty, not yet checked against RFC 6750's
-    /// `b64token` grammar ([`check_b64token`]): a token the verified-token cache already
-    /// holds passed that check when it was first seen, so a cache hit skips it.
-    Bearer(&'a [u8]),
-    /// What follows `DPoP` (only when `accept_dpop`), as for [`Bearer`](Self::Bearer).
-    Dpop(&'a [u8]),
+/// The scheme a token came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    Bearer,
+    Dpop,
 }
 
-pub(crate) fn bearer_token(
+/// A token as presented in `Authorization`: read once, then carried through the pipeline.
+/// Owned (it shares the header value's bytes), so it travels from the layer's never-waiting
+/// first look into the full pipeline without reading the header again.
+pub(crate) struct Presented {
+    pub(crate) scheme: Scheme,
+    value: HeaderValue,
+    /// Where the token lies in `value`: after the scheme, trimmed, non-empty. Not yet
+    /// checked against RFC 6750's `b64token` grammar ([`check_b64token`]): a token the
+    /// verified-token cache already holds passed that check when it was first seen.
+    start: usize,
+    end: usize,
+}
+
+impl Presented {
+    /// The token's bytes.
+    pub(crate) fn token(&self) -> &[u8] {
+        self.value
+            .as_bytes()
+            .get(self.start..self.end)
+            .unwrap_or_default()
+    }
+}
+
+/// The request's credentials: `Ok(None)` without an `Authorization` header or with a scheme
+/// not accepted.
+pub(crate) fn read(
     headers: &HeaderMap,
     accept_dpop: bool,
-) -> Result<Credentials<'_>, InvalidRequest> {
+) -> Result<Option<Presented>, InvalidRequest> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
-        return Ok(Credentials::None);
+        return Ok(None);
     };
     if values.next().is_some() {
         return Err(InvalidRequest::MultipleAuthorizationHeaders);
     }
     let bytes = value.as_bytes();
-    let (scheme, rest) = match bytes.iter().position(|b| *b == b' ') {
-        Some(i) => (&bytes[..i], &bytes[i..]),
-        None => (bytes, &[][..]),
+    let scheme_end = bytes.iter().position(|b| *b == b' ').unwrap_or(bytes.len());
+    let (scheme, rest) = bytes.split_at(scheme_end);
+    let scheme = if accept_dpop && scheme.eq_ignore_ascii_case(b"dpop") {
+        Scheme::Dpop
+    } else if scheme.eq_ignore_ascii_case(b"bearer") {
+        Scheme::Bearer
+    } else {
+        return Ok(None);
     };
-    let dpop = accept_dpop && scheme.eq_ignore_ascii_case(b"dpop");
-    if !dpop && !scheme.eq_ignore_ascii_case(b"bearer") {
-        return Ok(Credentials::None);
-    }
-    let token = trim_spaces(rest);
+    let front = trim_start(rest);
+    let token = trim_end(front);
     if token.is_empty() {
         return Err(InvalidRequest::EmptyToken);
     }
-    Ok(if dpop {
-        Credentials::Dpop(token)
-    } else {
-        Credentials::Bearer(token)
-    })
+    // `token` starts where `front` does: after the scheme and the spaces trimmed off.
+    let start = scheme_end + (rest.len() - front.len());
+    Ok(Some(Presented {
+        scheme,
+        value: value.clone(),
+        start,
+        end: start + token.len(),
+    }))
 }
 
-fn trim_spaces(mut s: &[u8]) -> &[u8] {
+fn trim_start(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
     }
+    s
+}
+
+fn trim_end(mut s: &[u8]) -> &[u8] {
     while let [rest @ .., b' ' | b'\t'] = s {
         s = rest;
     }
@@ -102,6 +130,14 @@ mod tests {
         parse_with(values, false)
     }
 
+    /// What the header holds, as the old `Credentials` shape, for the tables.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Credentials<'a> {
+        None,
+        Bearer(&'a [u8]),
+        Dpop(&'a [u8]),
+    }
+
     fn parse_with(
         values: &[&[u8]],
         accept_dpop: bool,
@@ -117,13 +153,15 @@ mod tests {
         }
         // Leak to get a 'static borrow in tests only.
         let headers: &'static HeaderMap = Box::leak(Box::new(headers));
-        match bearer_token(headers, accept_dpop)? {
-            Credentials::None => Ok(Credentials::None),
-            Credentials::Bearer(raw) => {
-                check_b64token(raw).map(|t| Credentials::Bearer(t.as_bytes()))
-            }
-            Credentials::Dpop(raw) => check_b64token(raw).map(|t| Credentials::Dpop(t.as_bytes())),
-        }
+        let Some(presented) = read(headers, accept_dpop)? else {
+            return Ok(Credentials::None);
+        };
+        let presented: &'static Presented = Box::leak(Box::new(presented));
+        let token = check_b64token(presented.token())?.as_bytes();
+        Ok(match presented.scheme {
+            Scheme::Bearer => Credentials::Bearer(token),
+            Scheme::Dpop => Credentials::Dpop(token),
+        })
     }
 
     #[test]

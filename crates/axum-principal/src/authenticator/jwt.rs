@@ -1,0 +1,154 @@
+//! Steps 3–7 for a JWT verified locally: the header, the issuer its unverified `iss` selects,
+//! the signature with that issuer's keys, the claims, the classification and the principal.
+//! The only step here that can wait (on the key store) is the signature's.
+
+use std::borrow::Cow;
+
+use super::Authenticator;
+use crate::alg::Algorithm;
+use crate::binding::Binding;
+use crate::clock::unix_seconds;
+use crate::config::{Issuer, IssuerId};
+use crate::key_store::LookupError;
+use crate::principal::Principal;
+use crate::rejection::{InvalidToken, RejectionKind};
+use crate::token_cache::Verified;
+use crate::verify::{self, ClaimChecks, ClaimRead, Jws, RawClaims};
+
+/// The issuer a token names, read once from its unverified claims: `iss` selects the issuer
+/// (with `tid` for a template), keys whose JWK `issuer` member names another are skipped,
+/// and a template issuer's claims are checked against this very `iss`.
+struct Named<'a> {
+    iss: Cow<'a, str>,
+    tid: Option<Cow<'a, str>>,
+}
+
+impl Authenticator {
+    /// A JWT, verified with its issuer's keys: the principal, and what the verification used
+    /// (for the verified-token cache).
+    pub(super) async fn verify_jwt(
+        &self,
+        token: &str,
+    ) -> Result<(Principal, Verified), RejectionKind> {
+        let c = &self.inner.config.inner;
+        let jws = verify::parse(token, c.max_token_bytes).map_err(RejectionKind::InvalidToken)?;
+        // Step 3: the header.
+        let alg = jws.header.alg.ok_or(RejectionKind::InvalidToken(
+            InvalidToken::DisallowedAlgorithm,
+        ))?;
+        verify::check_typ(jws.header.typ.as_deref(), c.typ_policy)
+            .map_err(RejectionKind::InvalidToken)?;
+        // Step 4: the issuer, by the unverified `iss` (an unknown one causes no network I/O).
+        let named = Named {
+            iss: jws
+                .claims
+                .str("iss")
+                .ok_or(RejectionKind::InvalidToken(InvalidToken::UnknownIssuer))?,
+            tid: jws.claims.str("tid"),
+        };
+        let id = c
+            .issuers
+            .select(&named.iss, named.tid.as_deref())
+            .map_err(RejectionKind::InvalidToken)?;
+        let issuer = c
+            .issuers
+            .get(id)
+            .ok_or(RejectionKind::InvalidToken(InvalidToken::UnknownIssuer))?;
+        // Step 5: the signature.
+        let key_fingerprint = self.check_signature(&jws, alg, id, &named).await?;
+        // A template issuer's tokens are checked against their own `iss`, which `select`
+        // found to be the template filled with an allowed `tid`.
+        let template_iss = issuer.template.is_some().then(|| named.iss.into_owned());
+        let issuer_url = template_iss.as_deref().unwrap_or(&issuer.url);
+        // Steps 5–7: the claims, the classification, the principal.
+        let (principal, validity, binding) = self
+            .accept(jws.claims, issuer, issuer_url)
+            .map_err(RejectionKind::InvalidToken)?;
+        let verified = Verified {
+            issuer: id,
+            kid: jws.header.kid,
+            alg,
+            key_fingerprint,
+            validity,
+            binding,
+        };
+        Ok((principal, verified))
+    }
+
+    /// Step 5, the signature: the fingerprint of the key that verified it, for the cache.
+    /// The only step that can wait on the network, and the only one that can answer 503.
+    async fn check_signature(
+        &self,
+        jws: &Jws<'_>,
+        alg: Algorithm,
+        id: IssuerId,
+        named: &Named<'_>,
+    ) -> Result<[u8; 32], RejectionKind> {
+        let keys = &self.inner.keys;
+        let invalid = RejectionKind::InvalidToken;
+        if alg.is_hmac() {
+            let key = keys
+                .hmac_key(id)
+                .ok_or(invalid(InvalidToken::DisallowedAlgorithm))?;
+            return verify::check_signature(jws, &key.material, alg)
+                .map(|()| key.fingerprint)
+                .map_err(invalid);
+        }
+        if !self.inner.config.inner.algorithms.contains(&alg) {
+            return Err(invalid(InvalidToken::DisallowedAlgorithm));
+        }
+        let kid = jws.header.kid.as_deref();
+        let set = keys.keys_for(id, kid, alg).await.map_err(|e| match e {
+            LookupError::Unavailable => RejectionKind::Unavailable,
+            LookupError::NoKey => invalid(InvalidToken::UnknownKey),
+        })?;
+        let mut outcome = Err(InvalidToken::UnknownKey);
+        // A key whose JWK `issuer` member names another issuer (or tenant) is not used.
+        let tid = named.tid.as_deref();
+        for key in set
+            .candidates(kid, alg)
+            .filter(|k| k.serves(&named.iss, tid))
+        {
+            outcome = verify::check_signature(jws, &key.material, alg).map(|()| key.fingerprint);
+            if outcome.is_ok() {
+                break;
+            }
+        }
+        outcome.map_err(invalid)
+    }
+
+    /// Steps 5–7 after the signature: the registered claims, the access-token checks, the
+    /// classification and the principal.
+    fn accept(
+        &self,
+        claims: RawClaims,
+        issuer: &Issuer,
+        issuer_url: &str,
+    ) -> Result<(Principal, verify::Validity, Binding), InvalidToken> {
+        let c = &self.inner.config.inner;
+        let checks = ClaimChecks {
+            issuer: issuer_url,
+            audiences: issuer.audiences_or(&c.audiences),
+            leeway_secs: c.leeway_secs,
+            now_secs: unix_seconds(c.clock.now()),
+            client_id_as_audience: issuer.client_id_as_audience,
+        };
+        let validity = verify::check_claims(&claims, checks)?;
+        verify::check_access_token(&claims, issuer.accept_id_tokens)?;
+        let binding = Binding::from_claims(&claims)?;
+        let classification = c.classifier.classify_for_issuer(
+            issuer.rules,
+            issuer.machine_claim.as_ref(),
+            &claims,
+        )?;
+        let principal = Principal::from_claims(
+            issuer_url,
+            claims,
+            validity.expires_at,
+            classification,
+            issuer.roles_claim.as_deref().unwrap_or(&c.roles_claim),
+        )?
+        .rendered_by(&self.inner.context.renderer);
+        Ok((principal, validity, binding))
+    }
+}

@@ -1,0 +1,345 @@
+//! The pipeline: from the credentials of a request to a [`Principal`], without the HTTP
+//! plumbing. One direction, one file per job:
+//!
+//! 1. [`credentials`]: `Authorization` read once into a [`Presented`] token (scheme and
+//!    bytes), which then travels with the request;
+//! 2. [`cached`]: the verified-token cache answers only the very token it verified, while
+//!    it would still verify (the layer asks it first, without waiting);
+//! 3. a fresh token goes to its verification strategy: local JWT verification
+//!    ([`jwt`]: header, the issuer its `iss` selects, signature, claims, classification,
+//!    principal). Introspection (RFC 7662) plugs in beside it, in [`Authenticator::verify_fresh`];
+//! 4. [`sender`]: what the scheme requires of the sender (a bound token's certificate or
+//!    DPoP proof), on every request, cached token or not.
+//!
+//! Every step returns a plain [`RejectionKind`]; the configured renderer is attached once,
+//! when an entry point hands back an [`AuthRejection`].
+
+mod cached;
+mod credentials;
+mod jwt;
+mod request;
+mod sender;
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use http::HeaderMap;
+
+use self::cached::Lookup;
+use self::credentials::{check_b64token, Presented, Scheme};
+pub use self::request::AuthRequest;
+use crate::binding::{Binding, ClientCertificate};
+use crate::config::AuthConfig;
+use crate::key_store::KeyStore;
+use crate::principal::{AuthContext, Principal};
+use crate::rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
+use crate::token_cache::{TokenCache, Verified};
+
+/// Verifies tokens: the whole flow without the HTTP plumbing. Cheap to clone; clones share
+/// the key cache and the verified-token cache. Use it directly to verify tokens outside a
+/// router (a WebSocket handshake, a CLI), or share one between several
+/// [`AuthLayer`](crate::AuthLayer)s with [`AuthLayer::from_authenticator`](crate::AuthLayer::from_authenticator).
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<AuthInner>,
+}
+
+struct AuthInner {
+    config: AuthConfig,
+    keys: KeyStore,
+    cache: Option<Arc<TokenCache>>,
+    /// What the layer puts into every request (built once: one reference count to share).
+    context: AuthContext,
+}
+
+/// Counters of the verified-token cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenCacheStats {
+    /// Lookups answered from the cache (before the per-hit re-checks).
+    pub hits: u64,
+    /// Lookups that found nothing.
+    pub misses: u64,
+    /// Entries held now.
+    pub entries: u64,
+    /// Their total weight (estimated bytes, at least `max_bytes / max_entries` each).
+    pub weighted_size: u64,
+}
+
+/// A request the layer's first look could not answer: its credentials as read (once), and
+/// what the cache held for the token. Owned, so it travels into the full pipeline.
+pub(crate) struct Pending {
+    credentials: Result<Option<Presented>, InvalidRequest>,
+    lookup: Lookup,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    /// An authenticator with its own key cache.
+    pub fn new(config: AuthConfig) -> Self {
+        let keys = KeyStore::new(&config);
+        let leeway = config.inner.leeway_secs;
+        let cache = config
+            .inner
+            .token_cache
+            .map(|limits| Arc::new(TokenCache::new(limits, leeway)));
+        let context = AuthContext {
+            renderer: Arc::new(config.inner.renderer.clone()),
+        };
+        Self {
+            inner: Arc::new(AuthInner {
+                config,
+                keys,
+                cache,
+                context,
+            }),
+        }
+    }
+
+    /// The verified-token cache's counters (`None` when the cache is off).
+    pub fn token_cache_stats(&self) -> Option<TokenCacheStats> {
+        let cache = self.inner.cache.as_ref()?;
+        let (entries, weighted_size) = cache.usage();
+        Some(TokenCacheStats {
+            hits: cache.counters.hits.load(Ordering::Relaxed),
+            misses: cache.counters.misses.load(Ordering::Relaxed),
+            entries,
+            weighted_size,
+        })
+    }
+
+    /// The key store (to [`warm`](KeyStore::warm) it at start-up, for example).
+    pub fn key_store(&self) -> &KeyStore {
+        &self.inner.keys
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthConfig {
+        &self.inner.config
+    }
+
+    /// Verifies one token and builds its principal. A repeated token is answered from the
+    /// verified-token cache while it would still verify.
+    /// A token bound to a key or certificate (`cnf`) is refused here: it needs its proof.
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthRejection> {
+        let token = token.as_bytes();
+        let lookup = self.lookup(token);
+        let outcome = async {
+            let (principal, binding, cached) =
+                self.verify_token(token, Source::Caller, lookup).await?;
+            binding
+                .check_bearer(None)
+                .map_err(RejectionKind::InvalidToken)?;
+            Ok(admitted(principal, cached))
+        };
+        outcome.await.map_err(|kind| self.reject(kind))
+    }
+
+    /// The request's principal from its headers alone: `Ok(None)` when it carries no token.
+    /// Without the method and path a DPoP proof cannot be checked, so a DPoP request is
+    /// refused here; [`authenticate_request`](Self::authenticate_request) (what the layer
+    /// calls) checks everything.
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<Principal>, AuthRejection> {
+        // Refusals are counted once, when they are rendered (`AuthRejection::into_response`).
+        self.finish(self.read(headers), None).await
+    }
+
+    /// The request's principal: `Ok(None)` when it carries no token. `Bearer` tokens, and
+    /// `DPoP` tokens with their proof when DPoP is configured; a token bound to a client
+    /// certificate passes with the matching [`ClientCertificate`].
+    pub async fn authenticate_request(
+        &self,
+        request: AuthRequest<'_>,
+    ) -> Result<Option<Principal>, AuthRejection> {
+        self.finish(self.read(request.headers), Some(request)).await
+    }
+
+    /// Step 1, and step 2's lookup: the credentials, read once, and what the cache holds
+    /// for them.
+    fn read(&self, headers: &HeaderMap) -> Pending {
+        let accept_dpop = self.inner.config.inner.dpop.is_some();
+        let credentials = credentials::read(headers, accept_dpop);
+        let lookup = match &credentials {
+            Ok(Some(presented)) => self.lookup(presented.token()),
+            _ => Lookup::NotLooked,
+        };
+        Pending {
+            credentials,
+            lookup,
+        }
+    }
+
+    /// The layer's first look, which never waits: the principal of a `Bearer` token that the
+    /// verified-token cache holds and whose re-checks (time, key still in the issuer's set,
+    /// no binding it fails) pass on what is in memory. Anything else (no cache, a miss,
+    /// `DPoP`, keys that need a fetch, any refusal) is handed back as [`Pending`], for
+    /// [`finish`](Self::finish) to decide (and refuse) exactly as the full pipeline does.
+    pub(crate) fn try_cached(
+        &self,
+        headers: &HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Result<Principal, Pending> {
+        let mut pending = self.read(headers);
+        let (Ok(Some(presented)), Lookup::Found(entry)) = (&pending.credentials, &pending.lookup)
+        else {
+            return Err(pending);
+        };
+        let dpop_required = self
+            .inner
+            .config
+            .inner
+            .dpop
+            .as_ref()
+            .is_some_and(|d| d.required);
+        if presented.scheme != Scheme::Bearer || dpop_required {
+            return Err(pending);
+        }
+        // The client certificate is looked for only when the token is bound to one.
+        let binding = &entry.verified.binding;
+        let unbound_or_matching = || {
+            !binding.bound
+                || binding
+                    .check_bearer(extensions.get::<ClientCertificate>())
+                    .is_ok()
+        };
+        match self.valid_now(entry) {
+            Some(true) if unbound_or_matching() => Ok(admitted(entry.principal.clone(), true)),
+            Some(false) => {
+                self.forget(presented.token());
+                pending.lookup = Lookup::Miss;
+                Err(pending)
+            }
+            _ => Err(pending),
+        }
+    }
+
+    /// The full pipeline for a request whose credentials were read (and looked up) once.
+    pub(crate) async fn finish(
+        &self,
+        pending: Pending,
+        request: Option<AuthRequest<'_>>,
+    ) -> Result<Option<Principal>, AuthRejection> {
+        self.principal_of(pending, request)
+            .await
+            .map_err(|kind| self.reject(kind))
+    }
+
+    /// A refusal shown with the configured renderer (realm, custom body): the one place a
+    /// [`RejectionKind`] of the pipeline becomes an [`AuthRejection`].
+    pub(crate) fn reject(&self, kind: RejectionKind) -> AuthRejection {
+        AuthRejection::with_renderer(kind, self.inner.config.inner.renderer.clone())
+    }
+
+    /// What the layer puts into every request it passes on, so extractors and guards refuse
+    /// with the same renderer.
+    pub(crate) fn context(&self) -> AuthContext {
+        self.inner.context.clone()
+    }
+
+    /// The scheme dispatch: what each scheme needs before the token is verified, the
+    /// verification, then what the scheme requires of the sender.
+    async fn principal_of(
+        &self,
+        pending: Pending,
+        request: Option<AuthRequest<'_>>,
+    ) -> Result<Option<Principal>, RejectionKind> {
+        let c = &self.inner.config.inner;
+        let Some(presented) = pending.credentials.map_err(RejectionKind::InvalidRequest)? else {
+            return Ok(None);
+        };
+        let token = presented.token();
+        let (principal, binding, cached) = match presented.scheme {
+            Scheme::Bearer if c.dpop.as_ref().is_some_and(|d| d.required) => {
+                return Err(RejectionKind::DpopRequired)
+            }
+            Scheme::Bearer => {
+                self.verify_token(token, Source::Header, pending.lookup)
+                    .await?
+            }
+            // Without the request a proof cannot be checked: refused before any work.
+            Scheme::Dpop if request.is_none() => {
+                return Err(RejectionKind::InvalidDpopProof(
+                    crate::dpop::InvalidDpopProof::NoRequestContext,
+                ))
+            }
+            Scheme::Dpop => self
+                .verify_token(token, Source::Header, pending.lookup)
+                .await
+                .map_err(|kind| match kind {
+                    RejectionKind::InvalidToken(r) => RejectionKind::InvalidDpopToken(r),
+                    other => other,
+                })?,
+        };
+        self.check_sender(presented.scheme, token, &principal, &binding, request)
+            .await?;
+        Ok(Some(admitted(principal, cached)))
+    }
+
+    /// Steps 2–3 for one token: the cache's answer when it still holds, else a fresh
+    /// verification, remembered. The token's binding comes back with it, for the scheme's
+    /// check, and whether the cache answered.
+    async fn verify_token(
+        &self,
+        token: &[u8],
+        source: Source,
+        lookup: Lookup,
+    ) -> Result<(Principal, Binding, bool), RejectionKind> {
+        if let Lookup::Found(entry) = lookup {
+            if self.still_valid(&entry).await {
+                let binding = entry.verified.binding.clone();
+                return Ok((entry.principal.clone(), binding, true));
+            }
+            self.forget(token);
+        }
+        let max = self.inner.config.inner.max_token_bytes;
+        let too_large = RejectionKind::InvalidToken(InvalidToken::TooLarge);
+        let token = match source {
+            // A malformed header is 400 whatever its size.
+            Source::Header => check_b64token(token).map_err(RejectionKind::InvalidRequest)?,
+            Source::Caller if token.len() > max => return Err(too_large),
+            Source::Caller => std::str::from_utf8(token)
+                .map_err(|_| RejectionKind::InvalidToken(InvalidToken::Malformed))?,
+        };
+        if token.len() > max {
+            return Err(too_large);
+        }
+        let (principal, verified) = self.verify_fresh(token).await?;
+        let binding = verified.binding.clone();
+        self.remember(token.as_bytes(), &principal, verified);
+        Ok((principal, binding, false))
+    }
+
+    /// The verification strategy for a token the cache does not hold. A JWS is verified
+    /// locally with its issuer's keys ([`jwt`]); introspection (RFC 7662), at the one issuer
+    /// configured for opaque tokens, plugs in here for a token that is not one. A JWS is
+    /// never handed to another strategy because its local verification failed.
+    async fn verify_fresh(&self, token: &str) -> Result<(Principal, Verified), RejectionKind> {
+        self.verify_jwt(token).await
+    }
+}
+
+/// Where a token's bytes come from, which decides how they are checked.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// Straight from `Authorization`: must pass RFC 6750's `b64token` check (400) unless the
+    /// cache already holds them.
+    Header,
+    /// Handed to [`Authenticator::verify`]: must be UTF-8.
+    Caller,
+}
+
+/// A principal let through, counted once (cached or not).
+fn admitted(principal: Principal, cached: bool) -> Principal {
+    crate::observe::verified(principal.kind().as_str(), cached);
+    principal
+}
