@@ -74,8 +74,17 @@ pub fn dev_tokens(
         .unwrap_or_default()
         .for_issuer(issuer.issuer());
     let machine = match preset {
-        Preset::Auto | Preset::Rfc9068 | Preset::Generic | Preset::Hydra | Preset::Cognito => {
+        Preset::Auto | Preset::Rfc9068 | Preset::Generic | Preset::Hydra => {
             machine.claim("sub", CLIENT).claim("client_id", CLIENT)
+        }
+        // Cognito's client-credentials shape: `auth_time` equal to `iat`, `token_use: access`.
+        Preset::Cognito => {
+            let iat = machine.claims_json()["iat"].clone();
+            machine
+                .claim("sub", CLIENT)
+                .claim("client_id", CLIENT)
+                .claim("token_use", "access")
+                .claim("auth_time", iat)
         }
         Preset::Auth0 => machine
             .claim("sub", format!("{CLIENT}@clients"))

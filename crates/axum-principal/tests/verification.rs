@@ -8,8 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_principal::clock::ManualClock;
 use axum_principal::{
-    guard_layer, names, AuthConfig, AuthLayer, Claims, Guard, Guarded, Issuer, Machine, Principal,
-    RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope, TypPolicy, User,
+    guard_layer, names, AuthConfig, AuthLayer, Claims, Guard, Guarded, Issuer, Machine, Preset,
+    Principal, RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope, TypPolicy, User,
 };
 use axum_principal_testkit::KeyAlg;
 use common::{build, config, get_with, issuer, router, send};
@@ -548,19 +548,32 @@ async fn a_static_jwks_verifies_without_any_network_io() {
 async fn cognito_style_tokens_pass_with_client_id_as_audience() {
     let issuer = issuer().await;
     let config = AuthConfig::builder()
-        .issuer(Issuer::new(issuer.issuer()).client_id_as_audience())
+        .issuer(
+            Issuer::new(issuer.issuer())
+                .client_id_as_audience()
+                .provider(Preset::Cognito),
+        )
         .audience("app-client-1");
     let app = router(AuthLayer::new(build(config)));
-    let machine = issuer
-        .token()
-        .without_claim("aud")
+    // Cognito's client-credentials shape: no `aud`, `sub == client_id`, and `auth_time`
+    // equal to `iat` (Cognito records it on machine tokens too).
+    let machine = issuer.token().without_claim("aud");
+    let iat = machine.claims_json()["iat"].clone();
+    let machine = machine
         .claim("sub", "app-client-1")
         .claim("client_id", "app-client-1")
         .claim("token_use", "access")
+        .claim("scope", "sample/read")
+        .claim("auth_time", iat)
+        .claim("version", 2)
         .sign();
     let reply = get_with(&app, "/me", &machine).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(reply.json()["kind"], "machine");
+    assert_eq!(
+        reply.json()["classified_by"],
+        "cognito:sub-equals-client_id-without-username"
+    );
     let other_client = issuer
         .token()
         .without_claim("aud")

@@ -43,6 +43,8 @@
 
 mod preset;
 mod profile;
+#[cfg(test)]
+mod published_shapes;
 mod rule;
 #[cfg(test)]
 mod tests;

@@ -38,8 +38,9 @@ pub enum Preset {
     /// Every provider's rules on every token of the issuer. An explicit choice, never the
     /// default: it widens what counts as a machine to the union of all providers' habits
     /// (Hydra's `sub == client_id` on an issuer whose users may pick a subject equal to a
-    /// client id, Entra's `oid == sub` on an issuer that sets both for users), so a token
-    /// shape that is a user at its own issuer may be a machine under another's rule.
+    /// client id, and Cognito's, which fires even on a token that records a login; Entra's
+    /// `oid == sub` on an issuer that sets both for users), so a token shape that is a user
+    /// at its own issuer may be a machine under another's rule.
     Generic,
 }
 
@@ -51,8 +52,11 @@ static ENTRA_RULES: [Rule; 1] = [Rule(RuleImpl::Entra)];
 static COGNITO_RULES: [Rule; 1] = [Rule(RuleImpl::Cognito)];
 static DUENDE_RULES: [Rule; 1] = [Rule(RuleImpl::Duende)];
 static RFC9068_RULES: [Rule; 1] = [Rule(RuleImpl::Rfc9068)];
-// Hydra's rule covers Cognito's and RFC 9068's `sub == client_id` tokens too (it is the
-// weaker test), so in the generic preset they are recorded as `hydra:sub-equals-client_id`.
+// Hydra's rule comes before Cognito's and RFC 9068's: a `sub == client_id` token that records
+// no login (`auth_time`, `amr`, `sid`) is recorded as `hydra:sub-equals-client_id`. A Cognito
+// client-credentials token carries `auth_time`, so Hydra's rule passes it on and Cognito's
+// records it (`cognito:sub-equals-client_id-without-username`); a token with a `username` is
+// left to the later rules.
 static GENERIC_RULES: [Rule; 8] = [
     Rule(RuleImpl::Auth0),
     Rule(RuleImpl::Keycloak),

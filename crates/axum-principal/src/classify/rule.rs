@@ -36,12 +36,15 @@ impl Rule {
     pub fn auth0() -> Self {
         Self(RuleImpl::Auth0)
     }
-    /// Ory Hydra: `sub` equals `client_id`. Rests on Hydra's habit: a login app that lets
-    /// users pick a subject equal to a client id defeats it (prefer a custom claim there).
+    /// Ory Hydra: `sub` equals `client_id`, and the token records no login (`auth_time`,
+    /// `amr` or `sid`). Rests on Hydra's habit: a login app that lets users pick a subject
+    /// equal to a client id defeats it (prefer a custom claim there).
     pub fn hydra() -> Self {
         Self(RuleImpl::Hydra)
     }
-    /// Amazon Cognito: `sub` equals `client_id`, and there is no `username`.
+    /// Amazon Cognito: `sub` equals `client_id`, and there is no `username`. Unlike Hydra's
+    /// and RFC 9068's rules it ignores `auth_time`: Cognito sets it on client-credentials
+    /// tokens as well, and assigns user subjects itself (UUIDs, never a client id).
     pub fn cognito() -> Self {
         Self(RuleImpl::Cognito)
     }
@@ -63,7 +66,8 @@ impl Rule {
     pub fn duende() -> Self {
         Self(RuleImpl::Duende)
     }
-    /// RFC 9068 §2.2: `sub` equals `client_id`, or there is no `sub` but a `client_id`.
+    /// RFC 9068 §2.2: `sub` equals `client_id` (and the token records no login, as for
+    /// [`hydra`](Self::hydra)), or there is no `sub` but a `client_id`.
     pub fn rfc9068() -> Self {
         Self(RuleImpl::Rfc9068)
     }
@@ -118,9 +122,11 @@ impl Rule {
             RuleImpl::Hydra => {
                 client_subject(claims, s("client_id")).then_some(ClassifiedBy::SubjectIsClientId)
             }
-            RuleImpl::Cognito => (client_subject(claims, s("client_id"))
-                && !claims.has("username"))
-            .then_some(ClassifiedBy::CognitoClientCredentials),
+            // Cognito records `auth_time` (equal to `iat`) on its client-credentials tokens
+            // too, so the login markers say nothing here; what tells a user apart is the
+            // `username` every user token carries, and the UUID subject Cognito assigns.
+            RuleImpl::Cognito => (same_string(s("sub"), s("client_id")) && !claims.has("username"))
+                .then_some(ClassifiedBy::CognitoClientCredentials),
             RuleImpl::Okta => (same_string(s("sub"), s("cid")) && !claims.has("uid"))
                 .then_some(ClassifiedBy::OktaClientCredentials),
             // Keycloak names the service account `service-account-` + the client id in lower
@@ -166,8 +172,9 @@ fn same_string(a: Option<Cow<'_, str>>, b: Option<Cow<'_, str>>) -> bool {
 }
 
 /// `sub` equals the client id, and the token records no user authentication (`auth_time`,
-/// `amr` or `sid`, which a client-credentials grant never has): where a login app lets a
-/// user pick a subject equal to a client id, that user's tokens still carry the login.
+/// `amr` or `sid`): where a login app lets a user pick a subject equal to a client id (Hydra,
+/// RFC 9068 issuers), that user's tokens still carry the login. Not for Cognito, whose
+/// client-credentials tokens carry `auth_time` too.
 fn client_subject<C: ClaimRead + ?Sized>(claims: &C, client: Option<Cow<'_, str>>) -> bool {
     same_string(claims.str("sub"), client)
         && !["auth_time", "amr", "sid"].iter().any(|c| claims.has(c))

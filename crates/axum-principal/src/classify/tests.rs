@@ -59,8 +59,8 @@ fn provider_token_shapes_and_spoofs() {
         ("hydra: numeric client_id does not fire", Preset::Hydra,
          json!({"sub":"7","client_id":7}), u, By::Default),
         // Cognito
-        ("cognito m2m", Preset::Cognito,
-         json!({"sub":"5r8k2b1m9qv0","client_id":"5r8k2b1m9qv0","token_use":"access","scope":"api/read"}), m, By::CognitoClientCredentials),
+        ("cognito m2m (auth_time == iat, as Cognito issues it)", Preset::Cognito,
+         json!({"sub":"5r8k2b1m9qv0","client_id":"5r8k2b1m9qv0","token_use":"access","scope":"api/read","auth_time":1_633_781_133,"iat":1_633_781_133,"version":2}), m, By::CognitoClientCredentials),
         ("cognito user", Preset::Cognito,
          json!({"sub":"a1b2c3d4-0000-1111-2222-333344445555","client_id":"5r8k2b1m9qv0","username":"alice","token_use":"access"}), u, By::Default),
         ("cognito: sub == client_id but a username", Preset::Cognito,
@@ -151,6 +151,12 @@ fn generic_runs_every_rule_and_no_spoof_passes() {
             "hydra:sub-equals-client_id",
         ),
         (json!({"client_id":"c"}), "duende:client_id-without-sub"),
+        // The documented widening: a Hydra-style user whose subject equals a client id and
+        // whose token records the login passes Hydra's rule but not Cognito's.
+        (
+            json!({"sub":"c","client_id":"c","auth_time":1,"amr":["pwd"]}),
+            "cognito:sub-equals-client_id-without-username",
+        ),
     ];
     for (claims, by) in cases {
         assert_eq!(
