@@ -272,7 +272,7 @@ async fn run(o: Options) -> Result<ExitCode, (u8, String)> {
         say_err(ARGV_NOTE);
     }
     let token = read_token(o.token.as_deref()).map_err(|e| (2, e))?;
-    let (header, claims) = axum_principal::verify::decode_unverified(&token, 64 * 1024)
+    let (header, claims) = axum_principal::internals::decode_unverified(&token, 64 * 1024)
         .map_err(|e| (3, format!("the token cannot be decoded: {}", e.reason())))?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -1,5 +1,5 @@
-//! Entry points into internal stages for the fuzz targets (`fuzz/`), the property tests and
-//! the criterion benchmarks (`benches/`). Not part of the stable API: hidden from the docs
+//! Entry points into internal stages for the fuzz targets (`fuzz/`), the property tests,
+//! the criterion benchmarks (`benches/`) and the CLI's `inspect`. Not part of the stable API: hidden from the docs
 //! and free to change in any release.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,6 +9,12 @@ use serde_json::Value;
 use crate::alg::Algorithm;
 use crate::crypto::{sha256, KeyMaterial};
 use crate::rejection::InvalidToken;
+
+/// Decodes a token's header and claims without verifying anything, for diagnostics (the
+/// CLI's `inspect`). Never use the result for an authorization decision.
+pub fn decode_unverified(token: &str, max_len: usize) -> Result<(Value, Value), InvalidToken> {
+    crate::verify::decode_unverified(token, max_len)
+}
 
 // The parsers that read what an issuer sends (fuzzing and property tests).
 

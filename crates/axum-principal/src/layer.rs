@@ -1,37 +1,8 @@
-//! The middleware: [`AuthLayer`] → [`AuthService`] → [`ResponseFuture`], in tower-http's
+//! The middleware: [`AuthLayer`] → [`AuthService`] → [`AuthServiceFuture`], in tower-http's
 //! shape. The work is done by the [`Authenticator`]; this module is only the adapter.
-//!
-//! For each request the service reads the bearer token, verifies it with the
-//! [`Authenticator`], and either refuses the request (RFC 6750 response) or puts the
-//! [`Principal`](crate::Principal) into the request's extensions for extractors and guards.
-//!
-//! By default a request without a token is refused with 401. With
-//! [`allow_anonymous`](AuthLayer::allow_anonymous) it passes through without a principal, so
-//! one router can mix public and private routes; a token that is present but bad is still
-//! refused.
-//!
-//! ```
-//! use axum::{routing::get, Router};
-//! use axum_principal::{AuthConfig, AuthLayer, Principal};
-//!
-//! async fn hello(principal: Option<Principal>) -> String {
-//!     match principal {
-//!         Some(p) => format!("hello, {}", p.subject()),
-//!         None => "hello, stranger".to_owned(),
-//!     }
-//! }
-//!
-//! # fn main() -> Result<(), axum_principal::ConfigError> {
-//! let config = AuthConfig::builder()
-//!     .issuer("https://issuer.example.com/")
-//!     .audience("https://api.example.com")
-//!     .build()?;
-//! let app: Router = Router::new()
-//!     .route("/", get(hello))
-//!     .layer(AuthLayer::new(config).allow_anonymous());
-//! # let _ = app; Ok(()) }
-//! ```
 
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::response::{IntoResponse, Response};
@@ -44,6 +15,37 @@ use crate::config::AuthConfig;
 use crate::rejection::RejectionKind;
 
 /// Verifies bearer tokens on every request: `.layer(AuthLayer::new(config))`.
+///
+/// For each request the service reads the bearer token, verifies it with the
+/// [`Authenticator`], and either refuses the request (RFC 6750 response) or puts the
+/// [`Principal`](crate::Principal) into the request's extensions for extractors and guards.
+///
+/// By default a request without a token is refused with 401. With
+/// [`allow_anonymous`](AuthLayer::allow_anonymous) it passes through without a principal, so
+/// one router can mix public and private routes; a token that is present but bad is still
+/// refused.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use axum_principal::{AuthConfig, AuthLayer, Principal};
+///
+/// async fn hello(principal: Option<Principal>) -> String {
+///     match principal {
+///         Some(p) => format!("hello, {}", p.subject()),
+///         None => "hello, stranger".to_owned(),
+///     }
+/// }
+///
+/// # fn main() -> Result<(), axum_principal::ConfigError> {
+/// let config = AuthConfig::builder()
+///     .issuer("https://issuer.example.com/")
+///     .audience("https://api.example.com")
+///     .build()?;
+/// let app: Router = Router::new()
+///     .route("/", get(hello))
+///     .layer(AuthLayer::new(config).allow_anonymous());
+/// # let _ = app; Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     auth: Authenticator,
@@ -106,7 +108,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, S::Error>;
+    type Future = AuthServiceFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -122,7 +124,9 @@ where
             Ok(principal) => {
                 // The principal carries the layer's renderer: no `AuthContext` beside it.
                 request.extensions_mut().insert(principal);
-                return Either::Left(self.inner.call(request));
+                return AuthServiceFuture {
+                    inner: Either::Left(self.inner.call(request)),
+                };
             }
             Err(pending) => pending,
         };
@@ -132,7 +136,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = self.auth.clone();
         let allow_anonymous = self.allow_anonymous;
-        Either::Right(Box::pin(async move {
+        let pipeline = Box::pin(async move {
             match auth
                 .finish(pending, Some(AuthRequest::from_request(&request)))
                 .await
@@ -151,11 +155,29 @@ where
                 Err(rejection) => return Ok(rejection.into_response()),
             }
             inner.call(request).await
-        }))
+        });
+        AuthServiceFuture {
+            inner: Either::Right(pipeline),
+        }
     }
 }
 
-/// The response future of [`AuthService`]: the inner service's own future when the token
-/// was answered from the verified-token cache, else the whole pipeline, boxed (the shape of
-/// the rate limiter's future).
-pub type ResponseFuture<F, E> = Either<F, BoxFuture<'static, Result<Response, E>>>;
+pin_project_lite::pin_project! {
+    /// The response future of [`AuthService`]: the inner service's own future when the token
+    /// was answered from the verified-token cache, else the whole pipeline, boxed.
+    pub struct AuthServiceFuture<F, E> {
+        #[pin]
+        inner: Either<F, BoxFuture<'static, Result<Response, E>>>,
+    }
+}
+
+impl<F, E> Future for AuthServiceFuture<F, E>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(cx)
+    }
+}

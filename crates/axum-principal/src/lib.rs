@@ -25,25 +25,37 @@
 //! # let _ = app; Ok(()) }
 //! ```
 //!
-//! The flow of one request follows the files: [`layer`] → [`authenticator`] → [`verify`] →
-//! [`classify`] → [`principal`], with the [`key_store`] ([`KeyStore`]) for the issuers'
-//! keys:
-//!
-//! 1. [`layer`]: the [`AuthLayer`], only the tower adapter, takes the token from
-//!    `Authorization: Bearer` (never the query string) and hands it to the
-//!    [`Authenticator`];
-//! 2. [`authenticator`]: the pipeline. A repeated token is answered from the verified-token
-//!    cache (bounded by [`TokenCacheLimits`]) while it would still verify. Otherwise the
-//!    unverified `iss` picks one of the configured issuers (an issuer not on the list causes
-//!    no network I/O and is refused), and that issuer's [`KeyStore`] gives the key named by
-//!    `kid` (an unknown `kid` causes at most one coalesced refresh per cooldown);
-//! 3. [`verify`]: the signature, `iss`, `aud`, `exp`, `nbf`, `iat` and `typ` are checked;
-//! 4. [`classify`]: the [`Classifier`] decides user or machine and records why;
-//! 5. [`principal`]: the [`Principal`] is put into the request's extensions for extractors
-//!    and [`guard`]s.
+//! The flow of one request: the [`AuthLayer`] takes the token from `Authorization: Bearer`
+//! (never the query string) and hands it to the [`Authenticator`]. A repeated token is
+//! answered from the verified-token cache (bounded by [`TokenCacheLimits`]) while it would
+//! still verify. Otherwise the unverified `iss` picks one of the configured issuers (an
+//! issuer not on the list causes no network I/O and is refused), and that issuer's
+//! [`KeyStore`] gives the key named by `kid` (an unknown `kid` causes at most one coalesced
+//! refresh per cooldown); the signature, `iss`, `aud`, `exp`, `nbf`, `iat` and `typ` are
+//! checked; the [`Classifier`] decides user or machine and records why; the [`Principal`] is
+//! put into the request's extensions for extractors and [`guard`]s. `docs/architecture.md`
+//! follows the same request file by file.
 //!
 //! Every refusal is an RFC 6750 response ([`AuthRejection`]); no response ever contains the
 //! token or key material.
+//!
+//! # Metrics
+//! Events go to `tracing` (key fetches get a span; rejections are logged at debug with their
+//! reason code). With the `metrics` feature the same events increment counters through the
+//! [`metrics`](https://docs.rs/metrics) facade:
+//!
+//! | counter | labels | counts |
+//! |---|---|---|
+//! | `axum_principal_verifications_total` | `kind` (`user`/`machine`), `cached` (`true`/`false`) | accepted tokens |
+//! | `axum_principal_rejections_total` | `reason` (e.g. `expired`, `unknown_key`, `guard_refused`) | refused requests |
+//! | `axum_principal_token_cache_total` | `result` (`hit`/`miss`) | token-cache lookups |
+//! | `axum_principal_key_refreshes_total` | `issuer`, `result` (`ok`/`error`) | JWKS fetches |
+//! | `axum_principal_key_refresh_cooldowns_total` | `issuer` | unknown-`kid` refreshes skipped by the cooldown |
+//! | `axum_principal_stale_keys_total` | `issuer` | requests served from keys past their lifetime |
+//! | `axum_principal_rate_limit_store_failures_total` | `policy` | requests the shared quota store (Redis) did not answer in time |
+//!
+//! Labels never carry tokens, subjects or key ids. A refusal is counted once, by its
+//! [reason code](crate::AuthRejection::reason), when it becomes a response.
 //!
 //! # Crypto backend
 //! Exactly one of the features `aws-lc-rs` (default) and `rust-crypto` must be enabled.
@@ -61,15 +73,15 @@ compile_error!(
     "axum-principal: enable exactly one crypto backend: feature `aws-lc-rs` (the default) or `rust-crypto`"
 );
 
-pub mod authenticator;
+mod authenticator;
 pub mod binding;
 pub mod classify;
 pub mod clock;
 pub mod config;
 pub mod dpop;
 pub mod guard;
-pub mod key_store;
-pub mod layer;
+mod key_store;
+mod layer;
 pub mod principal;
 #[cfg(feature = "rate-limit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
@@ -79,34 +91,32 @@ pub mod rate_limit;
 pub mod redis;
 pub mod rejection;
 pub mod replay;
-pub mod resource_metadata;
-pub mod verify;
+mod resource_metadata;
+mod verify;
 
 mod alg;
 mod crypto;
 mod error;
 mod headers;
 mod jwk;
-pub mod observe;
+mod observe;
 mod tenant;
 mod token_cache;
-
-pub use authenticator::{AuthRequest, Authenticator, TokenCacheStats};
-pub use config::TokenCacheLimits;
 
 #[doc(hidden)]
 pub mod internals;
 
 pub use alg::Algorithm;
+pub use authenticator::{AuthRequest, Authenticator, TokenCacheStats};
 pub use classify::{ClassifiedBy, Classifier, EntityProfile, Kind, Preset, Rule};
-pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, Issuer, TypPolicy};
+pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, Issuer, TokenCacheLimits, TypPolicy};
 pub use guard::{
     guard_layer, AllOf, AnyOf, Denied, Guard, GuardLayer, Guarded, Names, RequireActor,
     RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect, RequireDirectUser,
     RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope, RequireUser,
 };
-pub use key_store::KeyStore;
-pub use layer::{AuthLayer, AuthService};
+pub use key_store::{KeyStore, WarmError};
+pub use layer::{AuthLayer, AuthService, AuthServiceFuture};
 pub use principal::{Actor, Claims, Machine, Principal, User};
 pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
 pub use resource_metadata::ProtectedResourceMetadata;
@@ -121,14 +131,3 @@ pub struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/providers.md")]
 pub struct ProviderRecipesDoctests;
-
-/// The key store's former name.
-#[deprecated(since = "0.2.0", note = "renamed `KeyStore`")]
-pub type JwksCache = KeyStore;
-
-/// The key store's former module.
-#[deprecated(since = "0.2.0", note = "renamed `key_store`")]
-#[doc(hidden)]
-pub mod jwks {
-    pub use crate::key_store::{KeyStore as JwksCache, WarmError};
-}

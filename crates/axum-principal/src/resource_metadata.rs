@@ -1,37 +1,4 @@
-//! Protected resource metadata (RFC 9728): the document that tells a client which
-//! authorization servers issue tokens for this API, and where it is found.
-//!
-//! A service names its resource identifier with
-//! [`AuthConfigBuilder::resource`](crate::AuthConfigBuilder::resource). From then on every
-//! 401 and 403 challenge carries `resource_metadata="…"` (RFC 9728 §5.1), the URL of the
-//! document, which [`ProtectedResourceMetadata::router`] serves at the well-known path with
-//! §3.1 path insertion: for the resource `https://api.example.com/mcp` the document is at
-//! `https://api.example.com/.well-known/oauth-protected-resource/mcp`.
-//!
-//! ```
-//! use axum::Router;
-//! use axum_principal::{AuthConfig, AuthLayer, ProtectedResourceMetadata};
-//!
-//! # fn main() -> Result<(), axum_principal::ConfigError> {
-//! let config = AuthConfig::builder()
-//!     .issuer("https://issuer.example.com/")
-//!     .resource("https://api.example.com/mcp")
-//!     .require_resource_audience()
-//!     .build()?;
-//! let metadata = ProtectedResourceMetadata::from_config(&config)
-//!     .expect("a resource is configured")
-//!     .scopes_supported(["read:reports"]);
-//! assert_eq!(
-//!     metadata.metadata_url(),
-//!     "https://api.example.com/.well-known/oauth-protected-resource/mcp"
-//! );
-//! let app: Router = Router::new()
-//!     // ... routes behind the layer ...
-//!     .layer(AuthLayer::new(config))
-//!     // The document is public: merged after (outside) the layer.
-//!     .merge(metadata.router());
-//! # let _ = app; Ok(()) }
-//! ```
+//! RFC 9728 protected resource metadata: [`ProtectedResourceMetadata`].
 
 use std::sync::Arc;
 
@@ -45,10 +12,43 @@ use crate::alg::Algorithm;
 use crate::config::resource::Resource;
 use crate::config::{AuthConfig, ConfigError};
 
-pub use crate::config::resource::WELL_KNOWN_PATH;
-
 /// An RFC 9728 protected resource metadata document, built once at start-up and served by
 /// [`router`](Self::router).
+///
+/// Protected resource metadata (RFC 9728): the document that tells a client which
+/// authorization servers issue tokens for this API, and where it is found.
+///
+/// A service names its resource identifier with
+/// [`AuthConfigBuilder::resource`](crate::AuthConfigBuilder::resource). From then on every
+/// 401 and 403 challenge carries `resource_metadata="…"` (RFC 9728 §5.1), the URL of the
+/// document, which [`ProtectedResourceMetadata::router`] serves at the well-known path with
+/// §3.1 path insertion: for the resource `https://api.example.com/mcp` the document is at
+/// `https://api.example.com/.well-known/oauth-protected-resource/mcp`.
+///
+/// ```
+/// use axum::Router;
+/// use axum_principal::{AuthConfig, AuthLayer, ProtectedResourceMetadata};
+///
+/// # fn main() -> Result<(), axum_principal::ConfigError> {
+/// let config = AuthConfig::builder()
+///     .issuer("https://issuer.example.com/")
+///     .resource("https://api.example.com/mcp")
+///     .require_resource_audience()
+///     .build()?;
+/// let metadata = ProtectedResourceMetadata::from_config(&config)
+///     .expect("a resource is configured")
+///     .scopes_supported(["read:reports"]);
+/// assert_eq!(
+///     metadata.metadata_url(),
+///     "https://api.example.com/.well-known/oauth-protected-resource/mcp"
+/// );
+/// let app: Router = Router::new()
+///     // ... routes behind the layer ...
+///     .layer(AuthLayer::new(config))
+///     // The document is public: merged after (outside) the layer.
+///     .merge(metadata.router());
+/// # let _ = app; Ok(()) }
+/// ```
 ///
 /// Lists are left out of the document while empty; `bearer_methods_supported` starts as
 /// `["header"]`, the only way this crate reads a token.

@@ -6,7 +6,7 @@ use super::check_url;
 use crate::error::ConfigError;
 
 /// The well-known path of RFC 9728 §3, before path insertion.
-pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-protected-resource";
+pub(crate) const WELL_KNOWN_PATH: &str = "/.well-known/oauth-protected-resource";
 
 /// A checked resource identifier and where its metadata lives.
 #[derive(Debug, Clone, PartialEq, Eq)]

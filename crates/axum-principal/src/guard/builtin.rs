@@ -122,29 +122,6 @@ impl RequireScope {
         check_scope_token(&scope)?;
         Ok(Self(DynName::new(scope)))
     }
-
-    /// Requires every one of `scopes`.
-    ///
-    /// # Panics
-    /// As [`RequireAllScopes::new`].
-    #[deprecated(note = "a list is `RequireAllScopes::new`")]
-    pub fn all<I, S>(scopes: I) -> RequireAllScopes
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<Cow<'static, str>>,
-    {
-        RequireAllScopes::new(scopes)
-    }
-
-    /// Requires every one of `scopes`, or says which one cannot be a scope.
-    #[deprecated(note = "a list is `RequireAllScopes::try_new`")]
-    pub fn try_all<I, S>(scopes: I) -> Result<RequireAllScopes, ConfigError>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<Cow<'static, str>>,
-    {
-        RequireAllScopes::try_new(scopes)
-    }
 }
 
 impl<N: Name> Guard for RequireScope<N> {

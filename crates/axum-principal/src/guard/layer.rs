@@ -1,6 +1,8 @@
 //! The `route_layer` form of any [`Guard`]: the check runs before the inner service, so
 //! before the handler's own extractors.
 
+use std::future::{Future, Ready};
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::response::{IntoResponse, Response};
@@ -59,7 +61,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = Either<std::future::Ready<Result<Response, S::Error>>, S::Future>;
+    type Future = GuardFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -67,9 +69,30 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         // The check is synchronous, so the service polled ready is the one called.
-        match authorize(&self.guard, request.extensions()) {
+        let inner = match authorize(&self.guard, request.extensions()) {
             Ok(()) => Either::Right(self.inner.call(request)),
             Err(rejection) => Either::Left(std::future::ready(Ok(rejection.into_response()))),
-        }
+        };
+        GuardFuture { inner }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`GuardService`]: the refusal, ready at once, or the inner
+    /// service's own future.
+    pub struct GuardFuture<F, E> {
+        #[pin]
+        inner: Either<Ready<Result<Response, E>>, F>,
+    }
+}
+
+impl<F, E> Future for GuardFuture<F, E>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(cx)
     }
 }

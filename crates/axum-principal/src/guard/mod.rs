@@ -97,7 +97,7 @@ pub use builtin::{
     RequireUser,
 };
 pub use extract::Guarded;
-pub use layer::{guard_layer, GuardLayer, GuardService};
+pub use layer::{guard_layer, GuardFuture, GuardLayer, GuardService};
 
 /// Why a guard refused: 403, with the scopes it required if it was a scope guard.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

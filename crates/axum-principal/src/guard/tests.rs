@@ -260,11 +260,6 @@ fn scopes_must_be_scope_tokens() {
             "{bad:?}"
         );
     }
-    #[allow(deprecated)]
-    {
-        assert!(RequireScope::try_all(["read", "bad scope"]).is_err());
-        assert!(RequireScope::try_all(["read", "write"]).is_ok());
-    }
 }
 
 #[test]

@@ -147,7 +147,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl KeyStore {
     /// A store for the issuers of `config`. Nothing is fetched until first needed (or
     /// [`warm`](Self::warm) is called).
-    pub fn new(config: &AuthConfig) -> Self {
+    pub(crate) fn new(config: &AuthConfig) -> Self {
         let c = &config.inner;
         let issuers = c
             .issuers

@@ -308,8 +308,11 @@ fn numeric_date<C: ClaimRead + ?Sized>(
 }
 
 /// Decodes a token's header and claims without verifying anything, for diagnostics (the
-/// `inspect` tool). Never use the result for an authorization decision.
-pub fn decode_unverified(token: &str, max_len: usize) -> Result<(Value, Value), InvalidToken> {
+/// `inspect` tool, through `internals`). Never use the result for an authorization decision.
+pub(crate) fn decode_unverified(
+    token: &str,
+    max_len: usize,
+) -> Result<(Value, Value), InvalidToken> {
     if token.len() > max_len {
         return Err(InvalidToken::TooLarge);
     }
