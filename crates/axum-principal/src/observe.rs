@@ -1,9 +1,10 @@
 //! Observability: every event the crate reports, in one place.
 //!
-//! Events go to `tracing` (key fetches get a span with issuer, status, keys and duration;
-//! rejections are logged at debug with their reason code). With the `metrics` feature the
-//! same events also increment counters through the [`metrics`](https://docs.rs/metrics)
-//! facade, for whatever recorder (Prometheus, StatsD, …) the service installs:
+//! Events go to `tracing` (key fetches get a `jwks_fetch` span with issuer, reason,
+//! `outcome`, `http.status`, keys and duration; rejections are logged at debug with their
+//! reason code). With the `metrics` feature the same events also increment counters
+//! through the [`metrics`](https://docs.rs/metrics) facade, for whatever recorder
+//! (Prometheus, StatsD, …) the service installs:
 //!
 //! | counter | labels | counts |
 //! |---|---|---|

@@ -9,15 +9,15 @@
 //! * user tokens from the authorization code flow (+ PKCE), which the harness drives against
 //!   the provider's own endpoints (see the comment at the top of `harness.mjs`).
 //!
-//! Before running: `npm ci --prefix crates/axum-principal/tests/oidc-provider` (or
-//! `bash .ci/install-node-deps`).
-//! Without Node.js or those packages the tests fail and say so.
+//! The first test installs the harness's npm packages itself when they are missing or
+//! older than `package-lock.json` (`npm ci`, once; see `common/node_deps.rs`): it needs
+//! Node.js >= 20.12 with npm, and the npm registry that once. Without Node.js the tests fail
+//! and say so.
 
 mod common;
 
 use std::fmt::Display;
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
@@ -32,11 +32,10 @@ use axum_principal::{
     RequireActor, RequireDirect, RequireDirectUser, RequireMachine, RequireUser,
 };
 use axum_principal_testkit::{DpopKey, KeyAlg};
+use common::node_deps;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-const SETUP: &str =
-    "run `npm ci --prefix crates/axum-principal/tests/oidc-provider` (or `bash .ci/install-node-deps`) first";
 /// The custom claim the harness adds with `--m2m-claim` (oidc-provider's `extraTokenClaims`).
 const M2M_CLAIM: &str = "https://example.com/is_m2m";
 /// Waiting for the harness's ready line (Node start-up and an RSA key generation).
@@ -91,32 +90,6 @@ struct Harness {
     http: reqwest::Client,
 }
 
-fn harness_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oidc-provider")
-}
-
-/// Node.js and the npm packages must be there: a missing prerequisite fails the test.
-fn check_prerequisites() {
-    match Command::new("node").arg("--version").output() {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => panic!(
-            "`node --version` failed ({}): this test needs Node.js >= 20.12; {SETUP}",
-            out.status
-        ),
-        Err(e) => panic!(
-            "Node.js (`node`) was not found ({e}): this test runs a real OpenID provider \
-             (oidc-provider) and needs Node.js >= 20.12 on PATH; then {SETUP}"
-        ),
-    }
-    let package = harness_dir().join("node_modules/oidc-provider/package.json");
-    if !package.is_file() {
-        panic!(
-            "{} is missing (crates/axum-principal/tests/oidc-provider/node_modules is not installed): {SETUP}",
-            package.display()
-        );
-    }
-}
-
 impl Harness {
     /// Starts the harness (with the `is_m2m` claim or without) and waits for its ready line.
     async fn start(m2m_claim: bool) -> Harness {
@@ -128,8 +101,10 @@ impl Harness {
     }
 
     fn start_blocking(m2m_claim: bool) -> Harness {
-        check_prerequisites();
-        let dir = harness_dir();
+        if let Err(e) = node_deps::ensure() {
+            panic!("the real-provider test cannot run: {e}");
+        }
+        let dir = node_deps::harness_dir();
         let mut command = Command::new("node");
         command
             .arg(dir.join("harness.mjs"))
@@ -210,7 +185,7 @@ impl Harness {
                 let status = process.child.wait().map(|s| s.to_string());
                 panic!(
                     "the oidc-provider harness exited before it was ready ({status:?}); \
-                     if packages are missing, {SETUP}. Its output:\n{}",
+                     its output:\n{}",
                     output(&log)
                 )
             }

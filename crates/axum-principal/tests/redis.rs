@@ -1,5 +1,6 @@
-//! Quotas and the replay store in a real Redis (features `redis` and `rate-limit`; needs
-//! `redis-server` on PATH): every test starts its own server on a free loopback port.
+//! Quotas and the replay store in a real Redis (features `redis` and `rate-limit`): every
+//! test starts its own server on a free loopback port, the `redis-server` on PATH or one
+//! installed on first use (`common/redis_server.rs`).
 //! `cargo test -p axum-principal --features rate-limit,redis --test redis`, or `cargo test`
 //! from the workspace root.
 #![cfg(all(feature = "redis", feature = "rate-limit"))]
