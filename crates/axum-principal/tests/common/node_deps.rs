@@ -17,8 +17,14 @@ use super::provision::{install_atomically, run};
 /// oidc-provider 9 calls `crypto.hash()`, which Node.js has since 20.12.
 const MIN_NODE: (u32, u32) = (20, 12);
 
+/// The harness belongs to the workspace's system tests (`tests/oidc-provider` at the root);
+/// these helpers are compiled into the library's tests too, so it is looked for upwards.
 pub fn harness_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oidc-provider")
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .map(|dir| dir.join("tests/oidc-provider"))
+        .find(|dir| dir.join("package.json").is_file())
+        .unwrap_or_else(|| here.join("tests/oidc-provider"))
 }
 
 /// Node.js is recent enough and the harness's packages are installed as locked; the error

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo build --release --example protected_api
-//! cargo test --release -p axum-principal --test soak -- --ignored --nocapture
+//! cargo test --release --test soak -- --ignored --nocapture
 //! ```
 //!
 //! It prints: requests sent, valid tokens wrongly refused while their keys were cached

@@ -1,7 +1,7 @@
 //! What a fleet costs, measured (ignored: they print numbers for the README's "Scaling"
 //! section):
 //!
-//! `cargo test -p axum-principal --features rate-limit,redis --test fleet -- --ignored --nocapture`
+//! `cargo test --test fleet -- --ignored --nocapture` (from the workspace root)
 //!
 //! * `fleet_issuer_load`: 8 replicas (each its own `AuthLayer` and key store) against one
 //!   mock issuer, on one manual clock that simulates 8 hours in bounded steps: steady traffic,
@@ -11,6 +11,8 @@
 //!   Redis on loopback, at p50/p99, in one interleaved run.
 #![cfg(all(feature = "redis", feature = "rate-limit"))]
 
+// The integration-test helpers of the library crate, shared rather than copied.
+#[path = "../crates/axum-principal/tests/common/mod.rs"]
 mod common;
 
 use std::num::NonZeroU32;

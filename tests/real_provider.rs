@@ -10,10 +10,12 @@
 //!   the provider's own endpoints (see the comment at the top of `harness.mjs`).
 //!
 //! The first test installs the harness's npm packages itself when they are missing or
-//! older than `package-lock.json` (`npm ci`, once; see `common/node_deps.rs`): it needs
+//! older than `package-lock.json` (`npm ci`, once; see `crates/axum-principal/tests/common/node_deps.rs`): it needs
 //! Node.js >= 20.12 with npm, and the npm registry that once. Without Node.js the tests fail
 //! and say so.
 
+// The integration-test helpers of the library crate, shared rather than copied.
+#[path = "../crates/axum-principal/tests/common/mod.rs"]
 mod common;
 
 use std::fmt::Display;
@@ -117,9 +119,7 @@ impl Harness {
         }
         let mut child = match command.spawn() {
             Ok(c) => c,
-            Err(e) => panic!(
-                "cannot start `node crates/axum-principal/tests/oidc-provider/harness.mjs`: {e}"
-            ),
+            Err(e) => panic!("cannot start `node tests/oidc-provider/harness.mjs`: {e}"),
         };
         let log = Arc::new(Mutex::new(String::new()));
         let (stdin, stdout, stderr) =
