@@ -7,6 +7,9 @@
 //! ```
 //!
 //! `MCP_SERVER_BIN` names another build of the example (to measure an older version).
+//!
+//! Measured (20,000 requests, 32 in flight): without the session limits (d808bfc) 12.5 MB
+//! before, 998 MB after (+962 MB); with them 12.8 MB before, 33.7 MB after (+20 MB).
 
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
