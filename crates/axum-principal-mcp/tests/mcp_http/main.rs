@@ -1,217 +1,19 @@
 //! The MCP server driven over HTTP as an MCP client would, with JSON-RPC by hand:
 //! `initialize`, `notifications/initialized` (with the `Mcp-Session-Id` it got),
 //! `tools/list`, `tools/call` as a user, an admin and a machine, and a 401 whose challenge
-//! leads to the RFC 9728 document.
+//! leads to the RFC 9728 document. [`sessions`]: sessions belong to their principal and are
+//! bounded; [`memory`]: an `initialize` flood against the release build (ignored).
 
-use axum_principal::AuthLayer;
-use axum_principal_example::auth_config;
-use axum_principal_mcp::{app, mcp_settings};
-use axum_principal_testkit::MockIssuer;
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+mod memory;
+mod sessions;
+mod support;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const PROTOCOL_VERSION: &str = "2025-06-18";
-
-/// The server on a free loopback port, trusting `issuer`, configured through the same
-/// settings path as `run` (so `AUTHZ_RESOURCE` and the audience take their defaults from
-/// `BIND`).
-struct Server {
-    issuer: MockIssuer,
-    /// `http://127.0.0.1:PORT/mcp`: the endpoint, the resource and the tokens' audience.
-    resource: String,
-    http: reqwest::Client,
-}
-
-async fn server() -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free loopback port");
-    let addr = listener.local_addr().expect("a bound address");
-    let resource = format!("http://{addr}/mcp");
-    // The issuer mints tokens for the resource, as an RFC 8707 client asks it to.
-    let issuer = MockIssuer::builder()
-        .audience(&resource)
-        .start()
-        .await
-        .expect("the mock issuer starts");
-    let bind = addr.to_string();
-    let issuer_url = issuer.issuer().to_owned();
-    let settings = mcp_settings(|name| match name {
-        "BIND" => Some(bind.clone()),
-        "AUTHZ_ISSUER" => Some(issuer_url.clone()),
-        _ => None,
-    })
-    .expect("valid settings");
-    assert_eq!(settings.resource.as_deref(), Some(resource.as_str()));
-    assert_eq!(settings.audiences, [resource.as_str()]);
-    let config = auth_config(&settings, None).expect("a valid configuration");
-    let router = app(AuthLayer::new(config));
-    tokio::spawn(async move {
-        axum::serve(listener, router)
-            .await
-            .expect("the server runs");
-    });
-    Server {
-        issuer,
-        resource,
-        http: reqwest::Client::new(),
-    }
-}
-
-/// The JSON-RPC message of a reply, whether rmcp answered `application/json` or an SSE
-/// stream (`text/event-stream`, whose `data:` line carries it).
-fn message(content_type: &str, body: &str) -> Value {
-    let text = if content_type.starts_with("text/event-stream") {
-        body.lines()
-            .filter_map(|line| line.strip_prefix("data:"))
-            .map(str::trim)
-            .find(|data| data.starts_with('{'))
-            .unwrap_or_else(|| panic!("no JSON-RPC message in the stream: {body}"))
-    } else {
-        body
-    };
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn message(&self) -> Value {
-        let content_type = self
-            .headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        message(content_type, &self.body)
-    }
-}
-
-/// An MCP client session: one token, and the session id the server gave it.
-struct Client<'a> {
-    server: &'a Server,
-    token: String,
-    session: Option<String>,
-    next_id: u64,
-}
-
-impl<'a> Client<'a> {
-    fn new(server: &'a Server, token: String) -> Self {
-        Self {
-            server,
-            token,
-            session: None,
-            next_id: 1,
-        }
-    }
-
-    async fn post(&self, body: Value) -> Reply {
-        let mut request = self
-            .server
-            .http
-            .post(&self.server.resource)
-            .header(AUTHORIZATION, format!("Bearer {}", self.token))
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json, text/event-stream")
-            .json(&body);
-        if let Some(session) = &self.session {
-            request = request
-                .header("Mcp-Session-Id", session)
-                .header("MCP-Protocol-Version", PROTOCOL_VERSION);
-        }
-        let response = request.send().await.expect("the server answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.text().await.expect("a body");
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    /// A JSON-RPC request; its `result`.
-    async fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next_id;
-        self.next_id += 1;
-        let reply = self
-            .post(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{method}: {}", reply.body);
-        let message = reply.message();
-        assert_eq!(message["id"], id, "{message}");
-        match message.get("result") {
-            Some(result) => result.clone(),
-            None => panic!("{method}: no result: {message}"),
-        }
-    }
-
-    /// `initialize` and `notifications/initialized`, keeping the session id.
-    async fn initialize(&mut self) -> Value {
-        let reply = self
-            .post(json!({
-                "jsonrpc": "2.0",
-                "id": 0,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": PROTOCOL_VERSION,
-                    "capabilities": {},
-                    "clientInfo": {"name": "axum-principal-test", "version": "0"}
-                }
-            }))
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "initialize: {}", reply.body);
-        let session = reply
-            .headers
-            .get("mcp-session-id")
-            .and_then(|v| v.to_str().ok())
-            .expect("initialize answers an Mcp-Session-Id")
-            .to_owned();
-        self.session = Some(session);
-        let result = reply.message()["result"].clone();
-        let initialized = self
-            .post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-            .await;
-        assert_eq!(
-            initialized.status,
-            StatusCode::ACCEPTED,
-            "{}",
-            initialized.body
-        );
-        result
-    }
-
-    /// `tools/call` of `name`: (`isError`, the text of its first content block).
-    async fn call(&mut self, name: &str) -> (bool, String) {
-        let result = self
-            .request("tools/call", json!({"name": name, "arguments": {}}))
-            .await;
-        let is_error = result["isError"].as_bool().unwrap_or(false);
-        let text = result["content"][0]["text"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{name}: no text content: {result}"))
-            .to_owned();
-        (is_error, text)
-    }
-}
-
-fn user_token(server: &Server) -> String {
-    server.issuer.user_token("alice")
-}
-
-fn admin_token(server: &Server) -> String {
-    server
-        .issuer
-        .user_token_with_roles("admin-alice", &["admin"])
-}
-
-fn machine_token(server: &Server) -> String {
-    server.issuer.machine_token("reporting-service")
-}
+use axum_principal_mcp::mcp_settings;
+use support::{admin_token, machine_token, server, user_token, Client, PROTOCOL_VERSION};
 
 #[tokio::test]
 async fn a_user_lists_the_tools_and_calls_them() {
@@ -281,13 +83,13 @@ async fn each_call_runs_as_the_token_of_its_own_request() {
     let server = server().await;
     let mut client = Client::new(&server, user_token(&server));
     client.initialize().await;
-    // Same session, another valid token: the tools see the principal of this request.
-    client.token = machine_token(&server);
-    let (_, text) = client.call("whoami").await;
-    assert_eq!(
-        serde_json::from_str::<Value>(&text).expect("JSON")["kind"],
-        "machine"
-    );
+    let (is_error, text) = client.call("machine_or_admin").await;
+    assert!(is_error, "alice's first token holds no role admin: {text}");
+    // Same session, a new token of the same principal (iss, kind, sub) that holds role
+    // admin: the tools see the token of this request.
+    client.token = server.issuer.user_token_with_roles("alice", &["admin"]);
+    let (is_error, text) = client.call("machine_or_admin").await;
+    assert!(!is_error, "{text}");
     // Same session, no valid token: refused before MCP.
     client.token = "not.a.jwt".to_owned();
     let reply = client
