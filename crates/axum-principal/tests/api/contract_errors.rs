@@ -1,6 +1,6 @@
 //! Every row of CONTRACT.md's error table, through `AuthLayer` in front of a router.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use axum_principal::clock::ManualClock;

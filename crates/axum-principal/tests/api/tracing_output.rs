@@ -1,7 +1,7 @@
 //! What the crate's `tracing` output looks like to a service that prints it with
 //! `tracing-subscriber`'s formatter: captured into a buffer and read back.
 
-mod common;
+use crate::common;
 
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -1,6 +1,6 @@
 //! Verification policy and the extractor/guard surface, end to end through the layer.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;

@@ -2,7 +2,7 @@
 //! `resource_metadata` parameter on every 401 and 403 challenge, and RFC 8707's
 //! audience = resource.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

@@ -2,7 +2,7 @@
 //! with their proof, the challenges of every policy, the verified-token cache never
 //! shortening the proof check, nonces, and a replay store that cannot answer.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -2,7 +2,7 @@
 //! signature, or a cut) is refused, never admitted. The unchanged proof is admitted, so each
 //! refusal is the mutation's doing.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use axum_principal::clock::ManualClock;

@@ -1,6 +1,6 @@
 //! The verified-token cache: hits, and every reason an entry must not be served.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

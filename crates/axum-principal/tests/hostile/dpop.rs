@@ -2,7 +2,7 @@
 //! with its exact reason code, refused with 401 and the `DPoP` challenge. Every case differs
 //! from an accepted request in exactly one way, so each fails without its own check.
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use axum::Router;

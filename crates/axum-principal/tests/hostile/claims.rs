@@ -4,7 +4,7 @@
 //! The case runner is `common::hostile`; run with `--nocapture` to print every case with
 //! the status and reason code it got.
 
-mod common;
+use crate::common;
 
 use axum_principal::{Classifier, InvalidToken, Preset, TypPolicy};
 use common::hostile::*;

@@ -1,7 +1,7 @@
 //! Issuer templates (`{tenantid}`, Entra's multi-tenant issuers), JWK `issuer` members,
 //! per-issuer settings, and delegated tokens end to end through the layer.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use axum_principal::clock::ManualClock;

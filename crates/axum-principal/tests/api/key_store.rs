@@ -2,7 +2,7 @@
 //! odd keys, hardened fetching and key freshness. Time moves on a `ManualClock`; nothing
 //! sleeps.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 //! `client` and `other` client certificates; EC P-256, made with openssl, valid for 100
 //! years).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

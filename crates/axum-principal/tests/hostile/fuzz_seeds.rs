@@ -1,16 +1,16 @@
 //! Writes the fuzz targets' seeds (fuzz/): keys, valid tokens and hostile variants. Ignored:
-//! `cargo test -p axum-principal --test hostile_fuzz_seeds -- --ignored write_fuzz_seeds`.
+//! `cargo test -p axum-principal --test hostile -- --ignored write_fuzz_seeds`.
 //!
 //! The case runner is `common::hostile`; run with `--nocapture` to print every case with
 //! the status and reason code it got.
 
-mod common;
+use crate::common;
 
 use common::hostile::*;
 
 // ---------------------------------------------------------------------------------------------
 // Seeds for the fuzz targets (fuzz/):
-// `cargo test -p axum-principal --test hostile_fuzz_seeds -- --ignored write_fuzz_seeds`
+// `cargo test -p axum-principal --test hostile -- --ignored write_fuzz_seeds`
 
 #[tokio::test]
 #[ignore = "writes fuzz/jwks.json, fuzz/valid_tokens.txt and fuzz/corpus seeds"]
