@@ -90,6 +90,7 @@ mod error;
 mod headers;
 mod jwk;
 pub mod observe;
+mod redact;
 mod tenant;
 
 pub use authenticator::{AuthRequest, Authenticator, TokenCacheStats};
@@ -109,6 +110,7 @@ pub use guard::{
 pub use key_store::KeyStore;
 pub use layer::{AuthLayer, AuthService};
 pub use principal::{Actor, Claims, Machine, Principal, User};
+pub use redact::{redact_credentials, redact_url};
 pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
 pub use resource_metadata::ProtectedResourceMetadata;
 
