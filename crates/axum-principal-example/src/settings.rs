@@ -72,7 +72,8 @@ pub struct Settings {
     /// Per-principal quotas (`AUTHZ_RATE_LIMIT`); none when unset.
     pub rate_limit: Option<RateLimitSetting>,
     /// The Redis shared by every instance (`AUTHZ_REDIS_URL`): quotas and the DPoP replay
-    /// store live there; unset: in process.
+    /// store live there; unset: in process. It may hold a password, which `Debug` and
+    /// every message redact.
     pub redis_url: Option<String>,
     /// Per-issuer machine claims, when `AUTHZ_M2M_CLAIM` is a comma-separated list with one
     /// entry per `AUTHZ_ISSUER` entry (an empty entry: none for that issuer). `None`: the

@@ -62,6 +62,7 @@ pub fn redact_url(url: &str) -> Cow<'_, str> {
 /// `message` (an error about `url`) with `url`'s credentials taken out wherever they
 /// appear, in the URL or on their own (an error text that quotes only the password), then
 /// passed through [`redact_credentials`].
+#[cfg(feature = "redis")]
 pub(crate) fn scrub(message: &str, url: &str) -> String {
     let mut message = message.to_owned();
     if let Some(userinfo) = userinfo(url).and_then(|(start, at)| url.get(start..at)) {
@@ -85,6 +86,7 @@ fn userinfo(url: &str) -> Option<(usize, usize)> {
 }
 
 /// `%XX` sequences decoded (as the Redis client decodes a password); anything else kept.
+#[cfg(feature = "redis")]
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -152,6 +154,7 @@ mod tests {
         ));
     }
 
+    #[cfg(feature = "redis")]
     #[test]
     fn scrub_removes_a_password_quoted_alone() {
         let url = "redis://:s3%63ret@host:x";

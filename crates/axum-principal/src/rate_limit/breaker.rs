@@ -118,8 +118,9 @@ impl Breaker {
                 failures,
                 cool_down_ms = u64::try_from(self.cool_down.as_millis()).unwrap_or(u64::MAX),
                 policy,
-                "rate limit: Redis does not answer; quotas fall back to this instance's \
-                 (policy {policy}) until a probe after the cool-down gets an answer"
+                "rate limit: Redis marked down; no request asks it until a probe after the \
+                 cool-down gets an answer (meanwhile: policy {policy}, `local` = this \
+                 instance's own quota)"
             );
         } else {
             tracing::debug!(%error, "rate limit: Redis still does not answer");

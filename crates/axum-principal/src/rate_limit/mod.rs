@@ -33,6 +33,13 @@
 //! [`Authenticator`](crate::Authenticator) made (one your own middleware inserted after
 //! [`Authenticator::verify`](crate::Authenticator::verify) counts too, and is limited).
 //!
+//! # Quotas shared in Redis (feature `redis`)
+//! `RateLimitLayer::with_redis` keeps the quotas in Redis, one per identity for the whole
+//! fleet. Each instance still keeps them in process too, counting every request it lets
+//! through, and that count decides when Redis is slow or down (`FailurePolicy::LocalQuota`,
+//! the default; see `RedisQuotas`): a shared store's failure never turns a limit off, and N
+//! instances pass at most N × the quota in a window.
+//!
 //! # Design, memory, and identities that are not tracked
 //! Each kind (user, machine) has its own table of tracked identities, bounded by
 //! [`max_principals`](RateLimitLayer::max_principals) per kind, and its own quotas for the
