@@ -1,6 +1,6 @@
 //! The library through its public API: the contract's errors, verification, the key store,
-//! the verified-token cache, tenants, DPoP and mTLS, protected resource metadata, tracing,
-//! and property tests. One test binary; each module is one family.
+//! the verified-token cache, tenants, DPoP and mTLS, protected resource metadata and
+//! property tests. One test binary; each module is one family.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -14,5 +14,4 @@ mod properties_dpop;
 mod resource_metadata;
 mod tenants;
 mod token_cache;
-mod tracing_output;
 mod verification;
