@@ -1,15 +1,15 @@
-//! `bench_cache_memory`: memory of the verified-token cache under a flood of distinct valid
+//! `cache_memory`: memory of the verified-token cache under a flood of distinct valid
 //! tokens (issue 11, item 4). A bounded loop, no HTTP:
 //!
 //! ```text
-//! cargo run --release --example bench_cache_memory -- [TOKENS] [MAX_ENTRIES] [MAX_BYTES]
+//! cargo run --release -p axum-principal-bench --bin cache_memory -- [TOKENS] [MAX_ENTRIES] [MAX_BYTES]
 //! ```
 //!
 //! Defaults: 1 000 000 tokens against the default cache bounds (100 000 entries / 64 MiB).
 //! Each token is distinct (its own `sub` and `jti`), minted in-process with HS256 against the
 //! issuer's secret (minting RS256 tokens would take ~1 ms each) and verified with
 //! [`Authenticator::verify`], so each one is a cache miss and an insert. The claims have the
-//! shape of `bench_issuer`'s tokens. Every 100 000 tokens, and at the end, it prints the
+//! shape of `issuer`'s `small` tokens. Every 100 000 tokens, and at the end, it prints the
 //! process RSS (from `/proc/self/statm`), the cache's entries and weight, and the RSS growth
 //! since start per cached entry. Passes when the final RSS stays within `MAX_BYTES` plus a
 //! fixed overhead (`SLACK_MIB`, default 32 MiB) above the RSS before the first token.

@@ -1,10 +1,11 @@
-//! `bench_bare`: the reference server of `bench/load.sh`: bare Axum, `GET /me` → 200 `ok`.
+//! `bare`: the reference server of `bench/load.sh` and `bench/callgrind.sh`: bare Axum,
+//! `GET /me` → 200 `ok`.
 //!
 //! ```text
-//! BIND=127.0.0.1:18081 cargo run --release --example bench_bare
+//! BIND=127.0.0.1:18081 cargo run --release -p axum-principal-bench --bin bare
 //! ```
 //!
-//! Same runtime as `protected_api` (tokio's multi-thread runtime; `bench/load.sh` runs every
+//! Same runtime as `floor`, `lean` and `protected_api` (tokio's multi-thread runtime; `bench/load.sh` runs every
 //! server with `TOKIO_WORKER_THREADS=1` pinned to one core), so that the ratios compare the
 //! work per request and not the runtime flavour.
 
@@ -20,7 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
     let app = Router::new().route("/me", get(|| async { "ok" }));
     let listener = tokio::net::TcpListener::bind(bind).await?;
-    eprintln!("bench_bare listening on {}", listener.local_addr()?);
+    eprintln!("bare listening on {}", listener.local_addr()?);
     axum::serve(listener, app).await?;
     Ok(())
 }

@@ -1,15 +1,15 @@
-//! `bench_lean`: the library alone, for `bench/load.sh` and `bench/callgrind.sh`: bare Axum's
+//! `lean`: the library alone, for `bench/load.sh` and `bench/callgrind.sh`: bare Axum's
 //! `GET /me` → 200 `ok` behind [`AuthLayer`], nothing else (no tracing, no JSON body).
 //!
 //! ```text
 //! BIND=127.0.0.1:18083 ISSUER=… AUDIENCE=… JWKS_FILE=/tmp/bench/jwks.json \
-//!     TOKEN_CACHE=off cargo run --release --example bench_lean
+//!     TOKEN_CACHE=off cargo run --release -p axum-principal-bench --bin lean
 //! ```
 //!
-//! The keys come from `JWKS_FILE` (`Issuer::static_jwks`), the same file `bench_floor` loads,
-//! so neither server fetches anything while measured. `TOKEN_CACHE=off` (the default) verifies
+//! The keys come from `JWKS_FILE` (`Issuer::static_jwks`), the same file `floor` loads, so
+//! neither server fetches anything while measured. `TOKEN_CACHE=off` (the default) verifies
 //! every token in full; `TOKEN_CACHE=on` uses the default verified-token cache (100 000
-//! entries / 64 MiB). Same runtime as `bench_bare` and `bench_floor` (multi-thread; the
+//! entries / 64 MiB). Same runtime as `bare` and `floor` (multi-thread; the
 //! scripts set `TOKIO_WORKER_THREADS=1` and pin it to one core).
 
 use std::net::SocketAddr;
@@ -43,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(AuthLayer::new(builder.build()?));
     let listener = tokio::net::TcpListener::bind(bind).await?;
     eprintln!(
-        "bench_lean listening on {} (token cache {cache})",
+        "lean listening on {} (token cache {cache})",
         listener.local_addr()?
     );
     axum::serve(listener, app).await?;
