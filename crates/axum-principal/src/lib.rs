@@ -98,6 +98,7 @@ mod alg;
 mod crypto;
 mod error;
 mod headers;
+mod introspect;
 mod jwk;
 mod observe;
 mod tenant;
@@ -115,10 +116,13 @@ pub use guard::{
     RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect, RequireDirectUser,
     RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope, RequireUser,
 };
+pub use introspect::Introspection;
 pub use key_store::{KeyStore, WarmError};
 pub use layer::{AuthLayer, AuthService, AuthServiceFuture};
 pub use principal::{Actor, Claims, Machine, Principal, User};
-pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
+pub use rejection::{
+    AuthRejection, IntrospectionFailure, InvalidRequest, InvalidToken, RejectionKind,
+};
 pub use resource_metadata::ProtectedResourceMetadata;
 
 /// The README's examples, compiled as doctests (they use the `rate-limit` and `redis`

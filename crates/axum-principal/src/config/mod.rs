@@ -6,6 +6,7 @@ mod build;
 mod issuer;
 mod issuers;
 mod limits;
+mod opaque;
 pub(crate) mod resource;
 
 use std::fmt;

@@ -41,7 +41,7 @@ use crate::clock::Clock;
 use crate::config::{AuthConfig, IssuerId, JwksSource, KeyPolicy};
 use crate::jwk::VerifyingKey;
 
-pub(crate) use self::fetch::{jwks_uri_from_metadata, max_age};
+pub(crate) use self::fetch::{jwks_uri_from_metadata, max_age, rfc8414_url};
 use self::refresh::{FetchState, Reason};
 pub(crate) use self::set::KeySet;
 
