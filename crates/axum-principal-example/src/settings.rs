@@ -294,7 +294,7 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         check_url(resource).map_err(|m| ConfigProblem::new("AUTHZ_RESOURCE", m))?;
     }
 
-    let introspection = crate::opaque::introspection_from(&get)?;
+    let introspection = crate::opaque::introspection_from(get)?;
 
     Ok(Settings {
         introspection,

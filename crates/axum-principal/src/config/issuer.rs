@@ -4,8 +4,8 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
+use super::introspection::Introspection;
 use crate::classify::Preset;
-use crate::introspect::Introspection;
 use crate::tenant;
 
 /// One trusted issuer: its exact `iss` value and where its keys come from.

@@ -3,6 +3,7 @@
 //! at start-up, never a panic on a request.
 
 mod build;
+mod introspection;
 mod issuer;
 mod issuers;
 mod limits;
@@ -24,6 +25,8 @@ use crate::jwk::VerifyingKey;
 use crate::rejection::{AuthRejection, Renderer};
 
 pub(crate) use self::build::check_url;
+pub(crate) use self::introspection::ClientAuth;
+pub use self::introspection::Introspection;
 pub use self::issuer::Issuer;
 pub(crate) use self::issuers::{IssuerId, Issuers};
 pub use self::limits::TokenCacheLimits;

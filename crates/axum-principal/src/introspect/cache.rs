@@ -1,4 +1,4 @@
-//! The answer cache (off unless [`Introspection::cache`](super::Introspection::cache) sets
+//! The answer cache (off unless [`Introspection::cache`](crate::Introspection::cache) sets
 //! a lifetime): an active answer's principal reused for the same token.
 //!
 //! * One cache per issuer per [`Authenticator`](crate::Authenticator): an answer accepted

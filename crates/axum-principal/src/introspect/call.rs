@@ -8,7 +8,7 @@ use base64::Engine as _;
 use http::header;
 use reqwest::Url;
 
-use super::settings::{ClientAuth, Introspection};
+use crate::config::{ClientAuth, Introspection};
 use crate::rejection::IntrospectionFailure;
 use crate::verify::RawClaims;
 

@@ -3,7 +3,6 @@
 //! order of the steps) is `authenticator/introspected.rs`; the machinery is here, one job
 //! per file:
 //!
-//! - `settings`: [`Introspection`], one issuer's settings as the user wrote them;
 //! - `endpoint`: where the endpoint is (configured, or found by discovery);
 //! - `call`: the HTTP exchange, bounded in time and size;
 //! - `answer`: what an answer must say before its members count as claims;
@@ -12,7 +11,7 @@
 //! - `token`: a token's bytes as they are kept (wiped, never printed).
 //!
 //! Routing: only a token that is not a JWS comes here (`verify::is_jws`), and it goes to
-//! the one issuer configured for opaque tokens (by [`Introspection::token_prefix`] when
+//! the one issuer configured for opaque tokens (by `Introspection::token_prefix` when
 //! there are several; `build()` refuses an ambiguous set-up). A JWS whose local
 //! verification fails is never introspected, so a client-chosen `kid` causes no call.
 
@@ -22,7 +21,6 @@ mod cache;
 mod call;
 mod endpoint;
 mod flight;
-mod settings;
 mod token;
 
 use std::sync::Arc;
@@ -33,10 +31,9 @@ pub(crate) use self::cache::AnswerCache;
 pub(crate) use self::call::introspect;
 pub(crate) use self::endpoint::Endpoint;
 pub(crate) use self::flight::{Flights, Outcome};
-pub use self::settings::Introspection;
 pub(crate) use self::token::TokenBytes;
 use crate::binding::Binding;
-use crate::config::{AuthConfig, IssuerId};
+use crate::config::{AuthConfig, Introspection, IssuerId};
 use crate::principal::Principal;
 
 /// An accepted answer: the principal built from its members, what binds the token, and

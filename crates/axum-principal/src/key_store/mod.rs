@@ -89,8 +89,9 @@ impl IssuerKeys {
 
 /// Every configured issuer's keys, kept fresh. Cheap to clone; clones share the store.
 ///
-/// [`AuthLayer`](crate::AuthLayer) builds one; build your own with [`KeyStore::new`] to
-/// share it, or to [`warm`](Self::warm) it at start-up.
+/// Each [`Authenticator`](crate::Authenticator) builds one; reach it with
+/// [`Authenticator::key_store`](crate::Authenticator::key_store), to share it (share the
+/// authenticator) or to [`warm`](Self::warm) it at start-up.
 #[derive(Clone)]
 pub struct KeyStore {
     inner: Arc<Inner>,

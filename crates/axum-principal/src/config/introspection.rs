@@ -1,4 +1,5 @@
-//! [`Introspection`]: how one issuer's opaque tokens are introspected, as the user wrote it.
+//! [`Introspection`]: how one issuer's opaque tokens are introspected, as the user wrote it
+//! (the machinery is `introspect/`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -6,7 +7,7 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-use crate::config::TokenCacheLimits;
+use super::TokenCacheLimits;
 
 /// How this service authenticates at the introspection endpoint (RFC 7662 §2.1, with the
 /// client authentication methods of RFC 6749 §2.3 / OpenID Connect Core §9).
