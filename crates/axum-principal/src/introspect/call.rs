@@ -32,7 +32,7 @@ pub(crate) async fn introspect(
         form.append_pair("token_type_hint", "access_token");
         match settings.auth {
             ClientAuth::Basic => {
-                let mut value = http::HeaderValue::try_from(basic(settings))
+                let mut value = http::HeaderValue::from_str(&basic(settings))
                     .map_err(|_| IntrospectionFailure::CredentialsRefused)?;
                 value.set_sensitive(true);
                 request = request.header(header::AUTHORIZATION, value);
@@ -57,15 +57,15 @@ pub(crate) async fn introspect(
     RawClaims::parse(text).ok_or(IntrospectionFailure::BadResponse)
 }
 
-/// `Basic base64(id:secret)`, each form-encoded first (RFC 6749 §2.3.1).
-fn basic(settings: &Introspection) -> String {
+/// `Basic base64(id:secret)`, each form-encoded first (RFC 6749 §2.3.1); wiped when dropped.
+fn basic(settings: &Introspection) -> zeroize::Zeroizing<String> {
     let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let pair = zeroize::Zeroizing::new(format!(
         "{}:{}",
         encode(&settings.client_id),
         encode(settings.secret.expose())
     ));
-    format!("Basic {}", STANDARD.encode(pair.as_bytes()))
+    zeroize::Zeroizing::new(format!("Basic {}", STANDARD.encode(pair.as_bytes())))
 }
 
 /// A body read in chunks, refused once it would exceed `max_bytes`.
