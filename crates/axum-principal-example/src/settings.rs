@@ -92,6 +92,9 @@ pub struct Settings {
     /// RFC 9728 document is served, every 401 and 403 challenge names it, and DPoP proofs'
     /// `htu` is checked against its origin (unset: `http://{BIND}`).
     pub resource: Option<String>,
+    /// Opaque tokens of the first issuer, introspected (`AUTHZ_INTROSPECTION_CLIENT`,
+    /// `AUTHZ_INTROSPECTION_CACHE_SECS`); none when unset.
+    pub introspection: Option<crate::opaque::IntrospectionSetting>,
 }
 
 /// `AUTHZ_RATE_LIMIT`: requests per minute for each user and for each machine.
@@ -328,7 +331,10 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         check_url(resource).map_err(|m| ConfigProblem::new("AUTHZ_RESOURCE", m))?;
     }
 
+    let introspection = crate::opaque::introspection_from(get)?;
+
     Ok(Settings {
+        introspection,
         bind,
         issuers,
         jwks_uri,

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::introspection::{Introspection, IntrospectionFault};
 use crate::keys::{random_hex, KeyMaterial};
 use crate::token::{sign_compact, TokenBuilder};
 use crate::{
@@ -37,6 +38,7 @@ pub(crate) struct State {
     pub(crate) cache_control: Option<String>,
     pub(crate) discovery: Discovery,
     pub(crate) discovery_issuer: Option<String>,
+    pub(crate) introspection: Introspection,
 }
 
 /// State shared between the handles, the server task and token builders.
@@ -53,6 +55,7 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     discovery_requests: AtomicUsize,
     jwks_requests: AtomicUsize,
+    introspection_requests: AtomicUsize,
     log: Mutex<Vec<String>>,
 }
 
@@ -120,6 +123,8 @@ impl Shared {
             "authorization_endpoint": format!("{issuer}/authorize"),
             "token_endpoint": format!("{issuer}/token"),
             "userinfo_endpoint": format!("{issuer}/userinfo"),
+            "introspection_endpoint": format!("{issuer}/introspect"),
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
@@ -139,6 +144,17 @@ impl Shared {
 
     pub(crate) fn count_jwks(&self) {
         self.jwks_requests.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn count_introspection(&self) {
+        self.introspection_requests.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Issues an opaque token whose introspection answers `claims`.
+    pub(crate) fn issue_opaque(&self, claims: serde_json::Map<String, Value>) -> String {
+        let token = format!("mock_at_{}", random_hex(24));
+        self.state().introspection.issue(token.clone(), claims);
+        token
     }
 }
 
@@ -300,9 +316,11 @@ impl MockIssuerBuilder {
                     .unwrap_or_else(|| Some(DEFAULT_JWKS_CACHE_CONTROL.to_owned())),
                 discovery: self.discovery,
                 discovery_issuer: self.discovery_issuer,
+                introspection: Introspection::default(),
             }),
             discovery_requests: AtomicUsize::new(0),
             jwks_requests: AtomicUsize::new(0),
+            introspection_requests: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
         });
 
@@ -560,12 +578,56 @@ impl MockIssuer {
         lock(&self.shared().log).clone()
     }
 
-    /// Resets both counters and clears the request log.
+    /// Requests received on the introspection path, whatever the answer was.
+    pub fn introspection_requests(&self) -> usize {
+        self.shared().introspection_requests.load(Ordering::SeqCst)
+    }
+
+    /// Lets a client (a resource server) ask the introspection endpoint, with HTTP Basic
+    /// (`client_secret_basic`) or form (`client_secret_post`) credentials. No client is
+    /// registered at start: every introspection request is refused with `401` until one is.
+    pub fn add_introspection_client(&self, client_id: &str, client_secret: &str) {
+        self.shared()
+            .state()
+            .introspection
+            .add_client(client_id, client_secret);
+    }
+
+    /// Revokes an opaque token: its introspection answers `{"active":false}` from now on.
+    /// Returns `false` if the issuer never issued it.
+    pub fn revoke(&self, token: &str) -> bool {
+        self.shared().state().introspection.revoke(token)
+    }
+
+    /// Injects a fault into the introspection endpoint's responses
+    /// ([`IntrospectionFault::None`] restores normal service).
+    pub fn set_introspection_fault(&self, fault: IntrospectionFault) {
+        self.shared().state().introspection.fault = fault;
+    }
+
+    /// An opaque token for a user: [`MockIssuer::token`]'s claims with `sub` and
+    /// `"scope":"openid profile"`, answered by introspection.
+    pub fn opaque_user_token(&self, sub: &str) -> String {
+        self.user_token_builder(sub).opaque()
+    }
+
+    /// An opaque client-credentials token, answered as such an answer usually is: its
+    /// `client_id` and no `sub` (`"scope":"read:reports"`).
+    pub fn opaque_machine_token(&self, client_id: &str) -> String {
+        self.token()
+            .without_claim("sub")
+            .claim("client_id", client_id)
+            .claim("scope", "read:reports")
+            .opaque()
+    }
+
+    /// Resets the request counters and clears the request log.
     pub fn reset_counters(&self) {
         let shared = self.shared();
         let mut log = lock(&shared.log);
         shared.discovery_requests.store(0, Ordering::SeqCst);
         shared.jwks_requests.store(0, Ordering::SeqCst);
+        shared.introspection_requests.store(0, Ordering::SeqCst);
         log.clear();
     }
 

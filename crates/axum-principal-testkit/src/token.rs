@@ -278,6 +278,13 @@ impl TokenBuilder {
         format!("{signing_input}.{}", b64url(tag.as_ref()))
     }
 
+    /// An opaque token (`mock_at_` and random hex, not a JWT) whose introspection at the
+    /// issuer's `POST {issuer}/introspect` answers these claims with `"active":true` (until
+    /// it expires or is [revoked](crate::MockIssuer::revoke)). The header is ignored.
+    pub fn opaque(self) -> String {
+        self.shared.issue_opaque(self.claims)
+    }
+
     /// An unsecured JWS: header `alg` `"none"` (other header parameters,
     /// including `kid`, are kept) and an empty signature: `header.payload.`.
     pub fn unsigned(mut self) -> String {

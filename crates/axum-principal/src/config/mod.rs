@@ -5,9 +5,11 @@
 mod build;
 #[cfg(test)]
 mod build_tests;
+mod introspection;
 mod issuer;
 mod issuers;
 mod limits;
+mod opaque;
 pub(crate) mod resource;
 
 use std::fmt;
@@ -25,6 +27,8 @@ use crate::jwk::VerifyingKey;
 use crate::rejection::{AuthRejection, Renderer};
 
 pub(crate) use self::build::check_url;
+pub(crate) use self::introspection::ClientAuth;
+pub use self::introspection::Introspection;
 pub use self::issuer::Issuer;
 pub(crate) use self::issuers::{IssuerId, Issuers};
 pub use self::limits::TokenCacheLimits;

@@ -20,7 +20,7 @@ mod dpop_proof;
 mod reason;
 
 pub use dpop_proof::InvalidDpopProof;
-pub use reason::{InvalidRequest, InvalidToken};
+pub use reason::{IntrospectionFailure, InvalidRequest, InvalidToken};
 
 /// What went wrong, without how it is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +68,10 @@ pub enum RejectionKind {
     DpopRequired,
     /// The DPoP replay store cannot answer, so the proof cannot be checked for replay: 503.
     ReplayStoreUnavailable,
+    /// An opaque token cannot be introspected (RFC 7662) right now: the issuer is
+    /// unreachable, slow, failing, or refuses this service's credentials: 503 with
+    /// `Retry-After`, never 401 (the token may well be valid).
+    IntrospectionUnavailable(IntrospectionFailure),
 }
 
 /// A custom renderer: turns a rejection into the response to send.
@@ -165,7 +169,9 @@ impl AuthRejection {
             | RejectionKind::InvalidDpopToken(_)
             | RejectionKind::UseDpopNonce { .. }
             | RejectionKind::DpopRequired => StatusCode::UNAUTHORIZED,
-            RejectionKind::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            RejectionKind::ReplayStoreUnavailable | RejectionKind::IntrospectionUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             RejectionKind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             RejectionKind::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             RejectionKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -182,9 +188,9 @@ impl AuthRejection {
             RejectionKind::InvalidRequest(_) => "invalid_request",
             RejectionKind::InvalidToken(_) | RejectionKind::InvalidDpopToken(_) => "invalid_token",
             RejectionKind::InsufficientScope { .. } => "insufficient_scope",
-            RejectionKind::Unavailable | RejectionKind::ReplayStoreUnavailable => {
-                "temporarily_unavailable"
-            }
+            RejectionKind::Unavailable
+            | RejectionKind::ReplayStoreUnavailable
+            | RejectionKind::IntrospectionUnavailable(_) => "temporarily_unavailable",
             RejectionKind::InvalidDpopProof(_) => "invalid_dpop_proof",
             RejectionKind::UseDpopNonce { .. } => "use_dpop_nonce",
             RejectionKind::DpopRequired => "dpop_required",
@@ -204,6 +210,7 @@ impl AuthRejection {
             RejectionKind::UseDpopNonce { .. } => "use_dpop_nonce",
             RejectionKind::DpopRequired => "dpop_required",
             RejectionKind::ReplayStoreUnavailable => "replay_store_unavailable",
+            RejectionKind::IntrospectionUnavailable(f) => f.reason(),
             RejectionKind::InsufficientScope { .. } => "guard_refused",
             RejectionKind::Unavailable => "keys_unavailable",
             RejectionKind::MissingLayer => "missing_auth_layer",
@@ -225,6 +232,9 @@ impl AuthRejection {
             }
             RejectionKind::ReplayStoreUnavailable => {
                 "the DPoP replay store is unavailable; try again later"
+            }
+            RejectionKind::IntrospectionUnavailable(_) => {
+                "the authorization server cannot check the token right now; try again later"
             }
             RejectionKind::InsufficientScope { .. } => {
                 "the token does not grant access to this resource"
@@ -334,7 +344,8 @@ impl AuthRejection {
             | RejectionKind::InvalidDpopToken(_)
             | RejectionKind::UseDpopNonce { .. }
             | RejectionKind::DpopRequired
-            | RejectionKind::ReplayStoreUnavailable => None,
+            | RejectionKind::ReplayStoreUnavailable
+            | RejectionKind::IntrospectionUnavailable(_) => None,
         }
     }
 
@@ -394,7 +405,9 @@ impl AuthRejection {
                     response.headers_mut().insert(DPOP_NONCE, value);
                 }
             }
-            RejectionKind::Unavailable | RejectionKind::ReplayStoreUnavailable => {
+            RejectionKind::Unavailable
+            | RejectionKind::ReplayStoreUnavailable
+            | RejectionKind::IntrospectionUnavailable(_) => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
