@@ -68,11 +68,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod builder;
 mod dpop;
 mod introspection;
 mod issuer;
+mod jws;
 mod keys;
 mod server;
+mod state;
 mod token;
 
 use std::fmt;
@@ -80,9 +83,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
+pub use builder::MockIssuerBuilder;
 pub use dpop::{access_token_hash, DpopKey, DpopProof};
 pub use introspection::IntrospectionFault;
-pub use issuer::{MockIssuer, MockIssuerBuilder};
+pub use issuer::MockIssuer;
 pub use token::TokenBuilder;
 
 /// The audience [`MockIssuer`] puts in tokens unless configured otherwise.

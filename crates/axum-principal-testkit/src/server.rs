@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::introspection::Reply;
-use crate::issuer::Shared;
+use crate::state::Shared;
 use crate::{Discovery, Fault, IntrospectionFault};
 
 type Body = Full<Bytes>;
