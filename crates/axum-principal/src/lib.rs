@@ -111,9 +111,10 @@ pub use authenticator::{AuthRequest, Authenticator, TokenCacheStats};
 pub use classify::{ClassifiedBy, Classifier, EntityProfile, Kind, Preset, Rule};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, Issuer, TokenCacheLimits, TypPolicy};
 pub use guard::{
-    guard_layer, AllOf, AnyOf, Denied, Guard, GuardLayer, Guarded, Names, RequireActor,
-    RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect, RequireDirectUser,
-    RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope, RequireUser,
+    guard_layer, AllOf, AnyOf, Denied, GrpcMethodGuards, Guard, GuardLayer, Guarded, Names,
+    RequireActor, RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect,
+    RequireDirectUser, RequireMachine, RequirePrincipal, RequireRole, RequireRoleOrMachine,
+    RequireScope, RequireUser,
 };
 pub use key_store::{KeyStore, WarmError};
 pub use layer::{AuthLayer, AuthService, AuthServiceFuture};
