@@ -13,11 +13,19 @@
 //! # The layers, outermost first
 //!
 //! ```text
-//! AuthLayer (allow_anonymous)      verifies the token; refuses a bad one (16)
-//! └─ per service:
-//!    principal.v1.Principal:  RateLimitLayer (8)  →  GrpcMethodGuards (7, 16)  →  service
-//!    grpc.health.v1.Health:   GrpcMethodGuards (open)                          →  service
+//! CorsLayer                        answers preflights; exposes grpc-status, grpc-message,
+//! │                                www-authenticate (and retry-after, dpop-nonce)
+//! └─ GrpcWebLayer                  grpc-web (browsers, HTTP/1.1) in, grpc-web out
+//!    └─ AuthLayer (allow_anonymous)  verifies the token; refuses a bad one (16)
+//!       └─ per service:
+//!          principal.v1.Principal: RateLimitLayer (8) → GrpcMethodGuards (7, 16) → service
+//!          grpc.health.v1.Health:  GrpcMethodGuards (open)                       → service
 //! ```
+//!
+//! CORS is outermost so that a browser's preflight (which carries no token) is answered
+//! and a refusal carries the headers the page needs to read it; grpc-web is translated
+//! before the auth layer, which then sees `application/grpc` (it would answer grpc-web's
+//! own content types in kind too).
 //!
 //! The layer lets calls without a token through so that health checks need none; the
 //! method table then asks a principal of every other method (16 without one), and a guard
@@ -56,5 +64,5 @@ pub mod proto {
     tonic::include_proto!("principal.v1");
 }
 
-pub use serve::{app, app_with_rate_limit, health_service, method_guards, run};
+pub use serve::{app, app_with_rate_limit, grpc_web_cors, health_service, method_guards, run};
 pub use service::PrincipalService;

@@ -7,6 +7,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use axum::Router;
 use axum_principal::rate_limit::RateLimitLayer;
@@ -17,10 +18,13 @@ use axum_principal_example::dev::client_addr;
 use axum_principal_example::routes::with_public_routes;
 use axum_principal_example::{config_error, resource_metadata, run_with, settings_from, DevTokens};
 use axum_principal_testkit::MockIssuer;
+use http::{HeaderName, Method};
 use tonic::server::NamedService;
 use tonic_health::pb::health_server::HealthServer;
 use tonic_health::server::{HealthReporter, HealthService};
+use tonic_web::GrpcWebLayer;
 use tower::{Service, ServiceExt};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::proto::principal_server::PrincipalServer;
 use crate::service::PrincipalService;
@@ -60,7 +64,8 @@ pub fn app(layer: AuthLayer, health: HealthServer<HealthService>) -> Router {
 /// `principal.v1.Principal` behind its quota (`AUTHZ_RATE_LIMIT`) and the table of
 /// [`method_guards`], health behind the table only, both behind `layer` (which lets calls
 /// without a token through, for health); `/healthz`, the RFC 9728 document with
-/// `AUTHZ_RESOURCE`, tracing and a sensitive `Authorization` as in the example service.
+/// `AUTHZ_RESOURCE`, tracing and a sensitive `Authorization` as in the example service. In
+/// front of the gRPC routes, grpc-web and its CORS ([`grpc_web_cors`]).
 pub fn app_with_rate_limit(
     layer: AuthLayer,
     limits: Option<RateLimitLayer>,
@@ -75,10 +80,45 @@ pub fn app_with_rate_limit(
     let health = grpc_route(health).layer(guards);
     let metadata = resource_metadata(layer.authenticator().config(), [])
         .map(|m| m.resource_name("axum-principal gRPC example"));
-    with_public_routes(
-        principal.merge(health).layer(layer.allow_anonymous()),
-        metadata,
-    )
+    let grpc = principal
+        .merge(health)
+        .layer(layer.allow_anonymous())
+        // grpc-web calls (browsers, HTTP/1.1) become gRPC calls before the auth layer sees
+        // them, and its refusals go back as grpc-web.
+        .layer(GrpcWebLayer::new())
+        // Outermost: preflights are answered without a token, and refusals carry the
+        // headers a browser needs to read them.
+        .layer(grpc_web_cors());
+    with_public_routes(grpc, metadata)
+}
+
+/// CORS for grpc-web clients: the headers they send, and the ones a refusal is read from
+/// (`grpc-status`, `grpc-message`, `www-authenticate`, `retry-after`, `dpop-nonce`), which
+/// a browser hides from the page unless they are exposed. Any origin, because the example
+/// has no cookies and every call carries its token; a real service lists its origins.
+pub fn grpc_web_cors() -> CorsLayer {
+    let names = |names: &[&'static str]| -> Vec<HeaderName> {
+        names.iter().map(|n| HeaderName::from_static(n)).collect()
+    };
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::POST])
+        .allow_headers(names(&[
+            "authorization",
+            "content-type",
+            "dpop",
+            "grpc-timeout",
+            "x-grpc-web",
+            "x-user-agent",
+        ]))
+        .expose_headers(names(&[
+            "grpc-status",
+            "grpc-message",
+            "www-authenticate",
+            "retry-after",
+            "dpop-nonce",
+        ]))
+        .max_age(Duration::from_secs(600))
 }
 
 /// One tonic service as axum routes (`/{name}/*`), as tonic's `Routes::add_service` makes

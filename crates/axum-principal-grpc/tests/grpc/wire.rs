@@ -120,21 +120,81 @@ async fn refusals_are_trailers_only_responses() {
 #[tokio::test]
 async fn healthz_answers_over_http1_on_the_same_port() {
     let server = Server::start(&[]).await;
+    let reply = http1(
+        &server,
+        b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".to_vec(),
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
+    assert!(reply.ends_with("{\"status\":\"ok\"}"), "{reply}");
+}
+
+/// One HTTP/1.1 exchange (`Connection: close`), read to the end (bounded by a timeout).
+async fn http1(server: &Server, request: Vec<u8>) -> String {
     let addr = server.addr;
-    let reply = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let mut stream = TcpStream::connect(addr).expect("connects");
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("a timeout");
-        stream
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            .expect("sent");
-        let mut reply = String::new();
-        stream.read_to_string(&mut reply).expect("an answer");
-        reply
+        stream.write_all(&request).expect("sent");
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).expect("an answer");
+        String::from_utf8_lossy(&reply).into_owned()
     })
     .await
-    .expect("the blocking read");
+    .expect("the blocking read")
+}
+
+/// The value of header `name` in an HTTP/1.1 reply.
+fn http1_header<'a>(reply: &'a str, name: &str) -> Option<&'a str> {
+    let head = reply.split("\r\n\r\n").next()?;
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+#[tokio::test]
+async fn a_grpc_web_refusal_is_readable_by_a_browser() {
+    let server = Server::start(&[]).await;
+    // The preflight carries no token, and is answered.
+    let preflight = http1(
+        &server,
+        b"OPTIONS /principal.v1.Principal/WhoAmI HTTP/1.1\r\nHost: localhost\r\n\
+          Origin: http://app.example\r\nAccess-Control-Request-Method: POST\r\n\
+          Access-Control-Request-Headers: authorization,content-type,x-grpc-web\r\n\
+          Connection: close\r\n\r\n"
+            .to_vec(),
+    )
+    .await;
+    assert!(preflight.starts_with("HTTP/1.1 200 OK\r\n"), "{preflight}");
+    let allowed = http1_header(&preflight, "access-control-allow-headers").unwrap_or_default();
+    assert!(allowed.contains("authorization"), "{preflight}");
+
+    let mut call = b"POST /principal.v1.Principal/WhoAmI HTTP/1.1\r\nHost: localhost\r\n\
+          Origin: http://app.example\r\nContent-Type: application/grpc-web+proto\r\n\
+          X-Grpc-Web: 1\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"
+        .to_vec();
+    call.extend([0u8; 5]);
+    let reply = http1(&server, call).await;
     assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
-    assert!(reply.ends_with("{\"status\":\"ok\"}"), "{reply}");
+    assert_eq!(http1_header(&reply, "grpc-status"), Some("16"), "{reply}");
+    assert_eq!(http1_header(&reply, "grpc-message"), Some("missing_token"));
+    assert_eq!(
+        http1_header(&reply, "content-type"),
+        Some("application/grpc-web+proto")
+    );
+    assert_eq!(
+        http1_header(&reply, "www-authenticate"),
+        Some("Bearer realm=\"api\"")
+    );
+    assert_eq!(
+        http1_header(&reply, "access-control-allow-origin"),
+        Some("*")
+    );
+    let exposed = http1_header(&reply, "access-control-expose-headers").unwrap_or_default();
+    for name in ["grpc-status", "grpc-message", "www-authenticate"] {
+        assert!(exposed.contains(name), "{name} not exposed: {exposed}");
+    }
 }
