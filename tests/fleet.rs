@@ -9,6 +9,9 @@
 //!   replica per hour.
 //! * `redis_quota_latency`: the added latency of the rate limit, in process and in a real
 //!   Redis on loopback, at p50/p99, in one interleaved run.
+//! * `redis_command_latency_under_load`: what a Redis command waits in a loaded service
+//!   (one user, 40,000 requests at most 1,000 at once), and how many quota checks each
+//!   candidate timeout would have failed: the basis of `RedisConnection::DEFAULT_TIMEOUT`.
 #![cfg(all(feature = "redis", feature = "rate-limit"))]
 
 // The integration-test helpers of the library crate, shared rather than copied.
@@ -23,7 +26,8 @@ use axum::routing::get;
 use axum::Router;
 use axum_principal::clock::{Clock as _, ManualClock};
 use axum_principal::rate_limit::{Quota, RateLimitLayer, RedisQuotas};
-use axum_principal::redis::RedisConnection;
+use axum_principal::redis::{RedisConnection, RedisReplayStore};
+use axum_principal::replay::ReplayStore as _;
 use axum_principal::{AuthLayer, Principal};
 use axum_principal_testkit::{KeyAlg, MockIssuer};
 use common::redis_server::RedisServer;
@@ -293,6 +297,94 @@ async fn redis_quota_latency() {
             names[i],
             p[i][0].saturating_sub(p[0][0]),
             p[i][1].saturating_sub(p[0][1])
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run with --ignored --nocapture"]
+async fn redis_command_latency_under_load() {
+    const REQUESTS: usize = 40_000;
+    const CONCURRENCY: usize = 1_000;
+    let server = RedisServer::start();
+    let issuer = common::issuer().await;
+    let clock = ManualClock::new();
+    // Every request asks Redis and is allowed: the load is all quota checks.
+    let plenty = Quota::per_second(NonZeroU32::new(1_000_000).expect("non-zero"));
+    let token = issuer.user_token("alice");
+    for timeout_ms in [5, 20, 50, 100, 250] {
+        let redis = RedisConnection::open(&server.url())
+            .expect("URL")
+            .with_timeout(Duration::from_millis(timeout_ms))
+            .with_prefix(format!("t{timeout_ms}:"));
+        // Never marked down: every request asks Redis, and every late answer is counted.
+        let quotas = RedisQuotas::new(redis.clone()).with_breaker(u32::MAX, Duration::from_secs(1));
+        let app = Router::new()
+            .route(
+                "/me",
+                get(|p: Principal| async move { p.subject().to_owned() }),
+            )
+            .layer(RateLimitLayer::with_redis(plenty, plenty, quotas.clone()))
+            .layer(AuthLayer::new(build(config(&issuer, &clock))));
+        for _ in 0..10 {
+            assert_eq!(get_with(&app, "/me", &token).await.status, StatusCode::OK);
+        }
+        let before = quotas.failures();
+        // A sampler on the same connection and runtime: one SET NX PX (a round trip, like
+        // the quota's EVALSHA) after another, with a timeout nothing reaches.
+        let sampler = RedisReplayStore::new(redis.with_timeout(Duration::from_secs(10)));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sampling = tokio::spawn({
+            let done = done.clone();
+            async move {
+                let mut times = Vec::new();
+                let mut n = 0u64;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) && n < 1_000_000 {
+                    n += 1;
+                    let start = Instant::now();
+                    let _ = sampler
+                        .first_use(&format!("s{n}"), Duration::from_secs(1))
+                        .await;
+                    times.push(start.elapsed());
+                }
+                times
+            }
+        });
+        let started = Instant::now();
+        let mut running = tokio::task::JoinSet::new();
+        let mut statuses = [0usize; 2];
+        let mut record = |status: StatusCode| statuses[usize::from(status != StatusCode::OK)] += 1;
+        for _ in 0..REQUESTS {
+            if running.len() >= CONCURRENCY {
+                record(
+                    running
+                        .join_next()
+                        .await
+                        .expect("running")
+                        .expect("no panic"),
+                );
+            }
+            let (app, token) = (app.clone(), token.clone());
+            running.spawn(async move { get_with(&app, "/me", &token).await.status });
+        }
+        while let Some(done) = running.join_next().await {
+            record(done.expect("no panic"));
+        }
+        let elapsed = started.elapsed();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut times = sampling.await.expect("no panic");
+        times.sort();
+        println!(
+            "timeout {timeout_ms:>3} ms: {} of {REQUESTS} quota checks without an answer in time \
+             ({} not 200); {:.0} req/s; a command on the loaded connection: p50 {:.1?} p99 \
+             {:.1?} max {:.1?} ({} samples)",
+            quotas.failures() - before,
+            statuses[1],
+            REQUESTS as f64 / elapsed.as_secs_f64(),
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+            times.last().copied().unwrap_or_default(),
+            times.len()
         );
     }
 }

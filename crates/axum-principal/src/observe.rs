@@ -14,7 +14,7 @@
 //! | `axum_principal_key_refreshes_total` | `issuer`, `result` (`ok`/`error`) | JWKS fetches |
 //! | `axum_principal_key_refresh_cooldowns_total` | `issuer` | unknown-`kid` refreshes skipped by the cooldown |
 //! | `axum_principal_stale_keys_total` | `issuer` | requests served from keys past their lifetime |
-//! | `axum_principal_rate_limit_store_failures_total` | `policy` (`open`/`closed`) | requests the shared quota store (Redis) did not answer in time |
+//! | `axum_principal_rate_limit_store_failures_total` | `policy` (`local`/`closed`) | commands the shared quota store (Redis) did not answer in time (the request then used the in-process quota, or was refused) |
 //!
 //! Labels never carry tokens, subjects or key ids. A refusal is counted once, by its
 //! [reason code](crate::AuthRejection::reason), when it becomes a response.

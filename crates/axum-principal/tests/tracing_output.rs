@@ -1,6 +1,8 @@
 //! What the crate's `tracing` output looks like to a service that prints it with
 //! `tracing-subscriber`'s formatter: captured into a buffer and read back.
 
+// Its own binary: tracing caches which call sites are of interest process-wide, so a test
+// that reads the log lines must not share its process with tests that run unobserved.
 mod common;
 
 use std::io;

@@ -287,16 +287,18 @@ fn check_template(issuer: &super::Issuer) -> Result<Option<Template>, ConfigErro
 
 /// `https://…`, or `http://` on loopback only.
 pub(crate) fn check_url(url: &str) -> Result<reqwest::Url, ConfigError> {
+    // The URL goes into the error redacted: a JWKS URL may carry basic credentials.
+    let shown = || crate::redact::redact_url(url).into_owned();
     let parsed = reqwest::Url::parse(url).map_err(|e| ConfigError::InvalidUrl {
-        url: url.to_owned(),
+        url: shown(),
         reason: e.to_string(),
     })?;
     match parsed.scheme() {
         "https" => Ok(parsed),
         "http" if is_loopback(&parsed) => Ok(parsed),
-        "http" => Err(ConfigError::InsecureUrl(url.to_owned())),
+        "http" => Err(ConfigError::InsecureUrl(shown())),
         other => Err(ConfigError::InvalidUrl {
-            url: url.to_owned(),
+            url: shown(),
             reason: format!("unsupported scheme {other:?}"),
         }),
     }

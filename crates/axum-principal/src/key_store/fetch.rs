@@ -59,7 +59,11 @@ pub(crate) enum FetchError {
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Network(e) => write!(f, "request failed: {e}"),
+            Self::Network(e) => write!(
+                f,
+                "request failed: {}",
+                crate::redact::redact_credentials(&e.to_string())
+            ),
             Self::Status(s) => write!(f, "unexpected HTTP status {s}"),
             Self::TooLarge => f.write_str("response body exceeds the size cap"),
             Self::NotJson => f.write_str("response is not JSON"),
