@@ -37,7 +37,10 @@
 //! follows the same request file by file.
 //!
 //! Every refusal is an RFC 6750 response ([`AuthRejection`]); no response ever contains the
-//! token or key material.
+//! token or key material. A gRPC call (a tonic service behind the layer; the library knows
+//! gRPC by its `content-type` alone) is refused with a gRPC status instead, in a
+//! Trailers-Only response ([`AuthRejection::grpc_response`]), and [`GrpcMethodGuards`] puts
+//! a guard on each gRPC method.
 //!
 //! # Metrics
 //! Events go to `tracing` (key fetches get a span; rejections are logged at debug with their

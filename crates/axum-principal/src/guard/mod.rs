@@ -24,7 +24,9 @@
 //! A refusal is 403 with `WWW-Authenticate: Bearer error="insufficient_scope"` (and
 //! `scope="…"` from the scope guards); a request without a principal gets the 401 or 500
 //! the [`Principal`] extractor would give. Guards never remove the principal, so guards
-//! stack.
+//! stack. A gRPC call is refused with the gRPC status of the same refusal (7, 16, 13) and
+//! the same challenge as metadata; [`GrpcMethodGuards`] is the guard of each gRPC method,
+//! since tonic has no `route_layer`.
 //!
 //! ```
 //! use axum::{routing::get, Router};
