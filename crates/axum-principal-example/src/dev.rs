@@ -125,8 +125,9 @@ pub fn dev_tokens(
     })
 }
 
-/// Where a client on this machine reaches an address we listen on.
-fn client_addr(addr: SocketAddr) -> SocketAddr {
+/// Where a client on this machine reaches an address we listen on (loopback for an
+/// unspecified one); the gRPC example's banner uses it too.
+pub fn client_addr(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => {
             SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))

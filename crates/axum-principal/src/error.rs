@@ -52,6 +52,9 @@ pub enum ConfigError {
     /// A scope a guard requires that cannot be named in a `WWW-Authenticate` challenge (not
     /// an RFC 6749 scope token).
     InvalidScope(String),
+    /// A gRPC method pattern of [`GrpcMethodGuards`](crate::GrpcMethodGuards) that is not
+    /// `/package.Service/Method` or `/package.Service/*`.
+    InvalidGrpcMethod(String),
     /// The HTTP client could not be built.
     HttpClient(String),
     /// A resource identifier ([`AuthConfigBuilder::resource`](crate::AuthConfigBuilder::resource))
@@ -137,6 +140,10 @@ impl fmt::Display for ConfigError {
             Self::InvalidScope(s) => write!(
                 f,
                 "{s:?} is not a scope (RFC 6749 §3.3: printable ASCII without space, '\"' or '\\')"
+            ),
+            Self::InvalidGrpcMethod(m) => write!(
+                f,
+                "{m:?} is not a gRPC method pattern (/package.Service/Method or /package.Service/*)"
             ),
             Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
             Self::InvalidResource { url, reason } => {

@@ -150,9 +150,12 @@ where
                 Ok(None) => {
                     return Ok(auth
                         .reject(RejectionKind::MissingCredentials)
+                        .in_reply_to(request.headers())
                         .into_response())
                 }
-                Err(rejection) => return Ok(rejection.into_response()),
+                Err(rejection) => {
+                    return Ok(rejection.in_reply_to(request.headers()).into_response())
+                }
             }
             inner.call(request).await
         });

@@ -39,7 +39,10 @@
 //! same way. `docs/architecture.md` follows the same request file by file.
 //!
 //! Every refusal is an RFC 6750 response ([`AuthRejection`]); no response ever contains the
-//! token or key material.
+//! token or key material. A gRPC call (a tonic service behind the layer; the library knows
+//! gRPC by its `content-type` alone) is refused with a gRPC status instead, in a
+//! Trailers-Only response ([`AuthRejection::grpc_response`]), and [`GrpcMethodGuards`] puts
+//! a guard on each gRPC method.
 //!
 //! # Metrics
 //! Events go to `tracing` (key fetches get a span; rejections are logged at debug with their
@@ -123,9 +126,10 @@ pub use config::{
     AuthConfig, AuthConfigBuilder, ConfigError, Introspection, Issuer, TokenCacheLimits, TypPolicy,
 };
 pub use guard::{
-    guard_layer, AllOf, AnyOf, Denied, Guard, GuardLayer, Guarded, Names, RequireActor,
-    RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect, RequireDirectUser,
-    RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope, RequireUser,
+    guard_layer, AllOf, AnyOf, Denied, GrpcMethodGuards, Guard, GuardLayer, Guarded, Names,
+    RequireActor, RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect,
+    RequireDirectUser, RequireMachine, RequirePrincipal, RequireRole, RequireRoleOrMachine,
+    RequireScope, RequireUser,
 };
 pub use key_store::{KeyStore, WarmError};
 pub use layer::{AuthLayer, AuthService, AuthServiceFuture};

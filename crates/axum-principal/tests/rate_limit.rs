@@ -331,3 +331,45 @@ async fn a_user_flood_leaves_machines_their_own_quotas() {
     }
     assert_eq!(limits.tracked_principals(), 3 + 3);
 }
+
+#[tokio::test]
+async fn a_grpc_call_over_quota_is_resource_exhausted_with_retry_after() {
+    let issuer = issuer().await;
+    let auth = AuthLayer::new(build(config(&issuer, &ManualClock::new())));
+    let app = Router::new()
+        .route(
+            "/principal.v1.Principal/WhoAmI",
+            axum::routing::post(|_: Principal| async {}),
+        )
+        .layer(RateLimitLayer::new(per_hour(1), per_hour(1)))
+        .layer(auth);
+    let token = issuer.user_token("alice");
+    let grpc_call = || {
+        axum::http::Request::post("/principal.v1.Principal/WhoAmI")
+            .header("content-type", "application/grpc")
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .expect("a valid request")
+    };
+    let send = |request| async {
+        let Ok(response) = tower::ServiceExt::oneshot(app.clone(), request).await;
+        response
+    };
+    let first = send(grpc_call()).await;
+    assert_eq!(first.headers().get("grpc-status"), None, "within the quota");
+    let limited = send(grpc_call()).await;
+    assert_eq!(
+        limited.status(),
+        StatusCode::OK,
+        "gRPC refusals are HTTP 200"
+    );
+    assert_eq!(
+        limited.headers().get("grpc-status").map(|v| v.as_bytes()),
+        Some(&b"8"[..])
+    );
+    assert_eq!(
+        limited.headers().get("grpc-message").map(|v| v.as_bytes()),
+        Some(&b"rate_limited"[..])
+    );
+    assert!((3500..=3600).contains(&retry_after(&limited)));
+}

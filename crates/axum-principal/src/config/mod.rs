@@ -339,9 +339,11 @@ impl AuthConfigBuilder {
         self
     }
 
-    /// Renders every rejection (from the layer, extractors and guards) with this function
-    /// instead of the default JSON body. [`AuthRejection::default_response`] is a starting
-    /// point.
+    /// Renders every rejection (from the layer, extractors, guards and the rate limiter)
+    /// with this function instead of the default JSON body. [`AuthRejection::default_response`]
+    /// is a starting point. Refusals of gRPC calls come here too:
+    /// [`AuthRejection::is_grpc`] says so, and [`AuthRejection::grpc_response`] is their
+    /// default (a Trailers-Only response, which has no body to change).
     pub fn render_rejections_with<F>(mut self, render: F) -> Self
     where
         F: Fn(&AuthRejection) -> Response + Send + Sync + 'static,

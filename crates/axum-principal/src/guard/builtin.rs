@@ -205,6 +205,19 @@ fn is_scope_token(s: &str) -> bool {
             .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }
 
+/// Any principal, user or machine: what a strict [`AuthLayer`](crate::AuthLayer) already
+/// asks of every request, for the places that let a request through without one (a route
+/// behind an `allow_anonymous` layer, a method of [`GrpcMethodGuards`](super::GrpcMethodGuards)).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequirePrincipal;
+
+impl Guard for RequirePrincipal {
+    fn check(&self, _: &Principal) -> Result<(), Denied> {
+        // `authorize` has found the principal before any guard runs.
+        Ok(())
+    }
+}
+
 /// Machines only.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RequireMachine;

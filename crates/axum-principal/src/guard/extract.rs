@@ -25,7 +25,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, AuthRejection> {
         let guard = G::default();
-        authorize(&guard, &parts.extensions)?;
+        authorize(&guard, &parts.headers, &parts.extensions)?;
         Ok(Self(guard))
     }
 }

@@ -69,11 +69,10 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         // The check is synchronous, so the service polled ready is the one called.
-        let inner = match authorize(&self.guard, request.extensions()) {
-            Ok(()) => Either::Right(self.inner.call(request)),
-            Err(rejection) => Either::Left(std::future::ready(Ok(rejection.into_response()))),
-        };
-        GuardFuture { inner }
+        match authorize(&self.guard, request.headers(), request.extensions()) {
+            Ok(()) => GuardFuture::called(self.inner.call(request)),
+            Err(rejection) => GuardFuture::refused(rejection),
+        }
     }
 }
 
@@ -83,6 +82,22 @@ pin_project_lite::pin_project! {
     pub struct GuardFuture<F, E> {
         #[pin]
         inner: Either<Ready<Result<Response, E>>, F>,
+    }
+}
+
+impl<F, E> GuardFuture<F, E> {
+    /// The inner service's answer.
+    pub(super) fn called(future: F) -> Self {
+        Self {
+            inner: Either::Right(future),
+        }
+    }
+
+    /// The refusal, rendered now.
+    pub(super) fn refused(rejection: crate::AuthRejection) -> Self {
+        Self {
+            inner: Either::Left(std::future::ready(Ok(rejection.into_response()))),
+        }
     }
 }
 

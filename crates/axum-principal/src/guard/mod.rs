@@ -24,7 +24,9 @@
 //! A refusal is 403 with `WWW-Authenticate: Bearer error="insufficient_scope"` (and
 //! `scope="…"` from the scope guards); a request without a principal gets the 401 or 500
 //! the [`Principal`] extractor would give. Guards never remove the principal, so guards
-//! stack.
+//! stack. A gRPC call is refused with the gRPC status of the same refusal (7, 16, 13) and
+//! the same challenge as metadata; [`GrpcMethodGuards`] is the guard of each gRPC method,
+//! since tonic has no `route_layer`.
 //!
 //! ```
 //! use axum::{routing::get, Router};
@@ -78,7 +80,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use http::Extensions;
+use http::{Extensions, HeaderMap};
 
 use crate::principal::{principal_from, renderer_from, Principal};
 use crate::rejection::{AuthRejection, RejectionKind};
@@ -87,16 +89,20 @@ mod builtin;
 #[cfg(test)]
 mod delegation_tests;
 mod extract;
+mod grpc;
+#[cfg(test)]
+mod grpc_tests;
 mod layer;
 #[cfg(test)]
 mod tests;
 
 pub use builtin::{
     AllOf, AnyOf, RequireActor, RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect,
-    RequireDirectUser, RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope,
-    RequireUser,
+    RequireDirectUser, RequireMachine, RequirePrincipal, RequireRole, RequireRoleOrMachine,
+    RequireScope, RequireUser,
 };
 pub use extract::Guarded;
+pub use grpc::{GrpcMethodGuardService, GrpcMethodGuards};
 pub use layer::{guard_layer, GuardFuture, GuardLayer, GuardService};
 
 /// Why a guard refused: 403, with the scopes it required if it was a scope guard.
@@ -128,10 +134,15 @@ pub trait Guard: Clone + Send + Sync + 'static {
     }
 }
 
-/// Runs `guard` against the request's principal: the one check behind [`GuardService`] and
-/// [`Guarded`]. It only reads the principal, so the next guard and the handler see it too.
-fn authorize<G: Guard>(guard: &G, extensions: &Extensions) -> Result<(), AuthRejection> {
-    let principal = principal_from(extensions)?;
+/// Runs `guard` against the request's principal: the one check behind [`GuardService`],
+/// [`Guarded`] and the gRPC method table. It only reads the principal, so the next guard
+/// and the handler see it too. A refusal answers in the request's protocol (`headers`).
+pub(crate) fn authorize<G: Guard>(
+    guard: &G,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+) -> Result<(), AuthRejection> {
+    let principal = principal_from(headers, extensions)?;
     guard.check(&principal).map_err(|denied| {
         AuthRejection::with_renderer(
             RejectionKind::InsufficientScope {
@@ -139,6 +150,7 @@ fn authorize<G: Guard>(guard: &G, extensions: &Extensions) -> Result<(), AuthRej
             },
             renderer_from(extensions),
         )
+        .in_reply_to(headers)
     })
 }
 

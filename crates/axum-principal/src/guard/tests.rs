@@ -275,7 +275,7 @@ fn a_list_of_scopes_is_checked_when_the_guard_is_built() {
 }
 
 /// The layer's rendering context, with a realm other than the default.
-fn context() -> AuthContext {
+pub(super) fn context() -> AuthContext {
     AuthContext {
         renderer: std::sync::Arc::new(Renderer {
             realm: "tests".into(),
@@ -293,18 +293,19 @@ fn kind(result: Result<(), AuthRejection>) -> RejectionKind {
 fn without_a_principal_a_guard_answers_as_the_principal_extractor() {
     let mut extensions = Extensions::new();
     assert_eq!(
-        kind(authorize(&RequireUser, &extensions)),
+        kind(authorize(&RequireUser, &HeaderMap::new(), &extensions)),
         RejectionKind::MissingLayer
     );
     extensions.insert(context());
     assert_eq!(
-        kind(authorize(&RequireUser, &extensions)),
+        kind(authorize(&RequireUser, &HeaderMap::new(), &extensions)),
         RejectionKind::MissingCredentials
     );
     let [user, ..] = principals();
     extensions.insert(user);
-    assert!(authorize(&RequireUser, &extensions).is_ok());
-    let refusal = authorize(&RequireScope::new("write"), &extensions).expect_err("no scope");
+    assert!(authorize(&RequireUser, &HeaderMap::new(), &extensions).is_ok());
+    let refusal = authorize(&RequireScope::new("write"), &HeaderMap::new(), &extensions)
+        .expect_err("no scope");
     assert_eq!(
         refusal.kind(),
         &RejectionKind::InsufficientScope {

@@ -5,24 +5,29 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
-use http::Extensions;
+use http::{Extensions, HeaderMap};
 use serde::de::DeserializeOwned;
 
 use super::{AuthContext, Principal};
 use crate::classify::Kind;
 use crate::rejection::{AuthRejection, InvalidToken, RejectionKind, Renderer};
 
-/// The principal in `extensions`, or why there is none.
-pub(crate) fn principal_from(extensions: &Extensions) -> Result<Principal, AuthRejection> {
+/// The principal in `extensions`, or why there is none, answered in the protocol of the
+/// request with these `headers`.
+pub(crate) fn principal_from(
+    headers: &HeaderMap,
+    extensions: &Extensions,
+) -> Result<Principal, AuthRejection> {
     if let Some(principal) = extensions.get::<Principal>() {
         return Ok(principal.clone());
     }
-    Err(match extensions.get::<AuthContext>() {
+    let rejection = match extensions.get::<AuthContext>() {
         Some(ctx) => {
             AuthRejection::with_renderer(RejectionKind::MissingCredentials, (*ctx.renderer).clone())
         }
         None => missing_layer(),
-    })
+    };
+    Err(rejection.in_reply_to(headers))
 }
 
 pub(crate) fn renderer_from(extensions: &Extensions) -> Renderer {
@@ -49,7 +54,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        principal_from(&parts.extensions)
+        principal_from(&parts.headers, &parts.extensions)
     }
 }
 
@@ -66,20 +71,21 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Principal {
         if parts.extensions.get::<AuthContext>().is_some() {
             Ok(None)
         } else {
-            Err(missing_layer())
+            Err(missing_layer().in_reply_to(&parts.headers))
         }
     }
 }
 
 fn of_kind(parts: &Parts, kind: Kind) -> Result<Principal, AuthRejection> {
-    let principal = principal_from(&parts.extensions)?;
+    let principal = principal_from(&parts.headers, &parts.extensions)?;
     if principal.kind() == kind {
         Ok(principal)
     } else {
         Err(AuthRejection::with_renderer(
             RejectionKind::InsufficientScope { scope: None },
             renderer_from(&parts.extensions),
-        ))
+        )
+        .in_reply_to(&parts.headers))
     }
 }
 
@@ -135,12 +141,13 @@ pub struct Claims<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
     type Rejection = AuthRejection;
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let principal = principal_from(&parts.extensions)?;
+        let principal = principal_from(&parts.headers, &parts.extensions)?;
         principal.claims_as::<T>().map(Claims).map_err(|_| {
             AuthRejection::with_renderer(
                 RejectionKind::InvalidToken(InvalidToken::InvalidClaim),
                 renderer_from(&parts.extensions),
             )
+            .in_reply_to(&parts.headers)
         })
     }
 }

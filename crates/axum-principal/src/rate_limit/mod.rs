@@ -251,7 +251,8 @@ where
                 "axum_principal RateLimitLayer is not inside AuthLayer; add the rate limit \
                  layer before `.layer(AuthLayer::new(config))` so the AuthLayer wraps it"
             );
-            let rejection = AuthRejection::new(RejectionKind::MissingLayer);
+            let rejection =
+                AuthRejection::new(RejectionKind::MissingLayer).in_reply_to(request.headers());
             return Either::Left(std::future::ready(Ok(rejection.into_response())));
         };
         let Some(principal) = extensions.get::<Principal>() else {
@@ -261,9 +262,11 @@ where
         match &self.limits.backend {
             Backend::Local(limits) => match limits.check(key) {
                 Ok(()) => Either::Right(Either::Left(self.inner.call(request))),
-                Err(wait) => {
-                    Either::Left(std::future::ready(Ok(limited(wait, (**renderer).clone()))))
-                }
+                Err(wait) => Either::Left(std::future::ready(Ok(limited(
+                    wait,
+                    (**renderer).clone(),
+                    request.headers(),
+                )))),
             },
             #[cfg(feature = "redis")]
             Backend::Redis(quotas, local) => {
@@ -280,11 +283,14 @@ where
                 Either::Right(Either::Right(Box::pin(async move {
                     match quotas.check(key, quota, &local).await {
                         Ok(()) => inner.call(request).await,
-                        Err(redis::Refusal::Wait(wait)) => Ok(limited(wait, renderer)),
+                        Err(redis::Refusal::Wait(wait)) => {
+                            Ok(limited(wait, renderer, request.headers()))
+                        }
                         Err(redis::Refusal::Unavailable) => Ok(AuthRejection::with_renderer(
                             RejectionKind::RateLimitUnavailable,
                             renderer,
                         )
+                        .in_reply_to(request.headers())
                         .into_response()),
                     }
                 })))
@@ -293,15 +299,21 @@ where
     }
 }
 
-/// The 429 for a principal over its quota, with `Retry-After` whatever the renderer did.
-fn limited(wait: Duration, renderer: crate::rejection::Renderer) -> Response {
+/// The 429 (or gRPC's 8) for a principal over its quota, with `Retry-After` whatever the
+/// renderer did.
+fn limited(
+    wait: Duration,
+    renderer: crate::rejection::Renderer,
+    headers: &http::HeaderMap,
+) -> Response {
     let secs = whole_seconds(wait);
     let rejection = AuthRejection::with_renderer(
         RejectionKind::RateLimited {
             retry_after_secs: secs,
         },
         renderer,
-    );
+    )
+    .in_reply_to(headers);
     let mut response = rejection.into_response();
     response
         .headers_mut()

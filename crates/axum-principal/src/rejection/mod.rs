@@ -6,20 +6,26 @@
 //! key material. A custom renderer ([`AuthConfigBuilder::render_rejections_with`]) can
 //! change how refusals look without changing what is refused.
 //!
+//! A refusal of a gRPC call (its `content-type` is `application/grpc` or a variant) is a
+//! gRPC status instead, in a Trailers-Only response: see
+//! [`AuthRejection::grpc_response`] and [`AuthRejection::is_grpc`].
+//!
 //! [`AuthConfigBuilder::render_rejections_with`]: crate::AuthConfigBuilder::render_rejections_with
 
 use std::fmt;
 use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
-use http::{header, HeaderValue, StatusCode};
+use http::{header, HeaderMap, HeaderValue, StatusCode};
 
 use crate::headers::DPOP_NONCE;
 
 mod dpop_proof;
+mod grpc;
 mod reason;
 
 pub use dpop_proof::InvalidDpopProof;
+pub use grpc::code as grpc_code;
 pub use reason::{IntrospectionFailure, InvalidRequest, InvalidToken};
 
 /// What went wrong, without how it is shown.
@@ -140,19 +146,23 @@ impl fmt::Debug for Renderer {
 pub struct AuthRejection {
     kind: RejectionKind,
     renderer: Renderer,
+    /// The request's content type when it was a gRPC call (see [`Self::in_reply_to`]);
+    /// boxed, so that a `Result<_, AuthRejection>` stays small on the HTTP path.
+    grpc: Option<Box<HeaderValue>>,
 }
 
 impl AuthRejection {
     /// A rejection of this kind, rendered the default way with realm `api`.
     pub fn new(kind: RejectionKind) -> Self {
-        Self {
-            kind,
-            renderer: Renderer::default(),
-        }
+        Self::with_renderer(kind, Renderer::default())
     }
 
     pub(crate) fn with_renderer(kind: RejectionKind, renderer: Renderer) -> Self {
-        Self { kind, renderer }
+        Self {
+            kind,
+            renderer,
+            grpc: None,
+        }
     }
 
     /// What happened.
@@ -160,7 +170,8 @@ impl AuthRejection {
         &self.kind
     }
 
-    /// The HTTP status.
+    /// The HTTP status of the refusal over HTTP (a gRPC call's refusal is HTTP 200 with
+    /// the [`grpc_status`](Self::grpc_status) of the same kind).
     pub fn status(&self) -> StatusCode {
         match self.kind {
             RejectionKind::MissingCredentials
@@ -356,10 +367,10 @@ impl AuthRejection {
         let challenge = self.www_authenticate()?;
         HeaderValue::from_str(&challenge).ok().or_else(|| {
             let fallback = match &self.kind {
-                RejectionKind::InsufficientScope { .. } => Self {
-                    kind: RejectionKind::InsufficientScope { scope: None },
-                    renderer: self.renderer.clone(),
-                }
+                RejectionKind::InsufficientScope { .. } => Self::with_renderer(
+                    RejectionKind::InsufficientScope { scope: None },
+                    self.renderer.clone(),
+                )
                 .www_authenticate()?,
                 _ => format!(
                     "Bearer realm=\"{}\"{}",
@@ -371,9 +382,15 @@ impl AuthRejection {
         })
     }
 
-    /// The response this crate sends by default, ignoring any custom renderer. A custom
-    /// renderer may start from it and change the body.
+    /// The response this crate sends by default, ignoring any custom renderer: the gRPC
+    /// status of [`grpc_response`](Self::grpc_response) when the request was a gRPC call
+    /// ([`is_grpc`](Self::is_grpc)), else the HTTP status with the JSON body
+    /// `{"error":…,"error_description":…}`. A custom renderer may start from it and change
+    /// the body (of an HTTP refusal: a gRPC one has none).
     pub fn default_response(&self) -> Response {
+        if self.is_grpc() {
+            return self.grpc_response();
+        }
         let body = serde_json::json!({
             "error": self.error_code(),
             "error_description": self.description(),
@@ -387,45 +404,43 @@ impl AuthRejection {
             body.to_string(),
         )
             .into_response();
+        self.add_metadata(response.headers_mut());
+        response
+    }
+
+    /// What an HTTP refusal and a gRPC one both carry: every `WWW-Authenticate` challenge,
+    /// `DPoP-Nonce`, and `Retry-After` where the refusal says when to come back.
+    fn add_metadata(&self, headers: &mut HeaderMap) {
         if let Some(value) = self.challenge_header() {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
+            headers.insert(header::WWW_AUTHENTICATE, value);
             for other in self.challenges().iter().skip(1) {
                 if let Ok(value) = HeaderValue::from_str(other) {
-                    response
-                        .headers_mut()
-                        .append(header::WWW_AUTHENTICATE, value);
+                    headers.append(header::WWW_AUTHENTICATE, value);
                 }
             }
         }
         match &self.kind {
             RejectionKind::UseDpopNonce { nonce } => {
                 if let Ok(value) = HeaderValue::from_str(nonce) {
-                    response.headers_mut().insert(DPOP_NONCE, value);
+                    headers.insert(DPOP_NONCE, value);
                 }
             }
             RejectionKind::Unavailable
             | RejectionKind::ReplayStoreUnavailable
             | RejectionKind::IntrospectionUnavailable(_) => {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             RejectionKind::RateLimited { retry_after_secs } => {
-                response.headers_mut().insert(
+                headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from((*retry_after_secs).max(1)),
                 );
             }
             RejectionKind::RateLimitUnavailable => {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }
-        response
     }
 }
 
@@ -456,5 +471,7 @@ impl IntoResponse for AuthRejection {
     }
 }
 
+#[cfg(test)]
+mod grpc_tests;
 #[cfg(test)]
 mod tests;
