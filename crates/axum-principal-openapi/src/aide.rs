@@ -4,24 +4,69 @@
 
 use aide::axum::routing::ApiMethodRouter;
 use aide::axum::ApiRouter;
-use aide::openapi::{OpenApi, Operation, PathItem, ReferenceOr, StatusCode};
+use aide::openapi::{
+    OpenApi, Operation, PathItem, ReferenceOr, SchemaObject, SecurityScheme, StatusCode,
+};
 use axum_principal::openapi::aide::{require, responses};
-use axum_principal::openapi::Access;
+use axum_principal::openapi::{error_schema, Access, ERROR_SCHEMA};
+use serde_json::{Map, Value};
 use axum_principal::{guard_layer, Guard};
 
 use crate::SecuritySchemes;
 
-/// Adds the schemes of `schemes` to `api` and repeats every operation's requirement for
-/// each scheme a token may come with ([`SecuritySchemes::apply`]). Call it once the routes
-/// are in (`ApiRouter::finish_api`), before serving the document. An `api` that does not
-/// come back from JSON (never for aide's own model) is left as it was, and that is
-/// returned as the error.
+/// Adds the schemes of `schemes` and the error body's schema to `api`, and repeats every
+/// operation's requirement for each scheme a token may come with
+/// ([`SecuritySchemes::expand`]). Call it once the routes are in
+/// (`ApiRouter::finish_api`), before serving the document. It works on aide's model (aide
+/// cannot read back every document it writes); a scheme aide cannot read is the error.
 pub fn finish(api: &mut OpenApi, schemes: &SecuritySchemes) -> Result<(), serde_json::Error> {
-    let mut document = serde_json::to_value(&*api)?;
-    schemes.apply(&mut document);
-    // Through text: aide reads its `openapi` version as a borrowed string.
-    *api = serde_json::from_str(&document.to_string())?;
+    let components = api.components.get_or_insert_with(Default::default);
+    for (name, scheme) in schemes.components() {
+        let scheme: SecurityScheme = serde_json::from_value(scheme)?;
+        components
+            .security_schemes
+            .insert(name, ReferenceOr::Item(scheme));
+    }
+    let error: SchemaObject = serde_json::from_value(error_schema())?;
+    components.schemas.insert(ERROR_SCHEMA.to_owned(), error);
+    let items = api.paths.iter_mut().flat_map(|paths| paths.paths.values_mut());
+    for item in items.filter_map(ReferenceOr::as_item_mut) {
+        for operation in operations(item) {
+            if operation.security.is_empty() {
+                continue;
+            }
+            let security: Vec<Map<String, Value>> = operation
+                .security
+                .iter()
+                .map(|entry| {
+                    entry
+                        .iter()
+                        .map(|(name, scopes)| (name.clone(), Value::from(scopes.clone())))
+                        .collect()
+                })
+                .collect();
+            operation.security = schemes
+                .expand(&security)
+                .into_iter()
+                .map(|entry| {
+                    entry
+                        .into_iter()
+                        .map(|(name, scopes)| (name, strings(&scopes)))
+                        .collect()
+                })
+                .collect();
+        }
+    }
     Ok(())
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
 }
 
 /// [`route_guarded`](RouteGuarded::route_guarded) on aide's [`ApiRouter`].

@@ -34,7 +34,7 @@ pub mod aide;
 pub mod utoipa;
 
 pub use axum_principal::openapi::{
-    error_schema, openid_connect_scheme, Access, BEARER, DPOP, ERROR_SCHEMA, MUTUAL_TLS,
+    error_schema, error_schema_ref, openid_connect_scheme, Access, BEARER, DPOP, ERROR_SCHEMA, MUTUAL_TLS,
     OPENID_CONNECT_PREFIX, ROLES_EXTENSION,
 };
 pub use document::operations_mut;

@@ -4,7 +4,10 @@
 use serde_json::{json, Map, Value};
 
 use axum_principal::dpop::DpopPolicy;
-use axum_principal::openapi::{openid_connect_scheme, BEARER, DPOP, MUTUAL_TLS, OPENID_CONNECT_PREFIX};
+use axum_principal::openapi::{
+    error_schema, openid_connect_scheme, BEARER, DPOP, ERROR_SCHEMA, MUTUAL_TLS,
+    OPENID_CONNECT_PREFIX,
+};
 use axum_principal::AuthConfig;
 
 use crate::document::{operations_mut, security_of};
@@ -181,8 +184,8 @@ impl SecuritySchemes {
         expanded
     }
 
-    /// Adds the schemes to `document`'s components and [`expand`](Self::expand)s every
-    /// operation's `security`.
+    /// Adds the schemes and the error body's schema ([`ERROR_SCHEMA`]) to `document`'s
+    /// components and [`expand`](Self::expand)s every operation's `security`.
     pub fn apply(&self, document: &mut Value) {
         let Some(root) = document.as_object_mut() else {
             return;
@@ -196,6 +199,12 @@ impl SecuritySchemes {
                 .or_insert_with(|| Value::Object(Map::new()));
             if let Some(schemes) = schemes.as_object_mut() {
                 schemes.extend(self.components());
+            }
+            let schemas = components
+                .entry("schemas")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(schemas) = schemas.as_object_mut() {
+                schemas.insert(ERROR_SCHEMA.to_owned(), error_schema());
             }
         }
         for (_, _, operation) in operations_mut(document) {

@@ -26,6 +26,9 @@ names!(Audit = ["audit:read", "audit:export"]);
 async fn text() -> String {
     "ok".to_owned()
 }
+async fn json(_: Principal) -> axum::Json<Value> {
+    axum::Json(json!({}))
+}
 async fn me(_: Principal) -> String {
     text().await
 }
@@ -55,6 +58,7 @@ fn router() -> ApiRouter {
     ApiRouter::new()
         .api_route("/public", get(text))
         .api_route("/me", get(me))
+        .api_route("/json", get(json))
         .api_route("/maybe", get(maybe))
         .api_route("/user", get(user))
         .api_route("/machine", get(machine))
@@ -196,6 +200,10 @@ async fn each_operation_states_what_its_extractors_and_guards_require() {
     let unauthorized = &operation(&document, "/admin")["responses"]["401"];
     assert_eq!(
         unauthorized["content"]["application/json"]["schema"],
+        axum_principal_openapi::error_schema_ref()
+    );
+    assert_eq!(
+        document["components"]["schemas"]["AuthError"],
         axum_principal_openapi::error_schema()
     );
 }

@@ -64,9 +64,15 @@ pub fn error_schema() -> Value {
     })
 }
 
+/// `{"$ref": "#/components/schemas/AuthError"}`: where a response names [`error_schema`].
+pub fn error_schema_ref() -> Value {
+    json!({ "$ref": format!("#/components/schemas/{ERROR_SCHEMA}") })
+}
+
 /// The responses an operation with this access can give before its handler runs, as
 /// `(status, Response object)`: 401 and 503 for any token, 403 when a guard can refuse.
-/// Each has the [`error_schema`] inline, so it needs nothing from the components.
+/// Each refers to the [`error_schema`] as `#/components/schemas/AuthError`
+/// ([`ERROR_SCHEMA`]), which the document-level step adds with the security schemes.
 pub fn refusal_responses(access: &Access) -> Vec<(u16, Value)> {
     let mut responses = vec![(
         401,
@@ -84,7 +90,7 @@ pub fn refusal_responses(access: &Access) -> Vec<(u16, Value)> {
         .map(|(status, description)| {
             let response = json!({
                 "description": description,
-                "content": { "application/json": { "schema": error_schema() } }
+                "content": { "application/json": { "schema": error_schema_ref() } }
             });
             (status, response)
         })
