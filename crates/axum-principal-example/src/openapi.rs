@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use aide::axum::routing::ApiMethodDocs;
 use aide::axum::ApiRouter;
+use aide::axum::IntoApiResponse;
 use aide::openapi::{Info, OpenApi, Operation};
 use axum::body::Bytes;
 use axum::http::header;
-use aide::axum::IntoApiResponse;
 use axum::Extension;
 use axum_principal::{AuthConfig, ProtectedResourceMetadata};
 use axum_principal_openapi::aide::finish;
@@ -32,7 +32,9 @@ pub(crate) fn document(mut api: OpenApi, config: &AuthConfig) -> Bytes {
     if let Err(e) = finish(&mut api, &schemes) {
         tracing::error!(error = %e, "the OpenAPI document lacks its security schemes");
     }
-    serde_json::to_vec(&api).map(Bytes::from).unwrap_or_default()
+    serde_json::to_vec(&api)
+        .map(Bytes::from)
+        .unwrap_or_default()
 }
 
 /// The RFC 9728 document's route, served by

@@ -84,7 +84,9 @@ pub fn with_public_routes(
     metadata: Option<ProtectedResourceMetadata>,
 ) -> Router {
     with_service_layers(
-        Router::new().route("/healthz", axum::routing::get(healthz)).merge(protected),
+        Router::new()
+            .route("/healthz", axum::routing::get(healthz))
+            .merge(protected),
         metadata,
     )
 }

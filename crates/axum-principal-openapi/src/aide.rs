@@ -9,8 +9,8 @@ use aide::openapi::{
 };
 use axum_principal::openapi::aide::{require, responses};
 use axum_principal::openapi::{error_schema, Access, ERROR_SCHEMA};
-use serde_json::{Map, Value};
 use axum_principal::{guard_layer, Guard};
+use serde_json::{Map, Value};
 
 use crate::SecuritySchemes;
 
@@ -29,7 +29,10 @@ pub fn finish(api: &mut OpenApi, schemes: &SecuritySchemes) -> Result<(), serde_
     }
     let error: SchemaObject = serde_json::from_value(error_schema())?;
     components.schemas.insert(ERROR_SCHEMA.to_owned(), error);
-    let items = api.paths.iter_mut().flat_map(|paths| paths.paths.values_mut());
+    let items = api
+        .paths
+        .iter_mut()
+        .flat_map(|paths| paths.paths.values_mut());
     for item in items.filter_map(ReferenceOr::as_item_mut) {
         for operation in operations(item) {
             if operation.security.is_empty() {
@@ -75,7 +78,12 @@ pub trait RouteGuarded: Sized {
     /// `route_layer` (it runs before the handler's extractors), and each of its operations
     /// stating the guard's requirements (with the 401/403/503 refusals): what a
     /// `route_layer(guard_layer(guard))` does, visible to the document.
-    fn route_guarded<G: Guard>(self, path: &str, method_router: Self::MethodRouter, guard: G) -> Self;
+    fn route_guarded<G: Guard>(
+        self,
+        path: &str,
+        method_router: Self::MethodRouter,
+        guard: G,
+    ) -> Self;
 
     /// The method router type routes are added with.
     type MethodRouter;
@@ -87,7 +95,12 @@ where
 {
     type MethodRouter = ApiMethodRouter<S>;
 
-    fn route_guarded<G: Guard>(self, path: &str, method_router: ApiMethodRouter<S>, guard: G) -> Self {
+    fn route_guarded<G: Guard>(
+        self,
+        path: &str,
+        method_router: ApiMethodRouter<S>,
+        guard: G,
+    ) -> Self {
         let access = Access::guarded(guard.requirements());
         let method_router = method_router.route_layer(guard_layer(guard));
         self.api_route_with(path, method_router, |mut item| {

@@ -34,8 +34,8 @@ pub mod aide;
 pub mod utoipa;
 
 pub use axum_principal::openapi::{
-    error_schema, error_schema_ref, openid_connect_scheme, Access, BEARER, DPOP, ERROR_SCHEMA, MUTUAL_TLS,
-    OPENID_CONNECT_PREFIX, ROLES_EXTENSION,
+    error_schema, error_schema_ref, openid_connect_scheme, Access, BEARER, DPOP, ERROR_SCHEMA,
+    MUTUAL_TLS, OPENID_CONNECT_PREFIX, ROLES_EXTENSION,
 };
 pub use document::operations_mut;
 pub use routes::GuardedRoutes;

@@ -67,7 +67,9 @@ impl GuardedRoutes {
 
     /// The recorded paths with their access, in the order recorded.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Access)> {
-        self.routes.iter().map(|(path, access)| (path.as_str(), access))
+        self.routes
+            .iter()
+            .map(|(path, access)| (path.as_str(), access))
     }
 
     /// Writes each record into every operation at its path: `security` (one [`BEARER`]

@@ -151,9 +151,8 @@ impl SecuritySchemes {
     /// ([`BEARER`], [`DPOP`], each issuer's), keeping `{}` and other schemes' entries. Safe to
     /// run twice.
     pub fn expand(&self, security: &[Map<String, Value>]) -> Vec<Map<String, Value>> {
-        let ours = |name: &str| {
-            name == BEARER || name == DPOP || name.starts_with(OPENID_CONNECT_PREFIX)
-        };
+        let ours =
+            |name: &str| name == BEARER || name == DPOP || name.starts_with(OPENID_CONNECT_PREFIX);
         let mut optional = false;
         let mut scope_lists: Vec<Value> = Vec::new();
         let mut others = Vec::new();

@@ -91,7 +91,10 @@ fn document(config: &AuthConfig) -> (axum::Router, Value) {
     api.info.version = "1".to_owned();
     let app = router().finish_api(&mut api);
     finish(&mut api, &SecuritySchemes::from_config(config)).expect("the document round-trips");
-    (app, serde_json::to_value(&api).expect("the document serializes"))
+    (
+        app,
+        serde_json::to_value(&api).expect("the document serializes"),
+    )
 }
 
 fn operation<'a>(document: &'a Value, path: &str) -> &'a Value {
@@ -105,7 +108,10 @@ fn bearer(document: &Value, path: &str) -> Value {
         .map(|entries| {
             entries
                 .iter()
-                .filter(|e| e.as_object().is_some_and(|e| e.is_empty() || e.contains_key("bearer")))
+                .filter(|e| {
+                    e.as_object()
+                        .is_some_and(|e| e.is_empty() || e.contains_key("bearer"))
+                })
                 .cloned()
                 .collect()
         })
@@ -115,7 +121,10 @@ fn bearer(document: &Value, path: &str) -> Value {
 
 fn statuses(document: &Value, path: &str) -> Vec<String> {
     let responses = operation(document, path)["responses"].as_object();
-    let mut statuses: Vec<String> = responses.into_iter().flat_map(|r| r.keys().cloned()).collect();
+    let mut statuses: Vec<String> = responses
+        .into_iter()
+        .flat_map(|r| r.keys().cloned())
+        .collect();
     statuses.sort();
     statuses
 }
@@ -127,23 +136,35 @@ async fn the_document_is_valid_and_every_security_name_resolves() {
     common::assert_valid(&document);
     assert_eq!(document["openapi"], "3.1.0");
     let schemes = &document["components"]["securitySchemes"];
-    assert_eq!(schemes["bearer"], json!({
-        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-        "description": schemes["bearer"]["description"].clone(),
-    }));
+    assert_eq!(
+        schemes["bearer"],
+        json!({
+            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": schemes["bearer"]["description"].clone(),
+        })
+    );
     assert_eq!(schemes["dpop"]["scheme"], "DPoP");
     // One openIdConnect scheme per exact issuer, at the URL the key store reads.
     assert_eq!(schemes["oidc-1"]["type"], "openIdConnect");
-    assert_eq!(schemes["oidc-1"]["openIdConnectUrl"], issuer.discovery_url());
+    assert_eq!(
+        schemes["oidc-1"]["openIdConnectUrl"],
+        issuer.discovery_url()
+    );
     assert_eq!(
         schemes["oidc-2"]["openIdConnectUrl"],
         "https://second.example.com/realms/api/.well-known/openid-configuration"
     );
-    assert!(schemes.get("oidc-3").is_none(), "a template has no discovery URL");
+    assert!(
+        schemes.get("oidc-3").is_none(),
+        "a template has no discovery URL"
+    );
     assert!(schemes["bearer"]["description"]
         .as_str()
         .is_some_and(|d| d.contains("{tenantid}")));
-    assert!(schemes.get("mutualTLS").is_none(), "mTLS is off unless the application says so");
+    assert!(
+        schemes.get("mutualTLS").is_none(),
+        "mTLS is off unless the application says so"
+    );
 }
 
 #[test]
@@ -162,8 +183,14 @@ async fn each_operation_states_what_its_extractors_and_guards_require() {
     // Optional auth: the empty requirement first.
     assert_eq!(bearer(&document, "/maybe"), json!([{}, { "bearer": [] }]));
     // Each scope where its guard is, and only there.
-    assert_eq!(bearer(&document, "/read"), json!([{ "bearer": ["read:reports"] }]));
-    assert_eq!(bearer(&document, "/write"), json!([{ "bearer": ["write:reports"] }]));
+    assert_eq!(
+        bearer(&document, "/read"),
+        json!([{ "bearer": ["read:reports"] }])
+    );
+    assert_eq!(
+        bearer(&document, "/write"),
+        json!([{ "bearer": ["write:reports"] }])
+    );
     assert_eq!(
         bearer(&document, "/audit"),
         json!([{ "bearer": ["audit:export", "audit:read"] }])
@@ -184,17 +211,26 @@ async fn each_operation_states_what_its_extractors_and_guards_require() {
         operation(&document, "/admin")["x-required-roles"],
         json!([{ "roles": ["admin"] }, { "kind": "machine" }])
     );
-    assert_eq!(operation(&document, "/user")["x-required-roles"], json!([{ "kind": "user" }]));
+    assert_eq!(
+        operation(&document, "/user")["x-required-roles"],
+        json!([{ "kind": "user" }])
+    );
     assert_eq!(
         operation(&document, "/machine")["x-required-roles"],
         json!([{ "kind": "machine" }])
     );
-    assert!(operation(&document, "/read").get("x-required-roles").is_none());
+    assert!(operation(&document, "/read")
+        .get("x-required-roles")
+        .is_none());
 
     // Refusals: 401 and 503 for a token, 403 where a guard can refuse.
     assert_eq!(statuses(&document, "/me"), ["200", "401", "503"]);
     for guarded in ["/read", "/write", "/audit", "/admin", "/user", "/machine"] {
-        assert_eq!(statuses(&document, guarded), ["200", "401", "403", "503"], "{guarded}");
+        assert_eq!(
+            statuses(&document, guarded),
+            ["200", "401", "403", "503"],
+            "{guarded}"
+        );
     }
     assert_eq!(statuses(&document, "/public"), ["200"]);
     let unauthorized = &operation(&document, "/admin")["responses"]["401"];
@@ -214,7 +250,10 @@ async fn dpop_required_leaves_bearer_out_of_the_requirements() {
     let config = AuthConfig::builder()
         .issuer(issuer.issuer())
         .audience(issuer.audience())
-        .dpop(DpopConfig::new("https://api.example.com").policy(axum_principal::dpop::DpopPolicy::Required))
+        .dpop(
+            DpopConfig::new("https://api.example.com")
+                .policy(axum_principal::dpop::DpopPolicy::Required),
+        )
         .build()
         .expect("a valid configuration");
     let (_, document) = document(&config);
@@ -245,7 +284,13 @@ async fn route_guarded_guards_the_route_it_documents() {
             app.oneshot(request).await.expect("a response").status()
         }
     };
-    assert_eq!(call(issuer.user_token("alice")).await, StatusCode::FORBIDDEN);
-    assert_eq!(call(issuer.user_token_with_roles("carol", &["admin"])).await, StatusCode::OK);
+    assert_eq!(
+        call(issuer.user_token("alice")).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(issuer.user_token_with_roles("carol", &["admin"])).await,
+        StatusCode::OK
+    );
     assert_eq!(call(issuer.machine_token("billing")).await, StatusCode::OK);
 }

@@ -53,9 +53,24 @@ fn app(guarded: &mut GuardedRoutes) -> Router {
         .route("/public", get(public))
         .route("/me", get(me))
         .route("/maybe", get(maybe));
-    let router = guarded.route_guarded(router, "/reports", get(reports), RequireScope::new("read:reports"));
-    let router = guarded.route_guarded(router, "/exports", get(exports), RequireScope::new("export"));
-    let router = guarded.route_guarded(router, "/admin", get(admin), RequireRoleOrMachine::new("admin"));
+    let router = guarded.route_guarded(
+        router,
+        "/reports",
+        get(reports),
+        RequireScope::new("read:reports"),
+    );
+    let router = guarded.route_guarded(
+        router,
+        "/exports",
+        get(exports),
+        RequireScope::new("export"),
+    );
+    let router = guarded.route_guarded(
+        router,
+        "/admin",
+        get(admin),
+        RequireRoleOrMachine::new("admin"),
+    );
     // Extractors utoipa cannot see: stated where the route is added.
     guarded.record("/me", Access::token());
     guarded.record("/maybe", Access::optional_token());
@@ -87,7 +102,10 @@ fn the_document_is_valid_and_every_security_name_resolves() {
         schemes["oidc-1"]["openIdConnectUrl"],
         "https://issuer.example.com/.well-known/openid-configuration"
     );
-    assert!(schemes.get("dpop").is_none(), "DPoP is off in this configuration");
+    assert!(
+        schemes.get("dpop").is_none(),
+        "DPoP is off in this configuration"
+    );
 }
 
 #[test]
@@ -96,7 +114,10 @@ fn the_recorded_requirements_reach_their_operations() {
     let security = |path: &str| document["paths"][path]["get"]["security"].clone();
     assert_eq!(security("/public"), Value::Null);
     assert_eq!(security("/me"), json!([{ "bearer": [] }, { "oidc-1": [] }]));
-    assert_eq!(security("/maybe"), json!([{}, { "bearer": [] }, { "oidc-1": [] }]));
+    assert_eq!(
+        security("/maybe"),
+        json!([{}, { "bearer": [] }, { "oidc-1": [] }])
+    );
     assert_eq!(
         security("/reports"),
         json!([{ "bearer": ["read:reports"] }, { "oidc-1": ["read:reports"] }])
@@ -110,7 +131,10 @@ fn the_recorded_requirements_reach_their_operations() {
         json!([{ "roles": ["admin"] }, { "kind": "machine" }])
     );
     let responses = &document["paths"]["/reports"]["get"]["responses"];
-    assert_eq!(responses["200"]["description"], "reports", "the handler's own response stays");
+    assert_eq!(
+        responses["200"]["description"], "reports",
+        "the handler's own response stays"
+    );
     assert_eq!(
         responses["403"]["content"]["application/json"]["schema"],
         axum_principal_openapi::error_schema_ref()
@@ -119,5 +143,7 @@ fn the_recorded_requirements_reach_their_operations() {
         document["components"]["schemas"]["AuthError"],
         axum_principal_openapi::error_schema()
     );
-    assert!(document["paths"]["/me"]["get"]["responses"].get("403").is_none());
+    assert!(document["paths"]["/me"]["get"]["responses"]
+        .get("403")
+        .is_none());
 }

@@ -61,9 +61,11 @@ fn get<'a>(document: &'a Value, path: &str) -> &'a Value {
 
 /// Whether the operation needs a token: a `security` list without `{}`.
 fn needs_token(operation: &Value) -> bool {
-    operation["security"]
-        .as_array()
-        .is_some_and(|s| !s.is_empty() && s.iter().all(|e| e.as_object().is_some_and(|e| !e.is_empty())))
+    operation["security"].as_array().is_some_and(|s| {
+        !s.is_empty()
+            && s.iter()
+                .all(|e| e.as_object().is_some_and(|e| !e.is_empty()))
+    })
 }
 
 /// Whether the operation names what its guard wants: a scope or `x-required-roles`.
@@ -99,7 +101,10 @@ async fn the_document_says_what_the_contract_says() {
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
     assert_eq!(schemes["bearer"]["bearerFormat"], "JWT");
     assert_eq!(schemes["oidc-1"]["type"], "openIdConnect");
-    assert_eq!(schemes["oidc-1"]["openIdConnectUrl"], h.issuer.discovery_url());
+    assert_eq!(
+        schemes["oidc-1"]["openIdConnectUrl"],
+        h.issuer.discovery_url()
+    );
 
     let reports = get(&document, "/reports");
     assert!(reports["security"]
@@ -114,7 +119,11 @@ async fn the_document_says_what_the_contract_says() {
             "{path} lists a scope it does not require"
         );
     }
-    for path in ["/healthz", "/openapi.json", "/.well-known/oauth-protected-resource/api"] {
+    for path in [
+        "/healthz",
+        "/openapi.json",
+        "/.well-known/oauth-protected-resource/api",
+    ] {
         assert!(get(&document, path).is_object(), "{path} is documented");
         assert!(get(&document, path).get("security").is_none(), "{path}");
     }
@@ -127,7 +136,10 @@ async fn the_document_says_what_the_contract_says() {
         );
     }
     for path in ["/reports", "/admin", "/machine", "/user", "/direct"] {
-        assert!(get(&document, path)["responses"]["403"].is_object(), "{path}");
+        assert!(
+            get(&document, path)["responses"]["403"].is_object(),
+            "{path}"
+        );
     }
     let error = &document["components"]["schemas"]["AuthError"];
     assert_eq!(error["properties"]["error"]["type"], "string");
@@ -144,7 +156,11 @@ async fn every_route_of_the_router_is_documented_with_the_access_it_enforces() {
         let h = harness_with(extra).await;
         let document = document(&h.router).await;
         let served = router_paths(&h.router);
-        assert_eq!(served, documented_paths(&document), "routes vs. documented paths");
+        assert_eq!(
+            served,
+            documented_paths(&document),
+            "routes vs. documented paths"
+        );
 
         // A caller with a valid token but no role, no scope, acting for itself.
         let token = format!("Bearer {}", h.issuer.user_token("alice"));
@@ -160,7 +176,10 @@ async fn every_route_of_the_router_is_documented_with_the_access_it_enforces() {
             );
             let with_token = send(&h.router, path, &[&token]).await.status;
             if with_token == StatusCode::FORBIDDEN {
-                assert!(operation["responses"]["403"].is_object(), "{path} documents 403");
+                assert!(
+                    operation["responses"]["403"].is_object(),
+                    "{path} documents 403"
+                );
                 assert!(
                     names_a_requirement(operation),
                     "{path} refuses a plain token but names no scope or role"

@@ -48,7 +48,13 @@ fn validator_path() -> Option<PathBuf> {
         |staging| {
             run(
                 Command::new("python3")
-                    .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                    .args([
+                        "-m",
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "--disable-pip-version-check",
+                    ])
                     .args(["--no-compile", "--target"])
                     .arg(staging)
                     .arg(VALIDATOR),
@@ -92,7 +98,11 @@ pub fn validate(document: &Value) -> Result<(), String> {
 pub fn unresolved_security_names(document: &Value) -> Vec<String> {
     let schemes = &document["components"]["securitySchemes"];
     let mut lists = vec![document["security"].clone()];
-    for item in document["paths"].as_object().into_iter().flat_map(|p| p.values()) {
+    for item in document["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
         for operation in item.as_object().into_iter().flat_map(|i| i.values()) {
             lists.push(operation["security"].clone());
         }

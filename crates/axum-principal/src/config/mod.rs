@@ -25,8 +25,8 @@ use crate::jwk::VerifyingKey;
 use crate::rejection::{AuthRejection, Renderer};
 
 pub(crate) use self::build::check_url;
-pub use self::issuer::Issuer;
 pub(crate) use self::issuer::oidc_discovery_url;
+pub use self::issuer::Issuer;
 pub(crate) use self::issuers::{IssuerId, Issuers};
 pub use self::limits::TokenCacheLimits;
 pub use crate::error::ConfigError;

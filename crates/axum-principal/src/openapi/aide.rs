@@ -52,7 +52,11 @@ pub fn require(operation: &mut Operation, access: Access) {
                 .map(|(scheme, scopes)| {
                     let scopes = scopes
                         .as_array()
-                        .map(|s| s.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                        .map(|s| {
+                            s.iter()
+                                .filter_map(|v| v.as_str().map(str::to_owned))
+                                .collect()
+                        })
                         .unwrap_or_default();
                     (scheme, scopes)
                 })
@@ -61,7 +65,9 @@ pub fn require(operation: &mut Operation, access: Access) {
         .collect();
     match access.roles_extension() {
         Some(roles) => {
-            operation.extensions.insert(ROLES_EXTENSION.to_owned(), roles);
+            operation
+                .extensions
+                .insert(ROLES_EXTENSION.to_owned(), roles);
         }
         None => {
             operation.extensions.shift_remove(ROLES_EXTENSION);

@@ -79,7 +79,10 @@ pub fn refusal_responses(access: &Access) -> Vec<(u16, Value)> {
         "No valid token: missing, expired, not for this API, or its sender check failed.",
     )];
     if access.guarded {
-        responses.push((403, "The token's principal does not meet the route's guard."));
+        responses.push((
+            403,
+            "The token's principal does not meet the route's guard.",
+        ));
     }
     responses.push((
         503,
@@ -190,8 +193,10 @@ impl Access {
     /// is left.
     pub fn roles_extension(&self) -> Option<Value> {
         let alternatives = self.requirements.alternatives();
-        let needed =
-            alternatives.is_empty() || alternatives.iter().any(|a| a.roles().next().is_some() || a.kind().is_some());
+        let needed = alternatives.is_empty()
+            || alternatives
+                .iter()
+                .any(|a| a.roles().next().is_some() || a.kind().is_some());
         needed.then(|| Value::Array(alternatives.iter().map(alternative_json).collect()))
     }
 

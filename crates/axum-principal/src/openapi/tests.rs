@@ -8,13 +8,7 @@ use crate::{
 };
 
 fn security(access: &Access) -> Value {
-    Value::Array(
-        access
-            .security()
-            .into_iter()
-            .map(Value::Object)
-            .collect(),
-    )
+    Value::Array(access.security().into_iter().map(Value::Object).collect())
 }
 
 fn guarded<G: Guard>(guard: G) -> Access {
