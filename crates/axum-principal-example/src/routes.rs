@@ -1,6 +1,6 @@
 //! The router: `/healthz` and `/openapi.json` outside the auth layer, every other route behind
 //! it, all added through aide so that `/openapi.json` documents each with its requirement
-//! (see [`openapi`](crate::openapi)).
+//! (see [`crate::openapi`]).
 //!
 //! Guards are shown both ways the library offers them, with the same answers:
 //!
