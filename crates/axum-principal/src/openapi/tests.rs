@@ -133,3 +133,46 @@ fn the_error_schema_requires_the_error_code() {
     assert_eq!(schema["properties"]["error"]["type"], "string");
     assert_eq!(schema["properties"]["error_description"]["type"], "string");
 }
+
+#[test]
+fn the_configuration_tells_issuers_discovery_urls_and_the_dpop_policy() {
+    use crate::dpop::{DpopConfig, DpopPolicy};
+    use crate::{AuthConfig, Issuer};
+
+    let config = AuthConfig::builder()
+        .issuer("https://a.example.com/")
+        .issuer("https://b.example.com/realms/x")
+        .issuer(
+            Issuer::template("https://login.microsoftonline.com/{tenantid}/v2.0")
+                .any_tenant()
+                .jwks_uri("https://login.microsoftonline.com/common/discovery/v2.0/keys"),
+        )
+        .audience("api")
+        .build()
+        .expect("a valid configuration");
+    let discovery: Vec<Option<String>> = config
+        .issuer_settings()
+        .map(|i| i.discovery_url())
+        .collect();
+    assert_eq!(
+        discovery,
+        [
+            Some("https://a.example.com/.well-known/openid-configuration".to_owned()),
+            Some("https://b.example.com/realms/x/.well-known/openid-configuration".to_owned()),
+            None,
+        ]
+    );
+    let templates: Vec<bool> = config.issuer_settings().map(|i| i.is_template()).collect();
+    assert_eq!(templates, [false, false, true]);
+    assert_eq!(config.dpop_policy(), DpopPolicy::Off);
+
+    for policy in [DpopPolicy::Allowed, DpopPolicy::Required, DpopPolicy::Off] {
+        let config = AuthConfig::builder()
+            .issuer("https://a.example.com/")
+            .audience("api")
+            .dpop(DpopConfig::new("https://api.example.com").policy(policy))
+            .build()
+            .expect("a valid configuration");
+        assert_eq!(config.dpop_policy(), policy);
+    }
+}
