@@ -14,6 +14,7 @@
 //!   every instance shares them (and the DPoP replay store) through;
 //! * [`routes`]: the router, with guards as `route_layer` and as handler arguments;
 //! * [`metadata`]: with `AUTHZ_RESOURCE`, the RFC 9728 document the router serves;
+//! * [`openapi`]: `GET /openapi.json`, the OpenAPI document generated from the routes;
 //! * [`serve`]: the whole start-up, listening, and a graceful stop.
 //!
 //! For the few lines a service of your own needs, read `examples/minimal.rs` first.
@@ -24,6 +25,7 @@ pub mod config;
 pub mod dev;
 pub mod metadata;
 pub mod opaque;
+pub mod openapi;
 pub mod routes;
 pub mod serve;
 pub mod settings;

@@ -1,28 +1,37 @@
-//! The router: `/healthz` outside the auth layer, every other route behind it.
+//! The router: `/healthz` and `/openapi.json` outside the auth layer, every other route behind
+//! it, all added through aide so that `/openapi.json` documents each with its requirement
+//! (see [`crate::openapi`]).
 //!
 //! Guards are shown both ways the library offers them, with the same answers:
 //!
-//! * as a **`route_layer`** (`/admin`, `/machine`, `/user`, `/direct`): the guard runs before the
-//!   handler and its extractors;
+//! * as a **`route_layer`**, added with `route_guarded` (`/admin`, `/machine`, `/user`,
+//!   `/direct`): the guard runs before the handler and its extractors, and the document
+//!   states its requirement;
 //! * as a **handler argument** (`/reports`: `_: Guarded<RequireScope<ReadReports>>`, the scope named
 //!   at compile time with [`names!`]), and the kind extractors [`Machine`] and [`User`],
 //!   which hand the handler the principal they checked.
 
+use std::sync::Arc;
+
+use aide::axum::routing::{get, get_with};
+use aide::axum::ApiRouter;
+use aide::openapi::OpenApi;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use axum_principal::guard::Name;
 use axum_principal::rate_limit::RateLimitLayer;
 use axum_principal::{
-    guard_layer, names, AuthLayer, Guarded, Machine, Principal, ProtectedResourceMetadata,
-    RequireDirect, RequireMachine, RequireRoleOrMachine, RequireScope, RequireUser, User,
+    names, AuthLayer, Guarded, Machine, Principal, ProtectedResourceMetadata, RequireDirect,
+    RequireMachine, RequireRoleOrMachine, RequireScope, RequireUser, User,
 };
+use axum_principal_openapi::aide::RouteGuarded;
 use serde_json::{json, Value};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::metadata::resource_metadata;
+use crate::openapi::{self, OPENAPI_PATH};
 
 // The scope `/reports` requires, as a type: `RequireScope<ReadReports>`.
 names!(pub ReadReports = "read:reports");
@@ -37,38 +46,34 @@ pub fn app(layer: AuthLayer) -> Router {
 /// As [`app`], with per-principal quotas (`AUTHZ_RATE_LIMIT`, see
 /// [`rate_limit_layer`](crate::shared::rate_limit_layer)) on every authenticated route.
 pub fn app_with_rate_limit(layer: AuthLayer, limits: Option<RateLimitLayer>) -> Router {
+    let config = layer.authenticator().config().clone();
     // The scopes the routes require: `scopes_supported` of the metadata document.
-    let metadata = resource_metadata(layer.authenticator().config(), [ReadReports.name()]);
-    let mut protected = Router::new()
-        .route("/me", get(me))
+    let metadata = resource_metadata(&config, [ReadReports.name()]);
+    let mut protected = ApiRouter::new()
+        .api_route("/me", get_with(me, |op| op.response::<200, Json<Value>>()))
         // The guard is a handler argument here.
-        .route("/reports", get(reports))
-        .merge(
-            Router::new()
-                .route("/admin", get(admin))
-                .route_layer(guard_layer(RequireRoleOrMachine::new("admin"))),
-        )
-        .merge(
-            Router::new()
-                .route("/machine", get(machine))
-                .route_layer(guard_layer(RequireMachine)),
-        )
-        .merge(
-            Router::new()
-                .route("/user", get(user))
-                .route_layer(guard_layer(RequireUser)),
-        )
+        .api_route("/reports", get(reports))
+        .route_guarded("/admin", get(admin), RequireRoleOrMachine::new("admin"))
+        .route_guarded("/machine", get(machine), RequireMachine)
+        .route_guarded("/user", get(user), RequireUser)
         // A principal acting for itself: a delegated token (an `act` claim) → 403.
-        .merge(
-            Router::new()
-                .route("/direct", get(direct))
-                .route_layer(guard_layer(RequireDirect)),
-        );
+        .route_guarded("/direct", get(direct), RequireDirect);
     // Inside the auth layer, which supplies the principal.
     if let Some(limits) = limits {
         protected = protected.layer(limits);
     }
-    with_public_routes(protected.layer(layer), metadata)
+    let documented = ApiRouter::new()
+        .api_route("/healthz", get(healthz))
+        .api_route(
+            OPENAPI_PATH,
+            get_with(openapi::serve, |op| op.response::<200, Json<Value>>()),
+        )
+        .merge(protected.layer(layer));
+    let documented = openapi::document_metadata_route(documented, metadata.as_ref());
+    let mut api = OpenApi::default();
+    let router = documented.finish_api(&mut api);
+    let document = Arc::new(openapi::document(api, &config));
+    with_service_layers(router.layer(Extension(document)), metadata)
 }
 
 /// `protected` (routes behind the auth layer) with what the services of this crate add
@@ -78,13 +83,22 @@ pub fn with_public_routes(
     protected: Router,
     metadata: Option<ProtectedResourceMetadata>,
 ) -> Router {
-    let public = Router::new().route("/healthz", get(healthz));
-    let public = match metadata {
-        Some(metadata) => public.merge(metadata.router()),
-        None => public,
+    with_service_layers(
+        Router::new()
+            .route("/healthz", axum::routing::get(healthz))
+            .merge(protected),
+        metadata,
+    )
+}
+
+/// `routes` with the RFC 9728 document when there is one, a JSON 404, tracing, and
+/// `Authorization` marked sensitive.
+fn with_service_layers(routes: Router, metadata: Option<ProtectedResourceMetadata>) -> Router {
+    let routes = match metadata {
+        Some(metadata) => routes.merge(metadata.router()),
+        None => routes,
     };
-    public
-        .merge(protected)
+    routes
         // Set after the merge so that unknown paths answer 404 without reading a token.
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
@@ -106,8 +120,9 @@ async fn not_found() -> impl IntoResponse {
     )
 }
 
-async fn me(principal: Principal) -> Json<Principal> {
-    Json(principal)
+/// Documented as JSON (`get_with` in [`app_with_rate_limit`]): `Principal` has no schema.
+async fn me(principal: Principal) -> axum::response::Response {
+    Json(principal).into_response()
 }
 
 fn allowed(route: &str, principal: &Principal) -> Json<Value> {

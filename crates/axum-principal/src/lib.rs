@@ -93,6 +93,7 @@ pub mod dpop;
 pub mod guard;
 mod key_store;
 mod layer;
+pub mod openapi;
 pub mod principal;
 #[cfg(feature = "rate-limit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]

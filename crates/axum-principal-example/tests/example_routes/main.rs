@@ -11,6 +11,7 @@ mod delegation;
 mod dev_mode;
 mod dpop;
 mod opaque;
+mod openapi;
 mod rate_limit;
 mod redaction;
 mod resource_metadata;

@@ -263,6 +263,19 @@ impl Issuer {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// Whether this is a tenant template ([`Issuer::template`]): its URL carries
+    /// `{tenantid}` and names no single issuer.
+    pub fn is_template(&self) -> bool {
+        self.is_template
+    }
+
+    /// The OpenID Connect discovery document of this issuer,
+    /// `{issuer}/.well-known/openid-configuration` (the first place the key store looks);
+    /// `None` for a template, which names no single issuer.
+    pub fn discovery_url(&self) -> Option<String> {
+        (!self.is_template).then(|| oidc_discovery_url(&self.url))
+    }
 }
 
 impl fmt::Debug for Issuer {
@@ -288,6 +301,14 @@ impl fmt::Debug for Issuer {
             .field("introspection", &self.introspection)
             .finish()
     }
+}
+
+/// `{issuer}/.well-known/openid-configuration`, one `/` between them (OIDC Discovery §4).
+pub(crate) fn oidc_discovery_url(issuer: &str) -> String {
+    format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    )
 }
 
 impl From<&str> for Issuer {

@@ -22,13 +22,14 @@ use self::resource::Resource;
 pub use crate::alg::Algorithm;
 use crate::classify::Classifier;
 use crate::clock::{Clock, SystemClock};
-use crate::dpop::{Dpop, DpopConfig};
+use crate::dpop::{Dpop, DpopConfig, DpopPolicy};
 use crate::jwk::VerifyingKey;
 use crate::rejection::{AuthRejection, Renderer};
 
 pub(crate) use self::build::check_url;
 pub(crate) use self::introspection::ClientAuth;
 pub use self::introspection::Introspection;
+pub(crate) use self::issuer::oidc_discovery_url;
 pub use self::issuer::Issuer;
 pub(crate) use self::issuers::{IssuerId, Issuers};
 pub use self::limits::TokenCacheLimits;
@@ -107,6 +108,23 @@ impl AuthConfig {
     /// The trusted issuers, in the order configured.
     pub fn issuers(&self) -> impl Iterator<Item = &str> {
         self.inner.issuers.iter().map(|(_, i)| i.url.as_str())
+    }
+
+    /// The trusted issuers with their settings, in the order configured: for documents
+    /// that describe how to get a token ([`Issuer::is_template`],
+    /// [`Issuer::discovery_url`]).
+    pub fn issuer_settings(&self) -> impl Iterator<Item = &Issuer> {
+        self.inner.issuers.iter().map(|(_, i)| i)
+    }
+
+    /// Which `Authorization` schemes the layer accepts: [`DpopPolicy::Off`] (`Bearer`
+    /// only) without [`AuthConfigBuilder::dpop`].
+    pub fn dpop_policy(&self) -> DpopPolicy {
+        match &self.inner.dpop {
+            None => DpopPolicy::Off,
+            Some(dpop) if dpop.required => DpopPolicy::Required,
+            Some(_) => DpopPolicy::Allowed,
+        }
     }
 
     /// The accepted audiences.

@@ -3,7 +3,8 @@
 
 use std::borrow::Cow;
 
-use super::{Denied, DynName, DynNames, Guard, Name, Names};
+use super::{Denied, DynName, DynNames, Guard, Name, Names, Requirements};
+use crate::classify::Kind;
 use crate::config::ConfigError;
 use crate::principal::Principal;
 
@@ -34,6 +35,10 @@ impl<N: Name> Guard for RequireRole<N> {
     fn check(&self, p: &Principal) -> Result<(), Denied> {
         allow_if(p.has_role(self.0.name()))
     }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::all_roles([self.0.name()])
+    }
 }
 
 /// Principals holding every one of the roles; an empty list refuses everyone.
@@ -56,6 +61,10 @@ impl<N: Names> Guard for RequireAllRoles<N> {
         let names = self.0.names();
         allow_if(!names.is_empty() && names.iter().all(|r| p.has_role(r)))
     }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::all_roles(self.0.names().iter().map(|r| r.as_ref()))
+    }
 }
 
 /// Principals holding at least one of the roles; an empty list refuses everyone.
@@ -77,6 +86,10 @@ impl<N: Names> Guard for RequireAnyRole<N> {
     fn check(&self, p: &Principal) -> Result<(), Denied> {
         allow_if(self.0.names().iter().any(|r| p.has_role(r)))
     }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::any_role(self.0.names().iter().map(|r| r.as_ref()))
+    }
 }
 
 /// Any machine, and users holding the role: "users with role X, or any machine". For a
@@ -94,6 +107,10 @@ impl RequireRoleOrMachine {
 impl<N: Name> Guard for RequireRoleOrMachine<N> {
     fn check(&self, p: &Principal) -> Result<(), Denied> {
         allow_if(p.is_machine() || p.has_role(self.0.name()))
+    }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::all_roles([self.0.name()]).or(Requirements::kind(Kind::Machine))
     }
 }
 
@@ -134,6 +151,10 @@ impl<N: Name> Guard for RequireScope<N> {
                 required_scope: Some(scope.to_owned()),
             })
         }
+    }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::all_scopes([self.0.name()])
     }
 }
 
@@ -188,6 +209,10 @@ impl<N: Names> Guard for RequireAllScopes<N> {
             })
         }
     }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::all_scopes(self.0.names().iter().map(|s| s.as_ref()))
+    }
 }
 
 fn check_scope_token(scope: &str) -> Result<(), ConfigError> {
@@ -226,6 +251,10 @@ impl Guard for RequireMachine {
     fn check(&self, p: &Principal) -> Result<(), Denied> {
         allow_if(p.is_machine())
     }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::kind(Kind::Machine)
+    }
 }
 
 /// Users (people) only.
@@ -241,6 +270,10 @@ pub struct RequireUser;
 impl Guard for RequireUser {
     fn check(&self, p: &Principal) -> Result<(), Denied> {
         allow_if(p.is_user())
+    }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::kind(Kind::User)
     }
 }
 
@@ -263,6 +296,10 @@ pub struct RequireDirectUser;
 impl Guard for RequireDirectUser {
     fn check(&self, p: &Principal) -> Result<(), Denied> {
         allow_if(p.is_user() && !p.is_delegated())
+    }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::kind(Kind::User)
     }
 }
 
@@ -359,6 +396,12 @@ macro_rules! tuple_guards {
                     required_scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
                 })
             }
+
+            #[allow(non_snake_case)]
+            fn requirements(&self) -> Requirements {
+                let ($($g,)+) = &self.0;
+                Requirements::nobody()$(.or($g.requirements()))+
+            }
         }
         impl<$($g: Guard),+> Guard for AllOf<($($g,)+)> {
             #[allow(non_snake_case)]
@@ -366,6 +409,12 @@ macro_rules! tuple_guards {
                 let ($($g,)+) = &self.0;
                 $( $g.check(p)?; )+
                 Ok(())
+            }
+
+            #[allow(non_snake_case)]
+            fn requirements(&self) -> Requirements {
+                let ($($g,)+) = &self.0;
+                Requirements::any_principal()$(.and($g.requirements()))+
             }
         }
     };

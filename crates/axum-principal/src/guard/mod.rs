@@ -93,6 +93,7 @@ mod grpc;
 #[cfg(test)]
 mod grpc_tests;
 mod layer;
+mod requirements;
 #[cfg(test)]
 mod tests;
 
@@ -104,6 +105,7 @@ pub use builtin::{
 pub use extract::Guarded;
 pub use grpc::{GrpcMethodGuardService, GrpcMethodGuards};
 pub use layer::{guard_layer, GuardFuture, GuardLayer, GuardService};
+pub use requirements::{Requirement, Requirements};
 
 /// Why a guard refused: 403, with the scopes it required if it was a scope guard.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -116,6 +118,15 @@ pub struct Denied {
 pub trait Guard: Clone + Send + Sync + 'static {
     /// `Ok` to let the request through.
     fn check(&self, principal: &Principal) -> Result<(), Denied>;
+
+    /// What this guard requires, for documents such as an OpenAPI description
+    /// (`axum-principal-openapi`): the scopes, roles and kind it checks. The built-in guards
+    /// and [`or`](Self::or)/[`and`](Self::and) report theirs; the default reports only that
+    /// a verified principal is needed, which is all a document can say of a check it
+    /// cannot see. It never decides a request.
+    fn requirements(&self) -> Requirements {
+        Requirements::any_principal()
+    }
 
     /// This guard or `other`.
     fn or<O: Guard>(self, other: O) -> AnyOf<(Self, O)>

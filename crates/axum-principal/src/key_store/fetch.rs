@@ -185,10 +185,7 @@ impl KeyStore {
         issuer_url: &Url,
         http_status: &mut Option<u16>,
     ) -> Result<Url, FetchError> {
-        let oidc = format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        );
+        let oidc = crate::config::oidc_discovery_url(issuer);
         match self.metadata_jwks_uri(&oidc, issuer, http_status).await {
             Ok(uri) => Ok(uri),
             Err(FetchError::IssuerMismatch) => Err(FetchError::IssuerMismatch),
