@@ -50,6 +50,10 @@ pub enum ConfigError {
     /// A scope a guard requires that cannot be named in a `WWW-Authenticate` challenge (not
     /// an RFC 6749 scope token).
     InvalidScope(String),
+    /// An `acr` value a step-up guard accepts that cannot be named in a challenge (not
+    /// printable ASCII without space, `"` or `\`), or a ladder's minimum that is not on the
+    /// ladder ([`RequireAuthContext`](crate::guard::RequireAuthContext)).
+    InvalidAcrValue(String),
     /// The HTTP client could not be built.
     HttpClient(String),
     /// A resource identifier ([`AuthConfigBuilder::resource`](crate::AuthConfigBuilder::resource))
@@ -122,6 +126,11 @@ impl fmt::Display for ConfigError {
             Self::InvalidScope(s) => write!(
                 f,
                 "{s:?} is not a scope (RFC 6749 §3.3: printable ASCII without space, '\"' or '\\')"
+            ),
+            Self::InvalidAcrValue(v) => write!(
+                f,
+                "{v:?} is not an acr value a step-up challenge can name (printable ASCII \
+                 without space, '\"' or '\\', and on the ladder when it is its minimum)"
             ),
             Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
             Self::InvalidResource { url, reason } => {

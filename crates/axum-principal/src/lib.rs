@@ -92,6 +92,7 @@ pub mod redis;
 pub mod rejection;
 pub mod replay;
 mod resource_metadata;
+pub mod scope;
 mod verify;
 
 mod alg;
@@ -112,14 +113,18 @@ pub use classify::{ClassifiedBy, Classifier, EntityProfile, Kind, Preset, Rule};
 pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, Issuer, TokenCacheLimits, TypPolicy};
 pub use guard::{
     guard_layer, AllOf, AnyOf, Denied, Guard, GuardLayer, Guarded, Names, RequireActor,
-    RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect, RequireDirectUser,
-    RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope, RequireUser,
+    RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireAuthContext, RequireDirect,
+    RequireDirectUser, RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope,
+    RequireUser,
 };
 pub use key_store::{KeyStore, WarmError};
 pub use layer::{AuthLayer, AuthService, AuthServiceFuture};
 pub use principal::{Actor, Claims, Machine, Principal, User};
-pub use rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
+pub use rejection::{
+    AuthRejection, InsufficientAuthentication, InvalidRequest, InvalidToken, RejectionKind, StepUp,
+};
 pub use resource_metadata::ProtectedResourceMetadata;
+pub use scope::ScopeMatcher;
 
 /// The README's examples, compiled as doctests (they use the `rate-limit` and `redis`
 /// features, which `.ci/run` turns on for the doctests).

@@ -81,16 +81,21 @@ use std::sync::Arc;
 use http::Extensions;
 
 use crate::principal::{principal_from, renderer_from, Principal};
-use crate::rejection::{AuthRejection, RejectionKind};
+use crate::rejection::{AuthRejection, RejectionKind, StepUp};
+use crate::scope::challenge_scope;
 
+mod auth_context;
 mod builtin;
 #[cfg(test)]
 mod delegation_tests;
 mod extract;
 mod layer;
 #[cfg(test)]
+mod step_up_tests;
+#[cfg(test)]
 mod tests;
 
+pub use auth_context::{AcrValues, AnyAcr, DynAcr, MaxAge, MaxAgeSecs, RequireAuthContext};
 pub use builtin::{
     AllOf, AnyOf, RequireActor, RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect,
     RequireDirectUser, RequireMachine, RequireRole, RequireRoleOrMachine, RequireScope,
@@ -99,11 +104,49 @@ pub use builtin::{
 pub use extract::Guarded;
 pub use layer::{guard_layer, GuardFuture, GuardLayer, GuardService};
 
-/// Why a guard refused: 403, with the scopes it required if it was a scope guard.
+/// Why a guard refused: 403 `insufficient_scope` (naming the scopes it required, if it was
+/// a scope guard), or, with a [`step_up`](Self::step_up), 401
+/// `insufficient_user_authentication` (RFC 9470).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Denied {
     /// Space-separated scopes that were required, for the `scope` challenge parameter.
     pub required_scope: Option<String>,
+    /// The sign-in the route needs, when a stronger or more recent one would let the
+    /// caller in: the refusal is then a 401 that asks for it.
+    pub step_up: Option<StepUp>,
+}
+
+impl Denied {
+    /// A 403 naming the space-separated `scopes` that would let the caller in.
+    pub fn scope(scopes: impl Into<String>) -> Self {
+        Self {
+            required_scope: Some(scopes.into()),
+            step_up: None,
+        }
+    }
+
+    /// A 401 asking for a stronger or more recent sign-in (RFC 9470).
+    pub fn step_up(step_up: StepUp) -> Self {
+        Self {
+            required_scope: None,
+            step_up: Some(step_up),
+        }
+    }
+
+    /// The refusal this becomes: a step-up, or `insufficient_scope` whose `scope` is
+    /// written by [`challenge_scope`] (each once, never `offline_access`).
+    fn into_kind(self) -> RejectionKind {
+        match self.step_up {
+            Some(step_up) => RejectionKind::InsufficientUserAuthentication(Box::new(step_up)),
+            None => RejectionKind::InsufficientScope {
+                scope: self
+                    .required_scope
+                    .as_deref()
+                    .and_then(|scope| challenge_scope([scope])),
+            },
+        }
+    }
 }
 
 /// A check on a verified principal. Run it with [`guard_layer`] or [`Guarded`].
@@ -128,17 +171,16 @@ pub trait Guard: Clone + Send + Sync + 'static {
     }
 }
 
-/// Runs `guard` against the request's principal: the one check behind [`GuardService`] and
-/// [`Guarded`]. It only reads the principal, so the next guard and the handler see it too.
-fn authorize<G: Guard>(guard: &G, extensions: &Extensions) -> Result<(), AuthRejection> {
+/// Runs `guard` against the principal in a request's `extensions`, refusing as the layer
+/// would (its realm, `resource_metadata` and DPoP challenge): the one check behind
+/// [`GuardService`] and [`Guarded`], and the way a middleware of your own runs a guard it
+/// picks per request. It only reads the principal, so the next guard and the handler see
+/// it too. No principal: the 401 (or, without [`AuthLayer`](crate::AuthLayer), the 500)
+/// the [`Principal`] extractor gives.
+pub fn authorize<G: Guard>(guard: &G, extensions: &Extensions) -> Result<(), AuthRejection> {
     let principal = principal_from(extensions)?;
     guard.check(&principal).map_err(|denied| {
-        AuthRejection::with_renderer(
-            RejectionKind::InsufficientScope {
-                scope: denied.required_scope,
-            },
-            renderer_from(extensions),
-        )
+        AuthRejection::with_renderer(denied.into_kind(), renderer_from(extensions))
     })
 }
 

@@ -275,7 +275,7 @@ fn a_list_of_scopes_is_checked_when_the_guard_is_built() {
 }
 
 /// The layer's rendering context, with a realm other than the default.
-fn context() -> AuthContext {
+pub(super) fn context() -> AuthContext {
     AuthContext {
         renderer: std::sync::Arc::new(Renderer {
             realm: "tests".into(),
@@ -330,7 +330,7 @@ impl Guard for Acme {
 }
 
 /// The inner service of the layer tests: 200 only if the principal is still in place.
-fn inner() -> impl Service<Request<Body>, Response = Response, Error = Infallible> {
+pub(super) fn inner() -> impl Service<Request<Body>, Response = Response, Error = Infallible> {
     tower::service_fn(|request: Request<Body>| async move {
         let mut response = Response::new(Body::empty());
         if request.extensions().get::<Principal>().is_none() {
@@ -341,7 +341,7 @@ fn inner() -> impl Service<Request<Body>, Response = Response, Error = Infallibl
 }
 
 /// The status `service` answers a request carrying `principal` with.
-async fn call<S>(service: S, principal: Option<Principal>) -> StatusCode
+pub(super) async fn call<S>(service: S, principal: Option<Principal>) -> StatusCode
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible>,
 {
