@@ -17,6 +17,9 @@ pub struct DevTokens {
     pub admin: String,
     /// `reporting-service`, a machine with scope `read:reports`.
     pub machine: String,
+    /// `alice` again, signed in with a second factor (`acr` `urn:example:mfa`, `amr`
+    /// `pwd otp`) when the issuer started: `/mfa` admits it for 5 minutes.
+    pub mfa: String,
 }
 
 /// How long the printed tokens are valid.
@@ -56,6 +59,14 @@ pub fn dev_tokens(
     };
 
     let user = marked(user_token("alice"), false).try_sign()?;
+    let mfa = marked(
+        user_token("alice")
+            .acr(crate::routes::MFA_ACR)
+            .amr(["pwd", "otp"])
+            .auth_time_in(0),
+        false,
+    )
+    .try_sign()?;
     let admin = marked(
         // The full claim name is found first, so a dotted path works as a plain key too.
         user_token("admin-alice").claim(&settings.roles_claim, ["admin"]),
@@ -109,6 +120,7 @@ pub fn dev_tokens(
         user,
         admin,
         machine,
+        mfa,
     })
 }
 
@@ -141,6 +153,7 @@ pub fn print_dev_banner(issuer: &MockIssuer, tokens: &DevTokens, addr: SocketAdd
         format!("USER_TOKEN={}", tokens.user),
         format!("ADMIN_TOKEN={}", tokens.admin),
         format!("MACHINE_TOKEN={}", tokens.machine),
+        format!("MFA_TOKEN={}", tokens.mfa),
         String::new(),
         "# health (no token needed): 200".to_owned(),
         format!("curl -s {base}/healthz"),
@@ -159,6 +172,15 @@ pub fn print_dev_banner(issuer: &MockIssuer, tokens: &DevTokens, addr: SocketAdd
         curl(&tokens.machine, "/machine"),
         curl(&tokens.user, "/user"),
         curl(&tokens.machine, "/reports"),
+        "# /mfa needs an MFA sign-in at most 5 minutes old (step-up, RFC 9470): 200, and for"
+            .to_owned(),
+        "# the user token 401 insufficient_user_authentication with acr_values and max_age"
+            .to_owned(),
+        curl(&tokens.mfa, "/mfa"),
+        format!(
+            "curl -s -i -H \"Authorization: Bearer {}\" {base}/mfa",
+            tokens.user
+        ),
         "# no token: 401".to_owned(),
         format!("curl -s -i {base}/me"),
     ];

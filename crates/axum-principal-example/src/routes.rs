@@ -2,17 +2,19 @@
 //!
 //! Guards are shown both ways the library offers them, with the same answers:
 //!
-//! * as a **`route_layer`** (`/admin`, `/machine`, `/user`, `/direct`): the guard runs before the
-//!   handler and its extractors;
+//! * as a **`route_layer`** (`/admin`, `/machine`, `/user`, `/direct`, `/mfa`): the guard runs
+//!   before the handler and its extractors;
 //! * as a **handler argument** (`/reports`: `_: Guarded<RequireScope<ReadReports>>`, the scope named
 //!   at compile time with [`names!`]), and the kind extractors [`Machine`] and [`User`],
 //!   which hand the handler the principal they checked.
+
+use std::time::Duration;
 
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use axum_principal::guard::Name;
+use axum_principal::guard::{Name, RequireAuthContext};
 use axum_principal::rate_limit::RateLimitLayer;
 use axum_principal::{
     guard_layer, names, AuthLayer, Guarded, Machine, Principal, ProtectedResourceMetadata,
@@ -26,6 +28,12 @@ use crate::metadata::resource_metadata;
 
 // The scope `/reports` requires, as a type: `RequireScope<ReadReports>`.
 names!(pub ReadReports = "read:reports");
+
+/// The authentication context class `/mfa` requires (`acr`).
+pub const MFA_ACR: &str = "urn:example:mfa";
+
+/// How recent a sign-in `/mfa` requires (`auth_time`), before the leeway.
+pub const MFA_MAX_AGE: Duration = Duration::from_secs(300);
 
 /// The whole service: `/healthz` (and, with `AUTHZ_RESOURCE`, the RFC 9728 document)
 /// outside the auth layer, every other route behind `layer`, each guard applied to its own
@@ -63,6 +71,13 @@ pub fn app_with_rate_limit(layer: AuthLayer, limits: Option<RateLimitLayer>) -> 
             Router::new()
                 .route("/direct", get(direct))
                 .route_layer(guard_layer(RequireDirect)),
+        )
+        // Step-up (RFC 9470): an MFA sign-in at most 5 minutes old (AUTHZ_LEEWAY_SECS
+        // applies); any other token → 401 insufficient_user_authentication.
+        .merge(
+            Router::new().route("/mfa", get(mfa)).route_layer(guard_layer(
+                RequireAuthContext::acr([MFA_ACR]).max_age(MFA_MAX_AGE),
+            )),
         );
     // Inside the auth layer, which supplies the principal.
     if let Some(limits) = limits {
@@ -133,6 +148,10 @@ async fn user(User(principal): User) -> Json<Value> {
 
 async fn direct(principal: Principal) -> Json<Value> {
     allowed("direct", &principal)
+}
+
+async fn mfa(principal: Principal) -> Json<Value> {
+    allowed("mfa", &principal)
 }
 
 /// Runs only when the caller's scopes include `read:reports`; otherwise the argument

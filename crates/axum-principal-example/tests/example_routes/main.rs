@@ -13,6 +13,7 @@ mod dpop;
 mod rate_limit;
 mod resource_metadata;
 mod settings;
+mod step_up;
 mod support;
 
 use crate::support::*;
