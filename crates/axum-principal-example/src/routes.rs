@@ -75,9 +75,11 @@ pub fn app_with_rate_limit(layer: AuthLayer, limits: Option<RateLimitLayer>) -> 
         // Step-up (RFC 9470): an MFA sign-in at most 5 minutes old (AUTHZ_LEEWAY_SECS
         // applies); any other token → 401 insufficient_user_authentication.
         .merge(
-            Router::new().route("/mfa", get(mfa)).route_layer(guard_layer(
-                RequireAuthContext::acr([MFA_ACR]).max_age(MFA_MAX_AGE),
-            )),
+            Router::new()
+                .route("/mfa", get(mfa))
+                .route_layer(guard_layer(
+                    RequireAuthContext::acr([MFA_ACR]).max_age(MFA_MAX_AGE),
+                )),
         );
     // Inside the auth layer, which supplies the principal.
     if let Some(limits) = limits {

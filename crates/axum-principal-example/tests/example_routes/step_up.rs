@@ -106,5 +106,9 @@ async fn authz_leeway_secs_applies_to_auth_time() {
         "insufficient_user_authentication",
         Some(&ago_330),
     );
-    assert!(reply.challenge().contains("max_age=300"), "{}", reply.challenge());
+    assert!(
+        reply.challenge().contains("max_age=300"),
+        "{}",
+        reply.challenge()
+    );
 }
