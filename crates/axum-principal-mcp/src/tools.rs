@@ -14,7 +14,7 @@
 //!
 //! Scopes are different: a client can act on a missing scope (re-authorize with it), so
 //! `reports`' scope is checked before the tool runs, by the
-//! [`OperationScopes`](crate::OperationScopes) layer, with an HTTP 403 naming every scope
+//! [`OperationScopes`] layer, with an HTTP 403 naming every scope
 //! the call needs. The tool checks it again, in case the layer is left out.
 
 use std::sync::Arc;

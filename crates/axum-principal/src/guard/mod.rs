@@ -17,13 +17,18 @@
 //! [`RequireMachine`] and [`RequireUser`] complete the set. For delegated tokens (RFC 8693
 //! `act`), [`RequireDirect`] admits only principals acting for themselves,
 //! [`RequireDirectUser`] only a user's own token, and [`RequireActor`] only delegations to
-//! one named actor; every other guard judges the subject, whoever acts for it. Guards compose with
+//! one named actor; every other guard judges the subject, whoever acts for it.
+//! [`RequireAuthContext`] asks for a stronger or more recent sign-in (RFC 9470 step-up).
+//! Guards compose with
 //! [`Guard::or`] / [`Guard::and`] ([`AnyOf`], [`AllOf`]). A guard with an empty list of
 //! names refuses everyone (it fails closed).
 //!
 //! A refusal is 403 with `WWW-Authenticate: Bearer error="insufficient_scope"` (and
-//! `scope="…"` from the scope guards); a request without a principal gets the 401 or 500
-//! the [`Principal`] extractor would give. Guards never remove the principal, so guards
+//! `scope="…"` from the scope guards, each scope once, never `offline_access`), or, from
+//! [`RequireAuthContext`], 401 `insufficient_user_authentication` with `acr_values` and
+//! `max_age`; a request without a principal gets the 401 or 500 the [`Principal`]
+//! extractor would give. Whether a granted scope satisfies a required one is the
+//! configuration's [`ScopeMatcher`](crate::scope::ScopeMatcher). Guards never remove the principal, so guards
 //! stack.
 //!
 //! ```
