@@ -6,12 +6,13 @@
 #
 #   bash bench/callgrind.sh                       # N=300 tokens per algorithm
 #   N=1000 SKIP_BUILD=1 OUT=/tmp/cg bash bench/callgrind.sh
+#   CLAIMS=small bash bench/callgrind.sh          # the earlier 7-claim tokens
 #
 # For each server and algorithm (RS256, ES256), two runs under callgrind, each started fresh:
 #   base: WARMUP requests with one token, then exit;
 #   full: the same WARMUP requests, then N more requests:
-#         floor, lean (bench_lean, token cache off): N distinct tokens of the pool, each once;
-#         leanc (bench_lean, token cache on), bare (bench_bare, reads no token, run once):
+#         floor, lean (`lean`, token cache off): N distinct tokens of the pool, each once;
+#         leanc (`lean`, token cache on), bare (`bare`, reads no token, run once):
 #         the warm-up token N more times (after the warm-up, every lean request is a hit).
 # Instructions per request = (full - base) / N: start-up, the connection and the warm-up
 # cancel out. The client (bench/send_tokens.py) sends them one at a time on one
@@ -19,10 +20,13 @@
 # inclusive cost per request of the pipeline's functions (bench/callgrind_stages.py over
 # callgrind_annotate --inclusive=yes, the same base/full difference).
 #
+# The servers and the token minter are the bench package's binaries (bench/src/bin/).
 # Settings (environment): N=300 WARMUP=20 OUT=<dir> SKIP_BUILD=0 SERVERS="floor lean bare leanc"
-# BIN=target/release/examples (binaries built elsewhere, e.g. of an older commit)
-# ALGS="RS256 ES256". Builds with CARGO_PROFILE_RELEASE_DEBUG=line-tables-only (the same
-# build bench/load.sh uses) so callgrind_annotate can name functions.
+# BIN=target/release (binaries built elsewhere, e.g. of an older commit)
+# ALGS="RS256 ES256" CLAIMS=real (Auth0-shaped user tokens, 16 claims, ~1 150 bytes with
+# RS256) or small (7 claims, the tokens measured before). Builds with
+# CARGO_PROFILE_RELEASE_DEBUG=line-tables-only (the same build bench/load.sh uses) so
+# callgrind_annotate can name functions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,8 +35,9 @@ WARMUP=${WARMUP:-20}
 SKIP_BUILD=${SKIP_BUILD:-0}
 SERVERS=${SERVERS:-"floor lean bare leanc"}
 ALGS=${ALGS:-"RS256 ES256"}
+CLAIMS=${CLAIMS:-real}
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/axum-principal-callgrind.XXXXXX")}
-BIN=${BIN:-target/release/examples}
+BIN=${BIN:-target/release}
 export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
 
 mkdir -p "$OUT/tokens" "$OUT/logs"
@@ -60,18 +65,17 @@ source bench/lib.sh
 
 if [[ $SKIP_BUILD != 1 ]]; then
   # The library at its default features, as bench/load.sh builds it.
-  log "cargo build --release (bench_floor, bench_lean, bench_bare, bench_issuer)"
-  cargo build --release -p axum-principal-workspace --no-default-features --features aws-lc-rs \
-    --example bench_floor --example bench_lean --example bench_bare --example bench_issuer \
+  log "cargo build --release -p axum-principal-bench --bins"
+  cargo build --release -p axum-principal-bench --bins \
     >"$OUT/logs/build.log" 2>&1 || { tail -30 "$OUT/logs/build.log" >&2; die "build failed"; }
 fi
 
-log "minting 1 + $N tokens per algorithm"
-"$BIN/bench_issuer" "$OUT/tokens" "$N" >"$OUT/logs/issuer.log" 2>&1 &
+log "minting 1 + $N tokens per algorithm ($CLAIMS claims)"
+"$BIN/issuer" "$OUT/tokens" "$N" "$CLAIMS" >"$OUT/logs/issuer.log" 2>&1 &
 ISSUER_PID=$!
 PIDS+=("$ISSUER_PID")
 until [[ -f $OUT/tokens/ready ]]; do
-  kill -0 "$ISSUER_PID" 2>/dev/null || { cat "$OUT/logs/issuer.log" >&2; die "bench_issuer exited"; }
+  kill -0 "$ISSUER_PID" 2>/dev/null || { cat "$OUT/logs/issuer.log" >&2; die "issuer exited"; }
   sleep 0.2
 done
 # The one-token runs send the warm-up token again, N times.
@@ -84,27 +88,39 @@ wait "$ISSUER_PID" 2>/dev/null || true
 PIDS=()
 
 # One run under callgrind: prints the total instruction count (Ir) of the process.
-profile() { # name server alg count
-  local name=$1 server=$2 alg=$3 count=$4 port pid lalg=${3,,}
+profile() { # name server alg count [attempt]
+  local name=$1 server=$2 alg=$3 count=$4 attempt=${5:-1} port pid lalg=${3,,}
   port=$(free_port)
   local env=(BIND="127.0.0.1:$port" TOKIO_WORKER_THREADS=1 JWKS_FILE="$OUT/tokens/jwks.json")
-  local bin=bench_$server pool=pool_$lalg
+  local bin=$server pool=pool_$lalg
   case $server in
   lean | leanc)
-    bin=bench_lean
+    bin=lean
     env+=(ISSUER="$(cat "$OUT/tokens/issuer")" AUDIENCE="$(cat "$OUT/tokens/audience")")
     if [[ $server == lean ]]; then env+=(TOKEN_CACHE=off); else env+=(TOKEN_CACHE=on); fi
     ;;
   esac
   [[ $server == leanc || $server == bare ]] && pool=repeat_$lalg
   local log_file="$OUT/logs/$name.log"
-  env "${env[@]}" valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.out" \
+  # Per instruction (--dump-instr=yes), so that callgrind_stages.py can follow inlined code
+  # back to the library's source lines; the counts are the same.
+  env "${env[@]}" valgrind --tool=callgrind --dump-instr=yes --callgrind-out-file="$OUT/$name.out" \
     "$BIN/$bin" >"$log_file" 2>&1 &
   pid=$!
   PIDS+=("$pid")
   local waited=0
   until grep -qs "listening on" "$log_file"; do
-    kill -0 "$pid" 2>/dev/null || { tail -5 "$log_file" >&2; die "$name exited"; }
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" 2>/dev/null || true
+      PIDS=()
+      # Another process on this shared machine took the free port first: try another one.
+      if ((attempt < 3)) && grep -q "Address already in use" "$log_file"; then
+        profile "$name" "$server" "$alg" "$count" $((attempt + 1))
+        return
+      fi
+      tail -5 "$log_file" >&2
+      die "$name exited"
+    fi
     ((waited++ < 1200)) || die "$name did not start"
     sleep 0.1
   done
@@ -137,7 +153,8 @@ for alg in $ALGS; do
 done
 
 echo
-echo "instructions per request (callgrind, N=$N, (full - base) / N)"
+echo "instructions per request (callgrind, N=$N, (full - base) / N; $CLAIMS claims, mean token bytes:" \
+  "RS256 $(token_bytes "$OUT/tokens/pool_rs256.txt"), ES256 $(token_bytes "$OUT/tokens/pool_es256.txt"))"
 echo "new tokens: lean (cache off) vs floor; one repeated token: leanc (cache on) vs bare"
 awk -F'\t' '
   { per[$1 "|" $2] = $5; algs[$2] = 1; if ($1 == "bare") bare = $5 }

@@ -3,77 +3,142 @@
 
     callgrind_stages.py SERVER BASE.out FULL.out N [TOP]
 
-Runs `callgrind_annotate --inclusive=yes` on both profiles and prints, for each stage of
-SERVER's pipeline ("lean", "leanc", "bare" or "floor"), the inclusive instruction count per request:
-(full - base) / N, of the costliest function the stage's pattern matches (the rows of one
-function that callgrind_annotate splits by source file nest, so the largest is the whole;
-malloc and free are summed). A stage whose functions were inlined into their caller shows "-". Then the TOP
-(default 25) functions of the library with the largest inclusive cost per request.
+For each stage of SERVER's pipeline ("lean", "leanc", "bare" or "floor") it prints the
+inclusive instruction count per request: (full - base) / N. Then the TOP (default 25)
+functions of the library or the bench binary with the largest inclusive cost per request.
+
+A stage is measured one of two ways:
+
+* `fn`: the inclusive cost of the costliest function whose name matches a pattern, from
+  `callgrind_annotate --inclusive=yes` (rows of one function split by source file nest, so
+  the largest is the whole; malloc and free are summed). A function inlined into its caller
+  has no row of its own: the stage shows "-" and its cost is inside the caller's.
+* `src`: everything done on behalf of some source lines of the library, wherever the
+  compiler inlined them. It needs profiles written with `--dump-instr=yes` (per instruction)
+  and the binary's line tables (`CARGO_PROFILE_RELEASE_DEBUG=line-tables-only`, as the bench
+  scripts build): every instruction and call site is resolved by `llvm-symbolizer
+  --inlining` to its chain of inlined frames; an instruction counts when one frame of its
+  chain lies in the lines, a call when its call site does (the callee's inclusive cost),
+  unless the callee itself is defined in those lines (its instructions already count). The
+  lines are found in the source tree by patterns, so the tree must be the one the binary was
+  built from. Use it on straight-line code: a callee that calls back into the same lines
+  (a recursive visitor) would be counted twice.
+
+Instruction counts per request for calls: `calls` prints how many times per request the
+functions that match were called (malloc and friends: allocations per request).
 """
 import re
 import subprocess
 import sys
+from collections import defaultdict
 
-# (label, regex over the demangled function name). Patterns are anchored on the function
-# path (after "file:"), and name one function each, so their costs do not overlap unless
-# one stage calls another (say so in the label).
+LIB = "crates/axum-principal/src/"
+MOD = LIB + "verify/mod.rs"
+JSON = LIB + "verify/json.rs"
+CLAIMS = LIB + "verify/claims.rs"
+AUTH = LIB + "authenticator.rs"
+FLOOR = "bench/src/bin/floor.rs"
+ALLOC = r"^(malloc|free|realloc|calloc)$"
+
+
+def fn(label, pattern):
+    return ("fn", label, pattern)
+
+
+def src(label, *ranges):
+    """ranges: (file, start pattern, end pattern or None for the start line alone), each
+    from the first line matching `start` to the first line after it matching `end`."""
+    return ("src", label, ranges)
+
+
+def calls(label, pattern):
+    return ("calls", label, pattern)
+
+
+# Patterns are anchored on the function path (after "file:") and name one function each,
+# so their costs do not overlap unless one stage calls another (indented rows are part of
+# the row above them).
 STAGES = {
     "lean": [
-        ("whole request (hyper task: read, route, respond)", r"hyper::proto::h1::dispatch::Dispatcher<.*>::poll_catch"),
-        ("AuthService future (everything the layer adds + the handler)", r"axum_principal::layer::AuthService<.*>::call::\{\{closure\}\}"),
-        ("  Authenticator::authenticate (steps 1-7)", r"axum_principal::authenticator::Authenticator::authenticate::\{\{closure\}\}$"),
-        ("    bearer: header -> token", r"axum_principal::bearer::bearer_token$"),
-        ("    b64token check", r"axum_principal::bearer::check_b64token$"),
-        ("    token digest (cache on only)", r"axum_principal::crypto::sha256$"),
-        ("    decode: header + claims + duplicate check (verify::parse)", r"axum_principal::verify::parse$"),
-        ("      base64 (all three parts)", r"base64::engine::Engine::decode::inner"),
-        ("      JSON + duplicate-member check", r"axum_principal::verify::json::"),
-        ("      claims scan (lazy: registered claims only)", r"axum_principal::verify::claims::"),
-        ("    select issuer / alg / typ", r"axum_principal::authenticator::Authenticator::select$"),
-        ("    key lookup (keys_for)", r"axum_principal::key_store::KeyStore::keys_for::\{\{closure\}\}$"),
-        ("    signature (aws-lc verify)", r"axum_principal::verify::check_signature$"),
-        ("    claim checks (iss, exp, nbf, iat, aud)", r"axum_principal::verify::check_claims$"),
-        ("    access-token checks", r"axum_principal::verify::check_access_token$"),
-        ("    classify", r"axum_principal::classify::Classifier::classify_(for|for_issuer|with|claim)$"),
-        ("    Principal build", r"axum_principal::principal::Principal::from_(claims|token)$"),
-        ("    cache insert (cache on only)", r"axum_principal::cache::TokenCache::insert$"),
-        ("    metrics event", r"axum_principal::observe::verified$"),
-        ("  drop of the principal / claims", r"core::ptr::drop_in_place<axum_principal::principal::Inner>$"),
-        ("  extensions insert", r"http::extensions::Extensions::insert<"),
-        ("  handler + response", r"axum::routing::Router<.*>::call_with_state$"),
-        ("malloc + free (whole process)", r"^(malloc|free|realloc|calloc)$"),
+        fn("whole request (hyper task: read, route, respond)", r"hyper::proto::h1::dispatch::Dispatcher<.*>::poll_catch"),
+        fn("AuthService future (everything the layer adds + the handler)", r"axum_principal::layer::AuthService<.*>::call::\{\{closure\}\}"),
+        fn("  bearer: header -> token", r"axum_principal::bearer::bearer_token$"),
+        fn("  RFC 6750 b64token check", r"axum_principal::bearer::check_b64token$"),
+        fn("  decode (verify::parse): header + claims + signature bytes", r"axum_principal::verify::parse$"),
+        src("    header: base64, UTF-8, JSON index, alg/kid/typ/jwk read",
+            (MOD, r"let header = decode_object\(header_b64\)", None),
+            (MOD, r"^fn read_header", r"^fn decode_object")),
+        src("    claims: base64, UTF-8, JSON index (duplicate check included)",
+            (MOD, r"let claims = decode_object\(payload_b64\)", None)),
+        src("    signature: base64 into a Vec",
+            (MOD, r"let signature = URL_SAFE_NO_PAD", r"map_err\(\|_\| InvalidToken::Malformed\)\?;")),
+        fn("    · base64 of the three parts", r"base64::engine::Engine::decode::inner"),
+        fn("    · JSON index of header and claims (the top-level scan of each)", r"axum_principal::verify::json::TopVisitor as serde_core::de::Visitor>::visit_map$"),
+        src("    · · duplicate-member check (top level and nested)",
+            (JSON, r"fn insert\(&mut self, key", r"^fn duplicate")),
+        src("    · · nested values walked once (aud, roles)",
+            (JSON, r"^fn check_nested", r"^struct Unique")),
+        fn("  select issuer / alg / typ", r"axum_principal::authenticator::Authenticator::select$"),
+        fn("  key lookup (keys_for)", r"axum_principal::key_store::KeyStore::keys_for::\{\{closure\}\}$"),
+        fn("  signature (check_signature)", r"axum_principal::verify::check_signature$"),
+        fn("    · aws-lc parsed_verify_sig (the floor's signature row)", r"ParsedVerificationAlgorithm>::parsed_verify_sig$"),
+        fn("  claim checks (check_claims)", r"axum_principal::verify::check_claims$"),
+        src("    iss", (MOD, r'match claims\.claim\("iss"\)', r"^    match claims\.claim\(\"sub\"\)")),
+        src("    sub", (MOD, r'match claims\.claim\("sub"\)', r"let now = checks\.now_secs")),
+        src("    exp", (MOD, r'let expires_at = numeric_date\(claims, "exp"\)', r'let not_before = numeric_date')),
+        src("    nbf", (MOD, r'let not_before = numeric_date\(claims, "nbf"\)', r'if let Some\(iat\) = numeric_date')),
+        src("    iat", (MOD, r'if let Some\(iat\) = numeric_date\(claims, "iat"\)', r'match \(claims\.claim\("aud"\)')),
+        src("    aud (and client_id)", (MOD, r'match \(claims\.claim\("aud"\)', r"^    Ok\(Validity \{")),
+        fn("  access-token checks (ID, refresh, logout tokens)", r"axum_principal::verify::check_access_token$"),
+        src("  binding (cnf)", (AUTH, r"let binding = Binding::from_claims\(&claims\)", None)),
+        src("  classification", (AUTH, r"let classification = c\.classifier\.classify_for_issuer\(", r"let principal = Principal::from_claims\(")),
+        src("  principal", (AUTH, r"let principal = Principal::from_claims\(", r"Ok\(\(principal, validity, binding\)\)")),
+        fn("    · roles and scopes copied into Strings (string_list)", r"axum_principal::principal::string_list$"),
+        src("  · claim lookups by name, inside the rows above (a scan of the member index each)",
+            (CLAIMS, r"fn key<'a>\(&'a self", r"^/// The indexed")),
+        fn("  drop of the principal", r"core::ptr::drop_in_place<axum_principal::principal::Principal>$"),
+        fn("  handler + response", r"axum::routing::Router<.*>::call_with_state$"),
+        fn("malloc + free (whole process)", ALLOC),
+        calls("allocations per request (malloc, realloc, calloc calls; whole process)", r"^(malloc|realloc|calloc)$"),
     ],
     # One repeated token, every request a cache hit.
     "leanc": [
-        ("whole request (hyper task: read, route, respond)", r"hyper::proto::h1::dispatch::Dispatcher<.*>::poll_catch"),
-        ("AuthService::call: the fast path, the inner service called at once", r"axum_principal::layer::AuthService<.*>::call$"),
-        ("  cached_bearer (steps 1-2 on a hit, never waits)", r"axum_principal::authenticator::Authenticator::cached_bearer$"),
-        ("    bearer: header -> token", r"axum_principal::bearer::bearer_token$"),
-        ("    cache lookup (quick_cache get + whole-token compare)", r"axum_principal::cache::TokenCache::get$"),
-        ("    re-check of the hit (time, key still in the set)", r"axum_principal::authenticator::Authenticator::valid_now$"),
-        ("    metrics event (metrics feature only)", r"axum_principal::observe::verified$"),
-        ("  extensions insert (the principal)", r"http::extensions::Extensions::insert<"),
-        ("  handler + response", r"axum::routing::Router<.*>::call_with_state$"),
-        ("malloc + free (whole process)", r"^(malloc|free|realloc|calloc)$"),
+        fn("whole request (hyper task: read, route, respond)", r"hyper::proto::h1::dispatch::Dispatcher<.*>::poll_catch"),
+        fn("AuthService::call: the fast path, the inner service called at once", r"axum_principal::layer::AuthService<.*>::call$"),
+        fn("  cached_bearer (steps 1-2 on a hit, never waits)", r"axum_principal::authenticator::Authenticator::cached_bearer$"),
+        fn("    bearer: header -> token", r"axum_principal::bearer::bearer_token$"),
+        fn("    cache lookup (quick_cache get + whole-token compare)", r"axum_principal::cache::TokenCache::get$"),
+        fn("    re-check of the hit (time, key still in the set)", r"axum_principal::authenticator::Authenticator::valid_now$"),
+        fn("    metrics event (metrics feature only)", r"axum_principal::observe::verified$"),
+        fn("  extensions insert (the principal)", r"http::extensions::Extensions::insert<"),
+        fn("  handler + response", r"axum::routing::Router<.*>::call_with_state$"),
+        fn("malloc + free (whole process)", ALLOC),
+        calls("allocations per request (malloc, realloc, calloc calls; whole process)", r"^(malloc|realloc|calloc)$"),
     ],
     "bare": [
-        ("whole request (hyper task: read, route, respond)", r"hyper::proto::h1::dispatch::Dispatcher<.*>::poll_catch"),
-        ("  handler + response", r"axum::routing::Router<.*>::call_with_state$"),
-        ("malloc + free (whole process)", r"^(malloc|free|realloc|calloc)$"),
+        fn("whole request (hyper task: read, route, respond)", r"hyper::proto::h1::dispatch::Dispatcher<.*>::poll_catch"),
+        fn("  handler + response", r"axum::routing::Router<.*>::call_with_state$"),
+        fn("malloc + free (whole process)", ALLOC),
+        calls("allocations per request (malloc, realloc, calloc calls; whole process)", r"^(malloc|realloc|calloc)$"),
     ],
     "floor": [
-        ("whole request (hyper task: read, route, respond)", r"hyper::proto::h1::dispatch::Dispatcher<.*>::poll_catch"),
-        ("handler (verify)", r"bench_floor::verify::\{\{closure\}\}"),
-        ("  decode_header", r"jsonwebtoken::header::decode_header$"),
-        ("  signature (jsonwebtoken::crypto::verify)", r"jsonwebtoken::crypto::verify$"),
-        ("malloc + free (whole process)", r"^(malloc|free|realloc|calloc)$"),
+        fn("whole request (hyper task: read, route, respond)", r"hyper::proto::h1::dispatch::Dispatcher<.*>::poll_catch"),
+        fn("  handler future (`me`: steps 1-4, inlined into it)", r"<F as axum::handler::Handler<\(M,T1,T2\),S>>::call::\{\{closure\}\}$"),
+        src("    token, split, signature base64 into the stack buffer",
+            (FLOOR, r"let Some\(token\) = request", r"^\s+floor$")),
+        src("    key by header segment (a HashMap lookup)",
+            (FLOOR, r"fn key_for\(&self", r"/// Decodes a header segment")),
+        fn("    signature (aws-lc parsed_verify_sig)", r"ParsedVerificationAlgorithm>::parsed_verify_sig$"),
+        fn("malloc + free (whole process)", ALLOC),
+        calls("allocations per request (malloc, realloc, calloc calls; whole process)", r"^(malloc|realloc|calloc)$"),
     ],
 }
 
 LINE = re.compile(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(?:\S*?:)?(.+?)(?:\s+\[[^\]]*\])?\s*$")
 
 
-def costs(path):
+def inclusive(path):
+    """Function name -> inclusive Ir, from callgrind_annotate."""
     out = subprocess.run(
         ["callgrind_annotate", "--inclusive=yes", "--threshold=100", "--auto=no", path],
         check=True, capture_output=True, text=True,
@@ -100,22 +165,227 @@ def costs(path):
     return table
 
 
+class Raw:
+    """A callgrind profile read line by line: cost per instruction address of the main
+    object, and calls (call-site address, callee, count, inclusive cost)."""
+
+    def __init__(self, path):
+        self.cmd = None
+        self.self_cost = defaultdict(int)      # address -> Ir (main object only)
+        self.arcs = defaultdict(lambda: [0, 0])  # (address, callee) -> [count, Ir]
+        self.callee_calls = defaultdict(int)   # callee -> count (any object)
+        self.fn_low = {}                       # function -> lowest address seen
+        names = {}
+        obj = fn_name = callee = None
+        main_obj = None
+        pending = None
+        last = []
+        ncols = 1
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for raw in f:
+                line = raw.rstrip("\n")
+                if not line:
+                    continue
+                c = line[0]
+                if c.isdigit() or c in "+-*":
+                    parts = line.split()
+                    pos = []
+                    for i in range(ncols):
+                        p = parts[i] if i < len(parts) else "*"
+                        prev = last[i] if i < len(last) else 0
+                        if p == "*":
+                            v = prev
+                        elif p[0] in "+-":
+                            v = prev + int(p, 0)
+                        else:
+                            v = int(p, 0)
+                        pos.append(v)
+                    cost = int(parts[ncols]) if len(parts) > ncols else 0
+                    last = pos
+                    addr = pos[0]
+                    if pending is not None:
+                        if obj == main_obj:
+                            arc = self.arcs[(addr, pending[0])]
+                            arc[0] += pending[1]
+                            arc[1] += cost
+                        self.callee_calls[pending[0]] += pending[1]
+                        pending = None
+                    elif obj == main_obj:
+                        self.self_cost[addr] += cost
+                        low = self.fn_low.get(fn_name)
+                        if low is None or addr < low:
+                            self.fn_low[fn_name] = addr
+                    continue
+                key, _, rest = line.partition("=")
+                if key == "calls":
+                    count, *target = rest.split()
+                    pending = (callee, int(count))
+                    # The target position is relative to the last position, which it
+                    # does not change.
+                    continue
+                if key in ("ob", "cob", "fl", "fi", "fe", "cfi", "cfl", "fn", "cfn"):
+                    space = {"ob": "ob", "cob": "ob", "fn": "fn", "cfn": "fn"}.get(key, "fl")
+                    m = re.match(r"\((\d+)\)(?: (.*))?$", rest)
+                    if m:
+                        if m.group(2) is not None:
+                            names[(space, m.group(1))] = m.group(2)
+                        name = names.get((space, m.group(1)), "?")
+                    else:
+                        name = rest
+                    if key == "ob":
+                        obj = name
+                        if main_obj is None and self.cmd and name.endswith("/" + self.cmd.split("/")[-1]):
+                            main_obj = name
+                    elif key == "fn":
+                        fn_name = name
+                    elif key == "cfn":
+                        callee = name
+                    continue
+                if line.startswith("cmd:"):
+                    self.cmd = line[4:].strip().split()[0]
+                elif line.startswith("positions:"):
+                    ncols = len(line.split()[1:])
+        self.main_obj = main_obj
+
+
+def symbolize(binary, offset, addresses):
+    """address -> [(file, line)] of its inlined frames, innermost first."""
+    todo = sorted(set(addresses))
+    result = {}
+    chunk = 20000
+    for i in range(0, len(todo), chunk):
+        part = todo[i:i + chunk]
+        text = "\n".join(hex(a - offset) for a in part) + "\n"
+        out = subprocess.run(
+            ["llvm-symbolizer", "--obj=" + binary, "--inlining", "--no-demangle"],
+            input=text, check=True, capture_output=True, text=True,
+        ).stdout
+        blocks = out.split("\n\n")
+        for a, block in zip(part, blocks):
+            lines = block.strip("\n").split("\n")
+            frames = []
+            for j in range(1, len(lines), 2):
+                loc = lines[j].rsplit(":", 2)
+                if len(loc) == 3:
+                    try:
+                        frames.append((loc[0], int(loc[1])))
+                    except ValueError:
+                        pass
+            result[a] = frames
+    return result
+
+
+def load_offset(raw, binary):
+    """Runtime minus file address of the main object: a called function's lowest address
+    is its entry, compared with the symbol table."""
+    out = subprocess.run(["nm", "--defined-only", binary], check=True, capture_output=True,
+                         text=True).stdout
+    symbols = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            symbols.setdefault(parts[2], int(parts[0], 16))
+    # The profile's names are demangled, nm's are not: `main` and the C functions linked
+    # in (aws-lc) are the same in both.
+    votes = defaultdict(int)
+    for name, low in raw.fn_low.items():
+        if name in symbols:
+            votes[low - symbols[name]] += 1
+    if not votes:
+        raise SystemExit("callgrind_stages.py: cannot place the binary's addresses")
+    return max(votes.items(), key=lambda kv: kv[1])[0]
+
+
+def line_ranges(ranges):
+    """(file suffix, set of lines) per range, found in the source tree."""
+    found = []
+    for path, start, end in ranges:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        s = next((i for i, l in enumerate(lines) if re.search(start, l)), None)
+        if s is None:
+            raise SystemExit(f"callgrind_stages.py: {start!r} not found in {path}")
+        if end is None:
+            e = s
+            # A statement continued on the next lines (until its `;`).
+            while not lines[e].rstrip().endswith((";", "{", "}")) and e + 1 < len(lines):
+                e += 1
+        else:
+            e = next((i for i in range(s + 1, len(lines)) if re.search(end, lines[i])), None)
+            if e is None:
+                raise SystemExit(f"callgrind_stages.py: {end!r} not found after {start!r} in {path}")
+            e -= 1
+        found.append((path, set(range(s + 1, e + 2))))
+    return found
+
+
+def in_ranges(frames, ranges):
+    return any(f.endswith(path) and line in lines for f, line in frames for path, lines in ranges)
+
+
+class Lines:
+    """Per-request cost of source lines, from the per-instruction profiles."""
+
+    def __init__(self, base_path, full_path, n):
+        self.full, self.base = Raw(full_path), Raw(base_path)
+        binary = self.full.cmd
+        self.n = n
+        self.offsets = [load_offset(r, binary) for r in (self.base, self.full)]
+        addresses = set()
+        for r, off in zip((self.base, self.full), self.offsets):
+            addresses.update(a - off for a in r.self_cost)
+            addresses.update(a - off for a, _ in r.arcs)
+        self.frames = symbolize(binary, 0, addresses)
+        # Where each function of the main object is defined: its entry's outermost frame.
+        self.defined = {}
+        for r, off in zip((self.base, self.full), self.offsets):
+            for name, low in r.fn_low.items():
+                frames = self.frames.get(low - off) or []
+                if frames:
+                    self.defined[name] = frames[-1]
+
+    def cost(self, ranges):
+        total = 0
+        for sign, r, off in ((1, self.full, self.offsets[1]), (-1, self.base, self.offsets[0])):
+            for a, ir in r.self_cost.items():
+                if in_ranges(self.frames.get(a - off, []), ranges):
+                    total += sign * ir
+            for (a, callee), (_, ir) in r.arcs.items():
+                if not in_ranges(self.frames.get(a - off, []), ranges):
+                    continue
+                home = self.defined.get(callee)
+                if home and in_ranges([home], ranges):
+                    continue
+                total += sign * ir
+        return total / self.n
+
+
 def main():
     server, base_path, full_path, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     top = int(sys.argv[5]) if len(sys.argv) > 5 else 25
-    base, full = costs(base_path), costs(full_path)
+    base, full = inclusive(base_path), inclusive(full_path)
     per = {name: (ir - base.get(name, 0)) / n for name, ir in full.items()}
-    for label, pattern in STAGES.get(server, []):
-        rx = re.compile(pattern)
-        hits = [v for name, v in per.items() if rx.search(name)]
-        total = sum(hits) if label.startswith("malloc") else max(hits, default=0)
-        shown = f"{total:>10,.0f}" if hits else f"{'-':>10}"
+    stages = STAGES.get(server, [])
+    lines = None
+    if any(kind in ("src", "calls") for kind, *_ in stages):
+        lines = Lines(base_path, full_path, n)
+    for kind, label, what in stages:
+        if kind == "fn":
+            rx = re.compile(what)
+            hits = [v for name, v in per.items() if rx.search(name)]
+            total = sum(hits) if what == ALLOC else max(hits, default=0)
+            shown = f"{total:>10,.0f}" if hits else f"{'-':>10}"
+        elif kind == "src":
+            shown = f"{lines.cost(line_ranges(what)):>10,.0f}"
+        else:
+            rx = re.compile(what)
+            count = sum(c for name, c in lines.full.callee_calls.items() if rx.search(name))
+            count -= sum(c for name, c in lines.base.callee_calls.items() if rx.search(name))
+            shown = f"{count / n:>10,.1f}"
         print(f"{shown}  {label}")
     print(f"\n  top {top} functions of the crate (inclusive per request):")
-    lib = sorted(
-        ((v, name) for name, v in per.items() if "axum_principal" in name or "bench_" in name),
-        reverse=True,
-    )[:top]
+    own = re.compile(r"axum_principal|^(floor|lean|bare)::|<(floor|lean|bare)::")
+    lib = sorted(((v, name) for name, v in per.items() if own.search(name)), reverse=True)[:top]
     for v, name in lib:
         print(f"{v:>10,.0f}  {name[:150]}")
 

@@ -13,3 +13,8 @@ free_port() {
   done
   die "no free loopback port found"
 }
+
+# The mean length in bytes of the tokens in a pool file (one per line).
+token_bytes() {
+  awk 'NF { n++; b += length($0) } END { printf "%d", (n ? b / n : 0) }' "$1"
+}

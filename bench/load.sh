@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
 # bench/load.sh: a bounded loopback load test of five servers, side by side.
 #
-#   bare     examples/bench_bare.rs     Axum, GET /me -> 200 "ok"           (reference)
-#   floor    examples/bench_floor.rs    jsonwebtoken::crypto::verify only    (signature floor)
-#   lean     examples/bench_lean.rs     bare's /me behind AuthLayer, token cache off
-#   leanc    examples/bench_lean.rs     the same with the token cache on
-#   example  examples/protected_api.rs  the example service, GET /me         (the real thing)
+#   bare     bench/src/bin/bare.rs      Axum, GET /me -> 200 "ok"                 (reference)
+#   floor    bench/src/bin/floor.rs     the signature alone, keys parsed once     (true floor)
+#   lean     bench/src/bin/lean.rs      bare's /me behind AuthLayer, token cache off
+#   leanc    bench/src/bin/lean.rs      the same with the token cache on
+#   example  examples/protected_api.rs  the example service, GET /me              (the real thing)
 #
-# against a mock issuer (examples/bench_issuer.rs) that writes its tokens to files.
+# against a mock issuer (bench/src/bin/issuer.rs) that writes its tokens to files.
 # Each server runs on core $SERVER_CPU (taskset, TOKIO_WORKER_THREADS=1); wrk runs on core
-# $LOAD_CPU with one thread. Runs, per round:
+# $LOAD_CPU with $THREADS threads and $CONNS connections. Runs, per round:
 #   bare once; floor and example x {RS256, ES256} x {one token for every request ("one"),
-#   a pool of distinct tokens, each sent once ("pool")}; lean x {RS256, ES256} x pool;
+#   a pool of distinct tokens ("pool")}; lean x {RS256, ES256} x pool;
 #   leanc x {RS256, ES256} x one (the token-cache hit path).
 # Every run starts its server fresh (so the example's verified-token cache is empty), warms
-# it up for $WARMUP s with the single token, then measures. "one" runs last $DURATION s;
-# "pool" runs stop when every token of the pool has been sent once (at most $POOL_MAX s), so
-# they measure new-token throughput even though the example caches verified tokens.
+# it up for $WARMUP s with the single token, then measures. "one" runs last $DURATION s.
+# "pool" runs on floor and lean (no token cache: every request is a full verification)
+# cycle through the pool for $DURATION s; on the example (which caches verified tokens)
+# they stop when every token of the pool has been sent once (at most $POOL_MAX s).
 # Rounds alternate the order (forward, reverse, ...) so drift and machine noise show.
 #
 # Everything binds 127.0.0.1 and is killed on exit. Settings (environment):
-#   ROUNDS=2 DURATION=10 WARMUP=3 CONNS=32 POOL_SIZE=20000 POOL_MAX=30
+#   ROUNDS=2 DURATION=10 WARMUP=3 THREADS=2 CONNS=64 POOL_SIZE=10000 POOL_MAX=30
+#   CLAIMS=real (Auth0-shaped user tokens, 16 claims, ~1 150 bytes with RS256) or small
+#   (7 claims, the tokens measured before)
 #   SERVER_CPU=0 LOAD_CPU=1 OUT=<dir for tokens, logs, results> SKIP_BUILD=0
 #   ONLY=<extended regex over "server alg mode": run only the cases it matches, e.g.
 #   ONLY='^(bare|leanc)' for the cache-hit comparison>
@@ -30,15 +33,21 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
-CONNS=${CONNS:-32}
-POOL_SIZE=${POOL_SIZE:-20000}
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-64}
+POOL_SIZE=${POOL_SIZE:-10000}
+CLAIMS=${CLAIMS:-real}
 POOL_MAX=${POOL_MAX:-30}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/axum-principal-load.XXXXXX")}
 SKIP_BUILD=${SKIP_BUILD:-0}
-BIN=target/release/examples
-BUILD_ARGS="-p axum-principal-workspace --no-default-features --features aws-lc-rs --examples"
+BIN=target/release
+# The bench servers: the library at its default features.
+BUILD_BENCH="-p axum-principal-bench --bins"
+# The example service (the root package's example), with the library at the features the
+# example itself asks for (the root package's own defaults add `metrics`, for the tests).
+BUILD_EXAMPLE="-p axum-principal-workspace --no-default-features --features aws-lc-rs --example protected_api"
 # The same build as bench/callgrind.sh (line tables do not change the code, only let
 # callgrind_annotate name functions), so running both costs one release build.
 export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
@@ -102,32 +111,36 @@ TCK=$(getconf CLK_TCK)
 source bench/lib.sh
 
 # --- build ------------------------------------------------------------------------------
-# The servers are the root package's examples, built with the library at its default
-# features (the root package's own defaults add `metrics` and more, for the tests).
+# Two builds, so that each gets the library at its own features (one cargo invocation
+# would unify them).
 if [[ $SKIP_BUILD != 1 ]]; then
-  log "cargo build --release $BUILD_ARGS"
-  # shellcheck disable=SC2086
-  cargo build --release $BUILD_ARGS >"$OUT/logs/build.log" 2>&1 ||
-    { tail -30 "$OUT/logs/build.log" >&2; die "build failed"; }
+  for args in "$BUILD_BENCH" "$BUILD_EXAMPLE"; do
+    log "cargo build --release $args"
+    # shellcheck disable=SC2086
+    cargo build --release $args >>"$OUT/logs/build.log" 2>&1 ||
+      { tail -30 "$OUT/logs/build.log" >&2; die "build failed"; }
+  done
 fi
-for b in bench_bare bench_floor bench_lean bench_issuer protected_api; do
-  [[ -x $BIN/$b ]] || die "$BIN/$b is missing (build with: cargo build --release $BUILD_ARGS)"
+for b in bare floor lean issuer; do
+  [[ -x $BIN/$b ]] || die "$BIN/$b is missing (build with: cargo build --release $BUILD_BENCH)"
 done
+[[ -x $BIN/examples/protected_api ]] ||
+  die "$BIN/examples/protected_api is missing (build with: cargo build --release $BUILD_EXAMPLE)"
 
 # --- the issuer and its tokens ----------------------------------------------------------
-log "minting tokens (1 + $POOL_SIZE per algorithm) with bench_issuer"
+log "minting tokens (1 + $POOL_SIZE per algorithm, $CLAIMS claims) with the bench's issuer"
 started=$SECONDS
-"$BIN/bench_issuer" "$OUT/tokens" "$POOL_SIZE" >"$OUT/logs/issuer.log" 2>&1 &
+"$BIN/issuer" "$OUT/tokens" "$POOL_SIZE" "$CLAIMS" >"$OUT/logs/issuer.log" 2>&1 &
 ISSUER_PID=$!
 PIDS+=("$ISSUER_PID")
 until [[ -f $OUT/tokens/ready ]]; do
-  kill -0 "$ISSUER_PID" 2>/dev/null || { cat "$OUT/logs/issuer.log" >&2; die "bench_issuer exited"; }
-  ((SECONDS - started < 600)) || die "bench_issuer did not get ready in 600 s"
+  kill -0 "$ISSUER_PID" 2>/dev/null || { cat "$OUT/logs/issuer.log" >&2; die "issuer exited"; }
+  ((SECONDS - started < 600)) || die "issuer did not get ready in 600 s"
   sleep 0.5
 done
 # Minting used every core; from now on the issuer only answers the example's JWKS fetch.
 taskset -a -p -c "$SERVER_CPU" "$ISSUER_PID" >/dev/null
-log "tokens ready in $((SECONDS - started)) s: $(grep -c . "$OUT/tokens/pool_rs256.txt") RS256 + $(grep -c . "$OUT/tokens/pool_es256.txt") ES256 in the pools"
+log "tokens ready in $((SECONDS - started)) s: $(grep -c . "$OUT/tokens/pool_rs256.txt") RS256 ($(token_bytes "$OUT/tokens/pool_rs256.txt") bytes on average) + $(grep -c . "$OUT/tokens/pool_es256.txt") ES256 ($(token_bytes "$OUT/tokens/pool_es256.txt") bytes) in the pools"
 ISSUER=$(cat "$OUT/tokens/issuer")
 AUDIENCE=$(cat "$OUT/tokens/audience")
 
@@ -148,9 +161,8 @@ start_server() { # name [attempt]
   example) env+=(AUTHZ_ISSUER="$ISSUER" AUTHZ_AUDIENCE="$AUDIENCE") ;;
   esac
   local bin=$name
-  [[ $name == example ]] && bin=protected_api
-  [[ $name == bare || $name == floor || $name == lean ]] && bin=bench_$name
-  [[ $name == leanc ]] && bin=bench_lean
+  [[ $name == example ]] && bin=examples/protected_api
+  [[ $name == leanc ]] && bin=lean
   env "${env[@]}" taskset -c "$SERVER_CPU" "$BIN/$bin" >>"$OUT/logs/$name.log" 2>&1 &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
@@ -183,24 +195,28 @@ run() { # round server alg mode
   [[ $alg == - ]] && lalg=rs256 # bare reads no token; send the RS256 one anyway
   one=$(cat "$OUT/tokens/token_$lalg.txt")
   start_server "$server"
-  taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "Authorization: Bearer $one" \
+  taskset -c "$LOAD_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" -H "Authorization: Bearer $one" \
     "$SERVER_URL" >/dev/null
   local cpu0 cpu1
   cpu0=$(cpu_ticks "$SERVER_PID")
   if [[ $mode == one ]]; then
-    result=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" \
+    result=$(taskset -c "$LOAD_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" \
       -H "Authorization: Bearer $one" -s bench/report.lua "$SERVER_URL")
+  elif [[ $server != example ]]; then
+    # No token cache: cycling the pool keeps every request a new token's verification.
+    result=$(taskset -c "$LOAD_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" -s bench/pool.lua \
+      "$SERVER_URL" -- "$OUT/tokens/pool_$lalg.txt" cycle "" "$THREADS")
   else
     # Every token once; wrk's own req/s is replaced by responses / (done - start), from the
     # marker files pool.lua writes (see there).
     local markers="$OUT/markers" wpid
     rm -rf "$markers" && mkdir -p "$markers"
-    taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${POOL_MAX}s" -s bench/pool.lua \
-      "$SERVER_URL" -- "$OUT/tokens/pool_$lalg.txt" once "$markers" >"$OUT/wrk.out" 2>&1 &
+    taskset -c "$LOAD_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${POOL_MAX}s" -s bench/pool.lua \
+      "$SERVER_URL" -- "$OUT/tokens/pool_$lalg.txt" once "$markers" "$THREADS" >"$OUT/wrk.out" 2>&1 &
     wpid=$!
     PIDS+=("$wpid")
     while kill -0 "$wpid" 2>/dev/null; do
-      if [[ -f $markers/done ]]; then
+      if (($(find "$markers" -name 'done.*' | wc -l) == THREADS)); then
         sleep 0.05
         kill -INT "$wpid" 2>/dev/null || true
         break
@@ -222,13 +238,13 @@ run() { # round server alg mode
   # Server CPU per request: robust to the server being descheduled by other load.
   r[cpu_us]=$(awk -v t=$((cpu1 - cpu0)) -v hz="$TCK" -v n="${r[requests]}" \
     'BEGIN { printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0) }')
-  if [[ $mode == pool ]]; then
-    [[ -f $OUT/markers/start && -f $OUT/markers/done ]] ||
+  if [[ $mode == pool && $server == example ]]; then
+    (($(find "$OUT/markers" -name 'done.*' | wc -l) == THREADS)) ||
       die "pool run did not finish its $POOL_SIZE tokens in $POOL_MAX s (raise POOL_MAX)"
     local t0 t1 seen
-    t0=$(stat -c %.9Y "$OUT/markers/start")
-    t1=$(stat -c %.9Y "$OUT/markers/done")
-    seen=$(cat "$OUT/markers/done")
+    t0=$(stat -c %.9Y "$OUT"/markers/start.* | sort -n | head -1)
+    t1=$(stat -c %.9Y "$OUT"/markers/done.* | sort -n | tail -1)
+    seen=$(cat "$OUT"/markers/done.* | awk '{ n += $1 } END { print n }')
     r[rps]=$(awk -v n="$seen" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }')
     r[requests]=$seen
   fi
@@ -267,8 +283,8 @@ done
 
 # --- report -----------------------------------------------------------------------------
 echo
-echo "axum-principal load test: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, server on core $SERVER_CPU, wrk -t1 -c$CONNS on core $LOAD_CPU"
-echo "one = one token for every request (${DURATION} s); pool = $POOL_SIZE distinct tokens, each sent once (new tokens)"
+echo "axum-principal load test: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, server on core $SERVER_CPU, wrk -t$THREADS -c$CONNS on core $LOAD_CPU"
+echo "one = one token for every request (${DURATION} s); pool = $POOL_SIZE distinct tokens ($CLAIMS claims, RS256 $(token_bytes "$OUT/tokens/pool_rs256.txt") / ES256 $(token_bytes "$OUT/tokens/pool_es256.txt") bytes): cycled for ${DURATION} s on floor and lean (no token cache), each sent once on the example"
 echo
 awk -F'\t' '
   BEGIN {

@@ -1,20 +1,31 @@
 -- bench/pool.lua: one bearer token per request, taken round-robin from a file.
 --
---   wrk -t1 -c32 -d30s -s bench/pool.lua URL -- TOKEN_FILE [once|cycle] [MARKER_DIR]
+--   wrk -tT -cC -d30s -s bench/pool.lua URL -- TOKEN_FILE [once|cycle] [MARKER_DIR] [T]
 --
--- once  (default): stop after as many responses as there are tokens, so every token is
---       sent once (new-token throughput: a server with a verified-token cache never gets a
---       hit, except for the at most CONNECTIONS-1 requests in flight when the run stops,
---       which wrap around to the first tokens). -d is then only an upper bound.
--- cycle: keep cycling through the pool until -d runs out.
+-- T is wrk's thread count (-t, default 1); thread i of T owns the tokens i+1, i+1+T,
+-- i+1+2T, ... of the file, so the threads never send the same token.
+-- once  (default): each thread stops after as many responses as it owns tokens, so every
+--       token is sent once (new-token throughput on a server with a verified-token cache:
+--       it never gets a hit, except for the at most C-1 requests in flight when the run
+--       stops, which wrap around to the first tokens). -d is then only an upper bound.
+-- cycle: each thread keeps cycling through its tokens until -d runs out (new-token
+--       throughput on a server without a token cache: every request is verified in full).
 --
--- Stopping early: wrk's thread:stop() ends the thread, but wrk's main thread sleeps for the
--- whole -d and divides by it, so wrk's own req/s is wrong for a run that stops early. With
--- MARKER_DIR, the script creates MARKER_DIR/start just before the first request and
--- MARKER_DIR/done (holding the number of responses) at the last response: bench/load.sh
--- takes the run's duration from the two files' modification times (ns resolution) and
--- then ends wrk with SIGINT (its handler ends that sleep). The thread also sends wrk a
--- SIGINT itself, which usually ends the run at once. Use -t1 with "once".
+-- Stopping early (once): wrk's thread:stop() ends the thread, but wrk's main thread sleeps
+-- for the whole -d and divides by it, so wrk's own req/s is wrong for a run that stops early.
+-- With MARKER_DIR, thread i creates MARKER_DIR/start.i just before its first request and
+-- MARKER_DIR/done.i (holding its number of responses) at its last response: bench/load.sh
+-- takes the run's duration from the first start to the last done (modification times, ns
+-- resolution) and then ends wrk with SIGINT (its handler ends that sleep). The thread that
+-- finds every done.* file written sends wrk that SIGINT itself, which usually ends the run
+-- at once.
+
+local threads_made = 0
+-- Runs in wrk's main Lua state once per thread, before the thread's init().
+function setup(thread)
+  thread:set("id", threads_made)
+  threads_made = threads_made + 1
+end
 
 local tokens = {}
 local n = 0          -- tokens owned by this thread
@@ -22,10 +33,15 @@ local k = 0          -- requests built so far
 local seen = 0       -- responses seen so far
 local once = true
 local markers = nil
+local threads = 1
+
+local function path(name)
+  return markers .. "/" .. name .. "." .. tostring(id)
+end
 
 local function touch(name, content)
   if markers then
-    local f = io.open(markers .. "/" .. name, "w")
+    local f = io.open(path(name), "w")
     if f then
       f:write(content or "")
       f:close()
@@ -33,17 +49,34 @@ local function touch(name, content)
   end
 end
 
+local function all_done()
+  if not markers then return true end
+  for i = 0, threads - 1 do
+    local f = io.open(markers .. "/done." .. tostring(i), "r")
+    if not f then return false end
+    f:close()
+  end
+  return true
+end
+
 function init(args)
   local file = args[1] or error("pool.lua: pass the token file after --")
   once = (args[2] or "once") == "once"
   markers = args[3]
+  if markers == "" then markers = nil end
+  threads = tonumber(args[4] or "1")
+  id = id or 0
+  local i = 0
   for line in io.lines(file) do
     if #line > 0 then
-      n = n + 1
-      tokens[n] = "Bearer " .. line
+      if i % threads == id then
+        n = n + 1
+        tokens[n] = "Bearer " .. line
+      end
+      i = i + 1
     end
   end
-  if n == 0 then error("pool.lua: no tokens in " .. file) end
+  if n == 0 then error("pool.lua: no tokens for thread " .. id .. " in " .. file) end
 end
 
 function request()
@@ -58,9 +91,11 @@ function response(status, headers, body)
   if once and seen == n then
     touch("done", tostring(seen) .. "\n")
     wrk.thread:stop()
-    -- The shell's parent is wrk. Not os.execute: system() ignores SIGINT while it runs.
-    local sh = io.popen("kill -INT $PPID")
-    if sh then sh:close() end
+    if all_done() then
+      -- The shell's parent is wrk. Not os.execute: system() ignores SIGINT while it runs.
+      local sh = io.popen("kill -INT $PPID")
+      if sh then sh:close() end
+    end
   end
 end
 

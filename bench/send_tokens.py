@@ -24,12 +24,14 @@ def main() -> int:
             print(f"pool has only {len(pool)} tokens", file=sys.stderr)
             return 1
     conn = http.client.HTTPConnection(host, int(port), timeout=600)
-    for token in [warm] * warm_count + pool:
+    for i, token in enumerate([warm] * warm_count + pool):
         conn.request("GET", "/me", headers={"Authorization": f"Bearer {token}"})
         resp = conn.getresponse()
         resp.read()
         if resp.status != 200:
-            print(f"status {resp.status}", file=sys.stderr)
+            # The challenge names the reason (error="invalid_token", error_description=...).
+            challenge = resp.getheader("WWW-Authenticate", "")
+            print(f"request {i + 1}: status {resp.status} {challenge}", file=sys.stderr)
             return 1
     conn.close()
     return 0

@@ -120,8 +120,10 @@ pub fn auth_config_at(
 
 /// The variable a library [`ConfigError`] concerns.
 fn config_problem(error: &ConfigError, jwks_uri: Option<&str>) -> ConfigProblem {
+    // The library's error shows the URL redacted; so is the one compared with it.
+    let jwks_uri = jwks_uri.map(axum_principal::redact_url);
     let url_variable = |url: &str| {
-        if jwks_uri == Some(url) {
+        if jwks_uri.as_deref() == Some(url) {
             "AUTHZ_JWKS_URI"
         } else {
             "AUTHZ_ISSUER"

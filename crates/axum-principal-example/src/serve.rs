@@ -136,10 +136,17 @@ pub async fn run_with(
     }
 }
 
-/// Prints `configuration error: VARIABLE: what is wrong` and gives [`EXIT_CONFIG`].
+/// Prints [`config_error_line`] on stderr and gives [`EXIT_CONFIG`].
 pub fn config_error(problem: &ConfigProblem) -> ExitCode {
-    eprintln!("configuration error: {problem}");
+    eprintln!("{}", config_error_line(problem));
     ExitCode::from(EXIT_CONFIG)
+}
+
+/// The line start-up prints for a configuration mistake: `configuration error: VARIABLE:
+/// what is wrong`, with any URL's credentials redacted.
+pub fn config_error_line(problem: &ConfigProblem) -> String {
+    let line = format!("configuration error: {problem}");
+    axum_principal::redact_credentials(&line).into_owned()
 }
 
 /// Ctrl-C, or SIGTERM on Unix.

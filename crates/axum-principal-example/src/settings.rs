@@ -2,7 +2,9 @@
 //! [`ConfigProblem`], which names the variable.
 //!
 //! A variable set to an empty string counts as unset. URLs are checked here as well as by
-//! the library, so that the message names the variable.
+//! the library, so that the message names the variable. No message and no `Debug` shows a
+//! URL's credentials (`AUTHZ_REDIS_URL`'s password above all): URLs appear with their user
+//! information replaced by `***`.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -10,9 +12,10 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum_principal::dpop::DpopPolicy;
-use axum_principal::Preset;
+use axum_principal::{redact_credentials, redact_url, Preset};
 
-/// A configuration mistake: the variable it concerns and what is wrong with it.
+/// A configuration mistake: the variable it concerns and what is wrong with it (any URL in
+/// it redacted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
     /// The environment variable, e.g. `AUTHZ_AUDIENCE`.
@@ -22,10 +25,13 @@ pub struct ConfigProblem {
 }
 
 impl ConfigProblem {
+    /// `message` is redacted here too, so that no problem can carry a credential, however
+    /// it was worded.
     pub(crate) fn new(variable: &'static str, message: impl Into<String>) -> Self {
+        let message = message.into();
         Self {
             variable,
-            message: message.into(),
+            message: redact_credentials(&message).into_owned(),
         }
     }
 }
@@ -38,8 +44,9 @@ impl fmt::Display for ConfigProblem {
 
 impl std::error::Error for ConfigProblem {}
 
-/// The service's settings, read from the environment by [`settings_from`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The service's settings, read from the environment by [`settings_from`]. Its `Debug`
+/// redacts the credentials of every URL.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Settings {
     /// Where to listen (`BIND`).
     pub bind: SocketAddr,
@@ -65,7 +72,8 @@ pub struct Settings {
     /// Per-principal quotas (`AUTHZ_RATE_LIMIT`); none when unset.
     pub rate_limit: Option<RateLimitSetting>,
     /// The Redis shared by every instance (`AUTHZ_REDIS_URL`): quotas and the DPoP replay
-    /// store live there; unset: in process.
+    /// store live there; unset: in process. It may hold a password, which `Debug` and
+    /// every message redact.
     pub redis_url: Option<String>,
     /// Per-issuer machine claims, when `AUTHZ_M2M_CLAIM` is a comma-separated list with one
     /// entry per `AUTHZ_ISSUER` entry (an empty entry: none for that issuer). `None`: the
@@ -97,6 +105,35 @@ pub struct RateLimitSetting {
     pub users_per_minute: NonZeroU32,
     /// Requests per minute for each machine.
     pub machines_per_minute: NonZeroU32,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = |u: &String| redact_url(u).into_owned();
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("issuers", &self.issuers.iter().map(url).collect::<Vec<_>>())
+            .field("jwks_uri", &self.jwks_uri.as_ref().map(url))
+            .field("audiences", &self.audiences)
+            .field("m2m_claim", &self.m2m_claim)
+            .field("roles_claim", &self.roles_claim)
+            .field("providers", &self.providers)
+            .field("leeway", &self.leeway)
+            .field("token_cache", &self.token_cache)
+            .field("rate_limit", &self.rate_limit)
+            .field("redis_url", &self.redis_url.as_ref().map(url))
+            .field("m2m_claims", &self.m2m_claims)
+            .field("roles_claims", &self.roles_claims)
+            .field("tenants", &self.tenants)
+            .field("dpop", &self.dpop)
+            .field("resource", &self.resource.as_ref().map(url))
+            .finish()
+    }
+}
+
+/// `url` as a message may show it: credentials redacted, then quoted.
+fn shown(url: &str) -> String {
+    format!("{:?}", redact_url(url))
 }
 
 impl Settings {
@@ -131,7 +168,7 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         Some(v) if list(&v).is_empty() => {
             return Err(ConfigProblem::new(
                 "AUTHZ_ISSUER",
-                format!("{v:?} names no issuer URL"),
+                format!("{} names no issuer URL", shown(&v)),
             ))
         }
         Some(v) => list(&v),
@@ -142,7 +179,7 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         if issuers[..i].contains(issuer) {
             return Err(ConfigProblem::new(
                 "AUTHZ_ISSUER",
-                format!("{issuer:?} is listed twice"),
+                format!("{} is listed twice", shown(issuer)),
             ));
         }
     }
@@ -335,17 +372,19 @@ fn parse_rate_limit(value: &str) -> Result<RateLimitSetting, ConfigProblem> {
     })
 }
 
-/// `redis://host:port[/db]`, as the library's client accepts it.
+/// `redis://[user:password@]host:port[/db]`, as the library's client accepts it. The
+/// message never shows the password: the library's error redacts the URL, and the scheme
+/// check quotes nothing of it.
 fn check_redis_url(url: &str) -> Result<(), ConfigProblem> {
     if !url.starts_with("redis://") {
         return Err(ConfigProblem::new(
             "AUTHZ_REDIS_URL",
-            format!("{url:?} is not a redis://host:port URL"),
+            "not a redis://host:port URL",
         ));
     }
     axum_principal::redis::RedisConnection::open(url)
         .map(drop)
-        .map_err(|e| ConfigProblem::new("AUTHZ_REDIS_URL", format!("{url:?}: {e}")))
+        .map_err(|e| ConfigProblem::new("AUTHZ_REDIS_URL", e.to_string()))
 }
 
 /// The placeholder of an issuer template in `AUTHZ_ISSUER`.
@@ -471,14 +510,16 @@ fn parse_bind(value: &str) -> Option<SocketAddr> {
 /// `https://…`, or `http://` on loopback only (the same rule the library enforces; checked
 /// here too so that the message names the variable).
 fn check_url(url: &str) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| format!("{} is not a URL: {e}", shown(url)))?;
     match parsed.scheme() {
         "https" => Ok(()),
         "http" if is_loopback_host(parsed.host_str().unwrap_or_default()) => Ok(()),
         "http" => Err(format!(
-            "{url:?} must use https (plain http is accepted only on loopback)"
+            "{} must use https (plain http is accepted only on loopback)",
+            shown(url)
         )),
-        other => Err(format!("{url:?} has unsupported scheme {other:?}")),
+        other => Err(format!("{} has unsupported scheme {other:?}", shown(url))),
     }
 }
 

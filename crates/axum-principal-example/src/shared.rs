@@ -1,7 +1,11 @@
 //! `AUTHZ_RATE_LIMIT` and `AUTHZ_REDIS_URL`: the quotas, and where they (and the DPoP
-//! replay store) live. With `AUTHZ_REDIS_URL` every instance shares them through Redis;
-//! when Redis does not answer, quotas fail open (counted and logged) and the replay store
-//! fails closed (a DPoP request is refused with 503).
+//! replay store) live. With `AUTHZ_REDIS_URL` every instance shares them through Redis.
+//! When Redis is down or too slow to answer (the library's default timeout, 100 ms), a
+//! DPoP request is refused with 503 (its proof cannot be checked for replay), and quotas
+//! fall back to this instance's own in-process quota, which counts every request this
+//! instance admits: a quota never becomes unlimited, not even under a burst; across N
+//! instances at most N × the quota pass in a window. Counted and logged (a warning when
+//! Redis is marked down, a line when it answers again).
 
 use std::sync::Arc;
 
@@ -12,7 +16,8 @@ use axum_principal::replay::{InMemoryReplayStore, ReplayStore};
 use crate::settings::{ConfigProblem, Settings};
 
 /// The connection to `AUTHZ_REDIS_URL` (shared by the quotas and the replay store; nothing
-/// is connected until the first request), or `None` when it is unset.
+/// is connected until the first request), or `None` when it is unset. The problem never
+/// shows the URL's password.
 pub fn redis_connection(settings: &Settings) -> Result<Option<RedisConnection>, ConfigProblem> {
     settings
         .redis_url
@@ -24,8 +29,8 @@ pub fn redis_connection(settings: &Settings) -> Result<Option<RedisConnection>, 
         .transpose()
 }
 
-/// The quotas of `AUTHZ_RATE_LIMIT` (none when unset): in Redis, failing open, when there
-/// is a `redis` connection; in process otherwise.
+/// The quotas of `AUTHZ_RATE_LIMIT` (none when unset): in Redis, falling back to this
+/// instance's in-process quota, when there is a `redis` connection; in process otherwise.
 pub fn rate_limit_layer(
     settings: &Settings,
     redis: Option<&RedisConnection>,
@@ -37,7 +42,7 @@ pub fn rate_limit_layer(
         Some(redis) => RateLimitLayer::with_redis(
             users,
             machines,
-            RedisQuotas::new(redis.clone()).on_failure(FailurePolicy::FailOpen),
+            RedisQuotas::new(redis.clone()).on_failure(FailurePolicy::LocalQuota),
         ),
         None => RateLimitLayer::new(users, machines),
     })

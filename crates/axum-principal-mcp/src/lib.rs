@@ -11,7 +11,10 @@
 //!   bounded prefix of the JSON-RPC body;
 //! * [`serve`]: the settings (the example service's `AUTHZ_*` variables, with this server's
 //!   defaults), the router (`POST /mcp` behind the layer, the RFC 9728 document outside
-//!   it) and the start-up.
+//!   it) and the start-up;
+//! * [`sessions`]: MCP sessions that belong to the principal who opened them (404 to any
+//!   other), at most [`MAX_SESSIONS_PER_PRINCIPAL`] per principal, closed after
+//!   [`SESSION_IDLE_TIMEOUT`] idle.
 //!
 //! A request without a valid token never reaches rmcp: the layer answers 401 with a
 //! challenge whose `resource_metadata` leads the client to the document, and from there
@@ -29,8 +32,10 @@ mod body_prefix;
 pub mod operation_scopes;
 mod scan;
 pub mod serve;
+pub mod sessions;
 pub mod tools;
 
 pub use operation_scopes::{OperationScopeLayer, OperationScopeService, OperationScopes};
-pub use serve::{app, mcp_settings, run, DEFAULT_BIND};
+pub use serve::{app, app_with_sessions, mcp_settings, run, DEFAULT_BIND};
+pub use sessions::{PrincipalSessions, MAX_SESSIONS_PER_PRINCIPAL, SESSION_IDLE_TIMEOUT};
 pub use tools::PrincipalTools;

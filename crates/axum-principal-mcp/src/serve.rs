@@ -18,7 +18,9 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use axum::middleware::from_fn_with_state;
 use axum::Router;
 use axum_principal::rate_limit::RateLimitLayer;
 use axum_principal::AuthLayer;
@@ -30,6 +32,7 @@ use axum_principal_testkit::MockIssuer;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
+use crate::sessions::{only_the_owner, PrincipalSessions};
 use crate::tools::PrincipalTools;
 
 /// Where the MCP server listens when `BIND` is not set.
@@ -61,7 +64,8 @@ pub fn mcp_settings(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, C
 }
 
 /// The server: `POST /mcp` (and rmcp's `GET`/`DELETE` of the same path) behind `layer`,
-/// the RFC 9728 document and `/healthz` outside it.
+/// the RFC 9728 document and `/healthz` outside it. Sessions belong to their principal,
+/// with the limits of [`PrincipalSessions::local`].
 pub fn app(layer: AuthLayer) -> Router {
     app_with_rate_limit(layer, None)
 }
@@ -69,6 +73,16 @@ pub fn app(layer: AuthLayer) -> Router {
 /// As [`app`], with per-principal quotas (`AUTHZ_RATE_LIMIT`) in front of MCP, inside the
 /// auth layer.
 pub fn app_with_rate_limit(layer: AuthLayer, limits: Option<RateLimitLayer>) -> Router {
+    app_with_sessions(layer, limits, Arc::new(PrincipalSessions::local()))
+}
+
+/// As [`app_with_rate_limit`], keeping the sessions in `sessions` (to watch
+/// [`PrincipalSessions::live`], or to set other limits).
+pub fn app_with_sessions(
+    layer: AuthLayer,
+    limits: Option<RateLimitLayer>,
+    sessions: Arc<PrincipalSessions<LocalSessionManager>>,
+) -> Router {
     let config = layer.authenticator().config();
     let mut mcp_config = StreamableHttpServerConfig::default();
     // rmcp accepts only loopback `Host`s by default (DNS rebinding); the resource's host
@@ -80,11 +94,7 @@ pub fn app_with_rate_limit(layer: AuthLayer, limits: Option<RateLimitLayer>) -> 
     {
         mcp_config.allowed_hosts.push(authority);
     }
-    let mcp = StreamableHttpService::new(
-        || Ok(PrincipalTools),
-        LocalSessionManager::default().into(),
-        mcp_config,
-    );
+    let mcp = StreamableHttpService::new(|| Ok(PrincipalTools), sessions.clone(), mcp_config);
     // Scopes, checked before a tool runs: AUTHZ_MCP_SCOPE (the configuration's 401 scope)
     // for every call, read:reports for `reports`.
     let scopes = crate::tools::operation_scopes(config.challenge_scope());
@@ -97,7 +107,10 @@ pub fn app_with_rate_limit(layer: AuthLayer, limits: Option<RateLimitLayer>) -> 
         mcp,
     );
 
-    let mut protected = Router::new().route_service(MCP_PATH, mcp);
+    // Inside the auth layer (it needs the principal), in front of rmcp.
+    let mut protected = Router::new()
+        .route_service(MCP_PATH, mcp)
+        .layer(from_fn_with_state(sessions, only_the_owner));
     if let Some(limits) = limits {
         protected = protected.layer(limits);
     }

@@ -6,10 +6,18 @@
 //! metadata → a token for the resource), is refused the `reports` tool with HTTP 403
 //! `insufficient_scope`, re-authorizes with the scopes the challenge names, and succeeds.
 //!
-//! The test installs its own npm packages (`npm ci` in `tests/mcp-sdk`, from the pinned
-//! lock file) when they are missing; it needs Node.js ≥ 20.12 and npm, and without them it
-//! fails and says so. Everything listens on 127.0.0.1.
+//! The test installs its own npm packages when `tests/mcp-sdk/node_modules` is missing or
+//! differs from the pinned lock file (`npm ci`, into a fresh directory renamed into place,
+//! as the real-provider test does: the library's `tests/common/provision.rs`); it needs
+//! Node.js ≥ 20.12 and npm, and without them it fails and says so. Everything listens on
+//! 127.0.0.1.
 
+#[allow(dead_code)]
+#[path = "../../axum-principal/tests/common/provision.rs"]
+mod provision;
+
+use std::collections::BTreeSet;
+use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,8 +30,6 @@ use axum_principal_mcp::{app, mcp_settings};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// `npm ci` may take a while on a fresh machine; the provider starts in seconds.
-const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -56,30 +62,53 @@ fn run(mut command: Command, timeout: Duration, what: &str) -> std::process::Out
     }
 }
 
-/// The pinned packages, installed by `npm ci` unless the lock file is already installed.
+/// The pinned packages, installed by `npm ci` unless `node_modules` already holds exactly
+/// what the lock file lists.
 fn install() {
     let dir = harness_dir();
-    let installed = dir.join("node_modules/.package-lock.json");
-    let wanted = ["@modelcontextprotocol/sdk", "oidc-provider"];
-    if installed.exists()
-        && wanted.iter().all(|p| {
-            dir.join("node_modules")
-                .join(p)
-                .join("package.json")
-                .exists()
-        })
-    {
-        return;
-    }
-    let mut npm = Command::new("npm");
-    npm.args(["ci", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&dir);
-    let output = run(npm, INSTALL_TIMEOUT, "npm ci (tests/mcp-sdk)");
-    assert!(
-        output.status.success(),
-        "npm ci (tests/mcp-sdk) failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let wanted = locked_packages(&dir.join("package-lock.json")).expect("a v2/v3 package lock");
+    let ready = |node_modules: &Path| {
+        ["@modelcontextprotocol/sdk", "oidc-provider"]
+            .iter()
+            .all(|p| node_modules.join(p).join("package.json").is_file())
+            && locked_packages(&node_modules.join(".package-lock.json")).as_ref() == Some(&wanted)
+    };
+    provision::install_atomically(&dir.join("node_modules"), ready, |staging| {
+        for file in ["package.json", "package-lock.json"] {
+            fs::copy(dir.join(file), staging.join(file))
+                .map_err(|e| format!("cannot copy {file}: {e}"))?;
+        }
+        provision::run(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(staging),
+            "`npm ci --no-audit --no-fund` in tests/mcp-sdk (Node.js >= 20.12 and npm, and \
+             the npm registry, are needed)",
+        )?;
+        Ok(staging.join("node_modules"))
+    })
+    .unwrap_or_else(|e| panic!("installing tests/mcp-sdk/node_modules: {e}"));
+}
+
+/// Each package of a lock file's `packages` (path, version, integrity), without the
+/// project's own entry.
+fn locked_packages(file: &Path) -> Option<BTreeSet<(String, String, String)>> {
+    let lock: Value = serde_json::from_slice(&fs::read(file).ok()?).ok()?;
+    let field = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).map(str::to_owned);
+    let packages = lock.get("packages")?.as_object()?;
+    Some(
+        packages
+            .iter()
+            .filter(|(path, _)| !path.is_empty())
+            .map(|(path, p)| {
+                (
+                    path.clone(),
+                    field(p, "version").unwrap_or_default(),
+                    field(p, "integrity").unwrap_or_default(),
+                )
+            })
+            .collect(),
+    )
 }
 
 #[derive(Debug, Deserialize)]

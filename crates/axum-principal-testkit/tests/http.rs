@@ -10,14 +10,18 @@ use serde_json::json;
 
 #[tokio::test]
 async fn oidc_discovery_document_has_expected_shape() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     assert!(issuer.issuer().starts_with("http://127.0.0.1:"));
     assert!(!issuer.issuer().ends_with('/'));
 
-    let response = client().get(issuer.discovery_url()).send().await.unwrap();
+    let response = client()
+        .get(issuer.discovery_url())
+        .send()
+        .await
+        .expect("the mock issuer answers");
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
-    let doc: serde_json::Value = response.json().await.unwrap();
+    let doc: serde_json::Value = response.json().await.expect("a JSON body");
     assert_eq!(doc["issuer"], issuer.issuer());
     assert_eq!(doc["jwks_uri"], issuer.jwks_uri());
     assert_eq!(doc["jwks_uri"], format!("{}/jwks", issuer.issuer()));
@@ -34,12 +38,16 @@ async fn oidc_discovery_document_has_expected_shape() {
 
 #[tokio::test]
 async fn jwks_has_one_key_per_default_alg_with_cache_control() {
-    let issuer = MockIssuer::start().await.unwrap();
-    let response = client().get(issuer.jwks_uri()).send().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
+    let response = client()
+        .get(issuer.jwks_uri())
+        .send()
+        .await
+        .expect("the mock issuer answers");
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "max-age=300");
-    let jwks: serde_json::Value = response.json().await.unwrap();
-    let keys = jwks["keys"].as_array().unwrap();
+    let jwks: serde_json::Value = response.json().await.expect("a JSON body");
+    let keys = jwks["keys"].as_array().expect("an array");
     assert_eq!(keys.len(), 3);
 
     let rsa = &keys[0];
@@ -47,25 +55,43 @@ async fn jwks_has_one_key_per_default_alg_with_cache_control() {
     assert_eq!(rsa["use"], "sig");
     assert_eq!(rsa["alg"], "RS256");
     assert_eq!(rsa["e"], "AQAB");
-    assert_eq!(common::b64d(rsa["n"].as_str().unwrap()).len(), 256);
-    assert_eq!(rsa["kid"], issuer.signing_kid(KeyAlg::Rs256).unwrap());
+    assert_eq!(
+        common::b64d(rsa["n"].as_str().expect("a string")).len(),
+        256
+    );
+    assert_eq!(
+        rsa["kid"],
+        issuer
+            .signing_kid(KeyAlg::Rs256)
+            .expect("a signing key of that algorithm")
+    );
 
     let ec = &keys[1];
     assert_eq!(ec["kty"], "EC");
     assert_eq!(ec["use"], "sig");
     assert_eq!(ec["alg"], "ES256");
     assert_eq!(ec["crv"], "P-256");
-    assert_eq!(common::b64d(ec["x"].as_str().unwrap()).len(), 32);
-    assert_eq!(common::b64d(ec["y"].as_str().unwrap()).len(), 32);
-    assert_eq!(ec["kid"], issuer.signing_kid(KeyAlg::Es256).unwrap());
+    assert_eq!(common::b64d(ec["x"].as_str().expect("a string")).len(), 32);
+    assert_eq!(common::b64d(ec["y"].as_str().expect("a string")).len(), 32);
+    assert_eq!(
+        ec["kid"],
+        issuer
+            .signing_kid(KeyAlg::Es256)
+            .expect("a signing key of that algorithm")
+    );
 
     let okp = &keys[2];
     assert_eq!(okp["kty"], "OKP");
     assert_eq!(okp["use"], "sig");
     assert_eq!(okp["alg"], "EdDSA");
     assert_eq!(okp["crv"], "Ed25519");
-    assert_eq!(common::b64d(okp["x"].as_str().unwrap()).len(), 32);
-    assert_eq!(okp["kid"], issuer.signing_kid(KeyAlg::EdDsa).unwrap());
+    assert_eq!(common::b64d(okp["x"].as_str().expect("a string")).len(), 32);
+    assert_eq!(
+        okp["kid"],
+        issuer
+            .signing_kid(KeyAlg::EdDsa)
+            .expect("a signing key of that algorithm")
+    );
 
     // No private material is ever published.
     for key in keys {
@@ -81,23 +107,35 @@ async fn cache_control_is_settable_and_removable() {
         .keys([KeyAlg::EdDsa])
         .start()
         .await
-        .unwrap();
-    let response = client().get(issuer.jwks_uri()).send().await.unwrap();
+        .expect("the mock issuer starts");
+    let response = client()
+        .get(issuer.jwks_uri())
+        .send()
+        .await
+        .expect("the mock issuer answers");
     assert_eq!(response.headers()["cache-control"], "max-age=7");
 
     issuer.set_cache_control(None);
-    let response = client().get(issuer.jwks_uri()).send().await.unwrap();
+    let response = client()
+        .get(issuer.jwks_uri())
+        .send()
+        .await
+        .expect("the mock issuer answers");
     assert_eq!(response.status(), 200);
     assert!(response.headers().get("cache-control").is_none());
 
     issuer.set_cache_control(Some("no-store".into()));
-    let response = client().get(issuer.jwks_uri()).send().await.unwrap();
+    let response = client()
+        .get(issuer.jwks_uri())
+        .send()
+        .await
+        .expect("the mock issuer answers");
     assert_eq!(response.headers()["cache-control"], "no-store");
 }
 
 #[tokio::test]
 async fn unknown_paths_and_methods_are_404() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     for path in [
         "/",
         "/token",
@@ -108,10 +146,14 @@ async fn unknown_paths_and_methods_are_404() {
             .get(format!("{}{path}", issuer.base_url()))
             .send()
             .await
-            .unwrap();
+            .expect("the mock issuer answers");
         assert_eq!(response.status(), 404, "{path}");
     }
-    let response = client().post(issuer.jwks_uri()).send().await.unwrap();
+    let response = client()
+        .post(issuer.jwks_uri())
+        .send()
+        .await
+        .expect("the mock issuer answers");
     assert_eq!(response.status(), 404);
 }
 
@@ -123,7 +165,7 @@ async fn rfc8414_metadata_inserts_well_known_before_path_prefix() {
         .default_alg(KeyAlg::Es256)
         .start()
         .await
-        .unwrap();
+        .expect("the mock issuer starts");
     assert_eq!(
         issuer.issuer(),
         format!("{}/realms/test", issuer.base_url())
@@ -146,7 +188,7 @@ async fn rfc8414_metadata_inserts_well_known_before_path_prefix() {
     assert_eq!(oidc, doc);
     // …and the JWKS too.
     let jwks = get_json(&issuer.jwks_uri()).await;
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(jwks["keys"].as_array().expect("an array").len(), 1);
 
     // The RFC 8414 document is not served at the "appended" location, nor
     // without the prefix.
@@ -158,7 +200,11 @@ async fn rfc8414_metadata_inserts_well_known_before_path_prefix() {
         ),
         format!("{}/jwks", issuer.base_url()),
     ] {
-        let response = client().get(&wrong).send().await.unwrap();
+        let response = client()
+            .get(&wrong)
+            .send()
+            .await
+            .expect("the mock issuer answers");
         assert_eq!(response.status(), 404, "{wrong}");
     }
     assert_eq!(issuer.discovery_requests(), 2);
@@ -167,8 +213,15 @@ async fn rfc8414_metadata_inserts_well_known_before_path_prefix() {
 
 #[tokio::test]
 async fn discovery_modes_control_which_documents_are_served() {
-    let issuer = MockIssuer::start().await.unwrap();
-    let status = |url: String| async move { client().get(url).send().await.unwrap().status() };
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
+    let status = |url: String| async move {
+        client()
+            .get(url)
+            .send()
+            .await
+            .expect("the mock issuer answers")
+            .status()
+    };
 
     assert_eq!(status(issuer.discovery_url()).await, 200);
     assert_eq!(status(issuer.rfc8414_url()).await, 200);
@@ -191,13 +244,13 @@ async fn discovery_modes_control_which_documents_are_served() {
         .keys([KeyAlg::EdDsa])
         .start()
         .await
-        .unwrap();
+        .expect("the mock issuer starts");
     assert_eq!(status(none_from_start.discovery_url()).await, 404);
 }
 
 #[tokio::test]
 async fn discovery_issuer_can_be_overridden() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     issuer.set_discovery_issuer(Some("https://evil.example".into()));
     let oidc = get_json(&issuer.discovery_url()).await;
     let rfc = get_json(&issuer.rfc8414_url()).await;
@@ -219,19 +272,23 @@ async fn discovery_issuer_can_be_overridden() {
         .keys([KeyAlg::EdDsa])
         .start()
         .await
-        .unwrap();
+        .expect("the mock issuer starts");
     let doc = get_json(&from_builder.discovery_url()).await;
     assert_eq!(doc["issuer"], "https://other.example");
 }
 
 #[tokio::test]
 async fn fault_down_fails_new_and_keep_alive_connections() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     let keep_alive = client();
     // Open a pooled keep-alive connection first.
-    let ok = keep_alive.get(issuer.jwks_uri()).send().await.unwrap();
+    let ok = keep_alive
+        .get(issuer.jwks_uri())
+        .send()
+        .await
+        .expect("the mock issuer answers");
     assert_eq!(ok.status(), 200);
-    ok.bytes().await.unwrap();
+    ok.bytes().await.expect("a whole body");
 
     issuer.set_fault(Fault::Down);
     issuer.reset_counters();
@@ -255,25 +312,37 @@ async fn fault_down_fails_new_and_keep_alive_connections() {
     assert_eq!(issuer.discovery_requests(), discovery_before);
 
     issuer.set_fault(Fault::None);
-    let response = client().get(issuer.jwks_uri()).send().await.unwrap();
+    let response = client()
+        .get(issuer.jwks_uri())
+        .send()
+        .await
+        .expect("the mock issuer answers");
     assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
 async fn fault_status_answers_with_that_status() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     issuer.set_fault(Fault::Status(503));
     for url in [
         issuer.jwks_uri(),
         issuer.discovery_url(),
         issuer.rfc8414_url(),
     ] {
-        let response = client().get(&url).send().await.unwrap();
+        let response = client()
+            .get(&url)
+            .send()
+            .await
+            .expect("the mock issuer answers");
         assert_eq!(response.status(), 503, "{url}");
-        assert!(!response.text().await.unwrap().is_empty());
+        assert!(!response.text().await.expect("a whole body").is_empty());
     }
     issuer.set_fault(Fault::Status(500));
-    let response = client().get(issuer.jwks_uri()).send().await.unwrap();
+    let response = client()
+        .get(issuer.jwks_uri())
+        .send()
+        .await
+        .expect("the mock issuer answers");
     assert_eq!(response.status(), 500);
     assert_eq!(issuer.jwks_requests(), 2);
     assert_eq!(issuer.discovery_requests(), 2);
@@ -281,13 +350,17 @@ async fn fault_status_answers_with_that_status() {
 
 #[tokio::test]
 async fn fault_garbage_serves_invalid_json() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     issuer.set_fault(Fault::Garbage);
     for url in [issuer.jwks_uri(), issuer.discovery_url()] {
-        let response = client().get(&url).send().await.unwrap();
+        let response = client()
+            .get(&url)
+            .send()
+            .await
+            .expect("the mock issuer answers");
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "application/json");
-        let body = response.text().await.unwrap();
+        let body = response.text().await.expect("a whole body");
         assert_eq!(body, "not json {{{");
         assert!(serde_json::from_str::<serde_json::Value>(&body).is_err());
     }
@@ -295,15 +368,19 @@ async fn fault_garbage_serves_invalid_json() {
 
 #[tokio::test]
 async fn fault_oversized_serves_valid_json_of_requested_length() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     let len = 2 * 1024 * 1024 + 3;
     issuer.set_fault(Fault::Oversized(len));
-    let response = client().get(issuer.jwks_uri()).send().await.unwrap();
+    let response = client()
+        .get(issuer.jwks_uri())
+        .send()
+        .await
+        .expect("the mock issuer answers");
     assert_eq!(response.status(), 200);
     assert_eq!(response.content_length(), Some(len as u64));
-    let body = response.bytes().await.unwrap();
+    let body = response.bytes().await.expect("a whole body");
     assert_eq!(body.len(), len);
-    let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let parsed: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
     assert_eq!(parsed["keys"], json!([]));
 
     issuer.set_fault(Fault::Oversized(100));
@@ -311,22 +388,22 @@ async fn fault_oversized_serves_valid_json_of_requested_length() {
         .get(issuer.discovery_url())
         .send()
         .await
-        .unwrap()
+        .expect("the mock issuer answers")
         .bytes()
         .await
-        .unwrap();
+        .expect("a whole body");
     assert_eq!(body.len(), 100);
 }
 
 #[tokio::test]
 async fn fault_slow_delays_the_answer_past_a_client_timeout() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     issuer.set_fault(Fault::Slow(Duration::from_secs(30)));
     let impatient = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_millis(200))
         .build()
-        .unwrap();
+        .expect("a client");
     let err = impatient.get(issuer.jwks_uri()).send().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     let err = impatient
@@ -341,7 +418,11 @@ async fn fault_slow_delays_the_answer_past_a_client_timeout() {
 
     // A short delay still answers.
     issuer.set_fault(Fault::Slow(Duration::from_millis(10)));
-    let response = impatient.get(issuer.jwks_uri()).send().await.unwrap();
+    let response = impatient
+        .get(issuer.jwks_uri())
+        .send()
+        .await
+        .expect("the mock issuer answers");
     assert_eq!(response.status(), 200);
 }
 
@@ -351,7 +432,7 @@ async fn counters_and_request_log_record_every_request() {
         .path_prefix("/tenant")
         .start()
         .await
-        .unwrap();
+        .expect("the mock issuer starts");
     assert_eq!(issuer.discovery_requests(), 0);
     assert_eq!(issuer.jwks_requests(), 0);
     assert!(issuer.request_log().is_empty());
@@ -364,7 +445,7 @@ async fn counters_and_request_log_record_every_request() {
         .get(format!("{}/nope?a=b", issuer.issuer()))
         .send()
         .await
-        .unwrap();
+        .expect("the mock issuer answers");
     assert_eq!(missing.status(), 404);
 
     assert_eq!(issuer.discovery_requests(), 2);
@@ -382,7 +463,11 @@ async fn counters_and_request_log_record_every_request() {
 
     // Faulty answers are counted too.
     issuer.set_fault(Fault::Status(500));
-    let _ = client().get(issuer.jwks_uri()).send().await.unwrap();
+    let _ = client()
+        .get(issuer.jwks_uri())
+        .send()
+        .await
+        .expect("the mock issuer answers");
     assert_eq!(issuer.jwks_requests(), 3);
 
     issuer.reset_counters();
@@ -393,8 +478,10 @@ async fn counters_and_request_log_record_every_request() {
 
 #[tokio::test]
 async fn rotation_is_visible_in_the_served_jwks() {
-    let issuer = MockIssuer::start().await.unwrap();
-    let first = issuer.signing_kid(KeyAlg::Es256).unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
+    let first = issuer
+        .signing_kid(KeyAlg::Es256)
+        .expect("a signing key of that algorithm");
 
     let second = issuer.add_key(KeyAlg::Es256);
     assert_ne!(first, second);
@@ -437,14 +524,14 @@ async fn raw_jwks_are_published_verbatim_after_generated_keys() {
         .keys([KeyAlg::EdDsa])
         .start()
         .await
-        .unwrap();
+        .expect("the mock issuer starts");
     let enc = json!({"kty": "RSA", "use": "enc", "kid": "enc-1", "n": "AQAB", "e": "AQAB"});
     let odd = json!({"kty": "weird", "kid": "odd-1"});
     issuer.add_raw_jwk(enc.clone());
     issuer.add_raw_jwk(odd.clone());
 
     let jwks = get_json(&issuer.jwks_uri()).await;
-    let keys = jwks["keys"].as_array().unwrap();
+    let keys = jwks["keys"].as_array().expect("an array");
     assert_eq!(keys.len(), 3);
     assert_eq!(keys[0]["kty"], "OKP");
     assert_eq!(keys[1], enc);
@@ -454,7 +541,7 @@ async fn raw_jwks_are_published_verbatim_after_generated_keys() {
 
     issuer.clear_raw_jwks();
     let jwks = get_json(&issuer.jwks_uri()).await;
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(jwks["keys"].as_array().expect("an array").len(), 1);
 }
 
 async fn wait_until_refused(addr: &str) -> bool {
@@ -469,7 +556,7 @@ async fn wait_until_refused(addr: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_last_handle_stops_the_server() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     let addr = issuer.base_url().trim_start_matches("http://").to_owned();
     let clone = issuer.clone();
     let token = issuer.token();
@@ -484,7 +571,7 @@ async fn dropping_the_last_handle_stops_the_server() {
 
 #[tokio::test]
 async fn shutdown_stops_the_server_for_all_handles() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     let other = issuer.clone();
     get_json(&issuer.jwks_uri()).await;
     issuer.shutdown().await;

@@ -11,20 +11,20 @@ use serde_json::json;
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
+        .expect("after 1970")
         .as_secs() as i64
 }
 
 #[tokio::test]
 async fn every_alg_verifies_against_the_served_jwks() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     let jwks = get_json(&issuer.jwks_uri()).await;
     for alg in KeyAlg::ALL {
         let token = issuer.token().alg(alg).claim("sub", "alice").sign();
         let h = header(&token);
         assert_eq!(h["alg"], alg.as_str());
         assert_eq!(h["typ"], "JWT");
-        let kid = h["kid"].as_str().unwrap();
+        let kid = h["kid"].as_str().expect("a string");
         assert_eq!(Some(kid.to_owned()), issuer.signing_kid(alg));
         let jwk = find_jwk(&jwks, kid).expect("kid published");
         assert_eq!(jwk["alg"], alg.as_str());
@@ -43,25 +43,25 @@ async fn every_alg_verifies_against_the_served_jwks() {
 
 #[tokio::test]
 async fn es256_signatures_are_fixed_64_bytes_and_eddsa_64_bytes() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     for (alg, len) in [
         (KeyAlg::Rs256, 256),
         (KeyAlg::Es256, 64),
         (KeyAlg::EdDsa, 64),
     ] {
         let token = issuer.token().alg(alg).sign();
-        let sig = common::b64d(token.rsplit('.').next().unwrap());
+        let sig = common::b64d(token.rsplit('.').next().expect("a segment"));
         assert_eq!(sig.len(), len, "{alg}");
     }
 }
 
 #[tokio::test]
 async fn default_token_has_valid_header_and_claims() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     let builder = issuer.token();
     assert_eq!(
         builder.header_json(),
-        json!({"alg": "RS256", "typ": "JWT", "kid": issuer.signing_kid(KeyAlg::Rs256).unwrap()})
+        json!({"alg": "RS256", "typ": "JWT", "kid": issuer.signing_kid(KeyAlg::Rs256).expect("a signing key of that algorithm")})
     );
     let token = builder.sign();
     let c = claims(&token);
@@ -70,13 +70,13 @@ async fn default_token_has_valid_header_and_claims() {
     assert_eq!(c["aud"], DEFAULT_AUDIENCE);
     assert_eq!(issuer.audience(), "https://api.example.test");
     assert_eq!(c["sub"], "user-1");
-    let iat = c["iat"].as_i64().unwrap();
+    let iat = c["iat"].as_i64().expect("a number");
     assert!((now - iat).abs() <= 2);
-    assert_eq!(c["exp"].as_i64().unwrap(), iat + 300);
+    assert_eq!(c["exp"].as_i64().expect("a number"), iat + 300);
     assert!(c.get("nbf").is_none());
     let jwk = issuer
-        .public_jwk(header(&token)["kid"].as_str().unwrap())
-        .unwrap();
+        .public_jwk(header(&token)["kid"].as_str().expect("a string"))
+        .expect("the issuer publishes that key");
     assert!(verify_with_jwk(&token, &jwk));
 }
 
@@ -88,7 +88,7 @@ async fn builder_audience_and_default_alg_are_used() {
         .default_alg(KeyAlg::EdDsa)
         .start()
         .await
-        .unwrap();
+        .expect("the mock issuer starts");
     let kids = issuer.published_kids();
     assert_eq!(kids.len(), 2);
     assert_ne!(kids[0], kids[1]);
@@ -103,7 +103,7 @@ async fn builder_audience_and_default_alg_are_used() {
 
 #[tokio::test]
 async fn claim_and_header_edits_are_reflected() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     let token = issuer
         .token()
         .claim("sub", "bob")
@@ -123,19 +123,21 @@ async fn claim_and_header_edits_are_reflected() {
     assert_eq!(c["scope"], "x y");
     assert_eq!(c["tenant"], 7);
     assert!(c.get("aud").is_none());
-    assert!((c["exp"].as_i64().unwrap() - (now - 60)).abs() <= 2);
-    assert!((c["nbf"].as_i64().unwrap() - (now + 30)).abs() <= 2);
-    assert!((c["iat"].as_i64().unwrap() - (now + 10)).abs() <= 2);
+    assert!((c["exp"].as_i64().expect("a number") - (now - 60)).abs() <= 2);
+    assert!((c["nbf"].as_i64().expect("a number") - (now + 30)).abs() <= 2);
+    assert!((c["iat"].as_i64().expect("a number") - (now + 10)).abs() <= 2);
     assert_eq!(h["cty"], "JWT");
     assert!(h.get("typ").is_none());
     // Still correctly signed.
-    let jwk = issuer.public_jwk(h["kid"].as_str().unwrap()).unwrap();
+    let jwk = issuer
+        .public_jwk(h["kid"].as_str().expect("a string"))
+        .expect("the issuer publishes that key");
     assert!(verify_with_jwk(&token, &jwk));
 }
 
 #[tokio::test]
 async fn convenience_tokens_have_user_and_machine_shapes() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     let user = claims(&issuer.user_token("alice"));
     assert_eq!(user["sub"], "alice");
     assert_eq!(user["scope"], "openid profile");
@@ -153,16 +155,20 @@ async fn convenience_tokens_have_user_and_machine_shapes() {
     assert_eq!(machine["scope"], "read:reports");
     assert!(machine.get("gty").is_none());
     let jwk = issuer
-        .public_jwk(header(&machine_token)["kid"].as_str().unwrap())
-        .unwrap();
+        .public_jwk(header(&machine_token)["kid"].as_str().expect("a string"))
+        .expect("the issuer publishes that key");
     assert!(verify_with_jwk(&machine_token, &jwk));
 }
 
 #[tokio::test]
 async fn kid_sets_header_only_and_key_selects_signer() {
-    let issuer = MockIssuer::start().await.unwrap();
-    let rs = issuer.signing_kid(KeyAlg::Rs256).unwrap();
-    let rs_jwk = issuer.public_jwk(&rs).unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
+    let rs = issuer
+        .signing_kid(KeyAlg::Rs256)
+        .expect("a signing key of that algorithm");
+    let rs_jwk = issuer
+        .public_jwk(&rs)
+        .expect("the issuer publishes that key");
 
     // Unknown kid in the header, still signed with the RS256 key.
     let token = issuer.token().kid("not-a-key").sign();
@@ -177,21 +183,38 @@ async fn kid_sets_header_only_and_key_selects_signer() {
     assert!(find_jwk(&jwks, &old).is_none());
     let token = issuer.token().key(&old).sign();
     assert_eq!(header(&token)["kid"], old);
-    assert!(verify_with_jwk(&token, &issuer.public_jwk(&old).unwrap()));
+    assert!(verify_with_jwk(
+        &token,
+        &issuer
+            .public_jwk(&old)
+            .expect("the issuer publishes that key")
+    ));
     assert!(!verify_with_jwk(&token, &rs_jwk));
     // The default signer fell back to the original key.
     assert_eq!(issuer.signing_kid(KeyAlg::Rs256), Some(rs.clone()));
 
     // key() switches algorithms.
-    let ed = issuer.signing_kid(KeyAlg::EdDsa).unwrap();
+    let ed = issuer
+        .signing_kid(KeyAlg::EdDsa)
+        .expect("a signing key of that algorithm");
     let token = issuer.token().key(&ed).sign();
     assert_eq!(header(&token)["alg"], "EdDSA");
-    assert!(verify_with_jwk(&token, &issuer.public_jwk(&ed).unwrap()));
+    assert!(verify_with_jwk(
+        &token,
+        &issuer
+            .public_jwk(&ed)
+            .expect("the issuer publishes that key")
+    ));
 
     // A retired key stays usable via key() as well.
     assert!(issuer.retire_key(&ed));
     let token = issuer.token().key(&ed).sign();
-    assert!(verify_with_jwk(&token, &issuer.public_jwk(&ed).unwrap()));
+    assert!(verify_with_jwk(
+        &token,
+        &issuer
+            .public_jwk(&ed)
+            .expect("the issuer publishes that key")
+    ));
 
     // Lying alg header: signature still RS256.
     let token = issuer.token().header("alg", "RS512").sign();
@@ -205,7 +228,7 @@ async fn missing_keys_are_reported_by_try_sign() {
         .keys([KeyAlg::Es256])
         .start()
         .await
-        .unwrap();
+        .expect("the mock issuer starts");
     // Default alg RS256 but no RS256 key exists.
     assert_eq!(
         issuer.token().try_sign(),
@@ -215,7 +238,9 @@ async fn missing_keys_are_reported_by_try_sign() {
         issuer.token().key("ghost").try_sign(),
         Err(Error::UnknownKey("ghost".into()))
     );
-    let es = issuer.signing_kid(KeyAlg::Es256).unwrap();
+    let es = issuer
+        .signing_kid(KeyAlg::Es256)
+        .expect("a signing key of that algorithm");
     assert!(issuer.retire_key(&es));
     assert_eq!(
         issuer.token().alg(KeyAlg::Es256).try_sign(),
@@ -228,13 +253,13 @@ async fn missing_keys_are_reported_by_try_sign() {
 
 #[tokio::test]
 async fn hs256_and_unsigned_tokens() {
-    let issuer = MockIssuer::start().await.unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     let secret = b"top secret";
     let token = issuer.token().sign_hs256(secret);
     let h = header(&token);
     assert_eq!(h["alg"], "HS256");
     assert!(h.get("kid").is_none(), "kid dropped unless explicit");
-    let (input, sig) = token.rsplit_once('.').unwrap();
+    let (input, sig) = token.rsplit_once('.').expect("a signature segment");
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
     assert!(hmac::verify(&key, input.as_bytes(), &common::b64d(sig)).is_ok());
     assert!(hmac::verify(&key, b"other", &common::b64d(sig)).is_err());
@@ -251,8 +276,10 @@ async fn hs256_and_unsigned_tokens() {
 
 #[tokio::test]
 async fn sign_raw_encodes_bytes_exactly_and_signs_with_the_named_key() {
-    let issuer = MockIssuer::start().await.unwrap();
-    let es = issuer.signing_kid(KeyAlg::Es256).unwrap();
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
+    let es = issuer
+        .signing_kid(KeyAlg::Es256)
+        .expect("a signing key of that algorithm");
     // Duplicate members and odd spacing survive untouched.
     let header_text = format!(r#"{{"alg":"ES256", "kid":"{es}","alg":"ES256"}}"#);
     let payload_text = r#"{"sub":"raw" , "exp": 1e20}"#;
@@ -261,7 +288,12 @@ async fn sign_raw_encodes_bytes_exactly_and_signs_with_the_named_key() {
     assert_eq!(parts.len(), 3);
     assert_eq!(common::b64d(parts[0]), header_text.as_bytes());
     assert_eq!(common::b64d(parts[1]), payload_text.as_bytes());
-    assert!(verify_with_jwk(&token, &issuer.public_jwk(&es).unwrap()));
+    assert!(verify_with_jwk(
+        &token,
+        &issuer
+            .public_jwk(&es)
+            .expect("the issuer publishes that key")
+    ));
 
     let unsigned = issuer.sign_raw("not json", "{}", None);
     assert_eq!(

@@ -16,12 +16,14 @@ pub enum ConfigError {
     DuplicateIssuer(String),
     /// An issuer or JWKS URL does not parse.
     InvalidUrl {
-        /// The URL as given.
+        /// The URL as given, its user information (credentials) redacted
+        /// ([`redact_url`](crate::redact_url)).
         url: String,
         /// What is wrong with it.
         reason: String,
     },
     /// An `http://` URL that is not on loopback; only `https://` is accepted elsewhere.
+    /// The URL is redacted as in [`InvalidUrl`](Self::InvalidUrl).
     InsecureUrl(String),
     /// No audience was configured; every token must be checked against one.
     NoAudience,
@@ -60,7 +62,7 @@ pub enum ConfigError {
     /// that is not an absolute `https://` URL (`http://` on loopback) without query or
     /// fragment.
     InvalidResource {
-        /// The identifier as given.
+        /// The identifier as given, its user information redacted.
         url: String,
         /// What is wrong with it.
         reason: String,

@@ -101,6 +101,7 @@ mod error;
 mod headers;
 mod jwk;
 mod observe;
+mod redact;
 mod tenant;
 mod token_cache;
 
@@ -120,6 +121,7 @@ pub use guard::{
 pub use key_store::{KeyStore, WarmError};
 pub use layer::{AuthLayer, AuthService, AuthServiceFuture};
 pub use principal::{Actor, Claims, Machine, Principal, User};
+pub use redact::{redact_credentials, redact_url};
 pub use rejection::{
     AuthRejection, InsufficientAuthentication, InvalidRequest, InvalidToken, RejectionKind, StepUp,
 };

@@ -1,9 +1,10 @@
 //! Observability: every event the crate reports, in one place.
 //!
-//! Events go to `tracing` (key fetches get a span with issuer, status, keys and duration;
-//! rejections are logged at debug with their reason code). With the `metrics` feature the
-//! same events also increment counters through the [`metrics`](https://docs.rs/metrics)
-//! facade, for whatever recorder (Prometheus, StatsD, …) the service installs:
+//! Events go to `tracing` (key fetches get a `jwks_fetch` span with issuer, reason,
+//! `outcome`, `http.status`, keys and duration; rejections are logged at debug with their
+//! reason code). With the `metrics` feature the same events also increment counters
+//! through the [`metrics`](https://docs.rs/metrics) facade, for whatever recorder
+//! (Prometheus, StatsD, …) the service installs:
 //!
 //! | counter | labels | counts |
 //! |---|---|---|
@@ -13,7 +14,7 @@
 //! | `axum_principal_key_refreshes_total` | `issuer`, `result` (`ok`/`error`) | JWKS fetches |
 //! | `axum_principal_key_refresh_cooldowns_total` | `issuer` | unknown-`kid` refreshes skipped by the cooldown |
 //! | `axum_principal_stale_keys_total` | `issuer` | requests served from keys past their lifetime |
-//! | `axum_principal_rate_limit_store_failures_total` | `policy` (`open`/`closed`) | requests the shared quota store (Redis) did not answer in time |
+//! | `axum_principal_rate_limit_store_failures_total` | `policy` (`local`/`closed`) | commands the shared quota store (Redis) did not answer in time (the request then used the in-process quota, or was refused) |
 //!
 //! Labels never carry tokens, subjects or key ids. A refusal is counted once, by its
 //! [reason code](crate::AuthRejection::reason), when it becomes a response.

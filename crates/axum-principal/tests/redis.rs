@@ -1,5 +1,6 @@
-//! Quotas and the replay store in a real Redis (features `redis` and `rate-limit`; needs
-//! `redis-server` on PATH): every test starts its own server on a free loopback port.
+//! Quotas and the replay store in a real Redis (features `redis` and `rate-limit`): every
+//! test starts its own server on a free loopback port, the `redis-server` on PATH or one
+//! installed on first use (`common/redis_server.rs`).
 //! `cargo test -p axum-principal --features rate-limit,redis --test redis`, or `cargo test`
 //! from the workspace root.
 #![cfg(all(feature = "redis", feature = "rate-limit"))]
@@ -165,33 +166,49 @@ where
     panic!("no recovery within 300 attempts");
 }
 
+/// A cool-down short enough that recovery is quick; the breaker itself is tested in
+/// `redis_fallback.rs` and in the unit tests.
+fn short_breaker(quotas: RedisQuotas) -> RedisQuotas {
+    quotas.with_breaker(
+        RedisQuotas::DEFAULT_BREAKER_FAILURES,
+        Duration::from_millis(20),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_stopped_then_restarted_policy_then_recovery() {
     let mut server = RedisServer::start();
     let issuer = issuer().await;
-    let open = RedisQuotas::new(connection(&server, TIMEOUT));
-    let closed =
-        RedisQuotas::new(connection(&server, TIMEOUT)).on_failure(FailurePolicy::FailClosed);
-    assert_eq!(open.policy(), FailurePolicy::FailOpen);
+    let local = short_breaker(RedisQuotas::new(connection(&server, TIMEOUT)));
+    let closed = short_breaker(
+        RedisQuotas::new(connection(&server, TIMEOUT)).on_failure(FailurePolicy::FailClosed),
+    );
+    assert_eq!(local.policy(), FailurePolicy::LocalQuota);
     let store = RedisReplayStore::new(connection(&server, TIMEOUT));
-    let a = instance(&issuer, open.clone());
+    let a = instance(&issuer, local.clone());
     let b = instance(&issuer, closed.clone());
     let alice = issuer.user_token("alice");
+    let bob = issuer.user_token("bob");
+    // alice: one request on each instance, her quota of 2 is used up in Redis.
     assert_eq!(get_with(&a, "/me", &alice).await.status, StatusCode::OK);
     assert_eq!(get_with(&b, "/me", &alice).await.status, StatusCode::OK);
     assert_limited(&get_with(&a, "/me", &alice).await);
     assert_eq!(first_use(&store, "jti").await, Ok(ReplayVerdict::Fresh));
-    assert_eq!((open.failures(), closed.failures()), (0, 0));
+    assert_eq!((local.failures(), closed.failures()), (0, 0));
 
     server.stop();
-    // Fail open: let through, unlimited, and counted.
-    for _ in 0..3 {
-        assert_eq!(get_with(&a, "/me", &alice).await.status, StatusCode::OK);
+    // The in-process quota: a admitted one of alice's requests, so one more, then 429;
+    // bob has his whole quota on a. Never unlimited. Counted.
+    assert_eq!(get_with(&a, "/me", &alice).await.status, StatusCode::OK);
+    assert_limited(&get_with(&a, "/me", &alice).await);
+    for _ in 0..2 {
+        assert_eq!(get_with(&a, "/me", &bob).await.status, StatusCode::OK);
     }
-    assert_eq!(open.failures(), 3);
+    assert_limited(&get_with(&a, "/me", &bob).await);
+    assert!(local.failures() >= 1);
     // Fail closed: 503 (clients retry), counted.
     assert_unavailable(&get_with(&b, "/me", &alice).await);
-    assert_eq!(closed.failures(), 1);
+    assert!(closed.failures() >= 1);
     // The replay store always fails closed.
     assert_eq!(
         first_use(&store, "jti-new").await,
@@ -199,18 +216,30 @@ async fn redis_stopped_then_restarted_policy_then_recovery() {
     );
 
     server.restart();
-    // No restart of the service: each connection comes back by itself.
-    until_recovered(|| async {
-        let before = open.failures();
-        let status = get_with(&a, "/me", &alice).await.status;
-        status == StatusCode::OK && open.failures() == before
-    })
-    .await;
-    until_recovered(|| async { get_with(&b, "/me", &alice).await.status == StatusCode::OK }).await;
-    // The restarted Redis is empty (and the script is loaded again on NOSCRIPT): alice's
-    // two requests above used her new quota, shared by both instances.
+    // No restart of the service: each connection comes back by itself, found by a probe
+    // after the cool-down. A new user each time, so that the in-process quota allows it.
+    let mut n = 0;
+    for (app, quotas) in [(&a, &local), (&b, &closed)] {
+        until_recovered(|| {
+            n += 1;
+            let token = issuer.user_token(&format!("probe-{n}"));
+            async move {
+                let before = quotas.failures();
+                let status = get_with(app, "/me", &token).await.status;
+                status == StatusCode::OK && quotas.failures() == before && !quotas.is_down()
+            }
+        })
+        .await;
+    }
+    // The restarted Redis is empty (and the script is loaded again on NOSCRIPT): carol's
+    // quota is shared again by both instances (a alone would still allow her a second).
+    let carol = issuer.user_token("carol");
+    assert_eq!(get_with(&a, "/me", &carol).await.status, StatusCode::OK);
+    assert_eq!(get_with(&b, "/me", &carol).await.status, StatusCode::OK);
+    assert_limited(&get_with(&a, "/me", &carol).await);
+    // alice's two requests on a, with Redis down, still count there within the hour,
+    // though the new Redis has never seen her.
     assert_limited(&get_with(&a, "/me", &alice).await);
-    assert_limited(&get_with(&b, "/me", &alice).await);
     until_recovered(|| async { first_use(&store, "jti-after").await.is_ok() }).await;
     assert_eq!(
         first_use(&store, "jti-after").await,
@@ -223,10 +252,10 @@ async fn a_slow_redis_hits_the_timeout() {
     let server = RedisServer::start();
     let issuer = issuer().await;
     let short = Duration::from_millis(100);
-    let open = RedisQuotas::new(connection(&server, short));
+    let local = RedisQuotas::new(connection(&server, short));
     let closed = RedisQuotas::new(connection(&server, short)).on_failure(FailurePolicy::FailClosed);
     let store = RedisReplayStore::new(connection(&server, short));
-    let a = instance(&issuer, open.clone());
+    let a = instance(&issuer, local.clone());
     let b = instance(&issuer, closed.clone());
     let alice = issuer.user_token("alice");
     // Connected and the script loaded before Redis slows down.
@@ -239,11 +268,12 @@ async fn a_slow_redis_hits_the_timeout() {
     // sleeping connection may start after the first requests were answered).
     let sleeping = server.sleep_in_background(0.5);
     let mut hit = false;
-    // A new user each time, so that a request Redis does answer is allowed too.
+    // A new user each time, so that a request Redis does answer is allowed too, and the
+    // in-process quota (which has room for a new user) decides the one it does not.
     for i in 0..2_000 {
-        let reply = get_with(&a, "/me", &issuer.user_token(&format!("open-{i}"))).await;
-        assert_eq!(reply.status, StatusCode::OK, "fails open: {}", reply.body);
-        if open.failures() > 0 {
+        let reply = get_with(&a, "/me", &issuer.user_token(&format!("local-{i}"))).await;
+        assert_eq!(reply.status, StatusCode::OK, "local quota: {}", reply.body);
+        if local.failures() > 0 {
             hit = true;
             break;
         }
@@ -251,7 +281,10 @@ async fn a_slow_redis_hits_the_timeout() {
             break;
         }
     }
-    assert!(hit, "fail open: no request hit the timeout");
+    assert!(hit, "local quota: no request hit the timeout");
+    // One timeout is a slow Redis, not a down one: the next request asks it again.
+    assert_eq!(local.failures(), 1);
+    assert!(!local.is_down(), "one timeout marked Redis down");
     let answer = tokio::task::spawn_blocking(move || sleeping.join())
         .await
         .expect("no panic");
@@ -290,11 +323,42 @@ async fn a_slow_redis_hits_the_timeout() {
     // Awake again: answers from Redis, on the same connections. Alice had one request on
     // each instance before (2 per hour): over quota now, as Redis says.
     until_recovered(|| async {
-        let before = open.failures();
+        let before = local.failures();
         let reply = get_with(&a, "/me", &alice).await;
-        open.failures() == before && reply.status == StatusCode::TOO_MANY_REQUESTS
+        local.failures() == before && reply.status == StatusCode::TOO_MANY_REQUESTS
     })
     .await;
     assert_limited(&get_with(&b, "/me", &alice).await);
     assert_eq!(first_use(&store, "warm").await, Ok(ReplayVerdict::Replayed));
+}
+
+#[test]
+fn an_unusable_url_never_shows_its_password() {
+    let secret = "s3cret-Pa55";
+    for url in [
+        format!("redis://:{secret}@host:notaport"),
+        format!("redis://user:{secret}@host:notaport"),
+        format!("redis://user:{secret}@host:6379/notadb"),
+        format!("redis://:{secret}@host:6379/?protocol=resp9"),
+        format!("redis://user:{secret}@"),
+        format!("redis//:{secret}@host:6379"),
+        format!("http://:{secret}@host:6379"),
+    ] {
+        let error = RedisConnection::open(&url).expect_err("an unusable URL");
+        for shown in [error.to_string(), format!("{error:?}")] {
+            assert!(!shown.contains("s3cret"), "{url}: {shown}");
+        }
+        // It names the URL, redacted, so that the operator sees which one.
+        let redacted = axum_principal::redact_url(&url);
+        assert!(redacted.contains("***@"), "{redacted}");
+        assert!(error.to_string().contains(redacted.as_ref()), "{error}");
+    }
+    // A usable one keeps its password for the connection, and its Debug hides it.
+    let redis =
+        RedisConnection::open(&format!("redis://user:{secret}@host:6379/1")).expect("a usable URL");
+    let quotas = RedisQuotas::new(redis.clone());
+    for shown in [format!("{redis:?}"), format!("{quotas:?}")] {
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("host:6379"), "{shown}");
+    }
 }

@@ -11,6 +11,7 @@ mod delegation;
 mod dev_mode;
 mod dpop;
 mod rate_limit;
+mod redaction;
 mod resource_metadata;
 mod settings;
 mod step_up;

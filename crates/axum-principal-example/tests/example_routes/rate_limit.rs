@@ -1,5 +1,6 @@
 //! `AUTHZ_RATE_LIMIT` and `AUTHZ_REDIS_URL`: parsing, each mistake naming its variable, the
-//! quotas on every authenticated route, and quotas failing open when Redis is unreachable.
+//! quotas on every authenticated route, and quotas falling back to the instance's own when
+//! Redis is unreachable (never unlimited).
 
 use std::net::{Ipv4Addr, TcpListener};
 
@@ -98,16 +99,30 @@ async fn over_quota_is_429_with_retry_after_and_a_json_body_on_every_route() {
 }
 
 #[tokio::test]
-async fn redis_unreachable_quotas_fail_open_and_the_replay_store_fails_closed() {
+async fn redis_unreachable_quotas_fall_back_to_the_instance_and_the_replay_store_fails_closed() {
     let url = unreachable_redis();
-    let h = harness_with(&[("AUTHZ_RATE_LIMIT", "1,1"), ("AUTHZ_REDIS_URL", &url)]).await;
+    let h = harness_with(&[("AUTHZ_RATE_LIMIT", "2,1"), ("AUTHZ_REDIS_URL", &url)]).await;
     let user = user_token(&h.issuer);
-    for _ in 0..3 {
+    for _ in 0..2 {
         assert_eq!(
             get_with(&h.router, "/me", &user).await.status,
             StatusCode::OK
         );
     }
+    // This instance's own quota: never unlimited.
+    for _ in 0..3 {
+        let reply = get_with(&h.router, "/me", &user).await;
+        reply.assert_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited", Some(&user));
+    }
+    let machine = machine_token(&h.issuer);
+    assert_eq!(
+        get_with(&h.router, "/machine", &machine).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_with(&h.router, "/machine", &machine).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     let redis = redis_connection(&h.settings).expect("valid").expect("set");
     let store = replay_store(Some(&redis));
     assert_eq!(

@@ -253,8 +253,11 @@ impl Issuer {
 impl fmt::Debug for Issuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Issuer")
-            .field("url", &self.url)
-            .field("jwks_uri", &self.jwks_uri)
+            .field("url", &crate::redact::redact_url(&self.url))
+            .field(
+                "jwks_uri",
+                &self.jwks_uri.as_deref().map(crate::redact::redact_url),
+            )
             .field(
                 "hmac_secret",
                 &self.hmac_secret.as_ref().map(|_| "<redacted>"),

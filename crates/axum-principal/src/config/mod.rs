@@ -3,6 +3,8 @@
 //! at start-up, never a panic on a request.
 
 mod build;
+#[cfg(test)]
+mod build_tests;
 mod issuer;
 mod issuers;
 mod limits;

@@ -27,7 +27,7 @@ impl Resource {
     /// (RFC 8707 §2: a resource identifier has no fragment and should have no query).
     pub(crate) fn parse(id: &str) -> Result<Self, ConfigError> {
         let invalid = |reason: String| ConfigError::InvalidResource {
-            url: id.to_owned(),
+            url: crate::redact::redact_url(id).into_owned(),
             reason,
         };
         let url = check_url(id).map_err(|e| invalid(e.to_string()))?;

@@ -59,7 +59,11 @@ pub(crate) enum FetchError {
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Network(e) => write!(f, "request failed: {e}"),
+            Self::Network(e) => write!(
+                f,
+                "request failed: {}",
+                crate::redact::redact_credentials(&e.to_string())
+            ),
             Self::Status(s) => write!(f, "unexpected HTTP status {s}"),
             Self::TooLarge => f.write_str("response body exceeds the size cap"),
             Self::NotJson => f.write_str("response is not JSON"),
@@ -82,6 +86,10 @@ impl From<JwksError> for FetchError {
 }
 
 impl KeyStore {
+    /// One fetch (discovery when needed, then the JWKS) in a `jwks_fetch` span. Each field
+    /// is recorded once, at the end: `outcome` (`ok`/`error`), `http.status` (the last
+    /// response's, absent when none came), `keys` and `duration_ms`; a field recorded
+    /// twice would be printed twice by `tracing-subscriber`'s formatter.
     pub(super) async fn fetch(
         &self,
         issuer: &IssuerKeys,
@@ -91,28 +99,41 @@ impl KeyStore {
             "jwks_fetch",
             issuer = %issuer.issuer,
             reason = ?reason,
-            status = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            http.status = tracing::field::Empty,
             keys = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let result = self.fetch_inner(issuer).instrument(span.clone()).await;
+        let mut http_status = None;
+        let result = self
+            .fetch_inner(issuer, &mut http_status)
+            .instrument(span.clone())
+            .await;
         crate::observe::key_refresh(&issuer.issuer, result.is_ok());
         span.record("duration_ms", started.elapsed().as_millis());
+        if let Some(status) = http_status {
+            span.record("http.status", status);
+        }
         match &result {
             Ok(set) => {
-                span.record("status", "ok");
+                span.record("outcome", "ok");
                 span.record("keys", set.keys.len());
                 span.in_scope(|| tracing::info!("keys fetched"));
             }
             Err(_) => {
-                span.record("status", "error");
+                span.record("outcome", "error");
             }
         }
         result
     }
 
-    async fn fetch_inner(&self, issuer: &IssuerKeys) -> Result<KeySet, FetchError> {
+    /// `http_status`: the status of the last response received, for the span.
+    async fn fetch_inner(
+        &self,
+        issuer: &IssuerKeys,
+        http_status: &mut Option<u16>,
+    ) -> Result<KeySet, FetchError> {
         let Keys::Fetched(location) = &issuer.keys else {
             return Err(FetchError::NoJwks);
         };
@@ -123,14 +144,16 @@ impl KeyStore {
                 match cached {
                     Some(uri) => uri,
                     None => {
-                        let uri = self.discover(&issuer.issuer, issuer_url).await?;
+                        let uri = self
+                            .discover(&issuer.issuer, issuer_url, http_status)
+                            .await?;
                         *lock(found) = Some(uri.clone());
                         uri
                     }
                 }
             }
         };
-        let fetched = self.get_bounded(&jwks_uri).await;
+        let fetched = self.get_bounded(&jwks_uri, http_status).await;
         let (body, max_age) = match fetched {
             Ok(ok) => ok,
             Err(e) => {
@@ -156,30 +179,46 @@ impl KeyStore {
 
     /// OIDC discovery, falling back to RFC 8414 metadata. A document that names another
     /// issuer is refused outright (no fallback).
-    async fn discover(&self, issuer: &str, issuer_url: &Url) -> Result<Url, FetchError> {
+    async fn discover(
+        &self,
+        issuer: &str,
+        issuer_url: &Url,
+        http_status: &mut Option<u16>,
+    ) -> Result<Url, FetchError> {
         let oidc = format!(
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
         );
-        match self.metadata_jwks_uri(&oidc, issuer).await {
+        match self.metadata_jwks_uri(&oidc, issuer, http_status).await {
             Ok(uri) => Ok(uri),
             Err(FetchError::IssuerMismatch) => Err(FetchError::IssuerMismatch),
             Err(oidc_error) => match rfc8414_url(issuer_url) {
-                Some(url) => self.metadata_jwks_uri(&url, issuer).await,
+                Some(url) => self.metadata_jwks_uri(&url, issuer, http_status).await,
                 None => Err(oidc_error),
             },
         }
     }
 
-    async fn metadata_jwks_uri(&self, url: &str, issuer: &str) -> Result<Url, FetchError> {
+    async fn metadata_jwks_uri(
+        &self,
+        url: &str,
+        issuer: &str,
+        http_status: &mut Option<u16>,
+    ) -> Result<Url, FetchError> {
         let url = check_url(url).map_err(|e| FetchError::BadJwksUri(e.to_string()))?;
-        let (body, _) = self.get_bounded(&url).await?;
+        let (body, _) = self.get_bounded(&url, http_status).await?;
         jwks_uri_from_metadata(&body, issuer)
     }
 
-    /// GET with the body capped; returns the body and `Cache-Control: max-age`.
-    async fn get_bounded(&self, url: &Url) -> Result<(Vec<u8>, Option<Duration>), FetchError> {
+    /// GET with the body capped; returns the body and `Cache-Control: max-age`, and sets
+    /// `http_status` to this response's status (to `None` when no response came).
+    async fn get_bounded(
+        &self,
+        url: &Url,
+        http_status: &mut Option<u16>,
+    ) -> Result<(Vec<u8>, Option<Duration>), FetchError> {
         let limit = self.inner.policy.max_response_bytes;
+        *http_status = None;
         let mut response = self
             .inner
             .http
@@ -189,7 +228,7 @@ impl KeyStore {
             .await
             .map_err(FetchError::Network)?;
         let status = response.status();
-        tracing::Span::current().record("status", status.as_u16());
+        *http_status = Some(status.as_u16());
         if !status.is_success() {
             return Err(FetchError::Status(status.as_u16()));
         }

@@ -33,6 +33,13 @@
 //! [`Authenticator`](crate::Authenticator) made (one your own middleware inserted after
 //! [`Authenticator::verify`](crate::Authenticator::verify) counts too, and is limited).
 //!
+//! # Quotas shared in Redis (feature `redis`)
+//! `RateLimitLayer::with_redis` keeps the quotas in Redis, one per identity for the whole
+//! fleet. Each instance still keeps them in process too, counting every request it lets
+//! through, and that count decides when Redis is slow or down (`FailurePolicy::LocalQuota`,
+//! the default; see `RedisQuotas`): a shared store's failure never turns a limit off, and N
+//! instances pass at most N × the quota in a window.
+//!
 //! # Design, memory, and identities that are not tracked
 //! Each kind (user, machine) has its own table of tracked identities, bounded by
 //! [`max_principals`](RateLimitLayer::max_principals) per kind, and its own quotas for the
@@ -77,6 +84,8 @@ use tower::{Layer, Service};
 use crate::principal::{layer_context, Principal};
 use crate::rejection::{AuthRejection, RejectionKind};
 
+#[cfg(feature = "redis")]
+mod breaker;
 mod local;
 #[cfg(feature = "redis")]
 mod redis;
@@ -101,9 +110,21 @@ pub struct RateLimitLayer {
 enum Backend {
     /// This process only (governor): each replica has its own quotas.
     Local(Arc<Limits<DefaultClock>>),
-    /// Redis, shared by every replica.
+    /// Redis, shared by every replica, with this process's own quotas counting what it
+    /// admits and standing in when Redis cannot answer.
     #[cfg(feature = "redis")]
-    Redis(Arc<RedisQuotas>),
+    Redis(Arc<RedisQuotas>, Arc<Limits<DefaultClock>>),
+}
+
+impl Backend {
+    /// The in-process quotas (with Redis: the fallback's).
+    fn local(&self) -> &Limits<DefaultClock> {
+        match self {
+            Self::Local(limits) => limits,
+            #[cfg(feature = "redis")]
+            Self::Redis(_, limits) => limits,
+        }
+    }
 }
 
 impl fmt::Debug for RateLimitLayer {
@@ -112,11 +133,11 @@ impl fmt::Debug for RateLimitLayer {
         debug
             .field("users", &self.users)
             .field("machines", &self.machines);
-        match &self.backend {
-            Backend::Local(limits) => debug.field("max_principals", &limits.users.max_tracked),
-            #[cfg(feature = "redis")]
-            Backend::Redis(quotas) => debug.field("redis", quotas),
-        };
+        debug.field("max_principals", &self.backend.local().users.max_tracked);
+        #[cfg(feature = "redis")]
+        if let Backend::Redis(quotas, _) = &self.backend {
+            debug.field("redis", quotas);
+        }
         debug.finish_non_exhaustive()
     }
 }
@@ -148,37 +169,37 @@ impl RateLimitLayer {
 
     /// The same quotas kept in Redis (feature `redis`), so that they hold across every
     /// replica sharing that Redis and key prefix, and across restarts. Each request costs
-    /// one round trip; when Redis cannot answer within its timeout, `quotas`'
-    /// [`FailurePolicy`] decides. Redis holds each identity only while its quota is not
-    /// full again, so there is no table to bound.
+    /// one round trip. This process also keeps the quotas itself, as
+    /// [`new`](Self::new) does, counting every request it lets through: when Redis cannot
+    /// answer within its timeout, `quotas`' [`FailurePolicy`] decides, by default that
+    /// in-process quota, so a limit never turns off (see [`RedisQuotas`]). Redis holds each
+    /// identity only while its quota is not full again; the in-process table is bounded by
+    /// [`DEFAULT_MAX_PRINCIPALS`](Self::DEFAULT_MAX_PRINCIPALS) per kind.
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn with_redis(users: Quota, machines: Quota, quotas: RedisQuotas) -> Self {
+        let local = Limits::new(
+            users,
+            machines,
+            Self::DEFAULT_MAX_PRINCIPALS,
+            DefaultClock::default(),
+        );
         Self {
             users,
             machines,
-            backend: Backend::Redis(Arc::new(quotas)),
+            backend: Backend::Redis(Arc::new(quotas), Arc::new(local)),
         }
     }
 
-    /// The bound on tracked identities of each kind (in process; with Redis, which bounds
-    /// nothing here, 0).
+    /// The bound on identities of each kind tracked in this process (with Redis too: the
+    /// in-process quotas that count what this process admits).
     pub fn max_principals(&self) -> u64 {
-        match &self.backend {
-            Backend::Local(limits) => u64::try_from(limits.users.max_tracked).unwrap_or(u64::MAX),
-            #[cfg(feature = "redis")]
-            Backend::Redis(_) => 0,
-        }
+        u64::try_from(self.backend.local().users.max_tracked).unwrap_or(u64::MAX)
     }
 
-    /// How many identities (users and machines together) are tracked in this process now
-    /// (with Redis: 0).
+    /// How many identities (users and machines together) are tracked in this process now.
     pub fn tracked_principals(&self) -> u64 {
-        match &self.backend {
-            Backend::Local(limits) => u64::try_from(limits.tracked()).unwrap_or(u64::MAX),
-            #[cfg(feature = "redis")]
-            Backend::Redis(_) => 0,
-        }
+        u64::try_from(self.backend.local().tracked()).unwrap_or(u64::MAX)
     }
 }
 
@@ -245,18 +266,19 @@ where
                 }
             },
             #[cfg(feature = "redis")]
-            Backend::Redis(quotas) => {
+            Backend::Redis(quotas, local) => {
                 let quota = match key.kind {
                     crate::Kind::User => self.limits.users,
                     crate::Kind::Machine => self.limits.machines,
                 };
                 let quotas = Arc::clone(quotas);
+                let local = Arc::clone(local);
                 let renderer = (**renderer).clone();
                 // The service that was made ready goes with the request; a clone stays.
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 Either::Right(Either::Right(Box::pin(async move {
-                    match quotas.check(&key, quota).await {
+                    match quotas.check(key, quota, &local).await {
                         Ok(()) => inner.call(request).await,
                         Err(redis::Refusal::Wait(wait)) => Ok(limited(wait, renderer)),
                         Err(redis::Refusal::Unavailable) => Ok(AuthRejection::with_renderer(

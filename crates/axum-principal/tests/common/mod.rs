@@ -2,11 +2,14 @@
 //! a small router behind `AuthLayer`, and a way to send it requests without a socket.
 //!
 //! `hostile` holds the case runner of the `hostile_*` tests; `redis_server` starts a real
-//! `redis-server` of a test's own.
+//! `redis-server` of a test's own; `node_deps` installs the real-provider harness's npm
+//! packages; `provision` installs such tools atomically on first use.
 #![allow(dead_code)]
 
 pub mod dpop;
 pub mod hostile;
+pub mod node_deps;
+pub mod provision;
 pub mod redis_server;
 
 use std::time::Duration;

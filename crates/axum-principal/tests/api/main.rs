@@ -1,0 +1,18 @@
+//! The library through its public API: the contract's errors, verification, the key store,
+//! the verified-token cache, tenants, DPoP and mTLS, protected resource metadata, step-up
+//! and scope matching, and property tests. One test binary; each module is one family.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod contract_errors;
+mod dpop;
+mod key_store;
+mod mtls_handshake;
+mod properties;
+mod properties_dpop;
+mod resource_metadata;
+mod step_up;
+mod tenants;
+mod token_cache;
+mod verification;
