@@ -1,7 +1,7 @@
 // A real OpenID provider for crates/axum-principal/tests/real_provider.rs: panva's
 // `oidc-provider` (pinned in package.json), on 127.0.0.1 only.
 //
-//   node crates/axum-principal/tests/oidc-provider/harness.mjs [--port N] [--m2m-claim]
+//   node crates/axum-principal/tests/oidc-provider/harness.mjs [--port N] [--m2m-claim] [--opaque]
 //
 // When ready it prints ONE JSON line on stdout:
 //   {"ready":true,"issuer":"http://127.0.0.1:P","admin":"http://127.0.0.1:A",
@@ -9,6 +9,13 @@
 //    "machine_client":{"client_id":…,"client_secret":…},"user_client":{"client_id":…},
 //    "user":"alice","kids":["…"]}
 // Everything else (oidc-provider's warnings, errors) goes to stderr.
+//
+// --opaque (tests/real_provider_opaque.rs): access tokens for the resource are opaque
+// (accessTokenFormat 'opaque'), token introspection (RFC 7662) and revocation (RFC 7009) are
+// on, a resource-server client may introspect (its credentials are in the ready line as
+// "introspection_client"), and the admin server revokes tokens through the provider's own
+// revocation endpoint:
+//   POST /revoke {"token":…,"client":"web-app"|"svc-reporting"}  → {"status":<HTTP status>}
 //
 // The issuer is a standard OAuth 2.0 / OIDC server: discovery, JWKS, /token (client
 // credentials with a `resource`), /auth (authorization code). Access tokens for the resource
@@ -60,6 +67,7 @@ function arg(name) {
   return i === -1 ? undefined : process.argv[i + 1];
 }
 const withM2mClaim = process.argv.includes('--m2m-claim') || process.env.HARNESS_M2M_CLAIM === '1';
+const opaque = process.argv.includes('--opaque') || process.env.HARNESS_OPAQUE === '1';
 const requestedPort = Number(arg('--port') ?? process.env.HARNESS_PORT ?? 0);
 
 // RFC 8693 token exchange, registered with registerGrantType (below).
@@ -80,6 +88,15 @@ const userClient = {
   grant_types: ['authorization_code'],
   response_types: ['code'],
   redirect_uris: [REDIRECT_URI],
+  token_endpoint_auth_method: 'client_secret_basic',
+};
+// --opaque: the API itself, which only introspects (no grant of its own).
+const introspectionClient = {
+  client_id: 'orders-api',
+  client_secret: randomBytes(24).toString('base64url'),
+  grant_types: [],
+  response_types: [],
+  redirect_uris: [],
   token_endpoint_auth_method: 'client_secret_basic',
 };
 const cookieKeys = [randomBytes(32).toString('hex')];
@@ -134,17 +151,24 @@ async function tokenExchange(ctx) {
   };
 }
 
-const RESOURCE_SERVER = {
-  scope: RESOURCE_SCOPES,
-  audience: AUDIENCE,
-  accessTokenTTL: 3600,
-  accessTokenFormat: 'jwt',
-  jwt: { sign: { alg: 'RS256' } },
-};
+const RESOURCE_SERVER = opaque
+  ? {
+    scope: RESOURCE_SCOPES,
+    audience: AUDIENCE,
+    accessTokenTTL: 3600,
+    accessTokenFormat: 'opaque',
+  }
+  : {
+    scope: RESOURCE_SCOPES,
+    audience: AUDIENCE,
+    accessTokenTTL: 3600,
+    accessTokenFormat: 'jwt',
+    jwt: { sign: { alg: 'RS256' } },
+  };
 
 function makeProvider(issuer, signingKeys) {
   const created = new Provider(issuer, {
-    clients: [machineClient, userClient],
+    clients: opaque ? [machineClient, userClient, introspectionClient] : [machineClient, userClient],
     jwks: { keys: signingKeys },
     cookies: { keys: cookieKeys },
     scopes: ['openid', 'offline_access'],
@@ -166,6 +190,9 @@ function makeProvider(issuer, signingKeys) {
       // DPoP (RFC 9449): a token request with a DPoP proof gets a DPoP-bound access token
       // (`cnf.jkt`, token_type DPoP); requests without one still get Bearer tokens.
       dPoP: { enabled: true },
+      // --opaque: RFC 7662 introspection and RFC 7009 revocation.
+      introspection: { enabled: opaque },
+      revocation: { enabled: opaque },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => AUDIENCE,
@@ -397,6 +424,19 @@ async function userToken(account) {
   return { ...JSON.parse(response.text), steps };
 }
 
+// --opaque: RFC 7009 revocation at the provider's own endpoint, as the token's client.
+async function revoke(token, clientId) {
+  const client = [machineClient, userClient].find((c) => c.client_id === clientId);
+  if (!client) throw new Error(`unknown client ${clientId}`);
+  const basic = Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`).toString('base64');
+  const response = await request(`${issuer}/token/revocation`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+  });
+  return response.status;
+}
+
 // --- the admin server -----------------------------------------------------------------------
 
 async function readJson(req) {
@@ -423,6 +463,8 @@ const admin = http.createServer(async (req, res) => {
       await stopProvider();
       await startProvider();
       reply(200, { kids: keys.map((k) => k.kid) });
+    } else if (req.method === 'POST' && req.url === '/revoke') {
+      reply(200, { status: await revoke(body.token, body.client) });
     } else if (req.method === 'POST' && req.url === '/stop') {
       await stopProvider();
       reply(200, { stopped: true });
@@ -453,4 +495,7 @@ process.stdout.write(`${JSON.stringify({
   user_client: { client_id: userClient.client_id },
   user: 'alice',
   kids: keys.map((k) => k.kid),
+  introspection_client: opaque
+    ? { client_id: introspectionClient.client_id, client_secret: introspectionClient.client_secret }
+    : null,
 })}\n`);

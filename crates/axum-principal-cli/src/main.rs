@@ -3,6 +3,7 @@
 //! ```text
 //! axum-principal-cli inspect -|<token>  [--issuer URL]... [--audience AUD]... [--jwks-uri URL]
 //!                                       [--provider NAME] [--m2m-claim NAME] [--roles-claim PATH]
+//!                                       [--introspect]
 //! ```
 //!
 //! Without `--issuer` it decodes the header and claims (nothing is verified) and shows the
@@ -27,22 +28,32 @@
 //! Times that no date can represent (`exp: 1e300`, `iat: -9223372036854775808`) are shown
 //! as out of range, never as a panic.
 //!
+//! An opaque token (not a JWT) cannot be decoded; with `--introspect` (and `--issuer`,
+//! `--audience`) it is introspected (RFC 7662) at the first issuer's discovered
+//! `introspection_endpoint`, as the service would, with the client credentials in the
+//! environment variable `AUTHZ_INTROSPECTION_CLIENT` (`client_id:client_secret`; never on the
+//! command line, where other users see it), and the answer is printed with the principal.
+//!
 //! Exit codes: 0 decoded (and, when asked, verified); 1 verification refused the token;
 //! 2 usage or configuration error; 3 the token cannot be decoded at all; 4 the issuer's keys
-//! could not be fetched.
+//! could not be fetched, or the token could not be introspected.
 #![forbid(unsafe_code)]
 
 use std::io::Read as _;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum_principal::{AuthConfig, Authenticator, Classifier, Issuer, Preset, RejectionKind};
+use axum_principal::{
+    AuthConfig, Authenticator, Classifier, Introspection, Issuer, Preset, RejectionKind,
+};
 use serde_json::Value;
 
 const USAGE: &str =
     "usage: axum-principal-cli inspect -|<token> [--issuer URL]... [--audience AUD]... \
 [--jwks-uri URL] [--provider auto|auth0|hydra|keycloak|okta|entra|cognito|duende|rfc9068|generic] \
-[--m2m-claim NAME] [--roles-claim PATH]
+[--m2m-claim NAME] [--roles-claim PATH] [--introspect]
+--introspect: an opaque token is introspected at the first issuer, as the client named by \
+AUTHZ_INTROSPECTION_CLIENT=client_id:client_secret (an environment variable, never an argument).
 Pass the token on standard input with `-`, e.g. `axum-principal-cli inspect - <<<\"$TOKEN\"` \
 or `printf %s \"$TOKEN\" | axum-principal-cli inspect -`: a token in the arguments is \
 visible to other users (ps) and kept in shell history.";
@@ -60,7 +71,12 @@ struct Options {
     provider: Option<String>,
     m2m_claim: Option<String>,
     roles_claim: Option<String>,
+    /// `--introspect`: with the credentials of `AUTHZ_INTROSPECTION_CLIENT`.
+    introspect: bool,
 }
+
+/// Where `--introspect` finds the client credentials (as the example service does).
+const INTROSPECTION_CLIENT: &str = "AUTHZ_INTROSPECTION_CLIENT";
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     match args.next().as_deref() {
@@ -78,6 +94,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--provider" => o.provider = Some(value("--provider")?),
             "--m2m-claim" => o.m2m_claim = Some(value("--m2m-claim")?),
             "--roles-claim" => o.roles_claim = Some(value("--roles-claim")?),
+            "--introspect" => o.introspect = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             "-" if o.token.is_none() => o.token = Some("-".to_owned()),
             flag if flag.starts_with("--") => {
@@ -92,6 +109,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
     }
     if !o.issuers.is_empty() && o.audiences.is_empty() {
         return Err("verifying needs --audience as well as --issuer".to_owned());
+    }
+    if o.introspect && o.issuers.is_empty() {
+        return Err("--introspect needs --issuer and --audience".to_owned());
     }
     if o.jwks_uri.is_some() && o.issuers.len() > 1 {
         return Err("--jwks-uri works with a single --issuer".to_owned());
@@ -286,16 +306,31 @@ async fn run(o: Options) -> Result<ExitCode, (u8, String)> {
         say_err(ARGV_NOTE);
     }
     let token = read_token(o.token.as_deref()).map_err(|e| (2, e))?;
-    let (header, claims) = axum_principal::internals::decode_unverified(&token, 64 * 1024)
-        .map_err(|e| (3, format!("the token cannot be decoded: {}", e.reason())))?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    say(&format!("header:\n{}", pretty(&header)));
-    say(&format!("claims:\n{}", pretty(&claims)));
-    for line in describe_times(&claims, now) {
-        say(&line);
-    }
+    let decoded = axum_principal::internals::decode_unverified(&token, 64 * 1024);
+    let opaque = match decoded {
+        Ok((header, claims)) => {
+            say(&format!("header:\n{}", pretty(&header)));
+            say(&format!("claims:\n{}", pretty(&claims)));
+            for line in describe_times(&claims, now) {
+                say(&line);
+            }
+            false
+        }
+        Err(_) if o.introspect => {
+            say("an opaque token (not a JWT): introspected at the issuer");
+            true
+        }
+        Err(e) => {
+            let hint = "(an opaque token? give --issuer, --audience and --introspect)";
+            return Err((
+                3,
+                format!("the token cannot be decoded: {} {hint}", e.reason()),
+            ));
+        }
+    };
     if o.issuers.is_empty() {
         say("not verified (give --issuer and --audience to verify)");
         return Ok(ExitCode::SUCCESS);
@@ -319,6 +354,13 @@ async fn run(o: Options) -> Result<ExitCode, (u8, String)> {
             ));
             say(&format!("roles:         {}", list(p.roles())));
             say(&format!("scopes:        {}", list(p.scopes())));
+            if opaque {
+                let answer = Value::Object(p.claims().clone());
+                say(&format!("introspection answer:\n{}", pretty(&answer)));
+                for line in describe_times(&answer, now) {
+                    say(&line);
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(r) => {
@@ -327,7 +369,10 @@ async fn run(o: Options) -> Result<ExitCode, (u8, String)> {
             say(&format!("error:       {}", text(r.error_code())));
             say(&format!("reason:      {}", text(r.reason())));
             say(&format!("description: {}", text(r.description())));
-            if matches!(r.kind(), RejectionKind::Unavailable) {
+            if matches!(
+                r.kind(),
+                RejectionKind::Unavailable | RejectionKind::IntrospectionUnavailable(_)
+            ) {
                 Ok(ExitCode::from(4))
             } else {
                 Ok(ExitCode::from(1))
@@ -350,10 +395,13 @@ fn config(o: &Options) -> Result<AuthConfig, String> {
         .connect_timeout(Duration::from_secs(3))
         .fetch_timeout(Duration::from_secs(5))
         .without_token_cache();
-    for issuer in &o.issuers {
+    for (n, issuer) in o.issuers.iter().enumerate() {
         let mut i = Issuer::new(issuer.clone());
         if let Some(jwks) = &o.jwks_uri {
             i = i.jwks_uri(jwks.clone());
+        }
+        if o.introspect && n == 0 {
+            i = i.introspection(introspection_client()?);
         }
         builder = builder.issuer(i);
     }
@@ -366,6 +414,20 @@ fn config(o: &Options) -> Result<AuthConfig, String> {
     builder
         .build()
         .map_err(|e| format!("configuration error: {e}"))
+}
+
+/// The client credentials of `--introspect`, from the environment; an error never repeats
+/// the value.
+fn introspection_client() -> Result<Introspection, String> {
+    let value = std::env::var(INTROSPECTION_CLIENT).unwrap_or_default();
+    match value.split_once(':') {
+        Some((id, secret)) if !id.is_empty() && !secret.is_empty() => {
+            Ok(Introspection::new(id, secret))
+        }
+        _ => Err(format!(
+            "--introspect needs {INTROSPECTION_CLIENT}=client_id:client_secret in the environment"
+        )),
+    }
 }
 
 fn main() -> ExitCode {

@@ -350,3 +350,68 @@ fn the_readme_passes_the_token_on_standard_input() {
         assert!(line.contains(" inspect -"), "token in argv: {line}");
     }
 }
+
+/// `--introspect`: an opaque token is introspected with the credentials of
+/// `AUTHZ_INTROSPECTION_CLIENT` (never an argument), and the answer shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspects_an_opaque_token_with_credentials_from_the_environment() {
+    let issuer = issuer().await;
+    issuer.add_introspection_client("cli", "cli-secret");
+    let token = issuer.opaque_machine_token("reporting-service");
+    let mut args = verify_args(&issuer, "-");
+    args.push("--introspect".into());
+    let run_with = |client: Option<&'static str>, args: Vec<String>, token: String| async move {
+        let result = tokio::task::spawn_blocking(move || {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_axum-principal-cli"));
+            command
+                .args(&args)
+                .env_remove("AUTHZ_INTROSPECTION_CLIENT")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            if let Some(client) = client {
+                command.env("AUTHZ_INTROSPECTION_CLIENT", client);
+            }
+            let mut child = command.spawn()?;
+            if let Some(mut pipe) = child.stdin.take() {
+                pipe.write_all(token.as_bytes())?;
+            }
+            child.wait_with_output()
+        })
+        .await;
+        result.expect("joined").expect("the cli runs")
+    };
+    let out = run_with(Some("cli:cli-secret"), args.clone(), token.clone()).await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("verified: yes"), "{text}");
+    assert!(text.contains("kind:          machine"), "{text}");
+    assert!(text.contains("subject:       reporting-service"), "{text}");
+    assert!(text.contains("introspection answer:"), "{text}");
+    assert!(text.contains("\"active\": true"), "{text}");
+    assert!(!text.contains(&token), "the token is never printed");
+    assert_eq!(issuer.introspection_requests(), 1);
+
+    let out = run_with(Some("cli:wrong"), args.clone(), token.clone()).await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(
+        text.contains("reason:      introspection_credentials_refused"),
+        "{text}"
+    );
+
+    let out = run_with(None, args.clone(), token.clone()).await;
+    assert_eq!(out.status.code(), Some(2), "no credentials: a usage error");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.contains("AUTHZ_INTROSPECTION_CLIENT"), "{err}");
+
+    // Without --introspect an opaque token cannot be decoded, and nothing is asked.
+    args.pop();
+    let out = run_with(Some("cli:cli-secret"), args, token).await;
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        issuer.introspection_requests(),
+        2,
+        "only the two --introspect runs asked"
+    );
+}

@@ -71,7 +71,11 @@ pub fn auth_config_at(
             )
         })?;
         let preset = settings.providers.first().copied().unwrap_or_default();
-        builder = builder.issuer(Issuer::new(dev.issuer()).provider(preset));
+        let mut issuer = Issuer::new(dev.issuer()).provider(preset);
+        if let Some(introspection) = &settings.introspection {
+            issuer = introspection.apply(issuer);
+        }
+        builder = builder.issuer(issuer);
         if settings.audiences.is_empty() {
             vec![dev.audience().to_owned()]
         } else {
@@ -98,6 +102,9 @@ pub fn auth_config_at(
             }
             if let Some(claim) = settings.roles_claims.as_ref().and_then(|c| c.get(i)) {
                 issuer = issuer.roles_claim(claim.clone());
+            }
+            if let (0, Some(introspection)) = (i, &settings.introspection) {
+                issuer = introspection.apply(issuer);
             }
             builder = builder.issuer(issuer);
         }
@@ -139,6 +146,7 @@ fn config_problem(error: &ConfigError, jwks_uri: Option<&str>) -> ConfigProblem 
         ConfigError::InvalidDpop(_) => "AUTHZ_DPOP",
         // The one scope the configuration names: the MCP example's challenge scope.
         ConfigError::InvalidScope(_) => "AUTHZ_MCP_SCOPE",
+        ConfigError::InvalidIntrospection { .. } => "AUTHZ_INTROSPECTION_CLIENT",
         // NoIssuer, DuplicateIssuer, NoKeySource, HttpClient and anything added later: the
         // issuer settings are the closest match.
         _ => "AUTHZ_ISSUER",

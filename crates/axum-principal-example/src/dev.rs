@@ -20,6 +20,9 @@ pub struct DevTokens {
     /// `alice` again, signed in with a second factor (`acr` `urn:example:mfa`, `amr`
     /// `pwd otp`) when the issuer started: `/mfa` admits it for 5 minutes.
     pub mfa: String,
+    /// With `AUTHZ_INTROSPECTION_CLIENT`: an opaque token for `alice`, which the service
+    /// introspects at the development issuer (registered there with those credentials).
+    pub opaque: Option<String>,
 }
 
 /// How long the printed tokens are valid.
@@ -32,7 +35,12 @@ pub async fn start_dev_issuer(settings: &Settings) -> std::io::Result<MockIssuer
         .audiences
         .first()
         .map_or(DEFAULT_AUDIENCE, String::as_str);
-    MockIssuer::builder().audience(audience).start().await
+    let issuer = MockIssuer::builder().audience(audience).start().await?;
+    if let Some(introspection) = &settings.introspection {
+        let (id, secret) = introspection.credentials();
+        issuer.add_introspection_client(id, secret);
+    }
+    Ok(issuer)
 }
 
 /// Mints the printed tokens so that the configured classification recognises them: the
@@ -67,6 +75,10 @@ pub fn dev_tokens(
         false,
     )
     .try_sign()?;
+    let opaque = settings
+        .introspection
+        .as_ref()
+        .map(|_| marked(user_token("alice"), false).opaque());
     let admin = marked(
         // The full claim name is found first, so a dotted path works as a plain key too.
         user_token("admin-alice").claim(&settings.roles_claim, ["admin"]),
@@ -121,6 +133,7 @@ pub fn dev_tokens(
         admin,
         machine,
         mfa,
+        opaque,
     })
 }
 
@@ -143,7 +156,7 @@ pub fn print_dev_banner(issuer: &MockIssuer, tokens: &DevTokens, addr: SocketAdd
     let curl = |token: &str, path: &str| {
         format!("curl -s -H \"Authorization: Bearer {token}\" {base}{path}")
     };
-    let lines = [
+    let mut lines = vec![
         "Development mode: AUTHZ_ISSUER is not set, so an embedded mock issuer is running."
             .to_owned(),
         format!("issuer:   {}", issuer.issuer()),
@@ -184,5 +197,12 @@ pub fn print_dev_banner(issuer: &MockIssuer, tokens: &DevTokens, addr: SocketAdd
         "# no token: 401".to_owned(),
         format!("curl -s -i {base}/me"),
     ];
+    if let Some(opaque) = &tokens.opaque {
+        lines.push(
+            "# an opaque token, introspected at the issuer (AUTHZ_INTROSPECTION_CLIENT): 200"
+                .to_owned(),
+        );
+        lines.push(curl(opaque, "/me"));
+    }
     println!("{}", lines.join("\n"));
 }

@@ -9,6 +9,7 @@
 //! * [`dev`]: with no `AUTHZ_ISSUER`, the embedded development issuer and the tokens and
 //!   `curl` lines printed for it;
 //! * [`config`]: [`Settings`] → the library's `AuthConfig`;
+//! * [`opaque`]: `AUTHZ_INTROSPECTION_CLIENT`: the first issuer's opaque tokens, introspected;
 //! * [`shared`]: `AUTHZ_RATE_LIMIT` and `AUTHZ_REDIS_URL`: the quotas, and the Redis that
 //!   every instance shares them (and the DPoP replay store) through;
 //! * [`routes`]: the router, with guards as `route_layer` and as handler arguments;
@@ -22,6 +23,7 @@
 pub mod config;
 pub mod dev;
 pub mod metadata;
+pub mod opaque;
 pub mod routes;
 pub mod serve;
 pub mod settings;

@@ -96,6 +96,9 @@ pub struct Settings {
     /// `AUTHZ_MCP_SCOPE`, which its own settings read. The example service names none, so
     /// [`settings_from`] leaves it unset.
     pub challenge_scope: Option<String>,
+    /// Opaque tokens of the first issuer, introspected (`AUTHZ_INTROSPECTION_CLIENT`,
+    /// `AUTHZ_INTROSPECTION_CACHE_SECS`); none when unset.
+    pub introspection: Option<crate::opaque::IntrospectionSetting>,
 }
 
 /// `AUTHZ_RATE_LIMIT`: requests per minute for each user and for each machine.
@@ -332,7 +335,10 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         check_url(resource).map_err(|m| ConfigProblem::new("AUTHZ_RESOURCE", m))?;
     }
 
+    let introspection = crate::opaque::introspection_from(get)?;
+
     Ok(Settings {
+        introspection,
         bind,
         issuers,
         jwks_uri,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use aws_lc_rs::digest;
 use serde_json::{Map, Value};
 
+use crate::jws::{sign_compact, signing_input};
 use crate::keys::{random_hex, KeyMaterial};
-use crate::token::{sign_compact, signing_input};
 use crate::{b64url, now_unix, Error, KeyAlg};
 
 /// A client's DPoP key pair: it signs proofs, and its RFC 7638 thumbprint is what a bound

@@ -1,146 +1,19 @@
-//! The [`MockIssuer`] handle, its builder and the shared state behind both.
+//! The [`MockIssuer`] handle: its URLs, tokens, keys and faults, changed while it runs.
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
-use serde_json::{json, Value};
-use tokio::net::TcpListener;
+use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::keys::{random_hex, KeyMaterial};
-use crate::token::{sign_compact, TokenBuilder};
-use crate::{
-    b64url, Discovery, Error, Fault, KeyAlg, DEFAULT_AUDIENCE, DEFAULT_JWKS_CACHE_CONTROL,
-};
-
-/// Locks a std mutex, recovering the data if another thread panicked while
-/// holding it (a panicking test must not cascade into unrelated failures).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// One key the issuer created.
-struct KeyEntry {
-    kid: String,
-    material: Arc<KeyMaterial>,
-    published: bool,
-    retired: bool,
-}
-
-/// Mutable configuration and key set.
-pub(crate) struct State {
-    keys: Vec<KeyEntry>,
-    raw_jwks: Vec<Value>,
-    pub(crate) fault: Fault,
-    pub(crate) cache_control: Option<String>,
-    pub(crate) discovery: Discovery,
-    pub(crate) discovery_issuer: Option<String>,
-}
-
-/// State shared between the handles, the server task and token builders.
-pub(crate) struct Shared {
-    /// `http://127.0.0.1:PORT`
-    pub(crate) base_url: String,
-    /// `base_url` + path prefix.
-    pub(crate) issuer: String,
-    /// Normalised path prefix: empty, or `/segment[/segment…]` without a
-    /// trailing slash.
-    pub(crate) path_prefix: String,
-    pub(crate) audience: String,
-    pub(crate) default_alg: KeyAlg,
-    state: Mutex<State>,
-    discovery_requests: AtomicUsize,
-    jwks_requests: AtomicUsize,
-    log: Mutex<Vec<String>>,
-}
-
-/// A key selected for signing: its kid and private material.
-#[derive(Clone, Debug)]
-pub(crate) struct SigningKey {
-    pub(crate) kid: String,
-    pub(crate) material: Arc<KeyMaterial>,
-}
-
-impl Shared {
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
-    }
-
-    /// The newest published, non-retired key of `alg`.
-    pub(crate) fn signing_key(&self, alg: KeyAlg) -> Option<SigningKey> {
-        self.state()
-            .keys
-            .iter()
-            .rev()
-            .find(|k| k.material.alg() == alg && k.published && !k.retired)
-            .map(|k| SigningKey {
-                kid: k.kid.clone(),
-                material: Arc::clone(&k.material),
-            })
-    }
-
-    /// Any key ever created by the issuer, published or not.
-    pub(crate) fn key_by_kid(&self, kid: &str) -> Option<SigningKey> {
-        self.state()
-            .keys
-            .iter()
-            .find(|k| k.kid == kid)
-            .map(|k| SigningKey {
-                kid: k.kid.clone(),
-                material: Arc::clone(&k.material),
-            })
-    }
-
-    /// The JWKS document: published keys in creation order, then raw JWKs.
-    pub(crate) fn jwks(&self) -> Value {
-        let state = self.state();
-        let keys: Vec<Value> = state
-            .keys
-            .iter()
-            .filter(|k| k.published)
-            .map(|k| k.material.public_jwk(&k.kid))
-            .chain(state.raw_jwks.iter().cloned())
-            .collect();
-        json!({ "keys": keys })
-    }
-
-    /// The discovery / authorization-server metadata document.
-    pub(crate) fn discovery_document(&self) -> Value {
-        let reported_issuer = self
-            .state()
-            .discovery_issuer
-            .clone()
-            .unwrap_or_else(|| self.issuer.clone());
-        let issuer = &self.issuer;
-        json!({
-            "issuer": reported_issuer,
-            "jwks_uri": format!("{issuer}/jwks"),
-            "authorization_endpoint": format!("{issuer}/authorize"),
-            "token_endpoint": format!("{issuer}/token"),
-            "userinfo_endpoint": format!("{issuer}/userinfo"),
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "scopes_supported": ["openid", "profile", "email", "read:reports"],
-            "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
-        })
-    }
-
-    pub(crate) fn record_request(&self, line: String) {
-        lock(&self.log).push(line);
-    }
-
-    pub(crate) fn count_discovery(&self) {
-        self.discovery_requests.fetch_add(1, Ordering::SeqCst);
-    }
-
-    pub(crate) fn count_jwks(&self) {
-        self.jwks_requests.fetch_add(1, Ordering::SeqCst);
-    }
-}
+use crate::introspection::IntrospectionFault;
+use crate::jws::sign_compact;
+use crate::keys::KeyMaterial;
+use crate::state::{lock, unique_kid, KeyEntry, Shared};
+use crate::token::TokenBuilder;
+use crate::{b64url, Discovery, Error, Fault, KeyAlg};
 
 struct Inner {
     shared: Arc<Shared>,
@@ -169,196 +42,20 @@ impl fmt::Debug for MockIssuer {
     }
 }
 
-/// Configures a [`MockIssuer`] before it starts. Obtained from
-/// [`MockIssuer::builder`]; every setting is optional.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> std::io::Result<()> {
-/// use axum_principal_testkit::{KeyAlg, MockIssuer};
-///
-/// let issuer = MockIssuer::builder()
-///     .path_prefix("/realms/test")
-///     .audience("orders-api")
-///     .keys([KeyAlg::Es256])
-///     .default_alg(KeyAlg::Es256)
-///     .start()
-///     .await?;
-/// assert!(issuer.issuer().ends_with("/realms/test"));
-/// assert_eq!(issuer.audience(), "orders-api");
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct MockIssuerBuilder {
-    path_prefix: Option<String>,
-    audience: Option<String>,
-    cache_control: Option<Option<String>>,
-    keys: Option<Vec<KeyAlg>>,
-    default_alg: Option<KeyAlg>,
-    discovery: Discovery,
-    discovery_issuer: Option<String>,
-    fault: Fault,
-}
-
-impl MockIssuerBuilder {
-    /// Appends a path to the issuer URL, e.g. `"/realms/test"` gives
-    /// `http://127.0.0.1:PORT/realms/test`. Leading and trailing slashes are
-    /// normalised; `""` or `"/"` means no prefix (the default).
-    pub fn path_prefix(mut self, prefix: &str) -> Self {
-        self.path_prefix = Some(prefix.to_owned());
-        self
-    }
-
-    /// The `aud` claim of minted tokens. Default: [`DEFAULT_AUDIENCE`]
-    /// (`"https://api.example.test"`).
-    pub fn audience(mut self, audience: &str) -> Self {
-        self.audience = Some(audience.to_owned());
-        self
-    }
-
-    /// The `Cache-Control` header value of JWKS responses; `None` omits the
-    /// header. Default: `Some("max-age=300")`.
-    pub fn cache_control(mut self, value: Option<String>) -> Self {
-        self.cache_control = Some(value);
-        self
-    }
-
-    /// The keys to create at start, one per entry (repeat an algorithm to
-    /// create several keys of it; the last one becomes its signing key).
-    /// Default: one RS256, one ES256 and one EdDSA key.
-    pub fn keys(mut self, algs: impl IntoIterator<Item = KeyAlg>) -> Self {
-        self.keys = Some(algs.into_iter().collect());
-        self
-    }
-
-    /// The algorithm [`MockIssuer::token`] signs with unless told otherwise.
-    /// Default: [`KeyAlg::Rs256`].
-    pub fn default_alg(mut self, alg: KeyAlg) -> Self {
-        self.default_alg = Some(alg);
-        self
-    }
-
-    /// Which discovery documents to serve. Default: [`Discovery::Oidc`].
-    pub fn discovery(mut self, discovery: Discovery) -> Self {
-        self.discovery = discovery;
-        self
-    }
-
-    /// Makes the discovery documents report this `issuer` instead of the real
-    /// one. Default: the real issuer URL.
-    pub fn discovery_issuer(mut self, issuer: &str) -> Self {
-        self.discovery_issuer = Some(issuer.to_owned());
-        self
-    }
-
-    /// A fault active from the start. Default: [`Fault::None`].
-    pub fn fault(mut self, fault: Fault) -> Self {
-        self.fault = fault;
-        self
-    }
-
-    /// Generates the keys, binds `127.0.0.1:0` and starts serving on the
-    /// current tokio runtime.
-    ///
-    /// # Errors
-    ///
-    /// Fails if the listener cannot be bound or key generation fails.
-    ///
-    /// # Panics
-    ///
-    /// Panics if called outside a tokio runtime.
-    pub async fn start(self) -> std::io::Result<MockIssuer> {
-        let algs = self.keys.unwrap_or_else(|| KeyAlg::ALL.to_vec());
-        let mut keys: Vec<KeyEntry> = Vec::with_capacity(algs.len());
-        for alg in algs {
-            let kid = unique_kid(alg, |kid| keys.iter().any(|k| k.kid == kid));
-            keys.push(KeyEntry {
-                kid,
-                material: Arc::new(KeyMaterial::generate(alg)?),
-                published: true,
-                retired: false,
-            });
-        }
-
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-        let port = listener.local_addr()?.port();
-        let base_url = format!("http://127.0.0.1:{port}");
-        let path_prefix = normalise_prefix(self.path_prefix.as_deref().unwrap_or(""));
-        let shared = Arc::new(Shared {
-            issuer: format!("{base_url}{path_prefix}"),
-            base_url,
-            path_prefix,
-            audience: self.audience.unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
-            default_alg: self.default_alg.unwrap_or(KeyAlg::Rs256),
-            state: Mutex::new(State {
-                keys,
-                raw_jwks: Vec::new(),
-                fault: self.fault,
-                cache_control: self
-                    .cache_control
-                    .unwrap_or_else(|| Some(DEFAULT_JWKS_CACHE_CONTROL.to_owned())),
-                discovery: self.discovery,
-                discovery_issuer: self.discovery_issuer,
-            }),
-            discovery_requests: AtomicUsize::new(0),
-            jwks_requests: AtomicUsize::new(0),
-            log: Mutex::new(Vec::new()),
-        });
-
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let task = tokio::spawn(crate::server::serve(
-            listener,
-            Arc::clone(&shared),
-            shutdown_rx,
-        ));
-        Ok(MockIssuer {
+impl MockIssuer {
+    /// The handle of a running issuer (made by [`MockIssuerBuilder::start`]).
+    pub(crate) fn running(
+        shared: Arc<Shared>,
+        shutdown: watch::Sender<bool>,
+        task: JoinHandle<()>,
+    ) -> MockIssuer {
+        MockIssuer {
             inner: Arc::new(Inner {
                 shared,
                 shutdown,
                 task: Mutex::new(Some(task)),
             }),
-        })
-    }
-}
-
-fn normalise_prefix(prefix: &str) -> String {
-    let trimmed = prefix.trim_matches('/');
-    if trimmed.is_empty() {
-        String::new()
-    } else {
-        format!("/{trimmed}")
-    }
-}
-
-fn unique_kid(alg: KeyAlg, taken: impl Fn(&str) -> bool) -> String {
-    loop {
-        let kid = format!("{}-{}", alg.kid_prefix(), random_hex(4));
-        if !taken(&kid) {
-            return kid;
         }
-    }
-}
-
-impl MockIssuer {
-    /// Starts an issuer with the default settings: no path prefix, audience
-    /// `"https://api.example.test"`, one RS256 (the default signer), one ES256
-    /// and one EdDSA key, OIDC discovery on, no fault.
-    ///
-    /// # Errors
-    ///
-    /// Fails if the listener cannot be bound or key generation fails.
-    ///
-    /// # Panics
-    ///
-    /// Panics if called outside a tokio runtime.
-    pub async fn start() -> std::io::Result<MockIssuer> {
-        MockIssuerBuilder::default().start().await
-    }
-
-    /// Returns a builder to configure the issuer before starting it.
-    pub fn builder() -> MockIssuerBuilder {
-        MockIssuerBuilder::default()
     }
 
     fn shared(&self) -> &Shared {
@@ -560,12 +257,56 @@ impl MockIssuer {
         lock(&self.shared().log).clone()
     }
 
-    /// Resets both counters and clears the request log.
+    /// Requests received on the introspection path, whatever the answer was.
+    pub fn introspection_requests(&self) -> usize {
+        self.shared().introspection_requests.load(Ordering::SeqCst)
+    }
+
+    /// Lets a client (a resource server) ask the introspection endpoint, with HTTP Basic
+    /// (`client_secret_basic`) or form (`client_secret_post`) credentials. No client is
+    /// registered at start: every introspection request is refused with `401` until one is.
+    pub fn add_introspection_client(&self, client_id: &str, client_secret: &str) {
+        self.shared()
+            .state()
+            .introspection
+            .add_client(client_id, client_secret);
+    }
+
+    /// Revokes an opaque token: its introspection answers `{"active":false}` from now on.
+    /// Returns `false` if the issuer never issued it.
+    pub fn revoke(&self, token: &str) -> bool {
+        self.shared().state().introspection.revoke(token)
+    }
+
+    /// Injects a fault into the introspection endpoint's responses
+    /// ([`IntrospectionFault::None`] restores normal service).
+    pub fn set_introspection_fault(&self, fault: IntrospectionFault) {
+        self.shared().state().introspection.fault = fault;
+    }
+
+    /// An opaque token for a user: [`MockIssuer::token`]'s claims with `sub` and
+    /// `"scope":"openid profile"`, answered by introspection.
+    pub fn opaque_user_token(&self, sub: &str) -> String {
+        self.user_token_builder(sub).opaque()
+    }
+
+    /// An opaque client-credentials token, answered as such an answer usually is: its
+    /// `client_id` and no `sub` (`"scope":"read:reports"`).
+    pub fn opaque_machine_token(&self, client_id: &str) -> String {
+        self.token()
+            .without_claim("sub")
+            .claim("client_id", client_id)
+            .claim("scope", "read:reports")
+            .opaque()
+    }
+
+    /// Resets the request counters and clears the request log.
     pub fn reset_counters(&self) {
         let shared = self.shared();
         let mut log = lock(&shared.log);
         shared.discovery_requests.store(0, Ordering::SeqCst);
         shared.jwks_requests.store(0, Ordering::SeqCst);
+        shared.introspection_requests.store(0, Ordering::SeqCst);
         log.clear();
     }
 

@@ -51,6 +51,7 @@
 //! | `GET {issuer}/.well-known/openid-configuration` | OIDC discovery document |
 //! | `GET http://127.0.0.1:PORT/.well-known/oauth-authorization-server{prefix}` | RFC 8414 metadata (same document) |
 //! | `GET {issuer}/jwks` | `{"keys":[…]}` with `Cache-Control: max-age=300` |
+//! | `POST {issuer}/introspect` | RFC 7662 token introspection of the opaque tokens it issued ([`TokenBuilder::opaque`]), for the clients registered with [`MockIssuer::add_introspection_client`] (HTTP Basic or form credentials) |
 //! | anything else | `404` |
 //!
 //! The discovery documents can be switched off ([`Discovery`]) or made to
@@ -67,10 +68,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod builder;
 mod dpop;
+mod introspection;
 mod issuer;
+mod jws;
 mod keys;
 mod server;
+mod state;
 mod token;
 
 use std::fmt;
@@ -78,12 +83,18 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
+pub use builder::MockIssuerBuilder;
 pub use dpop::{access_token_hash, DpopKey, DpopProof};
-pub use issuer::{MockIssuer, MockIssuerBuilder};
+pub use introspection::IntrospectionFault;
+pub use issuer::MockIssuer;
 pub use token::TokenBuilder;
 
 /// The audience [`MockIssuer`] puts in tokens unless configured otherwise.
 pub const DEFAULT_AUDIENCE: &str = "https://api.example.test";
+
+/// The audience [`IntrospectionFault::WrongAudience`] answers with: another API of the same
+/// issuer.
+pub const OTHER_AUDIENCE: &str = "https://other-api.example.test";
 
 /// The `Cache-Control` value served with the JWKS unless configured otherwise.
 pub const DEFAULT_JWKS_CACHE_CONTROL: &str = "max-age=300";

@@ -16,8 +16,9 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::issuer::Shared;
-use crate::{Discovery, Fault};
+use crate::introspection::Reply;
+use crate::state::Shared;
+use crate::{Discovery, Fault, IntrospectionFault};
 
 type Body = Full<Bytes>;
 
@@ -67,14 +68,18 @@ enum Route {
     OidcDiscovery,
     Rfc8414,
     Jwks,
+    Introspect,
     NotFound,
 }
 
 fn route(shared: &Shared, method: &Method, path: &str) -> Route {
+    let prefix = shared.path_prefix.as_str();
+    if method == Method::POST && path.strip_prefix(prefix) == Some("/introspect") {
+        return Route::Introspect;
+    }
     if method != Method::GET && method != Method::HEAD {
         return Route::NotFound;
     }
-    let prefix = shared.path_prefix.as_str();
     if let Some(rest) = path.strip_prefix(prefix) {
         match rest {
             "/.well-known/openid-configuration" => return Route::OidcDiscovery,
@@ -101,7 +106,11 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> io::Result<Respo
     match route {
         Route::OidcDiscovery | Route::Rfc8414 => shared.count_discovery(),
         Route::Jwks => shared.count_jwks(),
+        Route::Introspect => shared.count_introspection(),
         Route::NotFound => {}
+    }
+    if route == Route::Introspect && shared.state().fault != Fault::Down {
+        return introspect(&shared, req).await;
     }
 
     let (fault, discovery, cache_control) = {
@@ -121,7 +130,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> io::Result<Respo
         Route::OidcDiscovery => discovery == Discovery::Oidc,
         Route::Rfc8414 => discovery != Discovery::None,
         Route::Jwks => true,
-        Route::NotFound => false,
+        Route::Introspect | Route::NotFound => false,
     };
     if !served {
         return Ok(text(StatusCode::NOT_FOUND, "not found\n".to_owned()));
@@ -149,6 +158,36 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> io::Result<Respo
         _ => json_response(Value::to_string(&shared.discovery_document())),
     };
     Ok(response)
+}
+
+/// `POST {issuer}/introspect`: the answer, after the endpoint's own fault's delay.
+async fn introspect(shared: &Shared, req: Request<Incoming>) -> io::Result<Response<Body>> {
+    let authorization = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = http_body_util::BodyExt::collect(req.into_body())
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let fault = shared.state().introspection.fault;
+    if let IntrospectionFault::Slow(delay) = fault {
+        tokio::time::sleep(delay).await;
+    }
+    let reply = shared
+        .state()
+        .introspection
+        .answer(authorization.as_deref(), &body);
+    let status = |code| StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Ok(match reply {
+        Reply::Json(code, body) => {
+            let mut response = json_response(body);
+            *response.status_mut() = status(code);
+            response
+        }
+        Reply::Text(code, body) => text(status(code), body),
+    })
 }
 
 fn text(status: StatusCode, body: String) -> Response<Body> {

@@ -6,28 +6,12 @@ use std::sync::Arc;
 use aws_lc_rs::hmac;
 use serde_json::{Map, Value};
 
-use crate::issuer::{Shared, SigningKey};
-use crate::keys::KeyMaterial;
+use crate::jws::{sign_compact, signing_input};
+use crate::state::{Shared, SigningKey};
 use crate::{b64url, now_unix, DpopKey, Error, KeyAlg};
 
 /// Default token lifetime in seconds.
 const DEFAULT_LIFETIME: i64 = 300;
-
-/// `b64url(header) + "." + b64url(claims)`.
-pub(crate) fn signing_input(header: &Map<String, Value>, claims: &Map<String, Value>) -> String {
-    format!(
-        "{}.{}",
-        b64url(Value::Object(header.clone()).to_string().as_bytes()),
-        b64url(Value::Object(claims.clone()).to_string().as_bytes())
-    )
-}
-
-/// Signs `signing_input` (`b64(header).b64(payload)`) and appends the
-/// signature segment.
-pub(crate) fn sign_compact(signing_input: String, key: &KeyMaterial) -> Result<String, Error> {
-    let signature = key.sign(signing_input.as_bytes())?;
-    Ok(format!("{signing_input}.{}", b64url(&signature)))
-}
 
 /// Builds and signs one JWT. Obtained from [`MockIssuer::token`](crate::MockIssuer::token),
 /// which fills in a valid header and claim set; every method consumes and
@@ -299,6 +283,13 @@ impl TokenBuilder {
         let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
         let tag = hmac::sign(&key, signing_input.as_bytes());
         format!("{signing_input}.{}", b64url(tag.as_ref()))
+    }
+
+    /// An opaque token (`mock_at_` and random hex, not a JWT) whose introspection at the
+    /// issuer's `POST {issuer}/introspect` answers these claims with `"active":true` (until
+    /// it expires or is [revoked](crate::MockIssuer::revoke)). The header is ignored.
+    pub fn opaque(self) -> String {
+        self.shared.issue_opaque(self.claims)
     }
 
     /// An unsecured JWS: header `alg` `"none"` (other header parameters,

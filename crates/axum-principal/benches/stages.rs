@@ -19,14 +19,18 @@
 //!   a fetched set, and `Authenticator::verify` on a token-cache hit (cache get + whole-token
 //!   compare + time re-check + key-still-present check), which is the lookup path a
 //!   repeated token takes;
+//! * `introspection`: `Authenticator::verify` on a verified-token-cache hit (a JWT) beside
+//!   an introspection answer-cache hit (an opaque token of the mock issuer, introspected
+//!   once before measuring);
 //! * `signature`: the signature check alone per algorithm, with this crate's prepared key
 //!   (`internals::PreparedKey`) beside `jsonwebtoken::crypto::verify` (aws-lc-rs
 //!   provider), both over the same token;
 //! * `classify`: `Classifier::new(Preset::Generic).classify` on a user and a machine claim set;
 //! * `verify`: `Authenticator::verify` end to end, token cache off (every stage) per algorithm;
 //! * `layer`: one request through an axum `Router` with `AuthLayer` via
-//!   `tower::ServiceExt::oneshot` (token cache on with a repeated token; cache off), and the
-//!   same router without the layer as the reference.
+//!   `tower::ServiceExt::oneshot` (token cache on with a repeated token; an opaque token
+//!   from the introspection answer cache; cache off), and the same router without the layer
+//!   as the reference.
 //!
 //! Tokens are minted by a `MockIssuer` started here; the authenticators use a static JWKS
 //! (`Issuer::static_jwks`), so nothing touches the network while measuring (the one fetched
@@ -41,7 +45,9 @@ use axum::Router;
 use axum_principal::internals::{
     parse_header, parse_token, parse_token_to_map, token_digest, token_locator, PreparedKey,
 };
-use axum_principal::{AuthConfig, AuthLayer, Authenticator, Classifier, Issuer, Preset, Principal};
+use axum_principal::{
+    AuthConfig, AuthLayer, Authenticator, Classifier, Introspection, Issuer, Preset, Principal,
+};
 use axum_principal_testkit::{KeyAlg, MockIssuer};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use http::{header, Request, StatusCode};
@@ -231,6 +237,40 @@ fn stages(c: &mut Criterion) {
     let stats = static_auth.token_cache_stats().expect("cache on");
     assert!(stats.hits > 0 && stats.misses == 1, "{stats:?}");
 
+    // --- introspection: an answer-cache hit beside a verified-token-cache hit ----------
+    let mut g = c.benchmark_group("introspection");
+    fx.mock
+        .add_introspection_client("bench-api", "bench-secret");
+    let opaque = fx.mock.opaque_user_token("alice");
+    let introspecting = Authenticator::new(
+        AuthConfig::builder()
+            .issuer(Issuer::new(fx.mock.issuer()).introspection(
+                Introspection::new("bench-api", "bench-secret").cache(Duration::from_secs(3600)),
+            ))
+            .audience(fx.mock.audience())
+            .build()
+            .expect("config"),
+    );
+    // One real call (discovery, then introspection) fills the answer cache.
+    fx.rt
+        .block_on(introspecting.verify(&opaque))
+        .expect("the mock issuer calls it active");
+    let calls = fx.mock.introspection_requests();
+    g.bench_function(BenchmarkId::new("verify", "token_cache_hit"), |b| {
+        b.to_async(&fx.rt)
+            .iter(|| async { static_auth.verify(black_box(&rs)).await.expect("hit") })
+    });
+    g.bench_function(BenchmarkId::new("verify", "introspection_cache_hit"), |b| {
+        b.to_async(&fx.rt)
+            .iter(|| async { introspecting.verify(black_box(&opaque)).await.expect("hit") })
+    });
+    g.finish();
+    assert_eq!(
+        fx.mock.introspection_requests(),
+        calls,
+        "every measured verification was an answer-cache hit"
+    );
+
     // --- signature --------------------------------------------------------------------
     let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
     let mut g = c.benchmark_group("signature");
@@ -343,6 +383,12 @@ fn stages(c: &mut Criterion) {
     });
     g.bench_function(BenchmarkId::new("token_cache_hit", "RS256"), |b| {
         b.to_async(&fx.rt).iter(|| call(&cached, &rs))
+    });
+    let introspected: Router = Router::new()
+        .route("/me", get(me))
+        .layer(AuthLayer::from_authenticator(introspecting.clone()));
+    g.bench_function(BenchmarkId::new("introspection_cache_hit", "opaque"), |b| {
+        b.to_async(&fx.rt).iter(|| call(&introspected, &opaque))
     });
     for &alg in &ALGS {
         let token = fx.token(alg);

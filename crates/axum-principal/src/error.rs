@@ -94,6 +94,19 @@ pub enum ConfigError {
     /// A DPoP setting ([`DpopConfig`](crate::dpop::DpopConfig)) that cannot work: a bad
     /// origin, window, algorithm list or nonce secret.
     InvalidDpop(&'static str),
+    /// An [`Introspection`](crate::Introspection) setting of this issuer that cannot work:
+    /// an empty client id or secret, a zero or too long timeout or cache lifetime, zero
+    /// limits, or an issuer template.
+    InvalidIntrospection {
+        /// The issuer's URL.
+        issuer: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Several issuers introspect opaque tokens and a token could go to more than one:
+    /// more than one has no [`token_prefix`](crate::Introspection::token_prefix), or one's
+    /// prefix starts another's. A token names no issuer; it is never sent to several.
+    AmbiguousIntrospection,
 }
 
 impl fmt::Display for ConfigError {
@@ -173,6 +186,13 @@ impl fmt::Display for ConfigError {
                 "issuer template {i:?} needs a jwks_uri or a static JWKS (it has no discovery document)"
             ),
             Self::InvalidDpop(what) => write!(f, "invalid DPoP setting: {what}"),
+            Self::InvalidIntrospection { issuer, reason } => {
+                write!(f, "issuer {issuer:?}: invalid introspection setting: {reason}")
+            }
+            Self::AmbiguousIntrospection => f.write_str(
+                "several issuers introspect opaque tokens, and some token could go to more than \
+                 one: give each a distinct token_prefix (no prefix may start another)",
+            ),
         }
     }
 }

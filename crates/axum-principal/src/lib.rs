@@ -33,8 +33,10 @@
 //! [`KeyStore`] gives the key named by `kid` (an unknown `kid` causes at most one coalesced
 //! refresh per cooldown); the signature, `iss`, `aud`, `exp`, `nbf`, `iat` and `typ` are
 //! checked; the [`Classifier`] decides user or machine and records why; the [`Principal`] is
-//! put into the request's extensions for extractors and [`guard`]s. `docs/architecture.md`
-//! follows the same request file by file.
+//! put into the request's extensions for extractors and [`guard`]s. A token that is not a
+//! JWT goes, when an [`Issuer`] is configured for it with [`Introspection`], to that
+//! issuer's RFC 7662 introspection endpoint, whose answer is checked and classified the
+//! same way. `docs/architecture.md` follows the same request file by file.
 //!
 //! Every refusal is an RFC 6750 response ([`AuthRejection`]); no response ever contains the
 //! token or key material.
@@ -53,6 +55,12 @@
 //! | `axum_principal_key_refresh_cooldowns_total` | `issuer` | unknown-`kid` refreshes skipped by the cooldown |
 //! | `axum_principal_stale_keys_total` | `issuer` | requests served from keys past their lifetime |
 //! | `axum_principal_rate_limit_store_failures_total` | `policy` | requests the shared quota store (Redis) did not answer in time |
+//! | `axum_principal_introspections_total` | `issuer`, `result` | introspection calls (RFC 7662), and calls the breaker spared |
+//! | `axum_principal_introspection_seconds` (histogram) | `issuer` | how long introspection calls took |
+//! | `axum_principal_introspection_cache_total` | `result` (`hit`/`miss`) | introspection-answer cache lookups |
+//! | `axum_principal_introspections_total` | `issuer`, `result` (`active`, or a refusal's or failure's reason) | introspection calls (and calls the breaker spared) |
+//! | `axum_principal_introspection_seconds` (histogram) | `issuer` | introspection call latency |
+//! | `axum_principal_introspection_cache_total` | `result` (`hit`/`miss`) | introspection answer-cache lookups |
 //!
 //! Labels never carry tokens, subjects or key ids. A refusal is counted once, by its
 //! [reason code](crate::AuthRejection::reason), when it becomes a response.
@@ -99,6 +107,7 @@ mod alg;
 mod crypto;
 mod error;
 mod headers;
+mod introspect;
 mod jwk;
 mod observe;
 mod redact;
@@ -111,7 +120,9 @@ pub mod internals;
 pub use alg::Algorithm;
 pub use authenticator::{AuthRequest, Authenticator, TokenCacheStats};
 pub use classify::{ClassifiedBy, Classifier, EntityProfile, Kind, Preset, Rule};
-pub use config::{AuthConfig, AuthConfigBuilder, ConfigError, Issuer, TokenCacheLimits, TypPolicy};
+pub use config::{
+    AuthConfig, AuthConfigBuilder, ConfigError, Introspection, Issuer, TokenCacheLimits, TypPolicy,
+};
 pub use guard::{
     guard_layer, AllOf, AnyOf, Denied, Guard, GuardLayer, Guarded, Names, RequireActor,
     RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireAuthContext, RequireDirect,
@@ -123,7 +134,8 @@ pub use layer::{AuthLayer, AuthService, AuthServiceFuture};
 pub use principal::{Actor, Claims, Machine, Principal, User};
 pub use redact::{redact_credentials, redact_url};
 pub use rejection::{
-    AuthRejection, InsufficientAuthentication, InvalidRequest, InvalidToken, RejectionKind, StepUp,
+    AuthRejection, InsufficientAuthentication, IntrospectionFailure, InvalidRequest, InvalidToken,
+    RejectionKind, StepUp,
 };
 pub use resource_metadata::ProtectedResourceMetadata;
 pub use scope::ScopeMatcher;

@@ -15,6 +15,9 @@
 //! | `axum_principal_key_refresh_cooldowns_total` | `issuer` | unknown-`kid` refreshes skipped by the cooldown |
 //! | `axum_principal_stale_keys_total` | `issuer` | requests served from keys past their lifetime |
 //! | `axum_principal_rate_limit_store_failures_total` | `policy` (`local`/`closed`) | commands the shared quota store (Redis) did not answer in time (the request then used the in-process quota, or was refused) |
+//! | `axum_principal_introspections_total` | `issuer`, `result` (`active`, a refusal's reason such as `inactive`, or a failure's such as `introspection_timeout`) | introspection calls, and calls the breaker spared |
+//! | `axum_principal_introspection_seconds` (histogram) | `issuer` | how long introspection calls took |
+//! | `axum_principal_introspection_cache_total` | `result` (`hit`/`miss`) | answer-cache lookups |
 //!
 //! Labels never carry tokens, subjects or key ids. A refusal is counted once, by its
 //! [reason code](crate::AuthRejection::reason), when it becomes a response.
@@ -84,6 +87,48 @@ pub(crate) fn stale_keys(issuer: &str) {
     #[cfg(feature = "metrics")]
     metrics::counter!("axum_principal_stale_keys_total", "issuer" => issuer.to_owned())
         .increment(1);
+}
+
+/// One introspection call and how it ended (`result`: `active`, a refusal's reason code, or
+/// a failure's); `elapsed` is `None` when no call was made (the breaker was open).
+pub(crate) fn introspection(
+    issuer: &str,
+    result: &'static str,
+    elapsed: Option<std::time::Duration>,
+) {
+    tracing::debug!(
+        issuer,
+        result,
+        elapsed_ms = elapsed.map(|d| d.as_millis()),
+        "token introspection"
+    );
+    #[cfg(feature = "metrics")]
+    {
+        metrics::counter!(
+            "axum_principal_introspections_total",
+            "issuer" => issuer.to_owned(),
+            "result" => result
+        )
+        .increment(1);
+        if let Some(elapsed) = elapsed {
+            metrics::histogram!("axum_principal_introspection_seconds", "issuer" => issuer.to_owned())
+                .record(elapsed.as_secs_f64());
+        }
+    }
+}
+
+/// An answer-cache lookup.
+pub(crate) fn introspection_cache(hit: bool) {
+    #[cfg(feature = "metrics")]
+    if hit {
+        metrics::counter!("axum_principal_introspection_cache_total", "result" => "hit")
+            .increment(1);
+    } else {
+        metrics::counter!("axum_principal_introspection_cache_total", "result" => "miss")
+            .increment(1);
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = hit;
 }
 
 /// The shared quota store (Redis) did not answer; `policy` is what was done (`open`: let

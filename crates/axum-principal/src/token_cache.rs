@@ -129,7 +129,7 @@ impl Entry {
 
 /// The entry, its `Arc`, the cache's key and bookkeeping, and the principal's fixed fields
 /// (the token's own bytes are added to it).
-const ENTRY_OVERHEAD: usize = 512;
+pub(crate) const ENTRY_OVERHEAD: usize = 512;
 /// One `serde_json::Value` (an enum of 32 bytes on 64-bit targets) with allocator slack.
 const VALUE_SIZE: usize = 48;
 /// One member of a `serde_json::Map` (a B-tree node slot: key `String` + value, amortised).
@@ -138,7 +138,7 @@ const MEMBER_SIZE: usize = 96;
 /// What a principal holds on the heap, estimated: its own fields, the claims' JSON text and
 /// index, and what the claims' `Map` takes once a handler asks for it
 /// ([`Principal::claims`]), so an entry never outgrows its weight later.
-fn principal_weight(principal: &Principal) -> usize {
+pub(crate) fn principal_weight(principal: &Principal) -> usize {
     let fields = principal
         .roles()
         .iter()
@@ -235,7 +235,7 @@ const SWEEP_EVERY_SECS: i64 = 60;
 
 /// How many shards: quick_cache's own choice (4 per core, a power of two), but none
 /// smaller than [`MIN_SHARD_BYTES`].
-fn shard_count(max_bytes: u64) -> u64 {
+pub(crate) fn shard_count(max_bytes: u64) -> u64 {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let wanted = u64::try_from(cores).unwrap_or(1).saturating_mul(4);
     let fits = (max_bytes / MIN_SHARD_BYTES).max(1);

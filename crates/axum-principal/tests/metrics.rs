@@ -271,3 +271,49 @@ async fn a_token_refused_after_its_verification_is_not_counted_as_verified() {
         1
     );
 }
+
+/// Introspection (RFC 7662): calls by result, their latency, and answer-cache lookups.
+#[tokio::test]
+async fn introspection_calls_latency_and_cache_hits_are_counted() {
+    use axum_principal::{AuthConfig, Introspection, Issuer};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let issuer = issuer().await;
+    issuer.add_introspection_client("orders-api", "orders-api-secret");
+    let introspection =
+        Introspection::new("orders-api", "orders-api-secret").cache(Duration::from_secs(60));
+    let config = AuthConfig::builder()
+        .issuer(Issuer::new(issuer.issuer()).introspection(introspection))
+        .audience(issuer.audience())
+        .clock(ManualClock::new());
+    let app = router(AuthLayer::new(build(config)));
+    let token = issuer.opaque_user_token("alice");
+    for _ in 0..3 {
+        assert_eq!(get_with(&app, "/me", &token).await.status, StatusCode::OK);
+    }
+    let revoked = issuer.opaque_user_token("bob");
+    assert!(issuer.revoke(&revoked));
+    assert_eq!(
+        get_with(&app, "/me", &revoked).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let snapshot = snapshot(&snapshotter);
+    let calls = "axum_principal_introspections_total";
+    assert_eq!(counter(&snapshot, calls, &[("result", "active")]), 1);
+    assert_eq!(counter(&snapshot, calls, &[("result", "inactive")]), 1);
+    let issuer_label = [("issuer", issuer.issuer())];
+    assert_eq!(counter(&snapshot, calls, &issuer_label), 2);
+    let cache = "axum_principal_introspection_cache_total";
+    assert_eq!(counter(&snapshot, cache, &[("result", "hit")]), 2);
+    assert_eq!(counter(&snapshot, cache, &[("result", "miss")]), 2);
+    let timed: usize = snapshot
+        .iter()
+        .filter(|(key, _, _, _)| key.key().name() == "axum_principal_introspection_seconds")
+        .map(|(_, _, _, value)| match value {
+            DebugValue::Histogram(samples) => samples.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(timed, 2, "one latency sample per call");
+}

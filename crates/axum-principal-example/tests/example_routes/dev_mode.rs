@@ -97,3 +97,23 @@ async fn dev_machine_token_follows_the_configured_provider_and_claim() {
     let me = get_with(&router, "/me", &tokens.admin).await.json();
     assert_eq!(me["classified_by"], format!("claim:{M2M_CLAIM}=false"));
 }
+
+/// With `AUTHZ_INTROSPECTION_CLIENT` in development mode, the development issuer knows the
+/// client and the banner's opaque token is introspected there.
+#[tokio::test]
+async fn dev_mode_prints_an_opaque_token_with_an_introspection_client() {
+    let settings =
+        settings(&[("AUTHZ_INTROSPECTION_CLIENT", "dev-api:dev-secret")]).expect("valid settings");
+    let (issuer, router, tokens) = dev_service(&settings).await;
+    let opaque = tokens.opaque.expect("an opaque token is printed");
+    let reply = get_with(&router, "/me", &opaque).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["subject"], "alice");
+    assert_eq!(issuer.introspection_requests(), 1);
+    let (_, _, without) = dev_service(&settings_or_panic()).await;
+    assert!(without.opaque.is_none());
+}
+
+fn settings_or_panic() -> Settings {
+    settings(&[]).expect("the empty environment is valid")
+}

@@ -10,6 +10,7 @@ mod classification;
 mod delegation;
 mod dev_mode;
 mod dpop;
+mod opaque;
 mod rate_limit;
 mod redaction;
 mod resource_metadata;

@@ -7,13 +7,12 @@ use std::borrow::Cow;
 use super::Authenticator;
 use crate::alg::Algorithm;
 use crate::binding::Binding;
-use crate::clock::unix_seconds;
 use crate::config::{Issuer, IssuerId};
 use crate::key_store::LookupError;
 use crate::principal::Principal;
 use crate::rejection::{InvalidToken, RejectionKind};
 use crate::token_cache::Verified;
-use crate::verify::{self, ClaimChecks, ClaimRead, Jws, RawClaims};
+use crate::verify::{self, ClaimRead, Jws, RawClaims};
 
 /// The issuer a token names, read once from its unverified claims: `iss` selects the issuer
 /// (with `tid` for a template), keys whose JWK `issuer` member names another are skipped,
@@ -125,31 +124,10 @@ impl Authenticator {
         issuer: &Issuer,
         issuer_url: &str,
     ) -> Result<(Principal, verify::Validity, Binding), InvalidToken> {
-        let c = &self.inner.config.inner;
-        let checks = ClaimChecks {
-            issuer: issuer_url,
-            audiences: issuer.audiences_or(&c.audiences),
-            leeway_secs: c.leeway_secs,
-            now_secs: unix_seconds(c.clock.now()),
-            client_id_as_audience: issuer.client_id_as_audience,
-        };
-        let validity = verify::check_claims(&claims, checks)?;
+        let validity = verify::check_claims(&claims, self.claim_checks(issuer, issuer_url))?;
         verify::check_access_token(&claims, issuer.accept_id_tokens)?;
         let binding = Binding::from_claims(&claims)?;
-        let classification = c.classifier.classify_for_issuer(
-            issuer.rules,
-            issuer.machine_claim.as_ref(),
-            &claims,
-        )?;
-        let principal = Principal::from_claims(
-            issuer_url,
-            claims,
-            validity.expires_at,
-            classification,
-            issuer.roles_claim.as_deref().unwrap_or(&c.roles_claim),
-        )?
-        .rendered_by(&self.inner.context.renderer)
-        .judged_by(&c.policy);
+        let principal = self.principal(claims, issuer, issuer_url, validity.expires_at)?;
         Ok((principal, validity, binding))
     }
 }

@@ -5,9 +5,11 @@
 //!    bytes), which then travels with the request;
 //! 2. [`cached`]: the verified-token cache answers only the very token it verified, while
 //!    it would still verify (the layer asks it first, without waiting);
-//! 3. a fresh token goes to its verification strategy: local JWT verification
-//!    ([`jwt`]: header, the issuer its `iss` selects, signature, claims, classification,
-//!    principal). Introspection (RFC 7662) plugs in beside it, in [`Authenticator::verify_fresh`];
+//! 3. a fresh token goes to its verification strategy, chosen in
+//!    [`Authenticator::verify_fresh`]: a JWS is verified locally ([`jwt`]: header, the
+//!    issuer its `iss` selects, signature, claims); an opaque token is introspected
+//!    (RFC 7662, [`introspected`]) at the one issuer configured for it. Both end in the
+//!    same classification and principal ([`claims`]);
 //! 4. [`sender`]: what the scheme requires of the sender (a bound token's certificate or
 //!    DPoP proof), on every request, cached token or not.
 //!
@@ -15,7 +17,9 @@
 //! when an entry point hands back an [`AuthRejection`].
 
 mod cached;
+mod claims;
 mod credentials;
+mod introspected;
 mod jwt;
 mod request;
 mod sender;
@@ -31,6 +35,7 @@ use self::credentials::{check_b64token, Presented, Scheme};
 pub use self::request::AuthRequest;
 use crate::binding::{Binding, ClientCertificate};
 use crate::config::AuthConfig;
+use crate::introspect::Introspectors;
 use crate::key_store::KeyStore;
 use crate::principal::{AuthContext, Principal};
 use crate::rejection::{AuthRejection, InvalidRequest, InvalidToken, RejectionKind};
@@ -49,6 +54,9 @@ struct AuthInner {
     config: AuthConfig,
     keys: KeyStore,
     cache: Option<Arc<TokenCache>>,
+    /// The introspecting issuers' state (endpoints, breakers, answer caches, calls in
+    /// flight): this authenticator's own, never shared with another configuration.
+    introspection: Option<Introspectors>,
     /// What the layer puts into every request (built once: one reference count to share).
     context: AuthContext,
 }
@@ -93,11 +101,13 @@ impl Authenticator {
         let context = AuthContext {
             renderer: Arc::new(config.inner.renderer.clone()),
         };
+        let introspection = Introspectors::new(&config);
         Self {
             inner: Arc::new(AuthInner {
                 config,
                 keys,
                 cache,
+                introspection,
                 context,
             }),
         }
@@ -313,19 +323,39 @@ impl Authenticator {
         if token.len() > max {
             return Err(too_large);
         }
-        let (principal, verified) = self.verify_fresh(token).await?;
-        let binding = verified.binding.clone();
-        self.remember(token.as_bytes(), &principal, verified);
-        Ok((principal, binding, false))
+        match self.verify_fresh(token).await? {
+            Fresh::Jwt(principal, verified) => {
+                let binding = verified.binding.clone();
+                self.remember(token.as_bytes(), &principal, verified);
+                Ok((principal, binding, false))
+            }
+            // Not for the verified-token cache: its entries are re-checked against the
+            // issuer's keys; introspection keeps its own cache.
+            Fresh::Introspected(answer, cached) => Ok((answer.principal, answer.binding, cached)),
+        }
     }
 
     /// The verification strategy for a token the cache does not hold. A JWS is verified
-    /// locally with its issuer's keys ([`jwt`]); introspection (RFC 7662), at the one issuer
-    /// configured for opaque tokens, plugs in here for a token that is not one. A JWS is
-    /// never handed to another strategy because its local verification failed.
-    async fn verify_fresh(&self, token: &str) -> Result<(Principal, Verified), RejectionKind> {
-        self.verify_jwt(token).await
+    /// locally with its issuer's keys ([`jwt`]); a token that is not one is introspected
+    /// (RFC 7662, [`introspected`]) at the one issuer configured for opaque tokens, or
+    /// refused as malformed without any I/O when none is. A JWS is never handed to
+    /// introspection because its local verification failed (an unknown `kid` included).
+    async fn verify_fresh(&self, token: &str) -> Result<Fresh, RejectionKind> {
+        if self.introspects(token) {
+            let (answer, cached) = self.introspect(token).await?;
+            return Ok(Fresh::Introspected(answer, cached));
+        }
+        let (principal, verified) = self.verify_jwt(token).await?;
+        Ok(Fresh::Jwt(principal, verified))
     }
+}
+
+/// What a strategy verified.
+enum Fresh {
+    /// A JWT verified locally, and what its verification used (for the token cache).
+    Jwt(Principal, Verified),
+    /// An introspection answer, and whether the answer cache gave it.
+    Introspected(crate::introspect::Introspected, bool),
 }
 
 /// Where a token's bytes come from, which decides how they are checked.

@@ -60,7 +60,9 @@ impl AuthConfigBuilder {
         }
         for issuer in &mut self.issuers {
             issuer.template = check_template(issuer)?;
+            issuer.introspection_endpoint = super::opaque::check_introspection(issuer)?;
         }
+        super::opaque::check_routing(&self.issuers)?;
         if self
             .issuers
             .iter()
@@ -244,11 +246,11 @@ impl AuthConfigBuilder {
 }
 
 /// The longest key TTL, refresh cooldown, backoff and stale window accepted.
-const MAX_KEY_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(super) const MAX_KEY_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The largest clock-skew leeway accepted.
 const MAX_LEEWAY: Duration = Duration::from_secs(24 * 3600);
 /// The longest connect or fetch timeout accepted.
-const MAX_TIMEOUT: Duration = Duration::from_secs(300);
+pub(super) const MAX_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// An issuer's URL; a template's with a sample tenant in place of `{tenantid}`.
 fn check_issuer_url(issuer: &super::Issuer) -> Result<reqwest::Url, ConfigError> {

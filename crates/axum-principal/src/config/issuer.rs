@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
+use super::introspection::Introspection;
 use crate::classify::Preset;
 use crate::tenant;
 
@@ -33,6 +34,10 @@ pub struct Issuer {
     pub(crate) tenants: Option<Tenants>,
     /// The template split at its placeholder, by `build()`.
     pub(crate) template: Option<Template>,
+    /// How this issuer's opaque tokens are introspected ([`Issuer::introspection`]).
+    pub(crate) introspection: Option<Introspection>,
+    /// The configured introspection endpoint, parsed by `build()`.
+    pub(crate) introspection_endpoint: Option<reqwest::Url>,
 }
 
 /// The tenants an issuer template admits.
@@ -109,6 +114,8 @@ impl Issuer {
             is_template: false,
             tenants: None,
             template: None,
+            introspection: None,
+            introspection_endpoint: None,
         }
     }
 
@@ -210,6 +217,14 @@ impl Issuer {
         self
     }
 
+    /// Verify this issuer's opaque tokens (anything that is not a JWS) by asking its token
+    /// introspection endpoint (RFC 7662), as [`Introspection`] says. Its JWTs are still
+    /// verified locally with its keys. Not for an [issuer template](Self::template).
+    pub fn introspection(mut self, introspection: Introspection) -> Self {
+        self.introspection = Some(introspection);
+        self
+    }
+
     /// Fetch keys from this JWKS URL and skip discovery.
     pub fn jwks_uri(mut self, uri: impl Into<String>) -> Self {
         self.jwks_uri = Some(uri.into());
@@ -270,6 +285,7 @@ impl fmt::Debug for Issuer {
             .field("roles_claim", &self.roles_claim)
             .field("machine_claim", &self.machine_claim)
             .field("tenants", &self.tenants)
+            .field("introspection", &self.introspection)
             .finish()
     }
 }

@@ -5,9 +5,11 @@
 mod build;
 #[cfg(test)]
 mod build_tests;
+mod introspection;
 mod issuer;
 mod issuers;
 mod limits;
+mod opaque;
 pub(crate) mod resource;
 
 use std::fmt;
@@ -27,6 +29,8 @@ use crate::rejection::{AuthRejection, Renderer};
 use crate::scope::ScopeMatcher;
 
 pub(crate) use self::build::check_url;
+pub(crate) use self::introspection::ClientAuth;
+pub use self::introspection::Introspection;
 pub use self::issuer::Issuer;
 pub(crate) use self::issuers::{IssuerId, Issuers};
 pub use self::limits::TokenCacheLimits;

@@ -265,7 +265,7 @@ pub(crate) fn jwks_uri_from_metadata(body: &[u8], issuer: &str) -> Result<Url, F
 }
 
 /// RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
-fn rfc8414_url(url: &Url) -> Option<String> {
+pub(crate) fn rfc8414_url(url: &Url) -> Option<String> {
     let host = url.host_str()?;
     let port = match url.port() {
         Some(p) => format!(":{p}"),

@@ -41,7 +41,7 @@ use crate::clock::Clock;
 use crate::config::{AuthConfig, IssuerId, JwksSource, KeyPolicy};
 use crate::jwk::VerifyingKey;
 
-pub(crate) use self::fetch::{jwks_uri_from_metadata, max_age};
+pub(crate) use self::fetch::{jwks_uri_from_metadata, max_age, rfc8414_url};
 use self::refresh::{FetchState, Reason};
 pub(crate) use self::set::KeySet;
 
@@ -89,8 +89,9 @@ impl IssuerKeys {
 
 /// Every configured issuer's keys, kept fresh. Cheap to clone; clones share the store.
 ///
-/// [`AuthLayer`](crate::AuthLayer) builds one; build your own with [`KeyStore::new`] to
-/// share it, or to [`warm`](Self::warm) it at start-up.
+/// Each [`Authenticator`](crate::Authenticator) builds one; reach it with
+/// [`Authenticator::key_store`](crate::Authenticator::key_store), to share it (share the
+/// authenticator) or to [`warm`](Self::warm) it at start-up.
 #[derive(Clone)]
 pub struct KeyStore {
     inner: Arc<Inner>,

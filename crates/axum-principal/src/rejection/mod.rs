@@ -21,7 +21,7 @@ mod reason;
 mod step_up;
 
 pub use dpop_proof::InvalidDpopProof;
-pub use reason::{InsufficientAuthentication, InvalidRequest, InvalidToken};
+pub use reason::{InsufficientAuthentication, IntrospectionFailure, InvalidRequest, InvalidToken};
 pub use step_up::StepUp;
 
 /// What went wrong, without how it is shown.
@@ -73,6 +73,10 @@ pub enum RejectionKind {
     /// A valid token whose sign-in is not strong or recent enough for the route (RFC 9470):
     /// 401 `insufficient_user_authentication` with `acr_values` and `max_age`.
     InsufficientUserAuthentication(Box<StepUp>),
+    /// An opaque token cannot be introspected (RFC 7662) right now: the issuer is
+    /// unreachable, slow, failing, or refuses this service's credentials: 503 with
+    /// `Retry-After`, never 401 (the token may well be valid).
+    IntrospectionUnavailable(IntrospectionFailure),
 }
 
 /// A custom renderer: turns a rejection into the response to send.
@@ -176,7 +180,9 @@ impl AuthRejection {
             | RejectionKind::UseDpopNonce { .. }
             | RejectionKind::DpopRequired
             | RejectionKind::InsufficientUserAuthentication(_) => StatusCode::UNAUTHORIZED,
-            RejectionKind::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            RejectionKind::ReplayStoreUnavailable | RejectionKind::IntrospectionUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             RejectionKind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             RejectionKind::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             RejectionKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -193,9 +199,9 @@ impl AuthRejection {
             RejectionKind::InvalidRequest(_) => "invalid_request",
             RejectionKind::InvalidToken(_) | RejectionKind::InvalidDpopToken(_) => "invalid_token",
             RejectionKind::InsufficientScope { .. } => "insufficient_scope",
-            RejectionKind::Unavailable | RejectionKind::ReplayStoreUnavailable => {
-                "temporarily_unavailable"
-            }
+            RejectionKind::Unavailable
+            | RejectionKind::ReplayStoreUnavailable
+            | RejectionKind::IntrospectionUnavailable(_) => "temporarily_unavailable",
             RejectionKind::InvalidDpopProof(_) => "invalid_dpop_proof",
             RejectionKind::UseDpopNonce { .. } => "use_dpop_nonce",
             RejectionKind::DpopRequired => "dpop_required",
@@ -217,6 +223,7 @@ impl AuthRejection {
             RejectionKind::UseDpopNonce { .. } => "use_dpop_nonce",
             RejectionKind::DpopRequired => "dpop_required",
             RejectionKind::ReplayStoreUnavailable => "replay_store_unavailable",
+            RejectionKind::IntrospectionUnavailable(f) => f.reason(),
             RejectionKind::InsufficientScope { .. } => "guard_refused",
             RejectionKind::Unavailable => "keys_unavailable",
             RejectionKind::MissingLayer => "missing_auth_layer",
@@ -239,6 +246,9 @@ impl AuthRejection {
             }
             RejectionKind::ReplayStoreUnavailable => {
                 "the DPoP replay store is unavailable; try again later"
+            }
+            RejectionKind::IntrospectionUnavailable(_) => {
+                "the authorization server cannot check the token right now; try again later"
             }
             RejectionKind::InsufficientScope { .. } => {
                 "the token does not grant access to this resource"
@@ -373,7 +383,8 @@ impl AuthRejection {
             | RejectionKind::InvalidDpopToken(_)
             | RejectionKind::UseDpopNonce { .. }
             | RejectionKind::DpopRequired
-            | RejectionKind::ReplayStoreUnavailable => None,
+            | RejectionKind::ReplayStoreUnavailable
+            | RejectionKind::IntrospectionUnavailable(_) => None,
         }
     }
 
@@ -442,7 +453,9 @@ impl AuthRejection {
                     response.headers_mut().insert(DPOP_NONCE, value);
                 }
             }
-            RejectionKind::Unavailable | RejectionKind::ReplayStoreUnavailable => {
+            RejectionKind::Unavailable
+            | RejectionKind::ReplayStoreUnavailable
+            | RejectionKind::IntrospectionUnavailable(_) => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));

@@ -92,6 +92,10 @@ pub enum InvalidToken {
     /// Bound to a client certificate (`cnf.x5t#S256`, RFC 8705) other than the one the
     /// connection presented.
     CertificateMismatch,
+    /// An opaque token its issuer's introspection endpoint (RFC 7662) does not call active:
+    /// `active` is not the JSON value `true` (revoked, expired, unknown, or for another
+    /// client).
+    Inactive,
 }
 
 impl InvalidToken {
@@ -120,6 +124,7 @@ impl InvalidToken {
             Self::ActorChainTooDeep => "actor_chain_too_deep",
             Self::TenantNotAllowed => "tenant_not_allowed",
             Self::CertificateMismatch => "certificate_mismatch",
+            Self::Inactive => "inactive",
         }
     }
 
@@ -149,6 +154,49 @@ impl InvalidToken {
             Self::ActorChainTooDeep => "the token's chain of actors is too deep",
             Self::TenantNotAllowed => "the token's tenant is not trusted",
             Self::CertificateMismatch => "the token is bound to another client certificate",
+            Self::Inactive => "the token is not active",
+        }
+    }
+}
+
+/// Why an opaque token could not be introspected (RFC 7662): the issuer's fault or this
+/// service's, never the token's, so the answer is 503, not 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IntrospectionFailure {
+    /// The endpoint is not known: discovery failed, or the issuer's metadata names no
+    /// `introspection_endpoint`.
+    NoEndpoint,
+    /// No connection, or the connection failed before an answer.
+    Unreachable,
+    /// No answer within the timeout.
+    Timeout,
+    /// An HTTP status other than 200 (a 5xx, a redirect, an unexpected 4xx).
+    ErrorStatus,
+    /// A body that is not one JSON object, or larger than the cap.
+    BadResponse,
+    /// The endpoint refused this service's own client credentials (401 or 403): a
+    /// configuration error of this service, logged as such.
+    CredentialsRefused,
+    /// Recent calls failed: the issuer's breaker is open and no call is made until its
+    /// cool-down ends.
+    BreakerOpen,
+    /// Too many introspection calls to this issuer are in flight already.
+    Busy,
+}
+
+impl IntrospectionFailure {
+    /// A stable code for logs and metrics.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::NoEndpoint => "introspection_no_endpoint",
+            Self::Unreachable => "introspection_unreachable",
+            Self::Timeout => "introspection_timeout",
+            Self::ErrorStatus => "introspection_error_status",
+            Self::BadResponse => "introspection_bad_response",
+            Self::CredentialsRefused => "introspection_credentials_refused",
+            Self::BreakerOpen => "introspection_breaker_open",
+            Self::Busy => "introspection_busy",
         }
     }
 }

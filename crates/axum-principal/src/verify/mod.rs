@@ -227,6 +227,16 @@ pub(crate) fn check_claims<C: ClaimRead + ?Sized>(
         Some(Claim::Str(_)) | None => return Err(InvalidToken::UnknownIssuer),
         Some(_) => return Err(InvalidToken::InvalidClaim),
     }
+    check_registered(claims, checks)
+}
+
+/// The registered claims but `iss`: `sub`'s type, `exp` (required), `nbf`, `iat` and `aud`.
+/// An introspection answer, whose `iss` is optional, is checked with this alone after its
+/// own `iss` check.
+pub(crate) fn check_registered<C: ClaimRead + ?Sized>(
+    claims: &C,
+    checks: ClaimChecks<'_>,
+) -> Result<Validity, InvalidToken> {
     match claims.claim("sub") {
         None | Some(Claim::Str(_)) => {}
         Some(_) => return Err(InvalidToken::InvalidClaim),
@@ -305,6 +315,30 @@ fn numeric_date<C: ClaimRead + ?Sized>(
         }
         Some(_) => Err(InvalidToken::InvalidClaim),
     }
+}
+
+/// Whether `token` is a JWS compact serialization: three dot-separated base64url segments
+/// whose first decodes to a JSON object. Only such a token is verified locally; anything
+/// else (Hydra's `ory_at_….…` has two segments) is an opaque token, for introspection. Cheap
+/// and allocation-light: the header alone is decoded.
+pub(crate) fn is_jws(token: &str) -> bool {
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let base64url = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if !(base64url(header) && base64url(payload) && base64url(signature)) {
+        return false;
+    }
+    URL_SAFE_NO_PAD.decode(header).is_ok_and(|bytes| {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok()
+            && bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+    })
 }
 
 /// Decodes a token's header and claims without verifying anything, for diagnostics (the

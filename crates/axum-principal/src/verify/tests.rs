@@ -352,3 +352,26 @@ fn indexed_claims_read_like_the_decoded_map() {
     assert_eq!(jws.claims.len(), map.len());
     assert_eq!(jws.claims.map(), &map);
 }
+
+/// CONTRACT.md's definition: three dot-separated base64url segments whose first decodes to
+/// a JSON object. Anything else is opaque (and goes to introspection when configured).
+#[test]
+fn a_jws_is_three_base64url_segments_with_an_object_first() {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256"}"#);
+    let array = URL_SAFE_NO_PAD.encode(b"[1]");
+    for (token, jws) in [
+        (format!("{header}.e30.c2ln"), true),
+        (format!("{header}.e30."), true),
+        (format!("{header}.e30"), false),
+        (format!("{header}.e30.c2ln.x"), false),
+        (format!("{array}.e30.c2ln"), false),
+        (format!("{header}.e3+0.c2ln"), false),
+        (format!("{header}=.e30.c2ln"), false),
+        ("ory_at_Zm9vYmFy.c2lnbmF0dXJl".to_owned(), false),
+        ("opaque-token".to_owned(), false),
+        ("a.b.c".to_owned(), false),
+        (".e30.c2ln".to_owned(), false),
+    ] {
+        assert_eq!(super::is_jws(&token), jws, "{token}");
+    }
+}

@@ -1,12 +1,15 @@
 //! The library through its public API: the contract's errors, verification, the key store,
-//! the verified-token cache, tenants, DPoP and mTLS, protected resource metadata, step-up
-//! and scope matching, and property tests. One test binary; each module is one family.
+//! the verified-token cache, tenants, introspection (RFC 7662), DPoP and mTLS, protected
+//! resource metadata, step-up and scope matching, and property tests. One test binary; each
+//! module is one family.
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod contract_errors;
 mod dpop;
+mod introspection;
+mod introspection_cost;
 mod key_store;
 mod mtls_handshake;
 mod properties;

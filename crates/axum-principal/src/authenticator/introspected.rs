@@ -1,0 +1,144 @@
+//! Step 3 for an opaque token: introspection (RFC 7662) at the one issuer configured for
+//! it. The answer cache first (when on), else the call for this token (shared by every
+//! request presenting it, on its own task), through the issuer's breaker; then the answer's
+//! checks and the same classification and principal as a JWT's. Answers never go into the
+//! verified-token cache, whose entries are re-checked against a key set.
+
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use super::Authenticator;
+use crate::clock::unix_seconds;
+use crate::introspect::{self, Introspected, IssuerState, Outcome, TokenBytes};
+use crate::rejection::{IntrospectionFailure, InvalidToken, RejectionKind};
+
+impl Authenticator {
+    /// Whether `token` goes to introspection: it is not a JWS and an issuer introspects.
+    pub(super) fn introspects(&self, token: &str) -> bool {
+        self.inner.introspection.is_some() && !crate::verify::is_jws(token)
+    }
+
+    /// An opaque token's principal and binding, and whether the answer cache gave it.
+    pub(super) async fn introspect(
+        &self,
+        token: &str,
+    ) -> Result<(Introspected, bool), RejectionKind> {
+        let unknown = RejectionKind::InvalidToken(InvalidToken::Malformed);
+        let introspectors = self.inner.introspection.as_ref().ok_or(unknown.clone())?;
+        // No issuer takes this token (only prefixed ones, and it has none of theirs).
+        let state = introspectors.route(token).ok_or(unknown)?;
+        let now = unix_seconds(self.inner.config.inner.clock.now());
+        if let Some(cache) = &state.cache {
+            let hit = cache.get(token.as_bytes(), now);
+            crate::observe::introspection_cache(hit.is_some());
+            if let Some(answer) = hit {
+                return Ok((answer, true));
+            }
+        }
+        let id = state.id;
+        let auth = self.clone();
+        let outcome = state
+            .flights
+            .run(token.as_bytes(), move |token: Arc<TokenBytes>| async move {
+                auth.call_issuer(id, &token).await
+            })
+            .await;
+        outcome.map(|answer| (answer, false))
+    }
+
+    /// The call itself, on its own task: the breaker, the endpoint, the exchange, the
+    /// checks; an accepted answer is cached before the call leaves the flight map.
+    async fn call_issuer(&self, id: crate::config::IssuerId, token: &TokenBytes) -> Outcome {
+        let c = &self.inner.config.inner;
+        let state = self
+            .inner
+            .introspection
+            .as_ref()
+            .and_then(|i| i.get(id))
+            .ok_or(RejectionKind::InvalidToken(InvalidToken::Malformed))?;
+        let issuer = c
+            .issuers
+            .get(id)
+            .ok_or(RejectionKind::InvalidToken(InvalidToken::UnknownIssuer))?;
+        let millis = || {
+            c.clock
+                .now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        };
+        if !state.breaker.admit(millis()) {
+            let failure = IntrospectionFailure::BreakerOpen;
+            crate::observe::introspection(&issuer.url, failure.reason(), None);
+            return Err(RejectionKind::IntrospectionUnavailable(failure));
+        }
+        // The bytes passed the b64token check or came as `&str`: UTF-8.
+        let token_text = std::str::from_utf8(token.as_bytes())
+            .map_err(|_| RejectionKind::InvalidToken(InvalidToken::Malformed))?;
+        let started = std::time::Instant::now();
+        let answered = self.exchange(state, &issuer.url, token_text).await;
+        let elapsed = Some(started.elapsed());
+        let claims = match answered {
+            Ok(claims) => {
+                state.breaker.succeeded();
+                claims
+            }
+            Err(failure) => {
+                state.breaker.failed(millis());
+                if failure == IntrospectionFailure::CredentialsRefused {
+                    tracing::error!(
+                        issuer = %issuer.url,
+                        "the introspection endpoint refused this service's client credentials: \
+                         a configuration error of this service (check the client id and secret)"
+                    );
+                }
+                crate::observe::introspection(&issuer.url, failure.reason(), elapsed);
+                return Err(RejectionKind::IntrospectionUnavailable(failure));
+            }
+        };
+        let accepted = self.accept_answer(claims, issuer);
+        let result = match &accepted {
+            Ok(_) => "active",
+            Err(RejectionKind::InvalidToken(reason)) => reason.reason(),
+            Err(_) => "refused",
+        };
+        crate::observe::introspection(&issuer.url, result, elapsed);
+        if let (Ok(answer), Some(cache)) = (&accepted, &state.cache) {
+            let now = unix_seconds(c.clock.now());
+            cache.insert(token.as_bytes(), answer, now);
+        }
+        accepted
+    }
+
+    /// The endpoint (found once) and the exchange.
+    async fn exchange(
+        &self,
+        state: &IssuerState,
+        issuer_url: &str,
+        token: &str,
+    ) -> Result<crate::verify::RawClaims, IntrospectionFailure> {
+        let c = &self.inner.config.inner;
+        let max_bytes = c.keys.max_response_bytes;
+        let endpoint = state.endpoint.get(&c.http, issuer_url, max_bytes).await?;
+        introspect::introspect(&c.http, &endpoint, &state.settings, token, max_bytes).await
+    }
+
+    /// An answer's checks, then its members as the token's claims.
+    fn accept_answer(
+        &self,
+        claims: crate::verify::RawClaims,
+        issuer: &crate::config::Issuer,
+    ) -> Outcome {
+        let invalid = RejectionKind::InvalidToken;
+        let checks = self.claim_checks(issuer, &issuer.url);
+        let (validity, binding) =
+            introspect::check(&claims, checks, issuer.accept_id_tokens).map_err(invalid)?;
+        let principal = self
+            .principal(claims, issuer, &issuer.url, validity.expires_at)
+            .map_err(invalid)?;
+        Ok(Introspected {
+            principal,
+            binding,
+            expires_at: validity.expires_at,
+        })
+    }
+}

@@ -1,0 +1,192 @@
+//! [`Introspection`]: how one issuer's opaque tokens are introspected, as the user wrote it
+//! (the machinery is `introspect/`).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use super::TokenCacheLimits;
+
+/// How this service authenticates at the introspection endpoint (RFC 7662 §2.1, with the
+/// client authentication methods of RFC 6749 §2.3 / OpenID Connect Core §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientAuth {
+    /// `client_secret_basic`: HTTP Basic with the form-encoded id and secret.
+    Basic,
+    /// `client_secret_post`: `client_id` and `client_secret` in the form body.
+    Post,
+}
+
+/// A client secret: never shown (`Debug` prints `<redacted>`), wiped from memory when the
+/// last configuration holding it goes.
+#[derive(Clone)]
+pub(crate) struct Secret(Arc<Zeroizing<String>>);
+
+impl Secret {
+    pub(crate) fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Opaque tokens of an [`Issuer`](crate::Issuer), verified by asking the issuer (RFC 7662
+/// token introspection). Set with [`Issuer::introspection`](crate::Issuer::introspection).
+///
+/// A bearer token that is not a JWS (three dot-separated base64url segments whose first
+/// decodes to a JSON object) goes to the one issuer configured for opaque tokens; with
+/// several, each needs a [`token_prefix`](Self::token_prefix) (a token names no issuer, and
+/// is never sent to more than one). JWTs are still verified locally, and a JWT that fails
+/// local verification is never introspected.
+///
+/// The answer decides: `active` must be the JSON value `true`; `iss`, when present, must be
+/// the issuer; `aud` must be present and name an accepted audience; `exp` must be present
+/// and not past. Its members are then the token's claims: the same classification, roles,
+/// scopes, actor and guards as for a JWT of that issuer; a `cnf` member or `token_type`
+/// `DPoP` makes it a bound token. An issuer that cannot answer (unreachable, slow, 5xx, not
+/// JSON, refusing this service's credentials) gives 503, never 401.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_principal::{AuthConfig, Introspection, Issuer};
+///
+/// let config = AuthConfig::builder()
+///     .issuer(
+///         Issuer::new("https://hydra.example.com/")
+///             .introspection(Introspection::new("orders-api", "s3cret").cache(Duration::from_secs(30))),
+///     )
+///     .audience("https://orders.example.com")
+///     .build()?;
+/// # let _ = config;
+/// # Ok::<(), axum_principal::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct Introspection {
+    pub(crate) client_id: Arc<str>,
+    pub(crate) secret: Secret,
+    pub(crate) auth: ClientAuth,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) token_prefix: Option<String>,
+    pub(crate) cache_ttl: Duration,
+    pub(crate) cache_limits: TokenCacheLimits,
+    pub(crate) timeout: Duration,
+    pub(crate) max_calls: usize,
+    pub(crate) breaker_threshold: u32,
+    pub(crate) breaker_cooldown: Duration,
+}
+
+impl Introspection {
+    /// Introspection with these client credentials, sent as HTTP Basic
+    /// (`client_secret_basic`, the default of RFC 6749 and RFC 7662). The endpoint is the
+    /// `introspection_endpoint` of the issuer's discovery document unless
+    /// [`endpoint`](Self::endpoint) names it. No cache; a 15 s timeout.
+    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        Self {
+            client_id: Arc::from(client_id.into()),
+            secret: Secret(Arc::new(Zeroizing::new(client_secret.into()))),
+            auth: ClientAuth::Basic,
+            endpoint: None,
+            token_prefix: None,
+            cache_ttl: Duration::ZERO,
+            cache_limits: TokenCacheLimits::default()
+                .max_entries(10_000)
+                .max_bytes(16 << 20),
+            timeout: Duration::from_secs(15),
+            max_calls: 256,
+            breaker_threshold: 3,
+            breaker_cooldown: Duration::from_secs(5),
+        }
+    }
+
+    /// Sends the credentials in the form body (`client_secret_post`) instead of HTTP Basic.
+    pub fn client_secret_post(mut self) -> Self {
+        self.auth = ClientAuth::Post;
+        self
+    }
+
+    /// The introspection endpoint, instead of discovery's `introspection_endpoint`
+    /// (`https://`, or `http://` on loopback).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// Only opaque tokens starting with `prefix` go to this issuer (Hydra's access tokens
+    /// start with `ory_at_`). Needed when several issuers introspect.
+    pub fn token_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.token_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Reuses an active answer for the same token (compared byte for byte, in this
+    /// authenticator, for this issuer) for at most `ttl`, and never past the answer's
+    /// `exp` (default: no cache, every request asks the issuer). A token revoked at the
+    /// issuer keeps working here for up to `ttl`. Inactive answers and failures are never
+    /// cached. At most a day.
+    pub fn cache(mut self, ttl: Duration) -> Self {
+        self.cache_ttl = ttl;
+        self
+    }
+
+    /// Bounds of the answer cache (default 10 000 entries and 16 MiB).
+    pub fn cache_limits(mut self, limits: TokenCacheLimits) -> Self {
+        self.cache_limits = limits;
+        self
+    }
+
+    /// How long one introspection call may take, answer read included (default 15 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The most introspection calls in flight to this issuer at once (default 256); a
+    /// request for another token beyond it gets 503. Requests presenting the same token
+    /// share one call.
+    pub fn max_concurrent_calls(mut self, calls: usize) -> Self {
+        self.max_calls = calls;
+        self
+    }
+
+    /// After `failures` calls in a row fail (the issuer unreachable, slow, answering an
+    /// error), no call is made for `cooldown`: requests get 503 at once, so an outage
+    /// costs the issuer no call per request. Then one call tries again (default 3 and 5 s).
+    pub fn breaker(mut self, failures: u32, cooldown: Duration) -> Self {
+        self.breaker_threshold = failures;
+        self.breaker_cooldown = cooldown;
+        self
+    }
+}
+
+impl fmt::Debug for Introspection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Introspection")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.secret)
+            .field("auth", &self.auth)
+            .field("endpoint", &self.endpoint)
+            .field("token_prefix", &self.token_prefix)
+            .field("cache_ttl", &self.cache_ttl)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_is_never_shown() {
+        let shown = format!("{:?}", Introspection::new("api", "hunter2-secret"));
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+        assert!(shown.contains("api"), "{shown}");
+    }
+}

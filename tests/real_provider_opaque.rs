@@ -1,0 +1,370 @@
+//! Opaque tokens end to end against a provider nobody here wrote: panva's `oidc-provider`
+//! (`tests/oidc-provider/harness.mjs --opaque`), whose access tokens for the API are opaque
+//! (`accessTokenFormat: 'opaque'`), with its RFC 7662 introspection and RFC 7009 revocation
+//! endpoints on. The layer finds the introspection endpoint through the provider's discovery
+//! document and authenticates with HTTP Basic as the API's own client.
+//!
+//! Client-credentials and user (authorization code) tokens are admitted and classified, a
+//! DPoP-bound one needs its proof, and each is refused on the request after its revocation.
+//!
+//! The harness's npm packages are installed by the first test that needs them
+//! (`crates/axum-principal/tests/common/node_deps.rs`); without Node.js the tests fail and say
+//! so.
+
+// The integration-test helpers of the library crate, shared rather than copied.
+#[path = "../crates/axum-principal/tests/common/mod.rs"]
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{header, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use axum_principal::dpop::DpopConfig;
+use axum_principal::{
+    guard_layer, AuthConfig, AuthConfigBuilder, AuthLayer, Introspection, Issuer, Principal,
+    RequireMachine,
+};
+use axum_principal_testkit::{DpopKey, KeyAlg};
+use common::{build, get_with, node_deps, with_reason_header, Reply};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Waiting for the harness's ready line (Node start-up and an RSA key generation).
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Deserialize)]
+struct Ready {
+    issuer: String,
+    admin: String,
+    audience: String,
+    machine_client: Client,
+    user: String,
+    introspection_client: Option<Client>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Client {
+    client_id: String,
+    client_secret: String,
+}
+
+/// The running `harness.mjs --opaque`; the `node` process is killed (and reaped) on drop,
+/// and exits by itself when its stdin closes.
+struct Harness {
+    child: Child,
+    _stdin: Option<ChildStdin>,
+    log: Arc<Mutex<String>>,
+    ready: Ready,
+    http: reqwest::Client,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        match tokio::task::spawn_blocking(Harness::start_blocking).await {
+            Ok(h) => h,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("harness start-up task: {e}"),
+        }
+    }
+
+    fn start_blocking() -> Harness {
+        if let Err(e) = node_deps::ensure() {
+            panic!("the real-provider test cannot run: {e}");
+        }
+        let dir = node_deps::harness_dir();
+        let mut child = Command::new("node")
+            .arg(dir.join("harness.mjs"))
+            .arg("--opaque")
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start `node harness.mjs --opaque`: {e}"));
+        let log = Arc::new(Mutex::new(String::new()));
+        if let Some(mut stderr) = child.stderr.take() {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stderr.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    if let Ok(mut log) = log.lock() {
+                        log.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    }
+                }
+            });
+        }
+        let (tx, rx) = mpsc::channel::<Ready>();
+        if let Some(stdout) = child.stdout.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    if let Ok(ready) = serde_json::from_str::<Ready>(&line) {
+                        let _ = tx.send(ready);
+                    }
+                }
+            });
+        }
+        let stdin = child.stdin.take();
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("a reqwest client");
+        // A failed start panics with the harness's output; dropping `stdin` then makes it exit.
+        let ready = match rx.recv_timeout(READY_TIMEOUT) {
+            Ok(ready) => ready,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let output = log.lock().map(|l| l.clone()).unwrap_or_default();
+                panic!("no ready line from the harness ({e}). Output:\n{output}")
+            }
+        };
+        assert!(
+            ready.introspection_client.is_some(),
+            "the harness did not start in --opaque mode"
+        );
+        Harness {
+            child,
+            _stdin: stdin,
+            log,
+            ready,
+            http,
+        }
+    }
+
+    fn fail(&self, what: &str, error: impl std::fmt::Display) -> ! {
+        let log = self.log.lock().map(|l| l.clone()).unwrap_or_default();
+        panic!("{what}: {error}\nharness output:\n{log}")
+    }
+
+    fn introspection_client(&self) -> &Client {
+        self.ready
+            .introspection_client
+            .as_ref()
+            .unwrap_or_else(|| self.fail("ready line", "no introspection client"))
+    }
+
+    async fn post(&self, request: reqwest::RequestBuilder, what: &str) -> Value {
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => self.fail(what, e),
+        };
+        let status = response.status();
+        let body: Value = match response.json().await {
+            Ok(v) => v,
+            Err(e) => self.fail(&format!("{what}: body"), e),
+        };
+        if !status.is_success() {
+            self.fail(what, format!("{status} {body}"));
+        }
+        body
+    }
+
+    /// The client-credentials grant at the standard token endpoint, with a DPoP proof or
+    /// without: `(token_type, access_token)`.
+    async fn machine_token(&self, dpop: Option<&DpopKey>) -> (String, String) {
+        let endpoint = format!("{}/token", self.ready.issuer);
+        let client = &self.ready.machine_client;
+        let form = url_form(&[
+            ("grant_type", "client_credentials"),
+            ("resource", &self.ready.audience),
+            ("scope", "api:read"),
+        ]);
+        let mut request = self
+            .http
+            .post(&endpoint)
+            .basic_auth(&client.client_id, Some(&client.client_secret))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form);
+        if let Some(key) = dpop {
+            request = request.header("dpop", key.proof("POST", &endpoint).sign());
+        }
+        let body = self.post(request, "client credentials grant").await;
+        let token_type = body["token_type"].as_str().unwrap_or_default().to_owned();
+        match body["access_token"].as_str() {
+            Some(t) => (token_type, t.to_owned()),
+            None => self.fail(
+                "client credentials grant",
+                format!("no access_token: {body}"),
+            ),
+        }
+    }
+
+    /// A user token: the harness runs the authorization code flow (+ PKCE).
+    async fn user_token(&self) -> String {
+        let request = self
+            .http
+            .post(format!("{}/user-token", self.ready.admin))
+            .json(&json!({ "account": self.ready.user }));
+        let body = self.post(request, "authorization code flow").await;
+        match body["access_token"].as_str() {
+            Some(t) => t.to_owned(),
+            None => self.fail(
+                "authorization code flow",
+                format!("no access_token: {body}"),
+            ),
+        }
+    }
+
+    /// Revokes `token` at the provider's revocation endpoint, as `client` (its owner).
+    async fn revoke(&self, token: &str, client: &str) {
+        let request = self
+            .http
+            .post(format!("{}/revoke", self.ready.admin))
+            .json(&json!({ "token": token, "client": client }));
+        let body = self.post(request, "revocation").await;
+        assert_eq!(body["status"], 200, "revocation: {body}");
+    }
+
+    /// A configuration trusting the provider, introspecting as the API's client (or with
+    /// `secret` in place of its own), refusals carrying their reason code.
+    fn config(&self, secret: Option<&str>) -> AuthConfigBuilder {
+        let client = self.introspection_client();
+        let secret = secret.unwrap_or(&client.client_secret);
+        with_reason_header(
+            AuthConfig::builder()
+                .issuer(
+                    Issuer::new(&self.ready.issuer)
+                        .introspection(Introspection::new(&client.client_id, secret)),
+                )
+                .audience(&self.ready.audience),
+        )
+    }
+}
+
+fn url_form(pairs: &[(&str, &str)]) -> String {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        form.append_pair(k, v);
+    }
+    form.finish()
+}
+
+async fn me(principal: Principal) -> Json<Principal> {
+    Json(principal)
+}
+
+/// `/me`, and `/machine` behind `RequireMachine`.
+fn app(config: AuthConfigBuilder) -> Router {
+    Router::new()
+        .route("/machine", get(me))
+        .route_layer(guard_layer(RequireMachine))
+        .route("/me", get(me))
+        .layer(AuthLayer::new(build(config)))
+}
+
+fn reason(reply: &Reply) -> &str {
+    reply.reason.as_deref().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_opaque_client_credentials_token_is_a_machine_until_revoked() {
+    let h = Harness::start().await;
+    let app = app(h.config(None));
+    let (token_type, token) = h.machine_token(None).await;
+    assert_eq!(token_type, "Bearer");
+    assert_eq!(
+        token.split('.').count(),
+        1,
+        "oidc-provider issued an opaque token"
+    );
+    let reply = get_with(&app, "/machine", &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let me = reply.json();
+    assert_eq!(me["kind"], "machine");
+    assert_eq!(
+        me["subject"], "svc-reporting",
+        "the client id, as there is no sub"
+    );
+    assert_eq!(me["client_id"], "svc-reporting");
+    assert_eq!(me["scopes"], json!(["api:read"]));
+    assert_eq!(me["issuer"], h.ready.issuer);
+    h.revoke(&token, "svc-reporting").await;
+    let reply = get_with(&app, "/machine", &token).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    assert_eq!(reason(&reply), "inactive");
+}
+
+#[tokio::test]
+async fn an_opaque_user_token_is_a_user_until_revoked() {
+    let h = Harness::start().await;
+    let app = app(h.config(None));
+    let token = h.user_token().await;
+    assert_eq!(
+        token.split('.').count(),
+        1,
+        "oidc-provider issued an opaque token"
+    );
+    let reply = get_with(&app, "/me", &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let me = reply.json();
+    assert_eq!(
+        (me["kind"].as_str(), me["subject"].as_str()),
+        (Some("user"), Some("alice"))
+    );
+    assert_eq!(me["client_id"], "web-app");
+    let refused = get_with(&app, "/machine", &token).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "a user is no machine"
+    );
+    h.revoke(&token, "web-app").await;
+    let reply = get_with(&app, "/me", &token).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    assert_eq!(reason(&reply), "inactive");
+}
+
+/// oidc-provider reports a DPoP-bound opaque token's `cnf.jkt` (and `token_type: DPoP`):
+/// refused as Bearer, admitted with a proof by its key.
+#[tokio::test]
+async fn a_dpop_bound_opaque_token_needs_its_proof() {
+    let h = Harness::start().await;
+    let key = DpopKey::generate(KeyAlg::Es256).expect("a DPoP key");
+    let (token_type, token) = h.machine_token(Some(&key)).await;
+    assert_eq!(token_type, "DPoP");
+    let app = common::dpop::app(h.config(None), DpopConfig::new(common::dpop::ORIGIN));
+    let reply = common::dpop::Call::bearer("/me", &token).send(&app).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reason(&reply), "bound_token_as_bearer");
+    let proof = key
+        .proof("GET", &common::dpop::url("/me"))
+        .access_token(&token)
+        .sign();
+    let reply = common::dpop::Call::dpop("/me", &token, proof)
+        .send(&app)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["kind"], "machine");
+}
+
+/// The provider refusing this service's own credentials is 503, never 401.
+#[tokio::test]
+async fn wrong_introspection_credentials_are_503() {
+    let h = Harness::start().await;
+    let app = app(h.config(Some("not-the-secret")));
+    let (_, token) = h.machine_token(None).await;
+    let reply = get_with(&app, "/me", &token).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
+    assert_eq!(reason(&reply), "introspection_credentials_refused");
+}
