@@ -112,3 +112,37 @@ async fn authz_leeway_secs_applies_to_auth_time() {
         reply.challenge()
     );
 }
+
+#[tokio::test]
+async fn an_introspected_opaque_token_is_judged_the_same_way() {
+    let h = harness_with(&[("AUTHZ_INTROSPECTION_CLIENT", "orders-api:orders-api-secret")]).await;
+    h.issuer
+        .add_introspection_client("orders-api", "orders-api-secret");
+    let opaque = |ago: i64| {
+        h.issuer
+            .token()
+            .claim("sub", "alice")
+            .acr(MFA)
+            .auth_time_in(-ago)
+            .opaque()
+    };
+    // 330 s: within 300 s plus the default 60 s leeway, which only the configuration's
+    // policy knows (a principal judged without it has no leeway).
+    let fresh = opaque(330);
+    assert_eq!(
+        get_with(&h.router, "/mfa", &fresh).await.status,
+        StatusCode::OK
+    );
+    let old = opaque(1000);
+    let reply = get_with(&h.router, "/mfa", &old).await;
+    reply.assert_error(
+        StatusCode::UNAUTHORIZED,
+        "insufficient_user_authentication",
+        Some(&old),
+    );
+    assert!(
+        reply.challenge().contains("max_age=300"),
+        "{}",
+        reply.challenge()
+    );
+}
