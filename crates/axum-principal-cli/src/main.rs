@@ -181,10 +181,16 @@ fn numeric_date(n: &serde_json::Number) -> Option<i64> {
     Some(f.floor() as i64)
 }
 
-/// One line per time claim: the value as the token has it, then what it means.
+/// One line per time claim: the value as the token has it, then what it means. `auth_time`
+/// is when the user signed in (what a step-up route's `max_age` is judged against).
 fn describe_times(claims: &Value, now: i64) -> Vec<String> {
     let mut lines = Vec::new();
-    for (name, label) in [("iat", "issued"), ("nbf", "not before"), ("exp", "expires")] {
+    for (name, label) in [
+        ("auth_time", "signed in"),
+        ("iat", "issued"),
+        ("nbf", "not before"),
+        ("exp", "expires"),
+    ] {
         match claims.get(name) {
             Some(Value::Number(n)) => match numeric_date(n) {
                 Some(t) if (EARLIEST_DATE..=LATEST_DATE).contains(&t) => {
@@ -193,11 +199,19 @@ fn describe_times(claims: &Value, now: i64) -> Vec<String> {
                 Some(_) => lines.push(format!(
                     "{label:<11} {n} (out of range: not a date between the years 1 and 9999)"
                 )),
+                None if name == "auth_time" => lines.push(format!(
+                    "{label:<11} {n} (out of range: beyond 64-bit seconds, read as absent by \
+                     axum-principal)"
+                )),
                 None => lines.push(format!(
                     "{label:<11} {n} (out of range: beyond 64-bit seconds, refused by \
                      axum-principal as invalid_claim)"
                 )),
             },
+            Some(other) if name == "auth_time" => lines.push(format!(
+                "{label:<11} {} (not a number: read as absent, so no step-up route admits it)",
+                json(other)
+            )),
             Some(other) => lines.push(format!("{label:<11} {} (not a number)", json(other))),
             None if name == "exp" => {
                 lines.push("expires     never (no exp: refused by axum-principal)".to_owned());
@@ -487,6 +501,24 @@ mod tests {
         assert_eq!(relative(i64::MIN, i64::MAX), "106751991167301 days ago");
         assert_eq!(relative(i64::MAX, i64::MIN), "in 106751991167301 days");
         assert_eq!(relative(i64::MIN, 0), "106751991167301 days ago");
+    }
+
+    #[test]
+    fn auth_time_is_shown_in_words_first() {
+        let now = 1_700_000_000;
+        let lines = describe_times(
+            &serde_json::json!({"exp": now + 300, "auth_time": now - 600}),
+            now,
+        );
+        assert_eq!(
+            lines,
+            [
+                "signed in   1699999400 (10 minutes ago)",
+                "expires     1700000300 (in 5 minutes)"
+            ]
+        );
+        let lines = describe_times(&serde_json::json!({"exp": now, "auth_time": "x"}), now);
+        assert!(lines[0].starts_with("signed in   \"x\" (not a number: read as absent"));
     }
 
     #[test]

@@ -51,7 +51,12 @@ fn stdout(o: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explains_a_user_token() {
     let issuer = issuer().await;
-    let token = issuer.user_token_with_roles("alice", &["admin"]);
+    let token = issuer
+        .token()
+        .claim("sub", "alice")
+        .claim("roles", ["admin"])
+        .auth_time_in(-120)
+        .sign();
     let out = run(verify_args(&issuer, &token), None).await;
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -62,6 +67,10 @@ async fn explains_a_user_token() {
     assert!(text.contains("roles:         admin"), "{text}");
     assert!(
         text.contains("expires") && text.contains("(in 5 minutes)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("signed in") && text.contains("(2 minutes ago)"),
         "{text}"
     );
     assert!(!text.contains(&token), "the token is never printed");

@@ -116,6 +116,9 @@ pub fn auth_config_at(
     if let Some(resource) = &settings.resource {
         builder = builder.resource(resource.clone());
     }
+    if let Some(scope) = &settings.challenge_scope {
+        builder = builder.challenge_scope(scope.clone());
+    }
 
     builder
         .build()
@@ -141,6 +144,8 @@ fn config_problem(error: &ConfigError, jwks_uri: Option<&str>) -> ConfigProblem 
         ConfigError::NoTenants(_) | ConfigError::InvalidTenant(_) => "AUTHZ_TENANTS",
         ConfigError::TemplateWithoutJwks(_) => "AUTHZ_JWKS_URI",
         ConfigError::InvalidDpop(_) => "AUTHZ_DPOP",
+        // The one scope the configuration names: the MCP example's challenge scope.
+        ConfigError::InvalidScope(_) => "AUTHZ_MCP_SCOPE",
         ConfigError::InvalidIntrospection { .. } => "AUTHZ_INTROSPECTION_CLIENT",
         // NoIssuer, DuplicateIssuer, NoKeySource, HttpClient and anything added later: the
         // issuer settings are the closest match.

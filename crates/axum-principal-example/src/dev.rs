@@ -17,6 +17,9 @@ pub struct DevTokens {
     pub admin: String,
     /// `reporting-service`, a machine with scope `read:reports`.
     pub machine: String,
+    /// `alice` again, signed in with a second factor (`acr` `urn:example:mfa`, `amr`
+    /// `pwd otp`) when the issuer started: `/mfa` admits it for 5 minutes.
+    pub mfa: String,
     /// With `AUTHZ_INTROSPECTION_CLIENT`: an opaque token for `alice`, which the service
     /// introspects at the development issuer (registered there with those credentials).
     pub opaque: Option<String>,
@@ -64,6 +67,14 @@ pub fn dev_tokens(
     };
 
     let user = marked(user_token("alice"), false).try_sign()?;
+    let mfa = marked(
+        user_token("alice")
+            .acr(crate::routes::MFA_ACR)
+            .amr(["pwd", "otp"])
+            .auth_time_in(0),
+        false,
+    )
+    .try_sign()?;
     let opaque = settings
         .introspection
         .as_ref()
@@ -121,6 +132,7 @@ pub fn dev_tokens(
         user,
         admin,
         machine,
+        mfa,
         opaque,
     })
 }
@@ -155,6 +167,7 @@ pub fn print_dev_banner(issuer: &MockIssuer, tokens: &DevTokens, addr: SocketAdd
         format!("USER_TOKEN={}", tokens.user),
         format!("ADMIN_TOKEN={}", tokens.admin),
         format!("MACHINE_TOKEN={}", tokens.machine),
+        format!("MFA_TOKEN={}", tokens.mfa),
         String::new(),
         "# health (no token needed): 200".to_owned(),
         format!("curl -s {base}/healthz"),
@@ -173,6 +186,15 @@ pub fn print_dev_banner(issuer: &MockIssuer, tokens: &DevTokens, addr: SocketAdd
         curl(&tokens.machine, "/machine"),
         curl(&tokens.user, "/user"),
         curl(&tokens.machine, "/reports"),
+        "# /mfa needs an MFA sign-in at most 5 minutes old (step-up, RFC 9470): 200, and for"
+            .to_owned(),
+        "# the user token 401 insufficient_user_authentication with acr_values and max_age"
+            .to_owned(),
+        curl(&tokens.mfa, "/mfa"),
+        format!(
+            "curl -s -i -H \"Authorization: Bearer {}\" {base}/mfa",
+            tokens.user
+        ),
         "# no token: 401".to_owned(),
         format!("curl -s -i {base}/me"),
     ];

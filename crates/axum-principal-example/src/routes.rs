@@ -5,13 +5,14 @@
 //! Guards are shown both ways the library offers them, with the same answers:
 //!
 //! * as a **`route_layer`**, added with `route_guarded` (`/admin`, `/machine`, `/user`,
-//!   `/direct`): the guard runs before the handler and its extractors, and the document
+//!   `/direct`, `/mfa`): the guard runs before the handler and its extractors, and the document
 //!   states its requirement;
 //! * as a **handler argument** (`/reports`: `_: Guarded<RequireScope<ReadReports>>`, the scope named
 //!   at compile time with [`names!`]), and the kind extractors [`Machine`] and [`User`],
 //!   which hand the handler the principal they checked.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aide::axum::routing::{get, get_with};
 use aide::axum::ApiRouter;
@@ -19,7 +20,7 @@ use aide::openapi::OpenApi;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Extension, Json, Router};
-use axum_principal::guard::Name;
+use axum_principal::guard::{Name, RequireAuthContext};
 use axum_principal::rate_limit::RateLimitLayer;
 use axum_principal::{
     names, AuthLayer, Guarded, Machine, Principal, ProtectedResourceMetadata, RequireDirect,
@@ -35,6 +36,12 @@ use crate::openapi::{self, OPENAPI_PATH};
 
 // The scope `/reports` requires, as a type: `RequireScope<ReadReports>`.
 names!(pub ReadReports = "read:reports");
+
+/// The authentication context class `/mfa` requires (`acr`).
+pub const MFA_ACR: &str = "urn:example:mfa";
+
+/// How recent a sign-in `/mfa` requires (`auth_time`), before the leeway.
+pub const MFA_MAX_AGE: Duration = Duration::from_secs(300);
 
 /// The whole service: `/healthz` (and, with `AUTHZ_RESOURCE`, the RFC 9728 document)
 /// outside the auth layer, every other route behind `layer`, each guard applied to its own
@@ -57,7 +64,14 @@ pub fn app_with_rate_limit(layer: AuthLayer, limits: Option<RateLimitLayer>) -> 
         .route_guarded("/machine", get(machine), RequireMachine)
         .route_guarded("/user", get(user), RequireUser)
         // A principal acting for itself: a delegated token (an `act` claim) → 403.
-        .route_guarded("/direct", get(direct), RequireDirect);
+        .route_guarded("/direct", get(direct), RequireDirect)
+        // Step-up (RFC 9470): an MFA sign-in at most 5 minutes old (AUTHZ_LEEWAY_SECS
+        // applies); any other token → 401 insufficient_user_authentication.
+        .route_guarded(
+            "/mfa",
+            get(mfa),
+            RequireAuthContext::acr([MFA_ACR]).max_age(MFA_MAX_AGE),
+        );
     // Inside the auth layer, which supplies the principal.
     if let Some(limits) = limits {
         protected = protected.layer(limits);
@@ -148,6 +162,10 @@ async fn user(User(principal): User) -> Json<Value> {
 
 async fn direct(principal: Principal) -> Json<Value> {
     allowed("direct", &principal)
+}
+
+async fn mfa(principal: Principal) -> Json<Value> {
+    allowed("mfa", &principal)
 }
 
 /// Runs only when the caller's scopes include `read:reports`; otherwise the argument

@@ -92,6 +92,10 @@ pub struct Settings {
     /// RFC 9728 document is served, every 401 and 403 challenge names it, and DPoP proofs'
     /// `htu` is checked against its origin (unset: `http://{BIND}`).
     pub resource: Option<String>,
+    /// A scope every 401 challenge names (RFC 6750 `scope`): the MCP example's
+    /// `AUTHZ_MCP_SCOPE`, which its own settings read. The example service names none, so
+    /// [`settings_from`] leaves it unset.
+    pub challenge_scope: Option<String>,
     /// Opaque tokens of the first issuer, introspected (`AUTHZ_INTROSPECTION_CLIENT`,
     /// `AUTHZ_INTROSPECTION_CACHE_SECS`); none when unset.
     pub introspection: Option<crate::opaque::IntrospectionSetting>,
@@ -351,6 +355,7 @@ pub fn settings_from(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, 
         roles_claims,
         tenants,
         dpop,
+        challenge_scope: None,
     })
 }
 

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Without `AUTHZ_ISSUER` it starts the embedded development issuer and prints tokens.
-//! The tools (`whoami`, `user_only`, `machine_or_admin`) are in `src/tools.rs`.
+//! The tools (`whoami`, `user_only`, `machine_or_admin`, `reports`) are in `src/tools.rs`;
+//! `AUTHZ_MCP_SCOPE` names a scope every call needs.
 
 use std::process::ExitCode;
 

@@ -10,6 +10,9 @@
 //!   server's URL (RFC 8707 `resource`), and the MCP authorization spec requires a server
 //!   to accept only tokens issued for it; set `AUTHZ_AUDIENCE` to accept another audience.
 //!
+//! and one of its own, `AUTHZ_MCP_SCOPE`: a scope every MCP call needs, named by every 401
+//! (see [`operation_scopes`](crate::tools::operation_scopes)).
+//!
 //! Without `AUTHZ_ISSUER` the example's development issuer runs inside, minting tokens for
 //! the resource.
 
@@ -46,12 +49,18 @@ pub fn mcp_settings(vars: impl Fn(&str) -> Option<String>) -> Result<Settings, C
     let value = |name: &str| vars(name).filter(|v| !v.trim().is_empty());
     let bind = value("BIND").unwrap_or_else(|| DEFAULT_BIND.to_string());
     let resource = value("AUTHZ_RESOURCE").unwrap_or_else(|| format!("http://{bind}{MCP_PATH}"));
-    settings_from(|name| match name {
+    let mut settings = settings_from(|name| match name {
         "BIND" => Some(bind.clone()),
         "AUTHZ_RESOURCE" => Some(resource.clone()),
         "AUTHZ_AUDIENCE" => value(name).or_else(|| Some(resource.clone())),
         _ => value(name),
-    })
+    })?;
+    settings.challenge_scope =
+        crate::tools::mcp_scope(value("AUTHZ_MCP_SCOPE")).map_err(|e| ConfigProblem {
+            variable: "AUTHZ_MCP_SCOPE",
+            message: e.to_string(),
+        })?;
+    Ok(settings)
 }
 
 /// The server: `POST /mcp` (and rmcp's `GET`/`DELETE` of the same path) behind `layer`,
@@ -86,9 +95,17 @@ pub fn app_with_sessions(
         mcp_config.allowed_hosts.push(authority);
     }
     let mcp = StreamableHttpService::new(|| Ok(PrincipalTools), sessions.clone(), mcp_config);
-    // The tools require no scope.
-    let metadata =
-        resource_metadata(config, []).map(|m| m.resource_name("axum-principal MCP example"));
+    // Scopes, checked before a tool runs: AUTHZ_MCP_SCOPE (the configuration's 401 scope)
+    // for every call, read:reports for `reports`.
+    let scopes = crate::tools::operation_scopes(config.challenge_scope());
+    let metadata = resource_metadata(config, scopes.scopes().iter().map(String::as_str))
+        .map(|m| m.resource_name("axum-principal MCP example"));
+    let mcp = tower::Layer::layer(
+        &scopes
+            .layer()
+            .expect("scope tokens: checked by AuthConfigBuilder::build"),
+        mcp,
+    );
 
     // Inside the auth layer (it needs the principal), in front of rmcp.
     let mut protected = Router::new()

@@ -1,4 +1,6 @@
-//! The tools: `whoami`, `user_only` and `machine_or_admin`.
+//! The tools: `whoami`, `user_only`, `machine_or_admin` and `reports`, and the scopes they
+//! need ([`operation_scopes`]).
+
 //!
 //! rmcp's streamable HTTP service puts the request's [`http::request::Parts`] into the
 //! extensions of every request it hands a handler ([`RequestContext::extensions`]); the
@@ -9,10 +11,17 @@
 //! Who may call what is decided by the library's guards ([`RequireUser`],
 //! [`RequireRoleOrMachine`]), so a tool refuses exactly as the HTTP routes of the example
 //! service do; MCP reports a refused tool call as a tool result with `isError: true`.
+//!
+//! Scopes are different: a client can act on a missing scope (re-authorize with it), so
+//! `reports`' scope is checked before the tool runs, by the
+//! [`OperationScopes`] layer, with an HTTP 403 naming every scope
+//! the call needs. The tool checks it again, in case the layer is left out.
 
 use std::sync::Arc;
 
-use axum_principal::{Guard, Principal, RequireRoleOrMachine, RequireUser};
+use axum_principal::{
+    ConfigError, Guard, Principal, RequireRoleOrMachine, RequireScope, RequireUser,
+};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -20,6 +29,8 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{json, Map, Value};
+
+use crate::operation_scopes::OperationScopes;
 
 /// The server's tools, stateless: every call reads its principal from its own request.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,6 +40,26 @@ pub struct PrincipalTools;
 const WHOAMI: &str = "whoami";
 const USER_ONLY: &str = "user_only";
 const MACHINE_OR_ADMIN: &str = "machine_or_admin";
+const REPORTS: &str = "reports";
+
+/// The scope `reports` needs (besides whatever every call needs).
+pub const READ_REPORTS: &str = "read:reports";
+
+/// The scopes of this server's operations: `every_call` (`AUTHZ_MCP_SCOPE`) for every
+/// request, and [`READ_REPORTS`] for the `reports` tool.
+pub fn operation_scopes(every_call: Option<&str>) -> OperationScopes {
+    OperationScopes::new()
+        .every_call(every_call)
+        .tool(REPORTS, [READ_REPORTS])
+}
+
+/// `AUTHZ_MCP_SCOPE`: one scope token, or unset.
+pub fn mcp_scope(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    match value {
+        Some(scope) => RequireScope::try_new(scope.clone()).map(|_| Some(scope)),
+        None => Ok(None),
+    }
+}
 
 /// The role `machine_or_admin` admits users with.
 const ADMIN_ROLE: &str = "admin";
@@ -49,6 +80,10 @@ impl PrincipalTools {
             (
                 MACHINE_OR_ADMIN,
                 "For machines, and users holding role admin; others are refused.",
+            ),
+            (
+                REPORTS,
+                "The caller's reports; needs the scope read:reports (HTTP 403 without it).",
             ),
         ]
         .into_iter()
@@ -75,6 +110,13 @@ impl PrincipalTools {
                 principal,
                 "machine_or_admin is for machines and users with role admin",
             ),
+            REPORTS => match RequireScope::new(READ_REPORTS).check(principal) {
+                Ok(()) => CallToolResult::success(vec![ContentBlock::text(format!(
+                    "reports for {}",
+                    principal.subject()
+                ))]),
+                Err(_) => refused("reports needs the scope read:reports"),
+            },
             _ => return None,
         })
     }

@@ -205,6 +205,29 @@ impl TokenBuilder {
         self.claim("iat", iat)
     }
 
+    /// Sets `acr`, the authentication context class the user signed in with (OpenID
+    /// Connect Core §2), for step-up tests (RFC 9470).
+    pub fn acr(self, acr: &str) -> Self {
+        self.claim("acr", acr)
+    }
+
+    /// Sets `amr`, the authentication methods used (RFC 8176: `pwd`, `otp`, `hwk`, …).
+    pub fn amr<I, S>(self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let methods: Vec<Value> = methods.into_iter().map(|m| Value::from(m.into())).collect();
+        self.claim("amr", methods)
+    }
+
+    /// Sets `auth_time`, when the user signed in, to now + `secs` (negative: that many
+    /// seconds ago).
+    pub fn auth_time_in(self, secs: i64) -> Self {
+        let auth_time = self.now.saturating_add(secs);
+        self.claim("auth_time", auth_time)
+    }
+
     /// The JOSE header as it would be signed by [`TokenBuilder::sign`].
     pub fn header_json(&self) -> Value {
         Value::Object(self.header.clone())

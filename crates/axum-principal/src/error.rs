@@ -55,6 +55,10 @@ pub enum ConfigError {
     /// A gRPC method pattern of [`GrpcMethodGuards`](crate::GrpcMethodGuards) that is not
     /// `/package.Service/Method` or `/package.Service/*`.
     InvalidGrpcMethod(String),
+    /// An `acr` value a step-up guard accepts that cannot be named in a challenge (not
+    /// printable ASCII without space, `"` or `\`), or a ladder's minimum that is not on the
+    /// ladder ([`RequireAuthContext`](crate::guard::RequireAuthContext)).
+    InvalidAcrValue(String),
     /// The HTTP client could not be built.
     HttpClient(String),
     /// A resource identifier ([`AuthConfigBuilder::resource`](crate::AuthConfigBuilder::resource))
@@ -144,6 +148,11 @@ impl fmt::Display for ConfigError {
             Self::InvalidGrpcMethod(m) => write!(
                 f,
                 "{m:?} is not a gRPC method pattern (/package.Service/Method or /package.Service/*)"
+            ),
+            Self::InvalidAcrValue(v) => write!(
+                f,
+                "{v:?} is not an acr value a step-up challenge can name (printable ASCII \
+                 without space, '\"' or '\\', and on the ladder when it is its minimum)"
             ),
             Self::HttpClient(e) => write!(f, "cannot build the HTTP client: {e}"),
             Self::InvalidResource { url, reason } => {

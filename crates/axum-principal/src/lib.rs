@@ -104,6 +104,7 @@ pub mod redis;
 pub mod rejection;
 pub mod replay;
 mod resource_metadata;
+pub mod scope;
 mod verify;
 
 mod alg;
@@ -128,18 +129,20 @@ pub use config::{
 };
 pub use guard::{
     guard_layer, AllOf, AnyOf, Denied, GrpcMethodGuards, Guard, GuardLayer, Guarded, Names,
-    RequireActor, RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect,
-    RequireDirectUser, RequireMachine, RequirePrincipal, RequireRole, RequireRoleOrMachine,
-    RequireScope, RequireUser,
+    RequireActor, RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireAuthContext,
+    RequireDirect, RequireDirectUser, RequireMachine, RequirePrincipal, RequireRole,
+    RequireRoleOrMachine, RequireScope, RequireUser,
 };
 pub use key_store::{KeyStore, WarmError};
 pub use layer::{AuthLayer, AuthService, AuthServiceFuture};
 pub use principal::{Actor, Claims, Machine, Principal, User};
 pub use redact::{redact_credentials, redact_url};
 pub use rejection::{
-    AuthRejection, IntrospectionFailure, InvalidRequest, InvalidToken, RejectionKind,
+    AuthRejection, InsufficientAuthentication, IntrospectionFailure, InvalidRequest, InvalidToken,
+    RejectionKind, StepUp,
 };
 pub use resource_metadata::ProtectedResourceMetadata;
+pub use scope::ScopeMatcher;
 
 /// The README's examples, compiled as doctests (they use the `rate-limit` and `redis`
 /// features, which `.ci/run` turns on for the doctests).

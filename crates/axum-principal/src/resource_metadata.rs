@@ -132,13 +132,21 @@ impl ProtectedResourceMetadata {
         self
     }
 
-    /// `scopes_supported`: the scopes the routes require (RECOMMENDED by RFC 9728).
+    /// `scopes_supported`: the scopes the routes require (RECOMMENDED by RFC 9728), each
+    /// once; [`offline_access`](crate::scope::OFFLINE_ACCESS) is left out, as in every
+    /// challenge (it asks the authorization server for a refresh token and says nothing
+    /// about this resource).
     pub fn scopes_supported<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.scopes_supported = scopes.into_iter().map(Into::into).collect();
+        self.scopes_supported.clear();
+        for scope in scopes.into_iter().map(Into::into) {
+            if scope != crate::scope::OFFLINE_ACCESS && !self.scopes_supported.contains(&scope) {
+                self.scopes_supported.push(scope);
+            }
+        }
         self
     }
 
@@ -344,6 +352,23 @@ mod tests {
                 "resource": "https://api.example.test",
                 "bearer_methods_supported": ["header"],
             })
+        );
+    }
+
+    #[test]
+    fn scopes_supported_never_names_offline_access() {
+        let doc = ProtectedResourceMetadata::new("https://api.example.test")
+            .expect("a valid resource identifier")
+            .scopes_supported([
+                "read:reports",
+                "offline_access",
+                "mcp:tools",
+                "read:reports",
+            ])
+            .to_json();
+        assert_eq!(
+            doc["scopes_supported"],
+            serde_json::json!(["read:reports", "mcp:tools"])
         );
     }
 }

@@ -56,6 +56,8 @@ async fn printed_dev_tokens_behave_as_the_banner_says() {
         (&tokens.machine, "/admin", StatusCode::OK),
         (&tokens.machine, "/reports", StatusCode::OK),
         (&tokens.user, "/user", StatusCode::OK),
+        (&tokens.mfa, "/mfa", StatusCode::OK),
+        (&tokens.user, "/mfa", StatusCode::UNAUTHORIZED),
     ] {
         assert_eq!(
             get_with(&router, path, token).await.status,

@@ -16,6 +16,7 @@ mod rate_limit;
 mod redaction;
 mod resource_metadata;
 mod settings;
+mod step_up;
 mod support;
 
 use crate::support::*;

@@ -31,7 +31,10 @@ async fn a_user_lists_the_tools_and_calls_them() {
         .filter_map(|t| t["name"].as_str())
         .collect();
     names.sort_unstable();
-    assert_eq!(names, ["machine_or_admin", "user_only", "whoami"]);
+    assert_eq!(
+        names,
+        ["machine_or_admin", "reports", "user_only", "whoami"]
+    );
 
     let (is_error, text) = user.call("whoami").await;
     assert!(!is_error, "{text}");

@@ -48,6 +48,7 @@ impl Authenticator {
             classification,
             issuer.roles_claim.as_deref().unwrap_or(&c.roles_claim),
         )?
-        .rendered_by(&self.inner.context.renderer))
+        .rendered_by(&self.inner.context.renderer)
+        .judged_by(&c.policy))
     }
 }

@@ -8,6 +8,7 @@ use super::issuer::{Template, Tenants};
 use super::resource::Resource;
 use super::{AuthConfig, AuthConfigBuilder, ConfigError, ConfigInner, JwksSource, KeySource};
 use crate::jwk::{self, VerifyingKey};
+use crate::principal::Policy;
 use crate::rejection::{DpopChallenge, Renderer};
 use crate::tenant::{is_tenant_id, PLACEHOLDER};
 
@@ -199,6 +200,17 @@ impl AuthConfigBuilder {
             Some(dpop) => dpop.validate(&self.algorithms)?,
             None => None,
         };
+        self.scope_matcher.check()?;
+        for scope in &self.challenge_scope {
+            crate::scope::check_scope_token(scope)?;
+        }
+        let challenge_scope =
+            crate::scope::challenge_scope(self.challenge_scope.iter().map(String::as_str));
+        let policy = Arc::new(Policy {
+            scopes: self.scope_matcher,
+            leeway_secs,
+            clock: Arc::clone(&self.clock),
+        });
         let dpop_challenge = dpop.as_ref().map(|d| DpopChallenge {
             algs: d.algs.clone(),
             required: d.required,
@@ -221,11 +233,13 @@ impl AuthConfigBuilder {
                     realm: Arc::from(self.realm),
                     custom: self.renderer,
                     resource_metadata: resource.as_ref().map(|r| r.metadata_url.clone()),
-                    dpop: dpop_challenge,
+                    dpop: dpop_challenge.map(Arc::new),
+                    scope: challenge_scope.map(Arc::from),
                 },
                 clock: self.clock,
                 resource,
                 dpop,
+                policy,
             }),
         })
     }

@@ -24,7 +24,9 @@ use crate::classify::Classifier;
 use crate::clock::{Clock, SystemClock};
 use crate::dpop::{Dpop, DpopConfig, DpopPolicy};
 use crate::jwk::VerifyingKey;
+use crate::principal::Policy;
 use crate::rejection::{AuthRejection, Renderer};
+use crate::scope::ScopeMatcher;
 
 pub(crate) use self::build::check_url;
 pub(crate) use self::introspection::ClientAuth;
@@ -97,6 +99,8 @@ pub(crate) struct ConfigInner {
     pub(crate) resource: Option<Resource>,
     /// DPoP, when accepted (policy `Allowed` or `Required`).
     pub(crate) dpop: Option<Dpop>,
+    /// How every principal of this configuration is judged (scopes, `auth_time`).
+    pub(crate) policy: Arc<Policy>,
 }
 
 impl AuthConfig {
@@ -135,6 +139,17 @@ impl AuthConfig {
     /// This API's resource identifier, exactly as configured ([`AuthConfigBuilder::resource`]).
     pub fn resource(&self) -> Option<&str> {
         self.inner.resource.as_ref().map(|r| &*r.id)
+    }
+
+    /// The scopes every 401 challenge names ([`AuthConfigBuilder::challenge_scope`]),
+    /// space-separated.
+    pub fn challenge_scope(&self) -> Option<&str> {
+        self.inner.renderer.scope.as_deref()
+    }
+
+    /// How granted scopes satisfy required ones ([`AuthConfigBuilder::scope_matcher`]).
+    pub fn scope_matcher(&self) -> &ScopeMatcher {
+        &self.inner.policy.scopes
     }
 
     /// The URL of this API's RFC 9728 metadata document, which every 401 and 403 challenge
@@ -180,6 +195,8 @@ pub struct AuthConfigBuilder {
     resource: Option<String>,
     require_resource_audience: bool,
     dpop: Option<DpopConfig>,
+    scope_matcher: ScopeMatcher,
+    challenge_scope: Vec<String>,
 }
 
 impl Default for AuthConfigBuilder {
@@ -212,6 +229,8 @@ impl Default for AuthConfigBuilder {
             resource: None,
             require_resource_audience: false,
             dpop: None,
+            scope_matcher: ScopeMatcher::exact(),
+            challenge_scope: Vec::new(),
         }
     }
 }
@@ -405,6 +424,24 @@ impl AuthConfigBuilder {
     /// checked against an origin the service knows (never one taken from `Host`).
     pub fn dpop(mut self, dpop: DpopConfig) -> Self {
         self.dpop = Some(dpop);
+        self
+    }
+
+    /// How the scopes a token grants satisfy the scopes a guard requires (default:
+    /// [`ScopeMatcher::exact`]); [`Principal::has_scope`](crate::Principal::has_scope), and
+    /// so every scope guard, asks it. Its names are checked by [`build`](Self::build).
+    pub fn scope_matcher(mut self, matcher: ScopeMatcher) -> Self {
+        self.scope_matcher = matcher;
+        self
+    }
+
+    /// Scopes every 401 challenge names (RFC 6750 §3 `scope`; the MCP authorization spec
+    /// asks for it): those a client should request to call this API at all. Call once per
+    /// scope. Only the challenge says it; enforcing it is a guard's job
+    /// ([`RequireScope`](crate::RequireScope)). `offline_access` is never named; a name that
+    /// is not a scope token is an error of [`build`](Self::build).
+    pub fn challenge_scope(mut self, scope: impl Into<String>) -> Self {
+        self.challenge_scope.push(scope.into());
         self
     }
 }

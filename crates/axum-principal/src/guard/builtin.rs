@@ -7,6 +7,8 @@ use super::{Denied, DynName, DynNames, Guard, Name, Names, Requirements};
 use crate::classify::Kind;
 use crate::config::ConfigError;
 use crate::principal::Principal;
+use crate::rejection::StepUp;
+use crate::scope::check_scope_token;
 
 fn deny() -> Result<(), Denied> {
     Err(Denied::default())
@@ -147,9 +149,7 @@ impl<N: Name> Guard for RequireScope<N> {
         if p.has_scope(scope) {
             Ok(())
         } else {
-            Err(Denied {
-                required_scope: Some(scope.to_owned()),
-            })
+            Err(Denied::scope(scope))
         }
     }
 
@@ -198,36 +198,19 @@ impl<N: Names> Guard for RequireAllScopes<N> {
         if !names.is_empty() && names.iter().all(|s| p.has_scope(s)) {
             Ok(())
         } else {
-            Err(Denied {
-                required_scope: Some(
-                    names
-                        .iter()
-                        .map(|s| s.as_ref())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                ),
-            })
+            Err(Denied::scope(
+                names
+                    .iter()
+                    .map(|s| s.as_ref())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ))
         }
     }
 
     fn requirements(&self) -> Requirements {
         Requirements::all_scopes(self.0.names().iter().map(|s| s.as_ref()))
     }
-}
-
-fn check_scope_token(scope: &str) -> Result<(), ConfigError> {
-    if is_scope_token(scope) {
-        Ok(())
-    } else {
-        Err(ConfigError::InvalidScope(scope.to_owned()))
-    }
-}
-
-/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
-fn is_scope_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }
 
 /// Any principal, user or machine: what a strict [`AuthLayer`](crate::AuthLayer) already
@@ -369,10 +352,45 @@ impl Guard for RequireActor {
     }
 }
 
-/// Passes when any of the tuple's guards passes; a refusal names every scope that would
-/// have let the caller in.
+/// Passes when any of the tuple's guards passes. A refusal names every scope that would
+/// have let the caller in; when any of the guards asked for a step-up (RFC 9470), the
+/// refusal is that step-up (a 401 the client can act on), naming every `acr` value that
+/// would do (none when one of them accepts any) and the smallest `max_age`.
 #[derive(Clone, Debug, Default)]
 pub struct AnyOf<T>(pub T);
+
+/// The refusal of an [`AnyOf`] whose guards all refused.
+fn any_refused(refusals: Vec<Denied>) -> Denied {
+    let mut scopes: Vec<String> = Vec::new();
+    let mut step_up: Option<StepUp> = None;
+    for denied in refusals {
+        scopes.extend(denied.required_scope);
+        step_up = match (step_up, denied.step_up) {
+            (None, next) => next,
+            (some, None) => some,
+            (Some(mut merged), Some(next)) => {
+                if merged.acr_values.is_empty() || next.acr_values.is_empty() {
+                    merged.acr_values.clear();
+                } else {
+                    for value in next.acr_values {
+                        if !merged.acr_values.contains(&value) {
+                            merged.acr_values.push(value);
+                        }
+                    }
+                }
+                merged.max_age = match (merged.max_age, next.max_age) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                Some(merged)
+            }
+        };
+    }
+    Denied {
+        required_scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
+        step_up,
+    }
+}
 
 /// Passes when all of the tuple's guards pass; refuses with the first refusal.
 #[derive(Clone, Debug, Default)]
@@ -385,16 +403,14 @@ macro_rules! tuple_guards {
             #[allow(non_snake_case)]
             fn check(&self, p: &Principal) -> Result<(), Denied> {
                 let ($($g,)+) = &self.0;
-                let mut scopes: Vec<String> = Vec::new();
+                let mut refusals = Vec::new();
                 $(
                     match $g.check(p) {
                         Ok(()) => return Ok(()),
-                        Err(d) => scopes.extend(d.required_scope),
+                        Err(denied) => refusals.push(denied),
                     }
                 )+
-                Err(Denied {
-                    required_scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
-                })
+                Err(any_refused(refusals))
             }
 
             #[allow(non_snake_case)]

@@ -17,13 +17,18 @@
 //! [`RequireMachine`] and [`RequireUser`] complete the set. For delegated tokens (RFC 8693
 //! `act`), [`RequireDirect`] admits only principals acting for themselves,
 //! [`RequireDirectUser`] only a user's own token, and [`RequireActor`] only delegations to
-//! one named actor; every other guard judges the subject, whoever acts for it. Guards compose with
+//! one named actor; every other guard judges the subject, whoever acts for it.
+//! [`RequireAuthContext`] asks for a stronger or more recent sign-in (RFC 9470 step-up).
+//! Guards compose with
 //! [`Guard::or`] / [`Guard::and`] ([`AnyOf`], [`AllOf`]). A guard with an empty list of
 //! names refuses everyone (it fails closed).
 //!
 //! A refusal is 403 with `WWW-Authenticate: Bearer error="insufficient_scope"` (and
-//! `scope="…"` from the scope guards); a request without a principal gets the 401 or 500
-//! the [`Principal`] extractor would give. Guards never remove the principal, so guards
+//! `scope="…"` from the scope guards, each scope once, never `offline_access`), or, from
+//! [`RequireAuthContext`], 401 `insufficient_user_authentication` with `acr_values` and
+//! `max_age`; a request without a principal gets the 401 or 500 the [`Principal`]
+//! extractor would give. Whether a granted scope satisfies a required one is the
+//! configuration's [`ScopeMatcher`](crate::scope::ScopeMatcher). Guards never remove the principal, so guards
 //! stack. A gRPC call is refused with the gRPC status of the same refusal (7, 16, 13) and
 //! the same challenge as metadata; [`GrpcMethodGuards`] is the guard of each gRPC method,
 //! since tonic has no `route_layer`.
@@ -83,8 +88,10 @@ use std::sync::Arc;
 use http::{Extensions, HeaderMap};
 
 use crate::principal::{principal_from, renderer_from, Principal};
-use crate::rejection::{AuthRejection, RejectionKind};
+use crate::rejection::{AuthRejection, RejectionKind, StepUp};
+use crate::scope::challenge_scope;
 
+mod auth_context;
 mod builtin;
 #[cfg(test)]
 mod delegation_tests;
@@ -95,8 +102,11 @@ mod grpc_tests;
 mod layer;
 mod requirements;
 #[cfg(test)]
+mod step_up_tests;
+#[cfg(test)]
 mod tests;
 
+pub use auth_context::{AcrValues, AnyAcr, DynAcr, MaxAge, MaxAgeSecs, RequireAuthContext};
 pub use builtin::{
     AllOf, AnyOf, RequireActor, RequireAllRoles, RequireAllScopes, RequireAnyRole, RequireDirect,
     RequireDirectUser, RequireMachine, RequirePrincipal, RequireRole, RequireRoleOrMachine,
@@ -107,11 +117,49 @@ pub use grpc::{GrpcMethodGuardService, GrpcMethodGuards};
 pub use layer::{guard_layer, GuardFuture, GuardLayer, GuardService};
 pub use requirements::{Requirement, Requirements};
 
-/// Why a guard refused: 403, with the scopes it required if it was a scope guard.
+/// Why a guard refused: 403 `insufficient_scope` (naming the scopes it required, if it was
+/// a scope guard), or, with a [`step_up`](Self::step_up), 401
+/// `insufficient_user_authentication` (RFC 9470).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Denied {
     /// Space-separated scopes that were required, for the `scope` challenge parameter.
     pub required_scope: Option<String>,
+    /// The sign-in the route needs, when a stronger or more recent one would let the
+    /// caller in: the refusal is then a 401 that asks for it.
+    pub step_up: Option<StepUp>,
+}
+
+impl Denied {
+    /// A 403 naming the space-separated `scopes` that would let the caller in.
+    pub fn scope(scopes: impl Into<String>) -> Self {
+        Self {
+            required_scope: Some(scopes.into()),
+            step_up: None,
+        }
+    }
+
+    /// A 401 asking for a stronger or more recent sign-in (RFC 9470).
+    pub fn step_up(step_up: StepUp) -> Self {
+        Self {
+            required_scope: None,
+            step_up: Some(step_up),
+        }
+    }
+
+    /// The refusal this becomes: a step-up, or `insufficient_scope` whose `scope` is
+    /// written by [`challenge_scope`] (each once, never `offline_access`).
+    fn into_kind(self) -> RejectionKind {
+        match self.step_up {
+            Some(step_up) => RejectionKind::InsufficientUserAuthentication(Box::new(step_up)),
+            None => RejectionKind::InsufficientScope {
+                scope: self
+                    .required_scope
+                    .as_deref()
+                    .and_then(|scope| challenge_scope([scope])),
+            },
+        }
+    }
 }
 
 /// A check on a verified principal. Run it with [`guard_layer`] or [`Guarded`].
@@ -145,23 +193,22 @@ pub trait Guard: Clone + Send + Sync + 'static {
     }
 }
 
-/// Runs `guard` against the request's principal: the one check behind [`GuardService`],
-/// [`Guarded`] and the gRPC method table. It only reads the principal, so the next guard
-/// and the handler see it too. A refusal answers in the request's protocol (`headers`).
-pub(crate) fn authorize<G: Guard>(
+/// Runs `guard` against the principal in a request's `extensions`, refusing as the layer
+/// would (its realm, `resource_metadata` and DPoP challenge) and in the request's protocol
+/// (`headers`: a gRPC call gets a gRPC status): the one check behind [`GuardService`],
+/// [`Guarded`] and the gRPC method table, and the way a middleware of your own runs a guard
+/// it picks per request. It only reads the principal, so the next guard and the handler see
+/// it too. No principal: the 401 (or, without [`AuthLayer`](crate::AuthLayer), the 500)
+/// the [`Principal`] extractor gives.
+pub fn authorize<G: Guard>(
     guard: &G,
     headers: &HeaderMap,
     extensions: &Extensions,
 ) -> Result<(), AuthRejection> {
     let principal = principal_from(headers, extensions)?;
     guard.check(&principal).map_err(|denied| {
-        AuthRejection::with_renderer(
-            RejectionKind::InsufficientScope {
-                scope: denied.required_scope,
-            },
-            renderer_from(extensions),
-        )
-        .in_reply_to(headers)
+        AuthRejection::with_renderer(denied.into_kind(), renderer_from(extensions))
+            .in_reply_to(headers)
     })
 }
 

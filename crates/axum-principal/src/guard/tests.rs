@@ -331,7 +331,7 @@ impl Guard for Acme {
 }
 
 /// The inner service of the layer tests: 200 only if the principal is still in place.
-fn inner() -> impl Service<Request<Body>, Response = Response, Error = Infallible> {
+pub(super) fn inner() -> impl Service<Request<Body>, Response = Response, Error = Infallible> {
     tower::service_fn(|request: Request<Body>| async move {
         let mut response = Response::new(Body::empty());
         if request.extensions().get::<Principal>().is_none() {
@@ -342,7 +342,7 @@ fn inner() -> impl Service<Request<Body>, Response = Response, Error = Infallibl
 }
 
 /// The status `service` answers a request carrying `principal` with.
-async fn call<S>(service: S, principal: Option<Principal>) -> StatusCode
+pub(super) async fn call<S>(service: S, principal: Option<Principal>) -> StatusCode
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible>,
 {

@@ -25,6 +25,7 @@ use crate::verify::{Claim, ClaimRead, RawClaims, Shape};
 
 mod actor;
 mod extract;
+mod policy;
 #[cfg(test)]
 mod tests;
 
@@ -34,6 +35,7 @@ pub use actor::{Actor, MAX_DEPTH as MAX_ACTOR_DEPTH};
 pub(crate) use extract::layer_context;
 pub(crate) use extract::{principal_from, renderer_from};
 pub use extract::{Claims, Machine, User};
+pub(crate) use policy::Policy;
 
 /// Put in a request's extensions by the layer when it passes the request on without a
 /// principal (a principal carries its authenticator's renderer), so that extractors can
@@ -140,6 +142,8 @@ struct Inner {
     /// How refusals are shown, when an [`Authenticator`](crate::Authenticator) made this
     /// principal: a request carrying it needs no [`AuthContext`] beside it.
     renderer: Option<Arc<Renderer>>,
+    /// How it is judged (scopes, `auth_time`), when a configuration made it.
+    policy: Option<Arc<Policy>>,
 }
 
 impl Principal {
@@ -182,6 +186,7 @@ impl Principal {
                 actor,
                 claims,
                 renderer: None,
+                policy: None,
             }),
         })
     }
@@ -192,6 +197,23 @@ impl Principal {
             inner.renderer = Some(Arc::clone(renderer));
         }
         self
+    }
+
+    /// The principal, judged by `policy` (its configuration's).
+    pub(crate) fn judged_by(mut self, policy: &Arc<Policy>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.policy = Some(Arc::clone(policy));
+        }
+        self
+    }
+
+    /// How this principal is judged: its configuration's policy, else the default (exact
+    /// scopes, no leeway, the system clock).
+    pub(crate) fn with_policy<T>(&self, f: impl FnOnce(&Policy) -> T) -> T {
+        match &self.inner.policy {
+            Some(policy) => f(policy),
+            None => f(&Policy::default()),
+        }
     }
 
     /// The renderer of the authenticator that made this principal.
@@ -278,9 +300,55 @@ impl Principal {
         &self.inner.scopes
     }
 
-    /// Whether the principal was granted `scope`.
+    /// Whether the principal was granted `scope`, as the configuration's
+    /// [`ScopeMatcher`](crate::scope::ScopeMatcher) decides (exact comparison unless
+    /// [`AuthConfigBuilder::scope_matcher`](crate::AuthConfigBuilder::scope_matcher) says
+    /// otherwise).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.inner.scopes.iter().any(|s| s == scope)
+        match &self.inner.policy {
+            Some(policy) => policy.scopes.grants(&self.inner.scopes, scope),
+            None => self.inner.scopes.iter().any(|s| s == scope),
+        }
+    }
+
+    /// The authentication context class the user signed in with (`acr`, OpenID Connect
+    /// Core §2; RFC 9470), when it is a string. A claim of another type reads as absent.
+    pub fn acr(&self) -> Option<&str> {
+        self.claim("acr").and_then(Value::as_str)
+    }
+
+    /// The authentication methods the user signed in with (`amr`, RFC 8176: `pwd`,
+    /// `otp`, `hwk`, …), when the claim is an array of strings. A claim of another type,
+    /// or an array holding anything but strings, reads as absent.
+    pub fn amr(&self) -> Option<Vec<&str>> {
+        match self.claim("amr")? {
+            Value::Array(items) => items.iter().map(Value::as_str).collect(),
+            _ => None,
+        }
+    }
+
+    /// When the user last signed in (`auth_time`, OpenID Connect Core §2; RFC 9470), when
+    /// it is a JSON number of seconds since the Unix epoch, not before it. A claim of
+    /// another type reads as absent.
+    pub fn auth_time(&self) -> Option<SystemTime> {
+        self.auth_time_secs()
+            .and_then(|secs| u64::try_from(secs).ok())
+            .map(|secs| UNIX_EPOCH + Duration::from_secs(secs))
+    }
+
+    /// `auth_time` in whole seconds (a fraction is dropped), when it is a number.
+    pub(crate) fn auth_time_secs(&self) -> Option<i64> {
+        let Claim::Number(n) = self.inner.claims.claim("auth_time")? else {
+            return None;
+        };
+        match n.as_i64() {
+            Some(secs) => Some(secs),
+            // A fractional NumericDate; `as` saturates, and the range check keeps it exact.
+            None => n
+                .as_f64()
+                .filter(|f| f.is_finite() && f.abs() < 1e15)
+                .map(|f| f.floor() as i64),
+        }
     }
 
     /// When the token expires (`exp`).

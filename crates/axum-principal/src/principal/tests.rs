@@ -166,3 +166,30 @@ fn serialises_to_the_me_shape() {
         )
     );
 }
+
+#[test]
+fn step_up_claims_of_the_wrong_type_read_as_absent() {
+    let p = |claims: Value| build(claims, "roles").expect("well-formed claims");
+    let signed_in =
+        p(json!({"sub":"u","acr":"urn:mfa","amr":["pwd","otp"],"auth_time":1_700_000_000}));
+    assert_eq!(signed_in.acr(), Some("urn:mfa"));
+    assert_eq!(signed_in.amr(), Some(vec!["pwd", "otp"]));
+    assert_eq!(
+        signed_in.auth_time(),
+        Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+    );
+    let odd = p(json!({"sub":"u","acr":1,"amr":"pwd","auth_time":"1700000000"}));
+    assert_eq!((odd.acr(), odd.amr(), odd.auth_time()), (None, None, None));
+    let mixed = p(json!({"sub":"u","amr":["pwd",1],"auth_time":-5}));
+    assert_eq!((mixed.amr(), mixed.auth_time()), (None, None));
+    let fraction = p(json!({"sub":"u","auth_time":1_700_000_000.75}));
+    assert_eq!(
+        fraction.auth_time(),
+        Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+    );
+    let absent = p(json!({"sub":"u"}));
+    assert_eq!(
+        (absent.acr(), absent.amr(), absent.auth_time()),
+        (None, None, None)
+    );
+}

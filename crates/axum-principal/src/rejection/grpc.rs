@@ -109,7 +109,8 @@ impl AuthRejection {
             | RejectionKind::InvalidDpopProof(_)
             | RejectionKind::InvalidDpopToken(_)
             | RejectionKind::UseDpopNonce { .. }
-            | RejectionKind::DpopRequired => code::UNAUTHENTICATED,
+            | RejectionKind::DpopRequired
+            | RejectionKind::InsufficientUserAuthentication(_) => code::UNAUTHENTICATED,
             RejectionKind::InsufficientScope { .. } => code::PERMISSION_DENIED,
             RejectionKind::RateLimited { .. } => code::RESOURCE_EXHAUSTED,
             RejectionKind::Unavailable

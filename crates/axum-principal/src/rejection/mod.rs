@@ -23,10 +23,12 @@ use crate::headers::DPOP_NONCE;
 mod dpop_proof;
 mod grpc;
 mod reason;
+mod step_up;
 
 pub use dpop_proof::InvalidDpopProof;
 pub use grpc::code as grpc_code;
-pub use reason::{IntrospectionFailure, InvalidRequest, InvalidToken};
+pub use reason::{InsufficientAuthentication, IntrospectionFailure, InvalidRequest, InvalidToken};
+pub use step_up::StepUp;
 
 /// What went wrong, without how it is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +76,9 @@ pub enum RejectionKind {
     DpopRequired,
     /// The DPoP replay store cannot answer, so the proof cannot be checked for replay: 503.
     ReplayStoreUnavailable,
+    /// A valid token whose sign-in is not strong or recent enough for the route (RFC 9470):
+    /// 401 `insufficient_user_authentication` with `acr_values` and `max_age`.
+    InsufficientUserAuthentication(Box<StepUp>),
     /// An opaque token cannot be introspected (RFC 7662) right now: the issuer is
     /// unreachable, slow, failing, or refuses this service's credentials: 503 with
     /// `Retry-After`, never 401 (the token may well be valid).
@@ -92,8 +97,12 @@ pub(crate) struct Renderer {
     pub(crate) custom: Option<Arc<RenderFn>>,
     /// `resource_metadata` of every challenge (RFC 9728 §5.1), checked by `build()`.
     pub(crate) resource_metadata: Option<Arc<str>>,
-    /// The `DPoP` challenge, when DPoP is accepted.
-    pub(crate) dpop: Option<DpopChallenge>,
+    /// The `DPoP` challenge, when DPoP is accepted (behind an `Arc`, so that a refusal, and a
+    /// `Result` carrying one, stays small).
+    pub(crate) dpop: Option<Arc<DpopChallenge>>,
+    /// The scopes a 401 challenge names (`AuthConfigBuilder::challenge_scope`), already a
+    /// well-formed `scope` value.
+    pub(crate) scope: Option<Arc<str>>,
 }
 
 impl Renderer {
@@ -123,6 +132,7 @@ impl Default for Renderer {
             custom: None,
             resource_metadata: None,
             dpop: None,
+            scope: None,
         }
     }
 }
@@ -134,6 +144,7 @@ impl fmt::Debug for Renderer {
             .field("custom", &self.custom.is_some())
             .field("resource_metadata", &self.resource_metadata)
             .field("dpop", &self.dpop)
+            .field("scope", &self.scope)
             .finish()
     }
 }
@@ -179,7 +190,8 @@ impl AuthRejection {
             | RejectionKind::InvalidDpopProof(_)
             | RejectionKind::InvalidDpopToken(_)
             | RejectionKind::UseDpopNonce { .. }
-            | RejectionKind::DpopRequired => StatusCode::UNAUTHORIZED,
+            | RejectionKind::DpopRequired
+            | RejectionKind::InsufficientUserAuthentication(_) => StatusCode::UNAUTHORIZED,
             RejectionKind::ReplayStoreUnavailable | RejectionKind::IntrospectionUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -205,6 +217,7 @@ impl AuthRejection {
             RejectionKind::InvalidDpopProof(_) => "invalid_dpop_proof",
             RejectionKind::UseDpopNonce { .. } => "use_dpop_nonce",
             RejectionKind::DpopRequired => "dpop_required",
+            RejectionKind::InsufficientUserAuthentication(_) => "insufficient_user_authentication",
             RejectionKind::MissingLayer => "server_error",
             RejectionKind::RateLimited { .. } => "rate_limited",
             RejectionKind::RateLimitUnavailable => "temporarily_unavailable",
@@ -218,6 +231,7 @@ impl AuthRejection {
             RejectionKind::InvalidRequest(r) => r.reason(),
             RejectionKind::InvalidToken(r) | RejectionKind::InvalidDpopToken(r) => r.reason(),
             RejectionKind::InvalidDpopProof(r) => r.reason(),
+            RejectionKind::InsufficientUserAuthentication(s) => s.reason.reason(),
             RejectionKind::UseDpopNonce { .. } => "use_dpop_nonce",
             RejectionKind::DpopRequired => "dpop_required",
             RejectionKind::ReplayStoreUnavailable => "replay_store_unavailable",
@@ -237,6 +251,7 @@ impl AuthRejection {
             RejectionKind::InvalidRequest(r) => r.description(),
             RejectionKind::InvalidToken(r) | RejectionKind::InvalidDpopToken(r) => r.description(),
             RejectionKind::InvalidDpopProof(r) => r.description(),
+            RejectionKind::InsufficientUserAuthentication(s) => s.reason.description(),
             RejectionKind::UseDpopNonce { .. } => "the DPoP proof must carry the server's nonce",
             RejectionKind::DpopRequired => {
                 "this resource accepts only DPoP-bound tokens (Authorization: DPoP)"
@@ -300,7 +315,7 @@ impl AuthRejection {
                 dpop.algs,
                 self.description()
             ),
-            None => format!("DPoP algs=\"{}\"", dpop.algs),
+            None => format!("DPoP algs=\"{}\"{}", dpop.algs, self.scope_param()),
         };
         let dpop_error = match &self.kind {
             RejectionKind::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
@@ -317,6 +332,22 @@ impl AuthRejection {
                 all
             }
             RejectionKind::DpopRequired => vec![dpop_challenge(None)],
+            // RFC 9470 §3 with the scheme of RFC 9449 §7.1: the same error and parameters
+            // under `DPoP` too, as for the other 401s.
+            RejectionKind::InsufficientUserAuthentication(step_up) => {
+                let dpop_step_up = format!(
+                    "{}{}",
+                    dpop_challenge(Some("insufficient_user_authentication")),
+                    step_up.challenge_params()
+                );
+                let mut all: Vec<String> = if dpop.required {
+                    Vec::new()
+                } else {
+                    self.bearer_challenge().into_iter().collect()
+                };
+                all.push(dpop_step_up);
+                all
+            }
             RejectionKind::MissingCredentials if dpop.required => vec![dpop_challenge(None)],
             RejectionKind::MissingCredentials | RejectionKind::InvalidToken(_) => {
                 let mut all: Vec<String> = self.bearer_challenge().into_iter().collect();
@@ -331,14 +362,23 @@ impl AuthRejection {
     fn bearer_challenge(&self) -> Option<String> {
         let realm = &self.renderer.realm;
         match &self.kind {
-            RejectionKind::MissingCredentials => Some(format!("Bearer realm=\"{realm}\"")),
+            RejectionKind::MissingCredentials => {
+                Some(format!("Bearer realm=\"{realm}\"{}", self.scope_param()))
+            }
             RejectionKind::InvalidRequest(_) => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{}\"",
                 self.description()
             )),
             RejectionKind::InvalidToken(_) => Some(format!(
-                "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{}\"",
-                self.description()
+                "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{}\"{}",
+                self.description(),
+                self.scope_param()
+            )),
+            RejectionKind::InsufficientUserAuthentication(step_up) => Some(format!(
+                "Bearer realm=\"{realm}\", error=\"insufficient_user_authentication\", \
+                 error_description=\"{}\"{}",
+                self.description(),
+                step_up.challenge_params()
             )),
             RejectionKind::InsufficientScope { scope: Some(scope) } => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{}\"",
@@ -357,6 +397,15 @@ impl AuthRejection {
             | RejectionKind::DpopRequired
             | RejectionKind::ReplayStoreUnavailable
             | RejectionKind::IntrospectionUnavailable(_) => None,
+        }
+    }
+
+    /// `, scope="…"` for the 401s that ask for a token, when the configuration names scopes
+    /// there ([`AuthConfigBuilder::challenge_scope`](crate::AuthConfigBuilder::challenge_scope)).
+    fn scope_param(&self) -> String {
+        match &self.renderer.scope {
+            Some(scope) => format!(", scope=\"{}\"", sanitize_quoted(scope)),
+            None => String::new(),
         }
     }
 

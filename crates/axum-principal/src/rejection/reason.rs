@@ -200,3 +200,47 @@ impl IntrospectionFailure {
         }
     }
 }
+
+/// Why a valid token's sign-in is not enough for a route (401
+/// `insufficient_user_authentication`, RFC 9470 §3): the route needs a stronger or a more
+/// recent authentication of the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InsufficientAuthentication {
+    /// The route needs an authentication context class, and the token has no `acr` (or
+    /// one that is not a string).
+    AcrMissing,
+    /// The token's `acr` is not one the route accepts.
+    AcrNotAccepted,
+    /// The route needs a recent sign-in, and the token has no `auth_time` (or one that is
+    /// not a number).
+    AuthTimeMissing,
+    /// The token's `auth_time` is older than the route's `max_age` (plus the leeway).
+    AuthTimeTooOld,
+    /// The token's `auth_time` is in the future (beyond the leeway).
+    AuthTimeInFuture,
+}
+
+impl InsufficientAuthentication {
+    /// A stable code for logs and metrics.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::AcrMissing => "acr_missing",
+            Self::AcrNotAccepted => "acr_not_accepted",
+            Self::AuthTimeMissing => "auth_time_missing",
+            Self::AuthTimeTooOld => "auth_time_too_old",
+            Self::AuthTimeInFuture => "auth_time_in_future",
+        }
+    }
+
+    pub(super) fn description(self) -> &'static str {
+        match self {
+            Self::AcrMissing | Self::AcrNotAccepted => {
+                "a stronger authentication is required for this resource"
+            }
+            Self::AuthTimeMissing | Self::AuthTimeTooOld | Self::AuthTimeInFuture => {
+                "a more recent authentication is required for this resource"
+            }
+        }
+    }
+}

@@ -90,10 +90,10 @@ fn unavailable_has_no_challenge() {
 
 fn dpop_renderer(required: bool) -> Renderer {
     Renderer {
-        dpop: Some(DpopChallenge {
+        dpop: Some(std::sync::Arc::new(DpopChallenge {
             algs: "ES256 RS256".into(),
             required,
-        }),
+        })),
         ..Renderer::default()
     }
 }
@@ -157,5 +157,42 @@ fn dpop_challenges_follow_the_scheme_of_the_request() {
     assert_eq!(
         response.headers().get(DPOP_NONCE),
         Some(&HeaderValue::from_static("n-1"))
+    );
+}
+
+#[test]
+fn a_configured_scope_is_named_by_the_401s_that_ask_for_a_token() {
+    let renderer = Renderer {
+        scope: Some("mcp:tools".into()),
+        ..Renderer::default()
+    };
+    let render = |kind: RejectionKind| AuthRejection::with_renderer(kind, renderer.clone());
+    assert_eq!(
+        render(RejectionKind::MissingCredentials).challenges(),
+        ["Bearer realm=\"api\", scope=\"mcp:tools\""]
+    );
+    let invalid = render(RejectionKind::InvalidToken(InvalidToken::Expired)).challenges();
+    assert!(invalid[0].ends_with(", scope=\"mcp:tools\""), "{invalid:?}");
+    // A 403 names the scopes its guard required, not these.
+    let forbidden = render(RejectionKind::InsufficientScope { scope: None }).challenges();
+    assert!(
+        !forbidden[0].contains("scope=\"mcp:tools\""),
+        "{forbidden:?}"
+    );
+    // With DPoP accepted, the DPoP challenge of a 401 names them too.
+    let dpop = Renderer {
+        dpop: Some(std::sync::Arc::new(DpopChallenge {
+            algs: "ES256".into(),
+            required: false,
+        })),
+        ..renderer.clone()
+    };
+    let both = AuthRejection::with_renderer(RejectionKind::MissingCredentials, dpop).challenges();
+    assert_eq!(
+        both,
+        [
+            "Bearer realm=\"api\", scope=\"mcp:tools\"",
+            "DPoP algs=\"ES256\", scope=\"mcp:tools\""
+        ]
     );
 }

@@ -1,7 +1,7 @@
 //! The library through its public API: the contract's errors, verification, the key store,
 //! the verified-token cache, tenants, introspection (RFC 7662), DPoP and mTLS, protected
-//! resource metadata, the refusals of gRPC calls and property tests. One test binary; each
-//! module is one family.
+//! resource metadata, the refusals of gRPC calls, step-up and scope matching, and property
+//! tests. One test binary; each module is one family.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -16,6 +16,7 @@ mod mtls_handshake;
 mod properties;
 mod properties_dpop;
 mod resource_metadata;
+mod step_up;
 mod tenants;
 mod token_cache;
 mod verification;
