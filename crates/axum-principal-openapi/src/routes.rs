@@ -13,7 +13,7 @@ use crate::document::{operations_mut, require};
 /// with its guard as a `route_layer` and records the guard's requirements in one call, so
 /// the two cannot differ; [`record`](Self::record) states the access of a route added
 /// otherwise. [`apply`](Self::apply) writes the records into every operation of their
-/// paths (utoipa: [`SecurityAddon`](crate::utoipa::SecurityAddon) does it).
+/// paths (utoipa: `utoipa::SecurityAddon` (feature `utoipa`) does it).
 ///
 /// ```
 /// use axum::{routing::get, Router};

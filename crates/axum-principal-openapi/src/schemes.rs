@@ -14,7 +14,7 @@ use crate::document::{operations_mut, security_of};
 
 /// The security schemes of one [`AuthConfig`]: built once at start-up, applied to a whole
 /// document by [`apply`](Self::apply) (aide: [`finish`](crate::aide::finish); utoipa:
-/// [`SecurityAddon`](crate::utoipa::SecurityAddon)).
+/// `utoipa::SecurityAddon` (feature `utoipa`)).
 ///
 /// ```
 /// use axum_principal::AuthConfig;

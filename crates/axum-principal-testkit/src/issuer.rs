@@ -313,7 +313,7 @@ impl MockIssuer {
     /// Starts a token with valid defaults:
     ///
     /// * header `{"alg":"RS256","typ":"JWT","kid":<RS256 signing kid>}` (the
-    ///   algorithm is the builder's [`default_alg`](MockIssuerBuilder::default_alg)),
+    ///   algorithm is the builder's [`default_alg`](crate::MockIssuerBuilder::default_alg)),
     /// * claims `{"iss":issuer,"aud":audience,"iat":now,"exp":now+300,"sub":"user-1"}`.
     pub fn token(&self) -> TokenBuilder {
         TokenBuilder::new(Arc::clone(&self.inner.shared))
