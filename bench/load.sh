@@ -288,11 +288,14 @@ echo "one = one token for every request (${DURATION} s); pool = $POOL_SIZE disti
 echo
 awk -F'\t' '
   BEGIN {
-    printf "%-5s %-8s %-6s %-5s %10s %9s %9s %11s %9s %7s\n", "round", "server", "alg", "mode", "req/s", "p50 ms", "p99 ms", "cpu us/req", "requests", "non2xx"
+    printf "%-5s %-8s %-6s %-5s %10s %9s %9s %11s %7s %9s %7s\n", "round", "server", "alg", "mode", "req/s", "p50 ms", "p99 ms", "cpu us/req", "core %", "requests", "non2xx"
   }
   {
-    printf "%-5s %-8s %-6s %-5s %10.0f %9.2f %9.2f %11.1f %9d %7d\n", $1, $2, $3, $4, $5, $6 / 1000, $7 / 1000, $11, $8, $9 + $10
+    printf "%-5s %-8s %-6s %-5s %10.0f %9.2f %9.2f %11.1f %7.0f %9d %7d\n", $1, $2, $3, $4, $5, $6 / 1000, $7 / 1000, $11, $5 * $11 / 1e4, $8, $9 + $10
   }' "$RESULTS"
+echo "core % = req/s x cpu us/req: the share of core $SERVER_CPU the server used. A server that"
+echo "keeps up uses ~100 %; well below, it waited for the core (something else ran there) or"
+echo "for the client, and its req/s is not comparable with the others' (its CPU per request is)."
 echo
 echo "ratios per round: req/s (>1: the first is faster); cpu = server CPU us per request (>1: the first costs more)"
 awk -F'\t' '
