@@ -130,6 +130,9 @@ done
 # --- the issuer and its tokens ----------------------------------------------------------
 log "minting tokens (1 + $POOL_SIZE per algorithm, $CLAIMS claims) with the bench's issuer"
 started=$SECONDS
+# A `ready` left by an earlier run in the same $OUT would let the wait below pass before the
+# issuer rewrote the keys and tokens (a mix of old and new: 401s).
+rm -f "$OUT/tokens/ready"
 "$BIN/issuer" "$OUT/tokens" "$POOL_SIZE" "$CLAIMS" >"$OUT/logs/issuer.log" 2>&1 &
 ISSUER_PID=$!
 PIDS+=("$ISSUER_PID")
