@@ -71,6 +71,9 @@ if [[ $SKIP_BUILD != 1 ]]; then
 fi
 
 log "minting 1 + $N tokens per algorithm ($CLAIMS claims)"
+# A `ready` left by an earlier run in the same $OUT would let the wait below pass before the
+# issuer rewrote the keys and tokens (a mix of old and new: 401s).
+rm -f "$OUT/tokens/ready"
 "$BIN/issuer" "$OUT/tokens" "$N" "$CLAIMS" >"$OUT/logs/issuer.log" 2>&1 &
 ISSUER_PID=$!
 PIDS+=("$ISSUER_PID")
@@ -121,12 +124,14 @@ profile() { # name server alg count [attempt]
       tail -5 "$log_file" >&2
       die "$name exited"
     fi
-    ((waited++ < 1200)) || die "$name did not start"
+    ((waited++ < 1200)) || { kill "$pid"; die "$name did not start"; }
     sleep 0.1
   done
   local args=("127.0.0.1:$port" "$OUT/tokens/token_$lalg.txt" "$WARMUP")
   ((count > 0)) && args+=("$OUT/tokens/$pool.txt" "$count")
-  python3 bench/send_tokens.py "${args[@]}" || die "$name: the client failed"
+  # profile runs in a command substitution, a subshell without the EXIT trap: a failure
+  # here stops the server itself.
+  python3 bench/send_tokens.py "${args[@]}" || { kill "$pid"; die "$name: the client failed"; }
   # SIGTERM ends the process and callgrind still writes its profile (SIGINT would not do:
   # a background job of a script ignores it).
   kill -TERM "$pid"

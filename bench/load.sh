@@ -130,6 +130,9 @@ done
 # --- the issuer and its tokens ----------------------------------------------------------
 log "minting tokens (1 + $POOL_SIZE per algorithm, $CLAIMS claims) with the bench's issuer"
 started=$SECONDS
+# A `ready` left by an earlier run in the same $OUT would let the wait below pass before the
+# issuer rewrote the keys and tokens (a mix of old and new: 401s).
+rm -f "$OUT/tokens/ready"
 "$BIN/issuer" "$OUT/tokens" "$POOL_SIZE" "$CLAIMS" >"$OUT/logs/issuer.log" 2>&1 &
 ISSUER_PID=$!
 PIDS+=("$ISSUER_PID")
@@ -288,11 +291,14 @@ echo "one = one token for every request (${DURATION} s); pool = $POOL_SIZE disti
 echo
 awk -F'\t' '
   BEGIN {
-    printf "%-5s %-8s %-6s %-5s %10s %9s %9s %11s %9s %7s\n", "round", "server", "alg", "mode", "req/s", "p50 ms", "p99 ms", "cpu us/req", "requests", "non2xx"
+    printf "%-5s %-8s %-6s %-5s %10s %9s %9s %11s %7s %9s %7s\n", "round", "server", "alg", "mode", "req/s", "p50 ms", "p99 ms", "cpu us/req", "core %", "requests", "non2xx"
   }
   {
-    printf "%-5s %-8s %-6s %-5s %10.0f %9.2f %9.2f %11.1f %9d %7d\n", $1, $2, $3, $4, $5, $6 / 1000, $7 / 1000, $11, $8, $9 + $10
+    printf "%-5s %-8s %-6s %-5s %10.0f %9.2f %9.2f %11.1f %7.0f %9d %7d\n", $1, $2, $3, $4, $5, $6 / 1000, $7 / 1000, $11, $5 * $11 / 1e4, $8, $9 + $10
   }' "$RESULTS"
+echo "core % = req/s x cpu us/req: the share of core $SERVER_CPU the server used. A server that"
+echo "keeps up uses ~100 %; well below, it waited for the core (something else ran there) or"
+echo "for the client, and its req/s is not comparable with the others' (its CPU per request is)."
 echo
 echo "ratios per round: req/s (>1: the first is faster); cpu = server CPU us per request (>1: the first costs more)"
 awk -F'\t' '
