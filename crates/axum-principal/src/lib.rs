@@ -144,12 +144,6 @@ pub use rejection::{
 pub use resource_metadata::ProtectedResourceMetadata;
 pub use scope::ScopeMatcher;
 
-/// The README's examples, compiled as doctests (they use the `rate-limit` and `redis`
-/// features, which `.ci/run` turns on for the doctests).
-#[cfg(all(doctest, feature = "rate-limit", feature = "redis"))]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
-
 /// The provider recipes' examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/providers.md")]
