@@ -175,10 +175,11 @@ async fn introspect(shared: &Shared, req: Request<Incoming>) -> io::Result<Respo
     if let IntrospectionFault::Slow(delay) = fault {
         tokio::time::sleep(delay).await;
     }
-    let reply = shared
-        .state()
-        .introspection
-        .answer(authorization.as_deref(), &body);
+    let reply =
+        shared
+            .state()
+            .introspection
+            .answer(&shared.issuer, authorization.as_deref(), &body);
     let status = |code| StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Ok(match reply {
         Reply::Json(code, body) => {

@@ -87,8 +87,10 @@ impl Authenticator {
                 if failure == IntrospectionFailure::CredentialsRefused {
                     tracing::error!(
                         issuer = %issuer.url,
+                        client_auth = state.settings.auth.name(),
                         "the introspection endpoint refused this service's client credentials: \
-                         a configuration error of this service (check the client id and secret)"
+                         a configuration error of this service (check the client id and its \
+                         secret or key, and the method registered for it at the issuer)"
                     );
                 }
                 crate::observe::introspection(&issuer.url, failure.reason(), elapsed);
@@ -119,7 +121,15 @@ impl Authenticator {
         let c = &self.inner.config.inner;
         let max_bytes = c.keys.max_response_bytes;
         let endpoint = state.endpoint.get(&c.http, issuer_url, max_bytes).await?;
-        introspect::introspect(&c.http, &endpoint, &state.settings, token, max_bytes).await
+        let call = introspect::Call {
+            http: &c.http,
+            endpoint: &endpoint,
+            settings: &state.settings,
+            issuer: issuer_url,
+            now: unix_seconds(c.clock.now()),
+            max_bytes,
+        };
+        introspect::introspect(call, token).await
     }
 
     /// An answer's checks, then its members as the token's claims.

@@ -7,16 +7,29 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-use super::TokenCacheLimits;
+use super::{ClientKey, TokenCacheLimits};
 
 /// How this service authenticates at the introspection endpoint (RFC 7662 §2.1, with the
 /// client authentication methods of RFC 6749 §2.3 / OpenID Connect Core §9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum ClientAuth {
     /// `client_secret_basic`: HTTP Basic with the form-encoded id and secret.
-    Basic,
+    Basic(Secret),
     /// `client_secret_post`: `client_id` and `client_secret` in the form body.
-    Post,
+    Post(Secret),
+    /// `private_key_jwt`: a client assertion signed with this key (RFC 7523 §2.2).
+    PrivateKeyJwt(ClientKey),
+}
+
+impl ClientAuth {
+    /// The method's registered name, for logs.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Basic(_) => "client_secret_basic",
+            Self::Post(_) => "client_secret_post",
+            Self::PrivateKeyJwt(_) => "private_key_jwt",
+        }
+    }
 }
 
 /// A client secret: never shown (`Debug` prints `<redacted>`), wiped from memory when the
@@ -69,7 +82,6 @@ impl fmt::Debug for Secret {
 #[derive(Clone)]
 pub struct Introspection {
     pub(crate) client_id: Arc<str>,
-    pub(crate) secret: Secret,
     pub(crate) auth: ClientAuth,
     pub(crate) endpoint: Option<String>,
     pub(crate) token_prefix: Option<String>,
@@ -87,10 +99,38 @@ impl Introspection {
     /// `introspection_endpoint` of the issuer's discovery document unless
     /// [`endpoint`](Self::endpoint) names it. No cache; a 15 s timeout.
     pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        let secret = Secret(Arc::new(Zeroizing::new(client_secret.into())));
+        Self::with_auth(client_id.into(), ClientAuth::Basic(secret))
+    }
+
+    /// Introspection authenticated with `private_key_jwt` (RFC 7523 §2.2, OpenID Connect
+    /// Core §9): each call carries a fresh client assertion, a JWT signed with `key` whose
+    /// `iss` and `sub` are `client_id`, whose `aud` is the issuer identifier, with a random
+    /// `jti`, `iat` now and `exp` 60 s later. The issuer has the key's public half in the
+    /// client's registration (`token_endpoint_auth_method` or
+    /// `introspection_endpoint_auth_method` `private_key_jwt`).
+    ///
+    /// The `aud` is the issuer identifier, the one value every server accepts since the
+    /// 2025 audience-injection fixes (draft-ietf-oauth-rfc7523bis; oidc-provider accepts the
+    /// issuer, the endpoint or the token endpoint, Keycloak the issuer): an assertion made
+    /// for one endpoint is no use at another server.
+    ///
+    /// ```
+    /// use axum_principal::{Algorithm, ClientKey, Introspection};
+    ///
+    /// # fn load(pem: &str) -> Result<Introspection, axum_principal::ConfigError> {
+    /// let key = ClientKey::from_pem(Algorithm::ES256, pem)?.kid("orders-api-2026");
+    /// Ok(Introspection::private_key_jwt("orders-api", key))
+    /// # }
+    /// ```
+    pub fn private_key_jwt(client_id: impl Into<String>, key: ClientKey) -> Self {
+        Self::with_auth(client_id.into(), ClientAuth::PrivateKeyJwt(key))
+    }
+
+    fn with_auth(client_id: String, auth: ClientAuth) -> Self {
         Self {
-            client_id: Arc::from(client_id.into()),
-            secret: Secret(Arc::new(Zeroizing::new(client_secret.into()))),
-            auth: ClientAuth::Basic,
+            client_id: Arc::from(client_id),
+            auth,
             endpoint: None,
             token_prefix: None,
             cache_ttl: Duration::ZERO,
@@ -105,8 +145,11 @@ impl Introspection {
     }
 
     /// Sends the credentials in the form body (`client_secret_post`) instead of HTTP Basic.
+    /// No effect with [`private_key_jwt`](Self::private_key_jwt).
     pub fn client_secret_post(mut self) -> Self {
-        self.auth = ClientAuth::Post;
+        if let ClientAuth::Basic(secret) = self.auth {
+            self.auth = ClientAuth::Post(secret);
+        }
         self
     }
 
@@ -168,7 +211,6 @@ impl fmt::Debug for Introspection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Introspection")
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.secret)
             .field("auth", &self.auth)
             .field("endpoint", &self.endpoint)
             .field("token_prefix", &self.token_prefix)

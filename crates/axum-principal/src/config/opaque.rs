@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::build::{check_url, MAX_KEY_DURATION, MAX_TIMEOUT};
-use super::{ConfigError, Issuer};
+use super::{ClientAuth, ConfigError, Issuer};
 
 /// The longest introspection cache lifetime accepted.
 const MAX_INTROSPECTION_CACHE: Duration = Duration::from_secs(24 * 3600);
@@ -23,7 +23,11 @@ pub(super) fn check_introspection(issuer: &Issuer) -> Result<Option<reqwest::Url
             "an issuer template cannot introspect (it has no one endpoint)",
         ));
     }
-    if settings.client_id.is_empty() || settings.secret.expose().is_empty() {
+    let empty_secret = match &settings.auth {
+        ClientAuth::Basic(secret) | ClientAuth::Post(secret) => secret.expose().is_empty(),
+        ClientAuth::PrivateKeyJwt(_) => false,
+    };
+    if settings.client_id.is_empty() || empty_secret {
         return Err(invalid("the client id and secret must not be empty"));
     }
     if settings.timeout.is_zero() || settings.timeout > MAX_TIMEOUT {

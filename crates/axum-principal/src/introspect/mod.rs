@@ -16,6 +16,7 @@
 //! verification fails is never introspected, so a client-chosen `kid` causes no call.
 
 mod answer;
+mod assertion;
 mod breaker;
 mod cache;
 mod call;
@@ -28,7 +29,7 @@ use std::sync::Arc;
 pub(crate) use self::answer::check;
 use self::breaker::Breaker;
 pub(crate) use self::cache::AnswerCache;
-pub(crate) use self::call::introspect;
+pub(crate) use self::call::{introspect, Call};
 pub(crate) use self::endpoint::Endpoint;
 pub(crate) use self::flight::{Flights, Outcome};
 pub(crate) use self::token::TokenBytes;
