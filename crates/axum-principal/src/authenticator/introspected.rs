@@ -1,5 +1,5 @@
 //! Step 3 for an opaque token: introspection (RFC 7662) at the one issuer configured for
-//! it. The answer cache first (when on), else the call for this token (shared by every
+//! it; and for a JWT of an issuer in "enrich" mode, after its local verification. The answer cache first (when on), else the call for this token (shared by every
 //! request presenting it, on its own task), through the issuer's breaker; then the answer's
 //! checks and the same classification and principal as a JWT's. Answers never go into the
 //! verified-token cache, whose entries are re-checked against a key set.
@@ -9,6 +9,7 @@ use std::time::UNIX_EPOCH;
 
 use super::Authenticator;
 use crate::clock::unix_seconds;
+use crate::config::IssuerId;
 use crate::introspect::{self, Introspected, IssuerState, Outcome, TokenBytes};
 use crate::rejection::{IntrospectionFailure, InvalidToken, RejectionKind};
 
@@ -27,6 +28,22 @@ impl Authenticator {
         let introspectors = self.inner.introspection.as_ref().ok_or(unknown.clone())?;
         // No issuer takes this token (only prefixed ones, and it has none of theirs).
         let state = introspectors.route(token).ok_or(unknown)?;
+        self.ask(state, token).await
+    }
+
+    /// "Enrich" mode: the state of issuer `id` if its JWTs, verified locally, are completed
+    /// by introspection.
+    pub(super) fn enricher(&self, id: IssuerId) -> Option<&IssuerState> {
+        self.inner.introspection.as_ref()?.enricher(id)
+    }
+
+    /// The answer for `token` at `state`'s issuer: the answer cache first (when on), else
+    /// the call for this token, shared by every request presenting it.
+    pub(super) async fn ask(
+        &self,
+        state: &IssuerState,
+        token: &str,
+    ) -> Result<(Introspected, bool), RejectionKind> {
         let now = unix_seconds(self.inner.config.inner.clock.now());
         if let Some(cache) = &state.cache {
             let hit = cache.get(token.as_bytes(), now);
@@ -48,7 +65,7 @@ impl Authenticator {
 
     /// The call itself, on its own task: the breaker, the endpoint, the exchange, the
     /// checks; an accepted answer is cached before the call leaves the flight map.
-    async fn call_issuer(&self, id: crate::config::IssuerId, token: &TokenBytes) -> Outcome {
+    async fn call_issuer(&self, id: IssuerId, token: &TokenBytes) -> Outcome {
         let c = &self.inner.config.inner;
         let state = self
             .inner
@@ -97,7 +114,11 @@ impl Authenticator {
                 return Err(RejectionKind::IntrospectionUnavailable(failure));
             }
         };
-        let accepted = self.accept_answer(claims, issuer);
+        let accepted = if state.settings.enrich {
+            self.enrich_answer(claims, issuer, token_text)
+        } else {
+            self.accept_answer(claims, issuer)
+        };
         let result = match &accepted {
             Ok(_) => "active",
             Err(RejectionKind::InvalidToken(reason)) => reason.reason(),
@@ -142,6 +163,31 @@ impl Authenticator {
         let checks = self.claim_checks(issuer, &issuer.url);
         let (validity, binding) =
             introspect::check(&claims, checks, issuer.accept_id_tokens).map_err(invalid)?;
+        let principal = self
+            .principal(claims, issuer, &issuer.url, validity.expires_at)
+            .map_err(invalid)?;
+        Ok(Introspected {
+            principal,
+            binding,
+            expires_at: validity.expires_at,
+        })
+    }
+
+    /// "Enrich" mode: the JWT `token` (verified locally by every request that waits for
+    /// this call) completed by the answer, then checked and classified as a JWT.
+    fn enrich_answer(
+        &self,
+        answer: crate::verify::RawClaims,
+        issuer: &crate::config::Issuer,
+        token: &str,
+    ) -> Outcome {
+        let invalid = RejectionKind::InvalidToken;
+        let jws = crate::verify::parse(token, self.inner.config.inner.max_token_bytes)
+            .map_err(invalid)?;
+        let claims = introspect::merge(jws.claims, answer, &issuer.url).map_err(invalid)?;
+        let (validity, binding) = self
+            .check_jwt_claims(&claims, issuer, &issuer.url)
+            .map_err(invalid)?;
         let principal = self
             .principal(claims, issuer, &issuer.url, validity.expires_at)
             .map_err(invalid)?;

@@ -85,6 +85,7 @@ pub struct Introspection {
     pub(crate) auth: ClientAuth,
     pub(crate) endpoint: Option<String>,
     pub(crate) token_prefix: Option<String>,
+    pub(crate) enrich: bool,
     pub(crate) cache_ttl: Duration,
     pub(crate) cache_limits: TokenCacheLimits,
     pub(crate) timeout: Duration,
@@ -133,6 +134,7 @@ impl Introspection {
             auth,
             endpoint: None,
             token_prefix: None,
+            enrich: false,
             cache_ttl: Duration::ZERO,
             cache_limits: TokenCacheLimits::default()
                 .max_entries(10_000)
@@ -164,6 +166,40 @@ impl Introspection {
     /// start with `ory_at_`). Needed when several issuers introspect.
     pub fn token_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.token_prefix = Some(prefix.into());
+        self
+    }
+
+    /// "Enrich" mode, for JWTs that leave claims out (Keycloak's *lightweight access
+    /// tokens* carry no roles, no `client_id`…): this issuer's JWTs are verified locally
+    /// as always (every check; a JWT that fails one is refused without any call), then
+    /// introspected, and the answer's members the JWT lacks are added to its claims before
+    /// the classification, roles and guards. The JWT's own claims win; the answer must be
+    /// active (else 401 `inactive`) and agree with the JWT on `iss`, `sub` and `aud` where
+    /// it names them (else 401: `unknown_issuer`, `invalid_claim`, `wrong_audience`). The
+    /// cache, breaker and failures (503) are those of opaque tokens; an enriched token never
+    /// enters the verified-token cache, so with no answer cache every request asks the
+    /// issuer.
+    ///
+    /// An enriching issuer takes no opaque tokens (so it needs no
+    /// [`token_prefix`](Self::token_prefix), and routes none).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_principal::{AuthConfig, Introspection, Issuer};
+    ///
+    /// let config = AuthConfig::builder()
+    ///     .issuer(Issuer::new("https://sso.example.com/realms/acme").introspection(
+    ///         Introspection::new("orders-api", "s3cret")
+    ///             .enrich()
+    ///             .cache(Duration::from_secs(60)),
+    ///     ))
+    ///     .audience("orders-api")
+    ///     .build()?;
+    /// # let _ = config;
+    /// # Ok::<(), axum_principal::ConfigError>(())
+    /// ```
+    pub fn enrich(mut self) -> Self {
+        self.enrich = true;
         self
     }
 
@@ -214,6 +250,7 @@ impl fmt::Debug for Introspection {
             .field("auth", &self.auth)
             .field("endpoint", &self.endpoint)
             .field("token_prefix", &self.token_prefix)
+            .field("enrich", &self.enrich)
             .field("cache_ttl", &self.cache_ttl)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()

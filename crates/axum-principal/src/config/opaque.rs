@@ -45,6 +45,11 @@ pub(super) fn check_introspection(issuer: &Issuer) -> Result<Option<reqwest::Url
     if settings.breaker_cooldown > MAX_KEY_DURATION {
         return Err(invalid("the breaker cool-down must be at most 30 days"));
     }
+    if settings.enrich && settings.token_prefix.is_some() {
+        return Err(invalid(
+            "an enriching issuer takes no opaque tokens: it has no token prefix",
+        ));
+    }
     if settings.token_prefix.as_deref() == Some("") {
         return Err(invalid("a token prefix must not be empty"));
     }
@@ -52,11 +57,12 @@ pub(super) fn check_introspection(issuer: &Issuer) -> Result<Option<reqwest::Url
 }
 
 /// Every opaque token goes to one issuer at most: one without a prefix at most, and no
-/// prefix that starts another.
+/// prefix that starts another (enriching issuers take none).
 pub(super) fn check_routing(issuers: &[Issuer]) -> Result<(), ConfigError> {
     let prefixes: Vec<Option<&str>> = issuers
         .iter()
         .filter_map(|i| i.introspection.as_ref())
+        .filter(|s| !s.enrich)
         .map(|s| s.token_prefix.as_deref())
         .collect();
     if prefixes.iter().filter(|p| p.is_none()).count() > 1 {
@@ -114,6 +120,21 @@ mod tests {
             ]),
             Ok(())
         );
+        assert_eq!(
+            build(vec![
+                opaque("https://a.example.com", plain().enrich()),
+                opaque("https://b.example.com", plain()),
+            ]),
+            Ok(()),
+            "an enriching issuer takes no opaque token"
+        );
+        assert!(matches!(
+            build(vec![opaque(
+                "https://a.example.com",
+                plain().enrich().token_prefix("at_")
+            )]),
+            Err(ConfigError::InvalidIntrospection { .. })
+        ));
         assert_eq!(
             build(vec![
                 opaque("https://a.example.com", plain().token_prefix("at_")),

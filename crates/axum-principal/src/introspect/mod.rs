@@ -6,6 +6,7 @@
 //! - `endpoint`: where the endpoint is (configured, or found by discovery);
 //! - `call`: the HTTP exchange, bounded in time and size;
 //! - `answer`: what an answer must say before its members count as claims;
+//! - `enrich`: how an answer completes a JWT verified locally ("enrich" mode);
 //! - `breaker`: no calls while an issuer keeps failing;
 //! - `cache` and `flight`: answers reused, and calls shared, per token;
 //! - `token`: a token's bytes as they are kept (wiped, never printed).
@@ -13,7 +14,9 @@
 //! Routing: only a token that is not a JWS comes here (`verify::is_jws`), and it goes to
 //! the one issuer configured for opaque tokens (by `Introspection::token_prefix` when
 //! there are several; `build()` refuses an ambiguous set-up). A JWS whose local
-//! verification fails is never introspected, so a client-chosen `kid` causes no call.
+//! verification fails is never introspected, so a client-chosen `kid` causes no call. An
+//! issuer in "enrich" mode takes no opaque tokens: its JWTs, once verified locally, are
+//! introspected for the claims they lack.
 
 mod answer;
 mod assertion;
@@ -21,6 +24,7 @@ mod breaker;
 mod cache;
 mod call;
 mod endpoint;
+mod enrich;
 mod flight;
 mod token;
 
@@ -31,6 +35,7 @@ use self::breaker::Breaker;
 pub(crate) use self::cache::AnswerCache;
 pub(crate) use self::call::{introspect, Call};
 pub(crate) use self::endpoint::Endpoint;
+pub(crate) use self::enrich::merge;
 pub(crate) use self::flight::{Flights, Outcome};
 pub(crate) use self::token::TokenBytes;
 use crate::binding::Binding;
@@ -88,19 +93,22 @@ impl Introspectors {
     }
 
     /// The issuer an opaque token goes to: the one whose prefix it starts with, else the
-    /// one without a prefix (`build()` made sure there is at most one of each).
+    /// one without a prefix (`build()` made sure there is at most one of each). Enriching
+    /// issuers take none.
     pub(crate) fn route(&self, token: &str) -> Option<&IssuerState> {
-        let prefixed = self.issuers.iter().find(|s| {
+        let opaque = || self.issuers.iter().filter(|s| !s.settings.enrich);
+        let prefixed = opaque().find(|s| {
             s.settings
                 .token_prefix
                 .as_deref()
                 .is_some_and(|p| token.starts_with(p))
         });
-        prefixed.or_else(|| {
-            self.issuers
-                .iter()
-                .find(|s| s.settings.token_prefix.is_none())
-        })
+        prefixed.or_else(|| opaque().find(|s| s.settings.token_prefix.is_none()))
+    }
+
+    /// The state of issuer `id` if it enriches its JWTs.
+    pub(crate) fn enricher(&self, id: IssuerId) -> Option<&IssuerState> {
+        self.get(id).filter(|s| s.settings.enrich)
     }
 
     /// The state of issuer `id`, if it introspects.

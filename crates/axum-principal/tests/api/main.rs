@@ -11,6 +11,7 @@ mod dpop;
 mod grpc_refusals;
 mod introspection;
 mod introspection_cost;
+mod introspection_enrich;
 mod introspection_private_key_jwt;
 mod key_store;
 mod mtls_handshake;
