@@ -405,3 +405,22 @@ async fn private_key_jwt_authenticates_the_introspection_calls() {
         assert_eq!(reply.json()["subject"], "svc-reporting");
     }
 }
+
+/// RFC 9701 signed answers (oidc-provider's `features.jwtIntrospection`, the client's
+/// `introspection_signed_response_alg`): the answer is a JWS verified with the provider's
+/// JWKS (`typ`, `iss`, `aud` = this client, `iat`), and its `token_introspection` decides.
+#[tokio::test]
+async fn a_signed_introspection_answer_is_verified_with_the_providers_keys() {
+    let h = Harness::start().await;
+    let client = h.introspection_client().clone();
+    let introspection = Introspection::new(&client.client_id, &client.client_secret).jwt_response();
+    let app = app(h.config_with(introspection));
+    let (_, token) = h.machine_token(None).await;
+    let reply = get_with(&app, "/machine", &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["subject"], "svc-reporting");
+    h.revoke(&token, "svc-reporting").await;
+    let reply = get_with(&app, "/machine", &token).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    assert_eq!(reason(&reply), "inactive");
+}

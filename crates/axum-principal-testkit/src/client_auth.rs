@@ -113,12 +113,13 @@ impl Clients {
             .insert(id.to_owned(), Credential::Key(Arc::clone(&key.material)));
     }
 
-    /// Whether the request authenticates a registered client.
-    pub(crate) fn authenticate(&mut self, presented: &Presented<'_>) -> bool {
+    /// The registered client the request authenticates, if any.
+    pub(crate) fn authenticate(&mut self, presented: &Presented<'_>) -> Option<String> {
         let field = presented.field;
         if let Some(assertion) = field("client_assertion") {
-            return field("client_assertion_type") == Some(JWT_BEARER)
+            let valid = field("client_assertion_type") == Some(JWT_BEARER)
                 && self.check_assertion(assertion, field("client_id"), presented.audiences);
+            return valid.then(|| assertion_issuer(assertion)).flatten();
         }
         let credentials = presented
             .authorization
@@ -129,9 +130,11 @@ impl Clients {
                     field("client_secret")?.to_owned(),
                 ))
             });
-        credentials.is_some_and(|(id, secret)| {
-            matches!(self.clients.get(&id), Some(Credential::Secret(s)) if *s == secret)
-        })
+        credentials
+            .filter(|(id, secret)| {
+                matches!(self.clients.get(id), Some(Credential::Secret(s)) if s == secret)
+            })
+            .map(|(id, _)| id)
     }
 
     /// An assertion signed by the key registered for its `iss`, with `sub` the same client,
@@ -183,6 +186,13 @@ impl Clients {
         };
         valid && self.used_jti.insert(format!("{iss} {jti}"))
     }
+}
+
+/// The `iss` of an assertion (checked before this is asked).
+fn assertion_issuer(assertion: &str) -> Option<String> {
+    let payload = assertion.split('.').nth(1)?;
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    claims["iss"].as_str().map(str::to_owned)
 }
 
 /// `Basic base64(id:secret)`, each form-decoded (RFC 6749 §2.3.1).
@@ -237,11 +247,13 @@ mod tests {
             ("client_assertion", jwt),
         ];
         let field = |name: &str| form.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-        clients.authenticate(&Presented {
-            authorization: None,
-            field: &field,
-            audiences: [ISSUER, ENDPOINT],
-        })
+        clients
+            .authenticate(&Presented {
+                authorization: None,
+                field: &field,
+                audiences: [ISSUER, ENDPOINT],
+            })
+            .is_some()
     }
 
     #[test]

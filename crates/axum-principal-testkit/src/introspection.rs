@@ -32,6 +32,17 @@ pub enum IntrospectionFault {
     RefuseCredentials,
     /// Answer `200 OK` with `Content-Type: application/json` and a body that is not JSON.
     Garbage,
+    /// Asked for a signed answer (RFC 9701), answer one with `alg` `none` and no signature.
+    UnsignedJwt,
+    /// Asked for a signed answer, sign it with a key that is not in the JWKS.
+    JwtForeignKey,
+    /// Asked for a signed answer, sign it with the `typ` `JWT` (not
+    /// `token-introspection+jwt`).
+    JwtWrongTyp,
+    /// Asked for a signed answer, sign one for another client (`aud` `another-client`).
+    JwtWrongAudience,
+    /// Asked for a signed answer, answer plain JSON anyway.
+    JsonOnly,
 }
 
 /// What the endpoint knows.
@@ -48,6 +59,11 @@ pub(crate) struct Introspection {
 pub(crate) enum Reply {
     Json(u16, String),
     Text(u16, String),
+    /// An answer (`200`) to `client`: JSON, or signed if the client asks (RFC 9701).
+    Answer {
+        client: String,
+        answer: Value,
+    },
 }
 
 impl Introspection {
@@ -84,9 +100,15 @@ impl Introspection {
             field: &field,
             audiences: [issuer, &endpoint],
         });
-        if !authenticated || self.fault == IntrospectionFault::RefuseCredentials {
+        let Some(client) =
+            authenticated.filter(|_| self.fault != IntrospectionFault::RefuseCredentials)
+        else {
             return Reply::Json(401, json!({"error": "invalid_client"}).to_string());
-        }
+        };
+        let inactive = || Reply::Answer {
+            client: client.clone(),
+            answer: json!({"active": false}),
+        };
         match self.fault {
             IntrospectionFault::Status(code) => {
                 return Reply::Text(code, format!("mock issuer fault: status {code}\n"))
@@ -114,12 +136,11 @@ impl Introspection {
         if self.fault == IntrospectionFault::WrongAudience {
             answer.insert("aud".into(), crate::OTHER_AUDIENCE.into());
         }
-        Reply::Json(200, Value::Object(answer).to_string())
+        Reply::Answer {
+            client,
+            answer: Value::Object(answer),
+        }
     }
-}
-
-fn inactive() -> Reply {
-    Reply::Json(200, json!({"active": false}).to_string())
 }
 
 /// `application/x-www-form-urlencoded` pairs.

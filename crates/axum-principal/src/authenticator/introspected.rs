@@ -150,7 +150,35 @@ impl Authenticator {
             now: unix_seconds(c.clock.now()),
             max_bytes,
         };
-        introspect::introspect(call, token).await
+        match introspect::introspect(call, token).await? {
+            introspect::Reply::Json(_) if state.settings.jwt_response => {
+                Err(IntrospectionFailure::UnverifiedResponse)
+            }
+            introspect::Reply::Json(claims) => Ok(claims),
+            introspect::Reply::Jwt(jwt) => {
+                let answer = self
+                    .verify_jwt_answer(state, issuer_url, &jwt, max_bytes)
+                    .await;
+                answer.ok_or(IntrospectionFailure::UnverifiedResponse)
+            }
+        }
+    }
+
+    /// A signed answer (RFC 9701), verified with the issuer's keys: its
+    /// `token_introspection` member, or `None` if anything about it does not hold.
+    async fn verify_jwt_answer(
+        &self,
+        state: &IssuerState,
+        issuer_url: &str,
+        jwt: &str,
+        max_bytes: usize,
+    ) -> Option<crate::verify::RawClaims> {
+        let jws = crate::verify::parse(jwt, max_bytes).ok()?;
+        let alg = introspect::jwt_answer::check_header(&jws).ok()?;
+        self.check_signature_of(&jws, alg, state.id, issuer_url)
+            .await
+            .ok()?;
+        introspect::check_jwt_answer(&jws.claims, issuer_url, &state.settings.client_id).ok()
     }
 
     /// An answer's checks, then its members as the token's claims.

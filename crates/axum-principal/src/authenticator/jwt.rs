@@ -102,6 +102,22 @@ impl Authenticator {
         Ok((principal, local.verified))
     }
 
+    /// A JWS `issuer_url` signed (not an access token: a signed introspection answer),
+    /// checked with that issuer's keys as its tokens are.
+    pub(super) async fn check_signature_of(
+        &self,
+        jws: &Jws<'_>,
+        alg: Algorithm,
+        id: IssuerId,
+        issuer_url: &str,
+    ) -> Result<(), RejectionKind> {
+        let named = Named {
+            iss: Cow::Borrowed(issuer_url),
+            tid: None,
+        };
+        self.check_signature(jws, alg, id, &named).await.map(|_| ())
+    }
+
     /// Step 5, the signature: the fingerprint of the key that verified it, for the cache.
     /// The only step that can wait on the network, and the only one that can answer 503.
     async fn check_signature(

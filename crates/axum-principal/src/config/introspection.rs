@@ -86,6 +86,7 @@ pub struct Introspection {
     pub(crate) endpoint: Option<String>,
     pub(crate) token_prefix: Option<String>,
     pub(crate) enrich: bool,
+    pub(crate) jwt_response: bool,
     pub(crate) cache_ttl: Duration,
     pub(crate) cache_limits: TokenCacheLimits,
     pub(crate) timeout: Duration,
@@ -135,6 +136,7 @@ impl Introspection {
             endpoint: None,
             token_prefix: None,
             enrich: false,
+            jwt_response: false,
             cache_ttl: Duration::ZERO,
             cache_limits: TokenCacheLimits::default()
                 .max_entries(10_000)
@@ -203,6 +205,24 @@ impl Introspection {
         self
     }
 
+    /// Asks for signed answers (RFC 9701: `Accept: application/token-introspection+jwt`)
+    /// and accepts nothing else: the answer must be a JWS with `typ`
+    /// `token-introspection+jwt`, signed by one of the issuer's keys (its JWKS, as for its
+    /// tokens, with the configuration's algorithms), whose `iss` is the issuer, whose `aud`
+    /// names this client id, with an `iat`; its `token_introspection` member is the answer.
+    /// Anything else (a plain JSON answer, an unsigned or wrongly signed one, another `typ`,
+    /// `iss` or `aud`) is 503 `introspection_unverified_response`: no trustworthy answer
+    /// arrived, which is not the token's fault (RFC 9701 §5). Worth it when the answer
+    /// crosses something this service does not trust to keep it intact (a proxy, a
+    /// gateway), or when answers are kept as evidence.
+    ///
+    /// The issuer must be set up for it (oidc-provider: `features.jwtIntrospection` and the
+    /// client's `introspection_signed_response_alg`).
+    pub fn jwt_response(mut self) -> Self {
+        self.jwt_response = true;
+        self
+    }
+
     /// Reuses an active answer for the same token (compared byte for byte, in this
     /// authenticator, for this issuer) for at most `ttl`, and never past the answer's
     /// `exp` (default: no cache, every request asks the issuer). A token revoked at the
@@ -251,6 +271,7 @@ impl fmt::Debug for Introspection {
             .field("endpoint", &self.endpoint)
             .field("token_prefix", &self.token_prefix)
             .field("enrich", &self.enrich)
+            .field("jwt_response", &self.jwt_response)
             .field("cache_ttl", &self.cache_ttl)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()

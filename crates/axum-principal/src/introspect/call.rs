@@ -27,12 +27,20 @@ pub(crate) struct Call<'a> {
     pub(crate) max_bytes: usize,
 }
 
-/// What the endpoint answered: one JSON object (its members not yet checked), as indexed
-/// claims.
-pub(crate) async fn introspect(
-    call: Call<'_>,
-    token: &str,
-) -> Result<RawClaims, IntrospectionFailure> {
+/// The media type of a signed answer (RFC 9701 §4).
+pub(crate) const JWT_ANSWER: &str = "application/token-introspection+jwt";
+
+/// What the endpoint answered, not yet checked.
+pub(crate) enum Reply {
+    /// One JSON object, as indexed claims.
+    Json(RawClaims),
+    /// A signed answer (RFC 9701): the JWS's compact serialization.
+    Jwt(String),
+}
+
+/// What the endpoint answered: a JSON object, or a signed answer when it says so by its
+/// `Content-Type`.
+pub(crate) async fn introspect(call: Call<'_>, token: &str) -> Result<Reply, IntrospectionFailure> {
     let Call {
         http,
         endpoint,
@@ -43,7 +51,14 @@ pub(crate) async fn introspect(
     let mut request = http
         .post(endpoint.clone())
         .timeout(settings.timeout)
-        .header(header::ACCEPT, "application/json")
+        .header(
+            header::ACCEPT,
+            if settings.jwt_response {
+                JWT_ANSWER
+            } else {
+                "application/json"
+            },
+        )
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     let body = {
         let mut form = url::form_urlencoded::Serializer::new(String::new());
@@ -78,9 +93,20 @@ pub(crate) async fn introspect(
     if status != http::StatusCode::OK {
         return Err(IntrospectionFailure::ErrorStatus);
     }
+    let signed = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case(JWT_ANSWER));
     let body = read_capped(response, max_bytes).await?;
     let text = String::from_utf8(body).map_err(|_| IntrospectionFailure::BadResponse)?;
-    RawClaims::parse(text).ok_or(IntrospectionFailure::BadResponse)
+    if signed {
+        return Ok(Reply::Jwt(text.trim().to_owned()));
+    }
+    RawClaims::parse(text)
+        .map(Reply::Json)
+        .ok_or(IntrospectionFailure::BadResponse)
 }
 
 /// `Basic base64(id:secret)`, each form-encoded first (RFC 6749 §2.3.1); wiped when dropped.

@@ -5,6 +5,7 @@
 //!
 //! - `endpoint`: where the endpoint is (configured, or found by discovery);
 //! - `call`: the HTTP exchange, bounded in time and size;
+//! - `jwt_answer`: what a signed answer (RFC 9701) must say, its signature aside;
 //! - `answer`: what an answer must say before its members count as claims;
 //! - `enrich`: how an answer completes a JWT verified locally ("enrich" mode);
 //! - `breaker`: no calls while an issuer keeps failing;
@@ -26,6 +27,7 @@ mod call;
 mod endpoint;
 mod enrich;
 mod flight;
+pub(crate) mod jwt_answer;
 mod token;
 
 use std::sync::Arc;
@@ -33,10 +35,11 @@ use std::sync::Arc;
 pub(crate) use self::answer::check;
 use self::breaker::Breaker;
 pub(crate) use self::cache::AnswerCache;
-pub(crate) use self::call::{introspect, Call};
+pub(crate) use self::call::{introspect, Call, Reply};
 pub(crate) use self::endpoint::Endpoint;
 pub(crate) use self::enrich::merge;
 pub(crate) use self::flight::{Flights, Outcome};
+pub(crate) use self::jwt_answer::check_jwt_answer;
 pub(crate) use self::token::TokenBytes;
 use crate::binding::Binding;
 use crate::config::{AuthConfig, Introspection, IssuerId};

@@ -12,6 +12,7 @@ mod grpc_refusals;
 mod introspection;
 mod introspection_cost;
 mod introspection_enrich;
+mod introspection_jwt_response;
 mod introspection_private_key_jwt;
 mod key_store;
 mod mtls_handshake;
