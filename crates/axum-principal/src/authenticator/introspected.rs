@@ -10,7 +10,7 @@ use std::time::UNIX_EPOCH;
 use super::Authenticator;
 use crate::clock::unix_seconds;
 use crate::config::IssuerId;
-use crate::introspect::{self, Introspected, IssuerState, Outcome, TokenBytes};
+use crate::introspect::{self, Hit, Introspected, IssuerState, Outcome, TokenBytes};
 use crate::rejection::{IntrospectionFailure, InvalidToken, RejectionKind};
 
 impl Authenticator {
@@ -48,8 +48,12 @@ impl Authenticator {
         if let Some(cache) = &state.cache {
             let hit = cache.get(token.as_bytes(), now);
             crate::observe::introspection_cache(hit.is_some());
-            if let Some(answer) = hit {
-                return Ok((answer, true));
+            match hit {
+                Some(Hit::Active(answer)) => return Ok((answer, true)),
+                Some(Hit::Inactive) => {
+                    return Err(RejectionKind::InvalidToken(InvalidToken::Inactive))
+                }
+                None => {}
             }
         }
         let id = state.id;
@@ -125,9 +129,15 @@ impl Authenticator {
             Err(_) => "refused",
         };
         crate::observe::introspection(&issuer.url, result, elapsed);
-        if let (Ok(answer), Some(cache)) = (&accepted, &state.cache) {
+        if let Some(cache) = &state.cache {
             let now = unix_seconds(c.clock.now());
-            cache.insert(token.as_bytes(), answer, now);
+            match &accepted {
+                Ok(answer) => cache.insert(token.as_bytes(), answer, now),
+                Err(RejectionKind::InvalidToken(InvalidToken::Inactive)) => {
+                    cache.insert_inactive(token.as_bytes(), now);
+                }
+                Err(_) => {}
+            }
         }
         accepted
     }

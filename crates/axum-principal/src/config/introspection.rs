@@ -88,6 +88,7 @@ pub struct Introspection {
     pub(crate) enrich: bool,
     pub(crate) jwt_response: bool,
     pub(crate) cache_ttl: Duration,
+    pub(crate) inactive_ttl: Duration,
     pub(crate) cache_limits: TokenCacheLimits,
     pub(crate) timeout: Duration,
     pub(crate) max_calls: usize,
@@ -138,6 +139,7 @@ impl Introspection {
             enrich: false,
             jwt_response: false,
             cache_ttl: Duration::ZERO,
+            inactive_ttl: Duration::ZERO,
             cache_limits: TokenCacheLimits::default()
                 .max_entries(10_000)
                 .max_bytes(16 << 20),
@@ -233,6 +235,17 @@ impl Introspection {
         self
     }
 
+    /// Also remembers an `active: false` answer for the same token for `ttl` (default:
+    /// never; at most 5 minutes), so that a client retrying a dead token costs the issuer
+    /// one call per `ttl` instead of one per request. Only `active: false` is kept: an
+    /// answer failing another check, and any failure to get an answer, never is. A token
+    /// the issuer reports inactive by mistake (a lost session store) stays refused for up to
+    /// `ttl` after the issuer recovers. Shares the bounds of [`cache`](Self::cache).
+    pub fn cache_inactive(mut self, ttl: Duration) -> Self {
+        self.inactive_ttl = ttl;
+        self
+    }
+
     /// Bounds of the answer cache (default 10 000 entries and 16 MiB).
     pub fn cache_limits(mut self, limits: TokenCacheLimits) -> Self {
         self.cache_limits = limits;
@@ -273,6 +286,7 @@ impl fmt::Debug for Introspection {
             .field("enrich", &self.enrich)
             .field("jwt_response", &self.jwt_response)
             .field("cache_ttl", &self.cache_ttl)
+            .field("inactive_ttl", &self.inactive_ttl)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }

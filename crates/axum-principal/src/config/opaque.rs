@@ -9,6 +9,9 @@ use super::{ClientAuth, ConfigError, Issuer};
 /// The longest introspection cache lifetime accepted.
 const MAX_INTROSPECTION_CACHE: Duration = Duration::from_secs(24 * 3600);
 
+/// The longest an `active: false` answer may be remembered: a short negative entry.
+const MAX_INACTIVE_CACHE: Duration = Duration::from_secs(300);
+
 /// An issuer's introspection settings, checked; its configured endpoint parsed.
 pub(super) fn check_introspection(issuer: &Issuer) -> Result<Option<reqwest::Url>, ConfigError> {
     let Some(settings) = &issuer.introspection else {
@@ -35,6 +38,11 @@ pub(super) fn check_introspection(issuer: &Issuer) -> Result<Option<reqwest::Url
     }
     if settings.cache_ttl > MAX_INTROSPECTION_CACHE {
         return Err(invalid("the cache lifetime must be at most 1 day"));
+    }
+    if settings.inactive_ttl > MAX_INACTIVE_CACHE {
+        return Err(invalid(
+            "the lifetime of an inactive answer must be at most 5 minutes",
+        ));
     }
     let limits = settings.cache_limits;
     if limits.max_entries == 0 || limits.max_bytes == 0 || settings.max_calls == 0 {
@@ -161,6 +169,9 @@ mod tests {
         ));
         assert!(invalid(
             Introspection::new("api", "s").max_concurrent_calls(0)
+        ));
+        assert!(invalid(
+            Introspection::new("api", "s").cache_inactive(Duration::from_secs(301))
         ));
         assert!(invalid(Introspection::new("api", "s").token_prefix("")));
         assert!(matches!(

@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 pub(crate) use self::answer::check;
 use self::breaker::Breaker;
-pub(crate) use self::cache::AnswerCache;
+pub(crate) use self::cache::{AnswerCache, Hit};
 pub(crate) use self::call::{introspect, Call, Reply};
 pub(crate) use self::endpoint::Endpoint;
 pub(crate) use self::enrich::merge;
@@ -79,14 +79,17 @@ impl Introspectors {
             .filter_map(|(id, issuer)| {
                 let settings = issuer.introspection.clone()?;
                 let ttl = i64::try_from(settings.cache_ttl.as_secs()).unwrap_or(i64::MAX);
+                let inactive_ttl =
+                    i64::try_from(settings.inactive_ttl.as_secs()).unwrap_or(i64::MAX);
                 let cooldown_ms =
                     u64::try_from(settings.breaker_cooldown.as_millis()).unwrap_or(u64::MAX);
                 Some(IssuerState {
                     id,
                     endpoint: Endpoint::new(issuer.introspection_endpoint.clone()),
                     breaker: Breaker::new(settings.breaker_threshold, cooldown_ms),
-                    cache: (ttl > 0)
-                        .then(|| Arc::new(AnswerCache::new(ttl, settings.cache_limits))),
+                    cache: (ttl > 0 || inactive_ttl > 0).then(|| {
+                        Arc::new(AnswerCache::new(ttl, inactive_ttl, settings.cache_limits))
+                    }),
                     flights: Arc::new(Flights::new(settings.max_calls)),
                     settings,
                 })
