@@ -199,16 +199,9 @@ impl Authenticator {
     ) -> Outcome {
         let invalid = RejectionKind::InvalidToken;
         let checks = self.claim_checks(issuer, &issuer.url);
-        let (validity, binding) =
+        let checked =
             introspect::check(&claims, checks, issuer.accept_id_tokens).map_err(invalid)?;
-        let principal = self
-            .principal(claims, issuer, &issuer.url, validity.expires_at)
-            .map_err(invalid)?;
-        Ok(Introspected {
-            principal,
-            binding,
-            expires_at: validity.expires_at,
-        })
+        self.introspected(claims, issuer, checked)
     }
 
     /// "Enrich" mode: the JWT `token` (verified locally by every request that waits for
@@ -223,12 +216,22 @@ impl Authenticator {
         let jws = crate::verify::parse(token, self.inner.config.inner.max_token_bytes)
             .map_err(invalid)?;
         let claims = introspect::merge(jws.claims, answer, &issuer.url).map_err(invalid)?;
-        let (validity, binding) = self
+        let checked = self
             .check_jwt_claims(&claims, issuer, &issuer.url)
             .map_err(invalid)?;
+        self.introspected(claims, issuer, checked)
+    }
+
+    /// Checked claims' principal, as an introspection result.
+    fn introspected(
+        &self,
+        claims: crate::verify::RawClaims,
+        issuer: &crate::config::Issuer,
+        (validity, binding): (crate::verify::Validity, crate::binding::Binding),
+    ) -> Outcome {
         let principal = self
             .principal(claims, issuer, &issuer.url, validity.expires_at)
-            .map_err(invalid)?;
+            .map_err(RejectionKind::InvalidToken)?;
         Ok(Introspected {
             principal,
             binding,
