@@ -65,6 +65,12 @@ impl fmt::Debug for Secret {
 /// `DPoP` makes it a bound token. An issuer that cannot answer (unreachable, slow, 5xx, not
 /// JSON, refusing this service's credentials) gives 503, never 401.
 ///
+/// Options: client authentication by [`client_secret_post`](Self::client_secret_post) or
+/// [`private_key_jwt`](Self::private_key_jwt) instead of HTTP Basic; [`enrich`](Self::enrich)
+/// for JWTs that lack claims (Keycloak's lightweight tokens); signed answers
+/// ([`jwt_response`](Self::jwt_response), RFC 9701); an answer cache
+/// ([`cache`](Self::cache), [`cache_inactive`](Self::cache_inactive)).
+///
 /// ```
 /// use std::time::Duration;
 /// use axum_principal::{AuthConfig, Introspection, Issuer};
