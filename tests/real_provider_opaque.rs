@@ -25,8 +25,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use axum_principal::dpop::DpopConfig;
 use axum_principal::{
-    guard_layer, AuthConfig, AuthConfigBuilder, AuthLayer, Introspection, Issuer, Principal,
-    RequireMachine,
+    guard_layer, Algorithm, AuthConfig, AuthConfigBuilder, AuthLayer, ClientKey, Introspection,
+    Issuer, Principal, RequireMachine,
 };
 use axum_principal_testkit::{DpopKey, KeyAlg};
 use common::{build, get_with, node_deps, with_reason_header, Reply};
@@ -44,6 +44,15 @@ struct Ready {
     machine_client: Client,
     user: String,
     introspection_client: Option<Client>,
+    introspection_key_client: Option<KeyClient>,
+}
+
+/// A client that authenticates with `private_key_jwt`: its id and private key.
+#[derive(Debug, Clone, Deserialize)]
+struct KeyClient {
+    client_id: String,
+    private_key_pem: String,
+    kid: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -236,14 +245,27 @@ impl Harness {
     fn config(&self, secret: Option<&str>) -> AuthConfigBuilder {
         let client = self.introspection_client();
         let secret = secret.unwrap_or(&client.client_secret);
+        self.config_with(Introspection::new(&client.client_id, secret))
+    }
+
+    /// A configuration trusting the provider, introspecting as `introspection` says.
+    fn config_with(&self, introspection: Introspection) -> AuthConfigBuilder {
         with_reason_header(
             AuthConfig::builder()
-                .issuer(
-                    Issuer::new(&self.ready.issuer)
-                        .introspection(Introspection::new(&client.client_id, secret)),
-                )
+                .issuer(Issuer::new(&self.ready.issuer).introspection(introspection))
                 .audience(&self.ready.audience),
         )
+    }
+
+    /// Introspection as the API's `private_key_jwt` client (an ES256 key).
+    fn private_key_jwt(&self) -> Introspection {
+        let Some(client) = &self.ready.introspection_key_client else {
+            self.fail("ready line", "no private_key_jwt client")
+        };
+        let key = ClientKey::from_pem(Algorithm::ES256, &client.private_key_pem)
+            .unwrap_or_else(|e| self.fail("the harness's client key", e))
+            .kid(&client.kid);
+        Introspection::private_key_jwt(&client.client_id, key)
     }
 }
 
@@ -367,4 +389,38 @@ async fn wrong_introspection_credentials_are_503() {
         reply.body
     );
     assert_eq!(reason(&reply), "introspection_credentials_refused");
+}
+
+/// `private_key_jwt` (RFC 7523 §2.2): oidc-provider checks each call's client assertion
+/// (signature with the registered key, `iss`/`sub`, `aud` = its issuer identifier, `exp`,
+/// a `jti` it has not seen) and answers; two calls, two assertions.
+#[tokio::test]
+async fn private_key_jwt_authenticates_the_introspection_calls() {
+    let h = Harness::start().await;
+    let app = app(h.config_with(h.private_key_jwt()));
+    for _ in 0..2 {
+        let (_, token) = h.machine_token(None).await;
+        let reply = get_with(&app, "/machine", &token).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.json()["subject"], "svc-reporting");
+    }
+}
+
+/// RFC 9701 signed answers (oidc-provider's `features.jwtIntrospection`, the client's
+/// `introspection_signed_response_alg`): the answer is a JWS verified with the provider's
+/// JWKS (`typ`, `iss`, `aud` = this client, `iat`), and its `token_introspection` decides.
+#[tokio::test]
+async fn a_signed_introspection_answer_is_verified_with_the_providers_keys() {
+    let h = Harness::start().await;
+    let client = h.introspection_client().clone();
+    let introspection = Introspection::new(&client.client_id, &client.client_secret).jwt_response();
+    let app = app(h.config_with(introspection));
+    let (_, token) = h.machine_token(None).await;
+    let reply = get_with(&app, "/machine", &token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["subject"], "svc-reporting");
+    h.revoke(&token, "svc-reporting").await;
+    let reply = get_with(&app, "/machine", &token).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    assert_eq!(reason(&reply), "inactive");
 }

@@ -11,9 +11,10 @@
 // Everything else (oidc-provider's warnings, errors) goes to stderr.
 //
 // --opaque (tests/real_provider_opaque.rs): access tokens for the resource are opaque
-// (accessTokenFormat 'opaque'), token introspection (RFC 7662) and revocation (RFC 7009) are
-// on, a resource-server client may introspect (its credentials are in the ready line as
-// "introspection_client"), and the admin server revokes tokens through the provider's own
+// (accessTokenFormat 'opaque'), token introspection (RFC 7662, with RFC 9701 signed answers)
+// and revocation (RFC 7009) are on, a resource-server client may introspect (its credentials
+// are in the ready line as "introspection_client", and a private_key_jwt one's key as
+// "introspection_key_client"), and the admin server revokes tokens through the provider's own
 // revocation endpoint:
 //   POST /revoke {"token":…,"client":"web-app"|"svc-reporting"}  → {"status":<HTTP status>}
 //
@@ -90,7 +91,9 @@ const userClient = {
   redirect_uris: [REDIRECT_URI],
   token_endpoint_auth_method: 'client_secret_basic',
 };
-// --opaque: the API itself, which only introspects (no grant of its own).
+// --opaque: the API itself, which only introspects (no grant of its own). It may ask for
+// RFC 9701 signed answers (features.jwtIntrospection; a JSON answer unless it sends
+// `Accept: application/token-introspection+jwt`).
 const introspectionClient = {
   client_id: 'orders-api',
   client_secret: randomBytes(24).toString('base64url'),
@@ -98,6 +101,24 @@ const introspectionClient = {
   response_types: [],
   redirect_uris: [],
   token_endpoint_auth_method: 'client_secret_basic',
+  introspection_signed_response_alg: 'RS256',
+};
+// --opaque: the same API authenticating with private_key_jwt (RFC 7523 §2.2): oidc-provider
+// authenticates introspection with the client's token_endpoint_auth_method, here checking
+// assertions against the public key registered in `jwks`. Its private key (PKCS#8 PEM) is
+// in the ready line, as "introspection_key_client".
+const assertionKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const assertionKid = `client-${randomBytes(4).toString('hex')}`;
+const introspectionKeyClient = {
+  client_id: 'orders-api-jwt',
+  grant_types: [],
+  response_types: [],
+  redirect_uris: [],
+  token_endpoint_auth_method: 'private_key_jwt',
+  token_endpoint_auth_signing_alg: 'ES256',
+  jwks: {
+    keys: [{ ...assertionKey.publicKey.export({ format: 'jwk' }), kid: assertionKid, alg: 'ES256', use: 'sig' }],
+  },
 };
 const cookieKeys = [randomBytes(32).toString('hex')];
 
@@ -168,7 +189,9 @@ const RESOURCE_SERVER = opaque
 
 function makeProvider(issuer, signingKeys) {
   const created = new Provider(issuer, {
-    clients: opaque ? [machineClient, userClient, introspectionClient] : [machineClient, userClient],
+    clients: opaque
+      ? [machineClient, userClient, introspectionClient, introspectionKeyClient]
+      : [machineClient, userClient],
     jwks: { keys: signingKeys },
     cookies: { keys: cookieKeys },
     scopes: ['openid', 'offline_access'],
@@ -192,6 +215,7 @@ function makeProvider(issuer, signingKeys) {
       dPoP: { enabled: true },
       // --opaque: RFC 7662 introspection and RFC 7009 revocation.
       introspection: { enabled: opaque },
+      jwtIntrospection: { enabled: opaque },
       revocation: { enabled: opaque },
       resourceIndicators: {
         enabled: true,
@@ -497,5 +521,12 @@ process.stdout.write(`${JSON.stringify({
   kids: keys.map((k) => k.kid),
   introspection_client: opaque
     ? { client_id: introspectionClient.client_id, client_secret: introspectionClient.client_secret }
+    : null,
+  introspection_key_client: opaque
+    ? {
+      client_id: introspectionKeyClient.client_id,
+      private_key_pem: assertionKey.privateKey.export({ format: 'pem', type: 'pkcs8' }),
+      kid: assertionKid,
+    }
     : null,
 })}\n`);

@@ -4,9 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
+use crate::client_auth::{form_decode, Clients, Presented};
 use crate::now_unix;
 
 /// A fault of the introspection endpoint alone (discovery and JWKS keep answering), see
@@ -32,6 +32,17 @@ pub enum IntrospectionFault {
     RefuseCredentials,
     /// Answer `200 OK` with `Content-Type: application/json` and a body that is not JSON.
     Garbage,
+    /// Asked for a signed answer (RFC 9701), answer one with `alg` `none` and no signature.
+    UnsignedJwt,
+    /// Asked for a signed answer, sign it with a key that is not in the JWKS.
+    JwtForeignKey,
+    /// Asked for a signed answer, sign it with the `typ` `JWT` (not
+    /// `token-introspection+jwt`).
+    JwtWrongTyp,
+    /// Asked for a signed answer, sign one for another client (`aud` `another-client`).
+    JwtWrongAudience,
+    /// Asked for a signed answer, answer plain JSON anyway.
+    JsonOnly,
 }
 
 /// What the endpoint knows.
@@ -40,8 +51,7 @@ pub(crate) struct Introspection {
     /// Opaque token → the claims its introspection answers (without `active`).
     tokens: HashMap<String, Map<String, Value>>,
     revoked: HashSet<String>,
-    /// Client id → secret.
-    clients: HashMap<String, String>,
+    pub(crate) clients: Clients,
     pub(crate) fault: IntrospectionFault,
 }
 
@@ -49,13 +59,14 @@ pub(crate) struct Introspection {
 pub(crate) enum Reply {
     Json(u16, String),
     Text(u16, String),
+    /// An answer (`200`) to `client`: JSON, or signed if the client asks (RFC 9701).
+    Answer {
+        client: String,
+        answer: Value,
+    },
 }
 
 impl Introspection {
-    pub(crate) fn add_client(&mut self, id: &str, secret: &str) {
-        self.clients.insert(id.to_owned(), secret.to_owned());
-    }
-
     pub(crate) fn issue(&mut self, token: String, claims: Map<String, Value>) {
         self.tokens.insert(token, claims);
     }
@@ -69,26 +80,35 @@ impl Introspection {
         known
     }
 
-    /// The answer to `POST …/introspect` with `authorization` (the header, if any) and
-    /// `body` (the form), the fault aside from `Slow`.
-    pub(crate) fn answer(&self, authorization: Option<&str>, body: &[u8]) -> Reply {
+    /// The answer to `POST {issuer}/introspect` with `authorization` (the header, if any)
+    /// and `body` (the form), the fault aside from `Slow`.
+    pub(crate) fn answer(
+        &mut self,
+        issuer: &str,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Reply {
         let form = parse_form(body);
         let field = |name: &str| {
             form.iter()
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.as_str())
         };
-        let credentials = authorization.and_then(basic_credentials).or_else(|| {
-            Some((
-                field("client_id")?.to_owned(),
-                field("client_secret")?.to_owned(),
-            ))
+        let endpoint = format!("{issuer}/introspect");
+        let authenticated = self.clients.authenticate(&Presented {
+            authorization,
+            field: &field,
+            audiences: [issuer, &endpoint],
         });
-        let authenticated = credentials
-            .is_some_and(|(id, secret)| self.clients.get(&id).is_some_and(|s| *s == secret));
-        if !authenticated || self.fault == IntrospectionFault::RefuseCredentials {
+        let Some(client) =
+            authenticated.filter(|_| self.fault != IntrospectionFault::RefuseCredentials)
+        else {
             return Reply::Json(401, json!({"error": "invalid_client"}).to_string());
-        }
+        };
+        let inactive = || Reply::Answer {
+            client: client.clone(),
+            answer: json!({"active": false}),
+        };
         match self.fault {
             IntrospectionFault::Status(code) => {
                 return Reply::Text(code, format!("mock issuer fault: status {code}\n"))
@@ -116,23 +136,11 @@ impl Introspection {
         if self.fault == IntrospectionFault::WrongAudience {
             answer.insert("aud".into(), crate::OTHER_AUDIENCE.into());
         }
-        Reply::Json(200, Value::Object(answer).to_string())
+        Reply::Answer {
+            client,
+            answer: Value::Object(answer),
+        }
     }
-}
-
-fn inactive() -> Reply {
-    Reply::Json(200, json!({"active": false}).to_string())
-}
-
-/// `Basic base64(id:secret)`, each form-decoded (RFC 6749 §2.3.1).
-fn basic_credentials(header: &str) -> Option<(String, String)> {
-    let encoded = header.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    Some((form_decode(id)?, form_decode(secret)?))
 }
 
 /// `application/x-www-form-urlencoded` pairs.
@@ -149,27 +157,11 @@ fn parse_form(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `+` is a space, `%XX` a byte.
-fn form_decode(s: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.bytes();
-    while let Some(b) = bytes.next() {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = [bytes.next()?, bytes.next()?];
-                let hex = std::str::from_utf8(&hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-            }
-            other => out.push(other),
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client_auth::basic_credentials;
+    use base64::Engine as _;
 
     #[test]
     fn forms_and_basic_credentials_are_decoded() {

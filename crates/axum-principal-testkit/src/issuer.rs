@@ -8,6 +8,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::client_auth::AssertionKey;
 use crate::introspection::IntrospectionFault;
 use crate::jws::sign_compact;
 use crate::keys::KeyMaterial;
@@ -269,7 +270,20 @@ impl MockIssuer {
         self.shared()
             .state()
             .introspection
-            .add_client(client_id, client_secret);
+            .clients
+            .add_secret(client_id, client_secret);
+    }
+
+    /// Lets a client ask the introspection endpoint with `private_key_jwt` (RFC 7523 §2.2):
+    /// a client assertion signed with `key`, whose `iss` and `sub` are `client_id`, whose
+    /// `aud` is the issuer identifier or the endpoint's URL, with an `exp` to come and a
+    /// `jti` not used before. Any other assertion is refused with `401 invalid_client`.
+    pub fn add_introspection_client_key(&self, client_id: &str, key: &AssertionKey) {
+        self.shared()
+            .state()
+            .introspection
+            .clients
+            .add_key(client_id, key);
     }
 
     /// Revokes an opaque token: its introspection answers `{"active":false}` from now on.

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa;
 use aws_lc_rs::signature::{
@@ -38,6 +39,59 @@ impl KeyMaterial {
             KeyAlg::EdDsa => Ed25519KeyPair::generate()
                 .map(Self::Ed)
                 .map_err(|_| Error::Crypto("Ed25519 key generation failed")),
+        }
+    }
+
+    /// A fresh key pair for `alg` and its private key as PKCS#8 DER (for a client that
+    /// hands its key to the code under test).
+    pub(crate) fn generate_pkcs8(alg: KeyAlg) -> Result<(Self, Vec<u8>), Error> {
+        let rng = SystemRandom::new();
+        let failed = |_| Error::Crypto("key generation failed");
+        let pkcs8 = match alg {
+            KeyAlg::Rs256 => {
+                let pair = rsa::KeyPair::generate(rsa::KeySize::Rsa2048).map_err(failed)?;
+                let der = AsDer::<Pkcs8V1Der>::as_der(&pair).map_err(failed)?;
+                return Ok((Self::Rsa(pair), der.as_ref().to_vec()));
+            }
+            KeyAlg::Es256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec(),
+            KeyAlg::EdDsa => Ed25519KeyPair::generate_pkcs8(&rng)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec(),
+        };
+        let parsed = match alg {
+            KeyAlg::Es256 => EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8)
+                .map(Self::Ec)
+                .map_err(|_| Error::Crypto("P-256 key parsing failed"))?,
+            _ => Ed25519KeyPair::from_pkcs8(&pkcs8)
+                .map(Self::Ed)
+                .map_err(|_| Error::Crypto("Ed25519 key parsing failed"))?,
+        };
+        Ok((parsed, pkcs8))
+    }
+
+    /// Whether `signature` over `msg` is this key's.
+    pub(crate) fn verify(&self, msg: &[u8], signature: &[u8]) -> bool {
+        use aws_lc_rs::signature::{
+            UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ED25519, RSA_PKCS1_2048_8192_SHA256,
+        };
+        match self {
+            Self::Rsa(kp) => {
+                UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, kp.public_key().as_ref())
+                    .verify(msg, signature)
+                    .is_ok()
+            }
+            Self::Ec(kp) => {
+                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, kp.public_key().as_ref())
+                    .verify(msg, signature)
+                    .is_ok()
+            }
+            Self::Ed(kp) => UnparsedPublicKey::new(&ED25519, kp.public_key().as_ref())
+                .verify(msg, signature)
+                .is_ok(),
         }
     }
 

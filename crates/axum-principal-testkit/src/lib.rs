@@ -51,7 +51,7 @@
 //! | `GET {issuer}/.well-known/openid-configuration` | OIDC discovery document |
 //! | `GET http://127.0.0.1:PORT/.well-known/oauth-authorization-server{prefix}` | RFC 8414 metadata (same document) |
 //! | `GET {issuer}/jwks` | `{"keys":[…]}` with `Cache-Control: max-age=300` |
-//! | `POST {issuer}/introspect` | RFC 7662 token introspection of the opaque tokens it issued ([`TokenBuilder::opaque`]), for the clients registered with [`MockIssuer::add_introspection_client`] (HTTP Basic or form credentials) |
+//! | `POST {issuer}/introspect` | RFC 7662 token introspection of the opaque tokens it issued ([`TokenBuilder::opaque`]), for the clients registered with [`MockIssuer::add_introspection_client`] (HTTP Basic or form credentials), or with `private_key_jwt` for those registered with [`MockIssuer::add_introspection_client_key`]; a signed answer (RFC 9701) to `Accept: application/token-introspection+jwt` |
 //! | anything else | `404` |
 //!
 //! The discovery documents can be switched off ([`Discovery`]) or made to
@@ -69,8 +69,10 @@
 #![warn(missing_docs)]
 
 mod builder;
+mod client_auth;
 mod dpop;
 mod introspection;
+mod introspection_jwt;
 mod issuer;
 mod jws;
 mod keys;
@@ -84,6 +86,7 @@ use std::time::Duration;
 use base64::Engine as _;
 
 pub use builder::MockIssuerBuilder;
+pub use client_auth::AssertionKey;
 pub use dpop::{access_token_hash, DpopKey, DpopProof};
 pub use introspection::IntrospectionFault;
 pub use issuer::MockIssuer;

@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::introspection::Reply;
+use crate::introspection_jwt::{signed_answer, JWT_ANSWER};
 use crate::state::Shared;
 use crate::{Discovery, Fault, IntrospectionFault};
 
@@ -167,6 +168,11 @@ async fn introspect(shared: &Shared, req: Request<Incoming>) -> io::Result<Respo
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let wants_jwt = req
+        .headers()
+        .get(hyper::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains(JWT_ANSWER));
     let body = http_body_util::BodyExt::collect(req.into_body())
         .await
         .map(|b| b.to_bytes())
@@ -175,10 +181,11 @@ async fn introspect(shared: &Shared, req: Request<Incoming>) -> io::Result<Respo
     if let IntrospectionFault::Slow(delay) = fault {
         tokio::time::sleep(delay).await;
     }
-    let reply = shared
-        .state()
-        .introspection
-        .answer(authorization.as_deref(), &body);
+    let reply =
+        shared
+            .state()
+            .introspection
+            .answer(&shared.issuer, authorization.as_deref(), &body);
     let status = |code| StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Ok(match reply {
         Reply::Json(code, body) => {
@@ -187,6 +194,19 @@ async fn introspect(shared: &Shared, req: Request<Incoming>) -> io::Result<Respo
             response
         }
         Reply::Text(code, body) => text(status(code), body),
+        Reply::Answer { client, answer } if wants_jwt && fault != IntrospectionFault::JsonOnly => {
+            match signed_answer(shared, fault, &client, answer) {
+                Ok(jwt) => {
+                    let mut response = text(StatusCode::OK, jwt);
+                    response
+                        .headers_mut()
+                        .insert(CONTENT_TYPE, HeaderValue::from_static(JWT_ANSWER));
+                    response
+                }
+                Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")),
+            }
+        }
+        Reply::Answer { answer, .. } => json_response(answer.to_string()),
     })
 }
 

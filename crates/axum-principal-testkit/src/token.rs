@@ -292,6 +292,28 @@ impl TokenBuilder {
         self.shared.issue_opaque(self.claims)
     }
 
+    /// Signs the JWT (as [`sign`](Self::sign)) and makes the issuer's introspection endpoint
+    /// answer for it: its claims, plus `extra`'s members (an object) where the JWT lacks
+    /// them, with `"active":true` until it expires or is
+    /// [revoked](crate::MockIssuer::revoke). A Keycloak *lightweight access token*: the JWT
+    /// leaves out what introspection gives (roles, `client_id`…).
+    ///
+    /// # Panics
+    ///
+    /// As [`sign`](Self::sign).
+    pub fn sign_introspectable(self, extra: Value) -> String {
+        let mut answer = self.claims.clone();
+        if let Value::Object(extra) = extra {
+            for (name, value) in extra {
+                answer.entry(name).or_insert(value);
+            }
+        }
+        let shared = Arc::clone(&self.shared);
+        let token = self.sign();
+        shared.state().introspection.issue(token.clone(), answer);
+        token
+    }
+
     /// An unsecured JWS: header `alg` `"none"` (other header parameters,
     /// including `kid`, are kept) and an empty signature: `header.payload.`.
     pub fn unsigned(mut self) -> String {

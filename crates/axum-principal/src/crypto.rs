@@ -52,6 +52,8 @@ impl KeyMaterial {
 use aws_lc_backend::{sha256 as backend_sha256, Backend};
 
 #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+pub(crate) use rust_crypto_backend::to_jwt;
+#[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
 use rust_crypto_backend::{sha256 as backend_sha256, Backend};
 
 #[cfg(feature = "aws-lc-rs")]
@@ -191,7 +193,7 @@ mod rust_crypto_backend {
         }
     }
 
-    fn to_jwt(alg: Algorithm) -> jsonwebtoken::Algorithm {
+    pub(crate) fn to_jwt(alg: Algorithm) -> jsonwebtoken::Algorithm {
         use jsonwebtoken::Algorithm as J;
         match alg {
             Algorithm::HS256 => J::HS256,

@@ -110,6 +110,10 @@ pub enum ConfigError {
     /// more than one has no [`token_prefix`](crate::Introspection::token_prefix), or one's
     /// prefix starts another's. A token names no issuer; it is never sent to several.
     AmbiguousIntrospection,
+    /// A [`ClientKey`](crate::ClientKey) that cannot sign: not an unencrypted PKCS#8 (or,
+    /// for RSA, PKCS#1) PEM private key, or not a key for its algorithm. The reason names
+    /// no key material.
+    InvalidClientKey(&'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -196,6 +200,7 @@ impl fmt::Display for ConfigError {
             Self::InvalidIntrospection { issuer, reason } => {
                 write!(f, "issuer {issuer:?}: invalid introspection setting: {reason}")
             }
+            Self::InvalidClientKey(reason) => write!(f, "invalid client key: {reason}"),
             Self::AmbiguousIntrospection => f.write_str(
                 "several issuers introspect opaque tokens, and some token could go to more than \
                  one: give each a distinct token_prefix (no prefix may start another)",

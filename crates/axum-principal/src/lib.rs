@@ -115,6 +115,7 @@ mod introspect;
 mod jwk;
 mod observe;
 mod redact;
+mod signing;
 mod tenant;
 mod token_cache;
 
@@ -125,7 +126,8 @@ pub use alg::Algorithm;
 pub use authenticator::{AuthRequest, Authenticator, TokenCacheStats};
 pub use classify::{ClassifiedBy, Classifier, EntityProfile, Kind, Preset, Rule};
 pub use config::{
-    AuthConfig, AuthConfigBuilder, ConfigError, Introspection, Issuer, TokenCacheLimits, TypPolicy,
+    AuthConfig, AuthConfigBuilder, ClientKey, ConfigError, Introspection, Issuer, TokenCacheLimits,
+    TypPolicy,
 };
 pub use guard::{
     guard_layer, AllOf, AnyOf, Denied, GrpcMethodGuards, Guard, GuardLayer, Guarded, Names,

@@ -22,13 +22,19 @@ struct Named<'a> {
     tid: Option<Cow<'a, str>>,
 }
 
+/// A JWT verified locally, before its principal is built: its checked claims, what the
+/// verification used (for the verified-token cache) and its validity.
+pub(super) struct LocalJwt {
+    pub(super) claims: RawClaims,
+    pub(super) verified: Verified,
+    /// The `iss` a template issuer's claims were checked against (`None`: the issuer's URL).
+    template_iss: Option<String>,
+}
+
 impl Authenticator {
-    /// A JWT, verified with its issuer's keys: the principal, and what the verification used
-    /// (for the verified-token cache).
-    pub(super) async fn verify_jwt(
-        &self,
-        token: &str,
-    ) -> Result<(Principal, Verified), RejectionKind> {
+    /// A JWT, verified with its issuer's keys: every check but the classification, which
+    /// [`jwt_principal`](Self::jwt_principal) makes (after an enrichment, if any).
+    pub(super) async fn verify_jwt(&self, token: &str) -> Result<LocalJwt, RejectionKind> {
         let c = &self.inner.config.inner;
         let jws = verify::parse(token, c.max_token_bytes).map_err(RejectionKind::InvalidToken)?;
         // Step 3: the header.
@@ -59,9 +65,9 @@ impl Authenticator {
         // found to be the template filled with an allowed `tid`.
         let template_iss = issuer.template.is_some().then(|| named.iss.into_owned());
         let issuer_url = template_iss.as_deref().unwrap_or(&issuer.url);
-        // Steps 5–7: the claims, the classification, the principal.
-        let (principal, validity, binding) = self
-            .accept(jws.claims, issuer, issuer_url)
+        // Steps 5–6: the claims.
+        let (validity, binding) = self
+            .check_jwt_claims(&jws.claims, issuer, issuer_url)
             .map_err(RejectionKind::InvalidToken)?;
         let verified = Verified {
             issuer: id,
@@ -71,7 +77,45 @@ impl Authenticator {
             validity,
             binding,
         };
-        Ok((principal, verified))
+        Ok(LocalJwt {
+            claims: jws.claims,
+            verified,
+            template_iss,
+        })
+    }
+
+    /// Step 7: the classification and the principal of a JWT verified locally.
+    pub(super) fn jwt_principal(
+        &self,
+        local: LocalJwt,
+    ) -> Result<(Principal, Verified), RejectionKind> {
+        let c = &self.inner.config.inner;
+        let issuer = c
+            .issuers
+            .get(local.verified.issuer)
+            .ok_or(RejectionKind::InvalidToken(InvalidToken::UnknownIssuer))?;
+        let issuer_url = local.template_iss.as_deref().unwrap_or(&issuer.url);
+        let expires_at = local.verified.validity.expires_at;
+        let principal = self
+            .principal(local.claims, issuer, issuer_url, expires_at)
+            .map_err(RejectionKind::InvalidToken)?;
+        Ok((principal, local.verified))
+    }
+
+    /// A JWS `issuer_url` signed (not an access token: a signed introspection answer),
+    /// checked with that issuer's keys as its tokens are.
+    pub(super) async fn check_signature_of(
+        &self,
+        jws: &Jws<'_>,
+        alg: Algorithm,
+        id: IssuerId,
+        issuer_url: &str,
+    ) -> Result<(), RejectionKind> {
+        let named = Named {
+            iss: Cow::Borrowed(issuer_url),
+            tid: None,
+        };
+        self.check_signature(jws, alg, id, &named).await.map(|_| ())
     }
 
     /// Step 5, the signature: the fingerprint of the key that verified it, for the cache.
@@ -116,18 +160,17 @@ impl Authenticator {
         outcome.map_err(invalid)
     }
 
-    /// Steps 5–7 after the signature: the registered claims, the access-token checks, the
-    /// classification and the principal.
-    fn accept(
+    /// Steps 5–6 after the signature: the registered claims, the access-token checks and
+    /// the binding.
+    pub(super) fn check_jwt_claims(
         &self,
-        claims: RawClaims,
+        claims: &RawClaims,
         issuer: &Issuer,
         issuer_url: &str,
-    ) -> Result<(Principal, verify::Validity, Binding), InvalidToken> {
-        let validity = verify::check_claims(&claims, self.claim_checks(issuer, issuer_url))?;
-        verify::check_access_token(&claims, issuer.accept_id_tokens)?;
-        let binding = Binding::from_claims(&claims)?;
-        let principal = self.principal(claims, issuer, issuer_url, validity.expires_at)?;
-        Ok((principal, validity, binding))
+    ) -> Result<(verify::Validity, Binding), InvalidToken> {
+        let validity = verify::check_claims(claims, self.claim_checks(issuer, issuer_url))?;
+        verify::check_access_token(claims, issuer.accept_id_tokens)?;
+        let binding = Binding::from_claims(claims)?;
+        Ok((validity, binding))
     }
 }

@@ -339,13 +339,21 @@ impl Authenticator {
     /// locally with its issuer's keys ([`jwt`]); a token that is not one is introspected
     /// (RFC 7662, [`introspected`]) at the one issuer configured for opaque tokens, or
     /// refused as malformed without any I/O when none is. A JWS is never handed to
-    /// introspection because its local verification failed (an unknown `kid` included).
+    /// introspection because its local verification failed (an unknown `kid` included);
+    /// one that passed is, when its issuer is in "enrich" mode, for the claims it lacks
+    /// (and then, like an opaque token's answer, never enters the verified-token cache).
     async fn verify_fresh(&self, token: &str) -> Result<Fresh, RejectionKind> {
         if self.introspects(token) {
             let (answer, cached) = self.introspect(token).await?;
             return Ok(Fresh::Introspected(answer, cached));
         }
-        let (principal, verified) = self.verify_jwt(token).await?;
+        let local = self.verify_jwt(token).await?;
+        // "Enrich" mode: only a JWT that passed every local check is introspected.
+        if let Some(state) = self.enricher(local.verified.issuer) {
+            let (answer, cached) = self.ask(state, token).await?;
+            return Ok(Fresh::Introspected(answer, cached));
+        }
+        let (principal, verified) = self.jwt_principal(local)?;
         Ok(Fresh::Jwt(principal, verified))
     }
 }

@@ -5,6 +5,7 @@
 mod build;
 #[cfg(test)]
 mod build_tests;
+mod client_key;
 mod introspection;
 mod issuer;
 mod issuers;
@@ -29,8 +30,9 @@ use crate::rejection::{AuthRejection, Renderer};
 use crate::scope::ScopeMatcher;
 
 pub(crate) use self::build::check_url;
-pub(crate) use self::introspection::ClientAuth;
+pub use self::client_key::ClientKey;
 pub use self::introspection::Introspection;
+pub(crate) use self::introspection::{ClientAuth, Secret};
 pub(crate) use self::issuer::oidc_discovery_url;
 pub use self::issuer::Issuer;
 pub(crate) use self::issuers::{IssuerId, Issuers};

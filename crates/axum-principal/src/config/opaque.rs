@@ -4,10 +4,13 @@
 use std::time::Duration;
 
 use super::build::{check_url, MAX_KEY_DURATION, MAX_TIMEOUT};
-use super::{ConfigError, Issuer};
+use super::{ClientAuth, ConfigError, Issuer};
 
 /// The longest introspection cache lifetime accepted.
 const MAX_INTROSPECTION_CACHE: Duration = Duration::from_secs(24 * 3600);
+
+/// The longest an `active: false` answer may be remembered: a short negative entry.
+const MAX_INACTIVE_CACHE: Duration = Duration::from_secs(300);
 
 /// An issuer's introspection settings, checked; its configured endpoint parsed.
 pub(super) fn check_introspection(issuer: &Issuer) -> Result<Option<reqwest::Url>, ConfigError> {
@@ -23,7 +26,11 @@ pub(super) fn check_introspection(issuer: &Issuer) -> Result<Option<reqwest::Url
             "an issuer template cannot introspect (it has no one endpoint)",
         ));
     }
-    if settings.client_id.is_empty() || settings.secret.expose().is_empty() {
+    let empty_secret = match &settings.auth {
+        ClientAuth::Basic(secret) | ClientAuth::Post(secret) => secret.expose().is_empty(),
+        ClientAuth::PrivateKeyJwt(_) => false,
+    };
+    if settings.client_id.is_empty() || empty_secret {
         return Err(invalid("the client id and secret must not be empty"));
     }
     if settings.timeout.is_zero() || settings.timeout > MAX_TIMEOUT {
@@ -31,6 +38,11 @@ pub(super) fn check_introspection(issuer: &Issuer) -> Result<Option<reqwest::Url
     }
     if settings.cache_ttl > MAX_INTROSPECTION_CACHE {
         return Err(invalid("the cache lifetime must be at most 1 day"));
+    }
+    if settings.inactive_ttl > MAX_INACTIVE_CACHE {
+        return Err(invalid(
+            "the lifetime of an inactive answer must be at most 5 minutes",
+        ));
     }
     let limits = settings.cache_limits;
     if limits.max_entries == 0 || limits.max_bytes == 0 || settings.max_calls == 0 {
@@ -41,6 +53,11 @@ pub(super) fn check_introspection(issuer: &Issuer) -> Result<Option<reqwest::Url
     if settings.breaker_cooldown > MAX_KEY_DURATION {
         return Err(invalid("the breaker cool-down must be at most 30 days"));
     }
+    if settings.enrich && settings.token_prefix.is_some() {
+        return Err(invalid(
+            "an enriching issuer takes no opaque tokens: it has no token prefix",
+        ));
+    }
     if settings.token_prefix.as_deref() == Some("") {
         return Err(invalid("a token prefix must not be empty"));
     }
@@ -48,11 +65,12 @@ pub(super) fn check_introspection(issuer: &Issuer) -> Result<Option<reqwest::Url
 }
 
 /// Every opaque token goes to one issuer at most: one without a prefix at most, and no
-/// prefix that starts another.
+/// prefix that starts another (enriching issuers take none).
 pub(super) fn check_routing(issuers: &[Issuer]) -> Result<(), ConfigError> {
     let prefixes: Vec<Option<&str>> = issuers
         .iter()
         .filter_map(|i| i.introspection.as_ref())
+        .filter(|s| !s.enrich)
         .map(|s| s.token_prefix.as_deref())
         .collect();
     if prefixes.iter().filter(|p| p.is_none()).count() > 1 {
@@ -112,6 +130,21 @@ mod tests {
         );
         assert_eq!(
             build(vec![
+                opaque("https://a.example.com", plain().enrich()),
+                opaque("https://b.example.com", plain()),
+            ]),
+            Ok(()),
+            "an enriching issuer takes no opaque token"
+        );
+        assert!(matches!(
+            build(vec![opaque(
+                "https://a.example.com",
+                plain().enrich().token_prefix("at_")
+            )]),
+            Err(ConfigError::InvalidIntrospection { .. })
+        ));
+        assert_eq!(
+            build(vec![
                 opaque("https://a.example.com", plain().token_prefix("at_")),
                 opaque("https://b.example.com", plain().token_prefix("at_x")),
             ]),
@@ -136,6 +169,9 @@ mod tests {
         ));
         assert!(invalid(
             Introspection::new("api", "s").max_concurrent_calls(0)
+        ));
+        assert!(invalid(
+            Introspection::new("api", "s").cache_inactive(Duration::from_secs(301))
         ));
         assert!(invalid(Introspection::new("api", "s").token_prefix("")));
         assert!(matches!(

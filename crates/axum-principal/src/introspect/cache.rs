@@ -7,7 +7,8 @@
 //!   compares them in full (the map's key, the token's last 32 bytes, only finds the
 //!   entry). The bytes are wiped when the entry goes, never printed.
 //! * An entry lives for at most the configured lifetime and never past the answer's `exp`
-//!   (RFC 7662 §4); only active answers that passed every check are kept, never a failure.
+//!   (RFC 7662 §4); only active answers that passed every check are kept, never a failure,
+//!   and, when asked for, `active: false` for a short negative lifetime.
 //! * Bounded by entries and estimated bytes (each entry weighs at least
 //!   `max_bytes / max_entries`); expired entries are swept out at most a minute late.
 
@@ -22,7 +23,8 @@ use crate::token_cache::{locator, principal_weight, shard_count, ENTRY_OVERHEAD}
 /// One kept answer.
 struct Entry {
     token: TokenBytes,
-    answer: Introspected,
+    /// `None`: the issuer said the token is not active (kept only when asked for).
+    answer: Option<Introspected>,
     /// Served while `now < until` (Unix seconds).
     until: i64,
     weight: u64,
@@ -42,15 +44,26 @@ impl quick_cache::Weighter<[u8; 32], Arc<Entry>> for Weight {
 /// Expired entries are swept out at most this often (seconds of the configured clock).
 const SWEEP_EVERY_SECS: i64 = 60;
 
+/// What the cache holds for a token.
+#[derive(Debug)]
+pub(crate) enum Hit {
+    /// An active answer, checked.
+    Active(Introspected),
+    /// The issuer said `active: false` a moment ago
+    /// ([`Introspection::cache_inactive`](crate::Introspection::cache_inactive)).
+    Inactive,
+}
+
 /// One issuer's answer cache.
 pub(crate) struct AnswerCache {
     entries: quick_cache::sync::Cache<[u8; 32], Arc<Entry>, Weight, foldhash::fast::RandomState>,
     ttl_secs: i64,
+    inactive_ttl_secs: i64,
     next_sweep: AtomicI64,
 }
 
 impl AnswerCache {
-    pub(crate) fn new(ttl_secs: i64, limits: TokenCacheLimits) -> Self {
+    pub(crate) fn new(ttl_secs: i64, inactive_ttl_secs: i64, limits: TokenCacheLimits) -> Self {
         let max_bytes = limits.max_bytes.max(1);
         let max_entries = limits.max_entries.max(1);
         let shards = shard_count(max_bytes);
@@ -77,12 +90,13 @@ impl AnswerCache {
         Self {
             entries,
             ttl_secs,
+            inactive_ttl_secs,
             next_sweep: AtomicI64::new(i64::MIN),
         }
     }
 
     /// The answer kept for exactly `token`, while it may still be served at `now`.
-    pub(crate) fn get(self: &Arc<Self>, token: &[u8], now: i64) -> Option<Introspected> {
+    pub(crate) fn get(self: &Arc<Self>, token: &[u8], now: i64) -> Option<Hit> {
         self.sweep_if_due(now);
         let key = locator(token);
         let entry = self.entries.get(&key)?;
@@ -93,7 +107,7 @@ impl AnswerCache {
             self.entries.remove_if(&key, |e| Arc::ptr_eq(e, &entry));
             return None;
         }
-        Some(entry.answer.clone())
+        Some(entry.answer.clone().map_or(Hit::Inactive, Hit::Active))
     }
 
     /// Keeps an active answer for `token` for the configured lifetime, or until its `exp`
@@ -109,8 +123,23 @@ impl AnswerCache {
             .saturating_add(answer.binding.weight());
         let entry = Entry {
             token: TokenBytes::new(token),
-            answer: answer.clone(),
+            answer: Some(answer.clone()),
             until,
+            weight: u64::try_from(weight).unwrap_or(u64::MAX),
+        };
+        self.entries.insert(locator(token), Arc::new(entry));
+    }
+
+    /// Keeps "not active" for `token` for the configured (short) negative lifetime, if any.
+    pub(crate) fn insert_inactive(&self, token: &[u8], now: i64) {
+        if self.inactive_ttl_secs <= 0 {
+            return;
+        }
+        let weight = ENTRY_OVERHEAD.saturating_add(token.len());
+        let entry = Entry {
+            token: TokenBytes::new(token),
+            answer: None,
+            until: now.saturating_add(self.inactive_ttl_secs),
             weight: u64::try_from(weight).unwrap_or(u64::MAX),
         };
         self.entries.insert(locator(token), Arc::new(entry));
@@ -170,7 +199,22 @@ mod tests {
     }
 
     fn cache(ttl: i64) -> Arc<AnswerCache> {
-        Arc::new(AnswerCache::new(ttl, TokenCacheLimits::default()))
+        Arc::new(AnswerCache::new(ttl, 0, TokenCacheLimits::default()))
+    }
+
+    #[test]
+    fn inactive_is_kept_only_when_asked_and_only_briefly() {
+        let off = cache(60);
+        off.insert_inactive(b"revoked", 1_000);
+        assert!(off.get(b"revoked", 1_000).is_none(), "off by default");
+        let on = Arc::new(AnswerCache::new(60, 5, TokenCacheLimits::default()));
+        on.insert_inactive(b"revoked", 1_000);
+        assert!(matches!(on.get(b"revoked", 1_004), Some(Hit::Inactive)));
+        assert!(on.get(b"revoked", 1_005).is_none(), "5 s, no more");
+        // A later active answer replaces it.
+        on.insert_inactive(b"t", 1_000);
+        on.insert(b"t", &answer(10_000), 1_001);
+        assert!(matches!(on.get(b"t", 1_002), Some(Hit::Active(_))));
     }
 
     #[test]
@@ -212,6 +256,7 @@ mod tests {
     fn bounded_in_entries() {
         let cache = Arc::new(AnswerCache::new(
             60,
+            0,
             TokenCacheLimits::default()
                 .max_entries(10)
                 .max_bytes(1 << 20),

@@ -8,38 +8,79 @@ use base64::Engine as _;
 use http::header;
 use reqwest::Url;
 
-use crate::config::{ClientAuth, Introspection};
+use zeroize::Zeroizing;
+
+use super::assertion::{client_assertion, JWT_BEARER};
+use crate::config::{ClientAuth, Introspection, Secret};
 use crate::rejection::IntrospectionFailure;
 use crate::verify::RawClaims;
 
-/// What the endpoint answered: one JSON object (its members not yet checked), as indexed
-/// claims.
-pub(crate) async fn introspect(
-    http: &reqwest::Client,
-    endpoint: &Url,
-    settings: &Introspection,
-    token: &str,
-    max_bytes: usize,
-) -> Result<RawClaims, IntrospectionFailure> {
+/// One call's context: where, as whom, when.
+pub(crate) struct Call<'a> {
+    pub(crate) http: &'a reqwest::Client,
+    pub(crate) endpoint: &'a Url,
+    pub(crate) settings: &'a Introspection,
+    /// The issuer identifier: a client assertion's `aud`.
+    pub(crate) issuer: &'a str,
+    /// Now (Unix seconds of the configured clock): a client assertion's `iat`.
+    pub(crate) now: i64,
+    pub(crate) max_bytes: usize,
+}
+
+/// The media type of a signed answer (RFC 9701 §4).
+pub(crate) const JWT_ANSWER: &str = "application/token-introspection+jwt";
+
+/// What the endpoint answered, not yet checked.
+pub(crate) enum Reply {
+    /// One JSON object, as indexed claims.
+    Json(RawClaims),
+    /// A signed answer (RFC 9701): the JWS's compact serialization.
+    Jwt(String),
+}
+
+/// What the endpoint answered: a JSON object, or a signed answer when it says so by its
+/// `Content-Type`.
+pub(crate) async fn introspect(call: Call<'_>, token: &str) -> Result<Reply, IntrospectionFailure> {
+    let Call {
+        http,
+        endpoint,
+        settings,
+        max_bytes,
+        ..
+    } = call;
     let mut request = http
         .post(endpoint.clone())
         .timeout(settings.timeout)
-        .header(header::ACCEPT, "application/json")
+        .header(
+            header::ACCEPT,
+            if settings.jwt_response {
+                JWT_ANSWER
+            } else {
+                "application/json"
+            },
+        )
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     let body = {
         let mut form = url::form_urlencoded::Serializer::new(String::new());
         form.append_pair("token", token);
         form.append_pair("token_type_hint", "access_token");
-        match settings.auth {
-            ClientAuth::Basic => {
-                let mut value = http::HeaderValue::from_str(&basic(settings))
+        match &settings.auth {
+            ClientAuth::Basic(secret) => {
+                let mut value = http::HeaderValue::from_str(&basic(&settings.client_id, secret))
                     .map_err(|_| IntrospectionFailure::CredentialsRefused)?;
                 value.set_sensitive(true);
                 request = request.header(header::AUTHORIZATION, value);
             }
-            ClientAuth::Post => {
+            ClientAuth::Post(secret) => {
                 form.append_pair("client_id", &settings.client_id);
-                form.append_pair("client_secret", settings.secret.expose());
+                form.append_pair("client_secret", secret.expose());
+            }
+            ClientAuth::PrivateKeyJwt(key) => {
+                let assertion = client_assertion(key, &settings.client_id, call.issuer, call.now)
+                    .ok_or(IntrospectionFailure::CredentialsRefused)?;
+                form.append_pair("client_id", &settings.client_id);
+                form.append_pair("client_assertion_type", JWT_BEARER);
+                form.append_pair("client_assertion", &assertion);
             }
         }
         form.finish()
@@ -52,20 +93,27 @@ pub(crate) async fn introspect(
     if status != http::StatusCode::OK {
         return Err(IntrospectionFailure::ErrorStatus);
     }
+    let signed = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case(JWT_ANSWER));
     let body = read_capped(response, max_bytes).await?;
     let text = String::from_utf8(body).map_err(|_| IntrospectionFailure::BadResponse)?;
-    RawClaims::parse(text).ok_or(IntrospectionFailure::BadResponse)
+    if signed {
+        return Ok(Reply::Jwt(text.trim().to_owned()));
+    }
+    RawClaims::parse(text)
+        .map(Reply::Json)
+        .ok_or(IntrospectionFailure::BadResponse)
 }
 
 /// `Basic base64(id:secret)`, each form-encoded first (RFC 6749 §2.3.1); wiped when dropped.
-fn basic(settings: &Introspection) -> zeroize::Zeroizing<String> {
+fn basic(client_id: &str, secret: &Secret) -> Zeroizing<String> {
     let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let pair = zeroize::Zeroizing::new(format!(
-        "{}:{}",
-        encode(&settings.client_id),
-        encode(settings.secret.expose())
-    ));
-    zeroize::Zeroizing::new(format!("Basic {}", STANDARD.encode(pair.as_bytes())))
+    let pair = Zeroizing::new(format!("{}:{}", encode(client_id), encode(secret.expose())));
+    Zeroizing::new(format!("Basic {}", STANDARD.encode(pair.as_bytes())))
 }
 
 /// A body read in chunks, refused once it would exceed `max_bytes`.
@@ -105,7 +153,10 @@ mod tests {
     #[test]
     fn basic_credentials_are_form_encoded_then_base64() {
         let settings = Introspection::new("my client", "p@ss:word");
-        let value = basic(&settings);
+        let ClientAuth::Basic(secret) = &settings.auth else {
+            panic!("Basic is the default");
+        };
+        let value = basic(&settings.client_id, secret);
         let decoded = STANDARD
             .decode(value.trim_start_matches("Basic "))
             .expect("base64");

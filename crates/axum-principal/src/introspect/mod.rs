@@ -5,7 +5,9 @@
 //!
 //! - `endpoint`: where the endpoint is (configured, or found by discovery);
 //! - `call`: the HTTP exchange, bounded in time and size;
+//! - `jwt_answer`: what a signed answer (RFC 9701) must say, its signature aside;
 //! - `answer`: what an answer must say before its members count as claims;
+//! - `enrich`: how an answer completes a JWT verified locally ("enrich" mode);
 //! - `breaker`: no calls while an issuer keeps failing;
 //! - `cache` and `flight`: answers reused, and calls shared, per token;
 //! - `token`: a token's bytes as they are kept (wiped, never printed).
@@ -13,24 +15,31 @@
 //! Routing: only a token that is not a JWS comes here (`verify::is_jws`), and it goes to
 //! the one issuer configured for opaque tokens (by `Introspection::token_prefix` when
 //! there are several; `build()` refuses an ambiguous set-up). A JWS whose local
-//! verification fails is never introspected, so a client-chosen `kid` causes no call.
+//! verification fails is never introspected, so a client-chosen `kid` causes no call. An
+//! issuer in "enrich" mode takes no opaque tokens: its JWTs, once verified locally, are
+//! introspected for the claims they lack.
 
 mod answer;
+mod assertion;
 mod breaker;
 mod cache;
 mod call;
 mod endpoint;
+mod enrich;
 mod flight;
+pub(crate) mod jwt_answer;
 mod token;
 
 use std::sync::Arc;
 
 pub(crate) use self::answer::check;
 use self::breaker::Breaker;
-pub(crate) use self::cache::AnswerCache;
-pub(crate) use self::call::introspect;
+pub(crate) use self::cache::{AnswerCache, Hit};
+pub(crate) use self::call::{introspect, Call, Reply};
 pub(crate) use self::endpoint::Endpoint;
+pub(crate) use self::enrich::merge;
 pub(crate) use self::flight::{Flights, Outcome};
+pub(crate) use self::jwt_answer::check_jwt_answer;
 pub(crate) use self::token::TokenBytes;
 use crate::binding::Binding;
 use crate::config::{AuthConfig, Introspection, IssuerId};
@@ -70,14 +79,17 @@ impl Introspectors {
             .filter_map(|(id, issuer)| {
                 let settings = issuer.introspection.clone()?;
                 let ttl = i64::try_from(settings.cache_ttl.as_secs()).unwrap_or(i64::MAX);
+                let inactive_ttl =
+                    i64::try_from(settings.inactive_ttl.as_secs()).unwrap_or(i64::MAX);
                 let cooldown_ms =
                     u64::try_from(settings.breaker_cooldown.as_millis()).unwrap_or(u64::MAX);
                 Some(IssuerState {
                     id,
                     endpoint: Endpoint::new(issuer.introspection_endpoint.clone()),
                     breaker: Breaker::new(settings.breaker_threshold, cooldown_ms),
-                    cache: (ttl > 0)
-                        .then(|| Arc::new(AnswerCache::new(ttl, settings.cache_limits))),
+                    cache: (ttl > 0 || inactive_ttl > 0).then(|| {
+                        Arc::new(AnswerCache::new(ttl, inactive_ttl, settings.cache_limits))
+                    }),
                     flights: Arc::new(Flights::new(settings.max_calls)),
                     settings,
                 })
@@ -87,19 +99,22 @@ impl Introspectors {
     }
 
     /// The issuer an opaque token goes to: the one whose prefix it starts with, else the
-    /// one without a prefix (`build()` made sure there is at most one of each).
+    /// one without a prefix (`build()` made sure there is at most one of each). Enriching
+    /// issuers take none.
     pub(crate) fn route(&self, token: &str) -> Option<&IssuerState> {
-        let prefixed = self.issuers.iter().find(|s| {
+        let opaque = || self.issuers.iter().filter(|s| !s.settings.enrich);
+        let prefixed = opaque().find(|s| {
             s.settings
                 .token_prefix
                 .as_deref()
                 .is_some_and(|p| token.starts_with(p))
         });
-        prefixed.or_else(|| {
-            self.issuers
-                .iter()
-                .find(|s| s.settings.token_prefix.is_none())
-        })
+        prefixed.or_else(|| opaque().find(|s| s.settings.token_prefix.is_none()))
+    }
+
+    /// The state of issuer `id` if it enriches its JWTs.
+    pub(crate) fn enricher(&self, id: IssuerId) -> Option<&IssuerState> {
+        self.get(id).filter(|s| s.settings.enrich)
     }
 
     /// The state of issuer `id`, if it introspects.

@@ -183,6 +183,11 @@ pub enum IntrospectionFailure {
     BreakerOpen,
     /// Too many introspection calls to this issuer are in flight already.
     Busy,
+    /// A signed answer was asked for ([`Introspection::jwt_response`](crate::Introspection::jwt_response))
+    /// and what came back is not one this service can verify (RFC 9701 §5): unsigned, not
+    /// signed by one of the issuer's keys, the wrong `typ`, `iss` or `aud`, no `iat`, or a
+    /// plain JSON answer. Not the token's fault: no trustworthy answer arrived.
+    UnverifiedResponse,
 }
 
 impl IntrospectionFailure {
@@ -197,6 +202,7 @@ impl IntrospectionFailure {
             Self::CredentialsRefused => "introspection_credentials_refused",
             Self::BreakerOpen => "introspection_breaker_open",
             Self::Busy => "introspection_busy",
+            Self::UnverifiedResponse => "introspection_unverified_response",
         }
     }
 }

@@ -16,12 +16,12 @@ use axum_principal::{
 use axum_principal_testkit::{DpopKey, Fault, IntrospectionFault, KeyAlg, MockIssuer};
 use common::{build, get_with, issuer, router, with_reason_header, Reply};
 
-const CLIENT: &str = "orders-api";
-const SECRET: &str = "orders-api-secret";
+pub(crate) const CLIENT: &str = "orders-api";
+pub(crate) const SECRET: &str = "orders-api-secret";
 
 /// A configuration trusting `issuer`, introspecting its opaque tokens as `introspection`
 /// says, on `clock`, refusals carrying their reason code. No audience yet.
-fn config(
+pub(crate) fn config(
     issuer: &MockIssuer,
     clock: &ManualClock,
     introspection: Introspection,
@@ -36,22 +36,26 @@ fn config(
 }
 
 /// The issuer with this service registered as an introspection client.
-async fn opaque_issuer() -> MockIssuer {
+pub(crate) async fn opaque_issuer() -> MockIssuer {
     let issuer = issuer().await;
     issuer.add_introspection_client(CLIENT, SECRET);
     issuer
 }
 
-fn app(issuer: &MockIssuer, clock: &ManualClock, introspection: Introspection) -> Router {
+pub(crate) fn app(
+    issuer: &MockIssuer,
+    clock: &ManualClock,
+    introspection: Introspection,
+) -> Router {
     let config = config(issuer, clock, introspection).audience(issuer.audience());
     router(AuthLayer::new(build(config)))
 }
 
-fn basic() -> Introspection {
+pub(crate) fn basic() -> Introspection {
     Introspection::new(CLIENT, SECRET)
 }
 
-fn reason(reply: &Reply) -> &str {
+pub(crate) fn reason(reply: &Reply) -> &str {
     reply
         .reason
         .as_deref()

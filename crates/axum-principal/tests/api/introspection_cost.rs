@@ -85,3 +85,51 @@ async fn issuer_calls_per_token_with_the_cache_off_and_on() {
     assert_eq!(on, TOKENS, "with one, each token is asked about once");
     assert!(shared <= 2, "concurrent requests share calls: {shared}");
 }
+
+/// `cache_inactive`: a dead token retried costs one call per negative lifetime, not one per
+/// request; it is off by default, and never keeps a failure to answer.
+#[tokio::test]
+async fn an_inactive_answer_is_remembered_only_when_asked_and_briefly() {
+    use axum_principal::rejection::{InvalidToken, RejectionKind};
+    let issuer = common::issuer().await;
+    issuer.add_introspection_client("api", "api-secret");
+    let clock = ManualClock::new();
+    let auth = |introspection: Introspection| {
+        let config = AuthConfig::builder()
+            .issuer(Issuer::new(issuer.issuer()).introspection(introspection))
+            .audience(issuer.audience())
+            .clock(clock.clone())
+            .build()
+            .expect("a valid configuration");
+        Authenticator::new(config)
+    };
+    let dead = issuer.opaque_user_token("alice");
+    assert!(issuer.revoke(&dead));
+    let inactive = |r: Result<_, axum_principal::AuthRejection>| {
+        matches!(
+            r.expect_err("inactive").kind(),
+            RejectionKind::InvalidToken(InvalidToken::Inactive)
+        )
+    };
+    let plain = auth(Introspection::new("api", "api-secret").cache(Duration::from_secs(60)));
+    for _ in 0..3 {
+        assert!(inactive(plain.verify(&dead).await));
+    }
+    assert_eq!(issuer.introspection_requests(), 3, "off by default");
+    issuer.reset_counters();
+    let negative =
+        auth(Introspection::new("api", "api-secret").cache_inactive(Duration::from_secs(5)));
+    for _ in 0..3 {
+        assert!(inactive(negative.verify(&dead).await));
+    }
+    assert_eq!(issuer.introspection_requests(), 1, "remembered");
+    clock.advance(Duration::from_secs(5));
+    assert!(inactive(negative.verify(&dead).await));
+    assert_eq!(issuer.introspection_requests(), 2, "for 5 s only");
+    // A failure to answer is never remembered.
+    let live = issuer.opaque_user_token("bob");
+    issuer.set_introspection_fault(IntrospectionFault::Status(500));
+    assert!(negative.verify(&live).await.is_err());
+    issuer.set_introspection_fault(IntrospectionFault::None);
+    negative.verify(&live).await.expect("asked again, active");
+}
