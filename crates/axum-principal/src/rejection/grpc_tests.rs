@@ -1,6 +1,8 @@
 //! The unit tests of a refusal's gRPC form: the status of each kind (CONTRACT.md's table),
 //! and what a Trailers-Only response carries.
 
+use std::sync::Arc;
+
 use super::*;
 use crate::rejection::grpc::{GRPC_MESSAGE, GRPC_STATUS};
 
