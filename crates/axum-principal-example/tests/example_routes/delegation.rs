@@ -207,13 +207,17 @@ async fn per_issuer_m2m_and_roles_claims_follow_authz_issuer_order() {
         ("AUTHZ_ROLES_CLAIM", "realm_access.roles,"),
     ])
     .expect("valid settings");
+    let claims: Vec<_> = s
+        .issuers
+        .iter()
+        .map(|i| (i.m2m_claim.as_deref(), i.roles_claim.as_str()))
+        .collect();
     assert_eq!(
-        s.m2m_claims,
-        Some(vec![Some("https://a.example/m2m".to_owned()), None])
-    );
-    assert_eq!(
-        s.roles_claims,
-        Some(vec!["realm_access.roles".to_owned(), "roles".to_owned()])
+        claims,
+        [
+            (Some("https://a.example/m2m"), "realm_access.roles"),
+            (None, "roles")
+        ]
     );
     let router = app(AuthLayer::new(auth_config(&s, None).expect("valid config")));
     let from_a = a
