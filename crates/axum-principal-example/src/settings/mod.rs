@@ -7,8 +7,8 @@
 //! credentials (`AUTHZ_REDIS_URL`'s password above all): URLs appear with their user
 //! information replaced by `***`.
 //!
-//! One file per concern: [`env`] (how a variable is read), [`listen`] (`BIND`,
-//! `AUTHZ_DEV`), [`issuers`] (each issuer with its own preset and claims), [`options`]
+//! One file per concern: `env` (how a variable is read), `listen` (`BIND`,
+//! `AUTHZ_DEV`), `issuers` (each issuer with its own preset and claims), `options`
 //! (leeway, token cache, DPoP, quotas, Redis); introspection is read by
 //! [`crate::opaque`].
 
