@@ -72,10 +72,7 @@ async fn direct_refuses_delegated_tokens_and_me_shows_the_actor() {
 
 #[tokio::test]
 async fn an_issuer_template_with_authz_tenants() {
-    let mock = match MockIssuer::start().await {
-        Ok(m) => m,
-        Err(e) => panic!("mock issuer did not start: {e}"),
-    };
+    let mock = MockIssuer::start().await.expect("the mock issuer starts");
     let template = format!("{}/{{tenantid}}/v2.0", mock.issuer());
     let jwks = mock.jwks_uri();
     let s = settings(&[
@@ -172,13 +169,9 @@ fn authz_tenants_mistakes_name_the_variable() {
     ];
     for (mut vars, variable) in cases {
         vars.push(("AUTHZ_AUDIENCE", "api"));
-        let problem = match settings(&vars) {
-            Ok(s) => match auth_config(&s, None) {
-                Ok(_) => panic!("{vars:?} should be refused"),
-                Err(p) => p,
-            },
-            Err(p) => p,
-        };
+        let problem = settings(&vars)
+            .and_then(|s| auth_config(&s, None))
+            .expect_err("refused by the settings or by the library's configuration");
         assert_eq!(problem.variable, variable, "{vars:?}: {problem}");
     }
     let bad_tenant = settings(&[
@@ -188,10 +181,7 @@ fn authz_tenants_mistakes_name_the_variable() {
         ("AUTHZ_JWKS_URI", keys),
     ])
     .expect("settings parse");
-    let problem = match auth_config(&bad_tenant, None) {
-        Ok(_) => panic!("a bad tenant id is refused"),
-        Err(p) => p,
-    };
+    let problem = auth_config(&bad_tenant, None).expect_err("a bad tenant id is refused");
     assert_eq!(problem.variable, "AUTHZ_TENANTS");
 }
 
