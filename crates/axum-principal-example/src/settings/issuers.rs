@@ -48,7 +48,7 @@ impl IssuerSettings {
     }
 
     /// Whether its URL is a template (`{tenantid}`).
-    pub fn is_template(&self) -> bool {
+    pub(crate) fn is_template(&self) -> bool {
         self.url.as_deref().is_some_and(|u| u.contains(TEMPLATE))
     }
 }

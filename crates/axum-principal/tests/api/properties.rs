@@ -10,17 +10,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Request, StatusCode};
-use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_principal::internals::{parse_jwks, parse_max_age, parse_metadata};
 use axum_principal::{AuthConfig, AuthLayer, Issuer, Principal};
 use axum_principal_testkit::{b64url, KeyAlg, MockIssuer};
-use http_body_util::BodyExt;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Map, Value};
-use tower::ServiceExt;
 
 /// Cases for the properties that go through the layer.
 const LAYER_CASES: u32 = 512;
@@ -85,21 +82,10 @@ impl Fixture {
             request = request.header(header::AUTHORIZATION, v.clone());
         }
         let request = request.body(Body::empty()).expect("a valid request");
-        self.rt.block_on(async {
-            let response: Response = match self.app.clone().oneshot(request).await {
-                Ok(r) => r,
-                Err(e) => match e {},
-            };
-            let status = response.status();
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .expect("the body is read")
-                .to_bytes();
-            let body = String::from_utf8_lossy(&bytes).into_owned();
-            (status, body)
-        })
+        let reply = self
+            .rt
+            .block_on(crate::common::send_request(&self.app, request));
+        (reply.status, reply.body)
     }
 
     fn send_token(&self, token: &str) -> Option<(StatusCode, String)> {
