@@ -103,9 +103,8 @@ impl Harness {
     }
 
     fn start_blocking(m2m_claim: bool) -> Harness {
-        if let Err(e) = node_deps::ensure() {
-            panic!("the real-provider test cannot run: {e}");
-        }
+        node_deps::ensure()
+            .expect("Node.js and the harness's node_modules (the real-provider test needs them)");
         let dir = node_deps::harness_dir();
         let mut command = Command::new("node");
         command
@@ -117,10 +116,9 @@ impl Harness {
         if m2m_claim {
             command.arg("--m2m-claim");
         }
-        let mut child = match command.spawn() {
-            Ok(c) => c,
-            Err(e) => panic!("cannot start `node tests/oidc-provider/harness.mjs`: {e}"),
-        };
+        let mut child = command
+            .spawn()
+            .expect("`node tests/oidc-provider/harness.mjs` starts");
         let log = Arc::new(Mutex::new(String::new()));
         let (stdin, stdout, stderr) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take());
@@ -158,17 +156,14 @@ impl Harness {
                 }
             });
         }
-        let http = match reqwest::Client::builder()
+        let http = reqwest::Client::builder()
             .no_proxy()
             // A fresh connection per request: the provider restarts during the rotation test.
             .pool_max_idle_per_host(0)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(20))
             .build()
-        {
-            Ok(c) => c,
-            Err(e) => panic!("reqwest client: {e}"),
-        };
+            .expect("a reqwest client");
         // From here on a panic kills the child through Drop.
         let mut process = Process {
             child,
@@ -446,10 +441,7 @@ fn jwt_part(token: &str, index: usize) -> Value {
             acc &= (1 << bits) - 1;
         }
     }
-    match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => panic!("JWT part {index} is not JSON: {e}"),
-    }
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("JWT part {index} is not JSON: {e}"))
 }
 
 fn kid_of(token: &str) -> String {
@@ -486,10 +478,7 @@ fn config(harness: &Harness) -> AuthConfigBuilder {
 }
 
 fn layer(builder: AuthConfigBuilder) -> AuthLayer {
-    match builder.build() {
-        Ok(c) => AuthLayer::new(c),
-        Err(e) => panic!("config: {e}"),
-    }
+    AuthLayer::new(builder.build().expect("a valid configuration"))
 }
 
 async fn call(app: &Router, path: &str, token: &str) -> (StatusCode, Value) {

@@ -88,9 +88,8 @@ impl Harness {
     }
 
     fn start_blocking() -> Harness {
-        if let Err(e) = node_deps::ensure() {
-            panic!("the real-provider test cannot run: {e}");
-        }
+        node_deps::ensure()
+            .expect("Node.js and the harness's node_modules (the real-provider test needs them)");
         let dir = node_deps::harness_dir();
         let mut child = Command::new("node")
             .arg(dir.join("harness.mjs"))

@@ -90,14 +90,8 @@ async fn fault_soak() {
         "{} is missing: run `cargo build --release --example protected_api` first",
         binary.display()
     );
-    let issuer = match MockIssuer::start().await {
-        Ok(i) => i,
-        Err(e) => panic!("mock issuer: {e}"),
-    };
-    let attacker = match MockIssuer::start().await {
-        Ok(i) => i,
-        Err(e) => panic!("mock issuer: {e}"),
-    };
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
+    let attacker = MockIssuer::start().await.expect("the mock issuer starts");
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -111,10 +105,7 @@ async fn fault_soak() {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn();
-    let service = match child {
-        Ok(c) => Service(c),
-        Err(e) => panic!("cannot start {}: {e}", binary.display()),
-    };
+    let service = Service(child.expect("the example service's binary starts"));
     let pid = service.0.id();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

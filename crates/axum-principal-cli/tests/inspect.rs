@@ -19,11 +19,9 @@ async fn run(args: Vec<String>, stdin: Option<String>) -> Output {
         child.wait_with_output()
     })
     .await;
-    match result {
-        Ok(Ok(output)) => output,
-        Ok(Err(e)) => panic!("cannot run the cli: {e}"),
-        Err(e) => panic!("join: {e}"),
-    }
+    result
+        .expect("the task running the cli finishes")
+        .expect("the cli runs")
 }
 
 fn verify_args(issuer: &MockIssuer, token: &str) -> Vec<String> {
@@ -38,10 +36,7 @@ fn verify_args(issuer: &MockIssuer, token: &str) -> Vec<String> {
 }
 
 async fn issuer() -> MockIssuer {
-    match MockIssuer::start().await {
-        Ok(i) => i,
-        Err(e) => panic!("{e}"),
-    }
+    MockIssuer::start().await.expect("the mock issuer starts")
 }
 
 fn stdout(o: &Output) -> String {

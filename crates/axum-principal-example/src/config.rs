@@ -7,7 +7,7 @@ use axum_principal::dpop::{DpopConfig, DpopPolicy};
 use axum_principal::{AuthConfig, Classifier, ConfigError, Issuer};
 use axum_principal_testkit::MockIssuer;
 
-use crate::settings::{ConfigProblem, Settings, TEMPLATE};
+use crate::settings::{ConfigProblem, IssuerSettings, Settings, TEMPLATE};
 
 /// Builds the [`AuthConfig`] for `settings`. In development mode (no issuers configured) it
 /// trusts `dev`, which must then be given.
@@ -39,17 +39,10 @@ pub fn auth_config_at(
     dev: Option<&MockIssuer>,
     listening: SocketAddr,
 ) -> Result<AuthConfig, ConfigProblem> {
-    // Each issuer's preset is set on the issuer; the classifier holds only the custom claim.
-    let mut classifier = Classifier::without_rules();
-    // A per-issuer list (`settings.m2m_claims`) sets each issuer's own claim below; an issuer
-    // whose entry is empty then has none.
-    if let (Some(claim), None) = (&settings.m2m_claim, &settings.m2m_claims) {
-        classifier = classifier.machine_claim(claim.clone());
-    }
+    // Each issuer's preset and claims are set on the issuer; the classifier holds no rules.
     let mut builder = AuthConfig::builder()
         .leeway(settings.leeway)
-        .roles_claim(settings.roles_claim.clone())
-        .classifier(classifier);
+        .classifier(Classifier::without_rules());
     if !settings.token_cache {
         builder = builder.without_token_cache();
     }
@@ -62,53 +55,29 @@ pub fn auth_config_at(
             .shared_replay_store(crate::shared::replay_store(redis.as_ref()));
         builder = builder.dpop(dpop);
     }
-
-    let audiences: Vec<String> = if settings.dev_mode() {
-        let dev = dev.ok_or_else(|| {
-            ConfigProblem::new(
+    let dev_url = match (settings.dev_mode(), dev) {
+        (false, _) => None,
+        (true, Some(dev)) => Some(dev.issuer()),
+        (true, None) => {
+            return Err(ConfigProblem::new(
                 "AUTHZ_ISSUER",
                 "not set, and no development issuer was started",
-            )
-        })?;
-        let preset = settings.providers.first().copied().unwrap_or_default();
-        let mut issuer = Issuer::new(dev.issuer()).provider(preset);
-        if let Some(introspection) = &settings.introspection {
+            ))
+        }
+    };
+    for (i, own) in settings.issuers.iter().enumerate() {
+        let mut issuer = issuer(settings, own, dev_url.unwrap_or_default());
+        // Introspection belongs to the first issuer (CONTRACT.md).
+        if let (0, Some(introspection)) = (i, &settings.introspection) {
             issuer = introspection.apply(issuer);
         }
         builder = builder.issuer(issuer);
-        if settings.audiences.is_empty() {
+    }
+    let audiences = match dev {
+        Some(dev) if settings.dev_mode() && settings.audiences.is_empty() => {
             vec![dev.audience().to_owned()]
-        } else {
-            settings.audiences.clone()
         }
-    } else {
-        for (i, url) in settings.issuers.iter().enumerate() {
-            let preset = settings.providers.get(i).copied().unwrap_or_default();
-            let mut issuer = if url.contains(TEMPLATE) {
-                let template = Issuer::template(url.clone());
-                match &settings.tenants {
-                    Some(tenants) if !tenants.is_empty() => template.tenants(tenants.clone()),
-                    _ => template.any_tenant(),
-                }
-            } else {
-                Issuer::new(url.clone())
-            }
-            .provider(preset);
-            if let Some(uri) = &settings.jwks_uri {
-                issuer = issuer.jwks_uri(uri.clone());
-            }
-            if let Some(Some(claim)) = settings.m2m_claims.as_ref().and_then(|c| c.get(i)) {
-                issuer = issuer.machine_claim(claim.clone());
-            }
-            if let Some(claim) = settings.roles_claims.as_ref().and_then(|c| c.get(i)) {
-                issuer = issuer.roles_claim(claim.clone());
-            }
-            if let (0, Some(introspection)) = (i, &settings.introspection) {
-                issuer = introspection.apply(issuer);
-            }
-            builder = builder.issuer(issuer);
-        }
-        settings.audiences.clone()
+        _ => settings.audiences.clone(),
     };
     for audience in audiences {
         builder = builder.audience(audience);
@@ -123,6 +92,32 @@ pub fn auth_config_at(
     builder
         .build()
         .map_err(|e| config_problem(&e, settings.jwks_uri.as_deref()))
+}
+
+/// The library's issuer for `own` (at `dev_url` when it is the development issuer): its
+/// preset, claims, and for a template its tenants, and the key set of `AUTHZ_JWKS_URI`.
+fn issuer(settings: &Settings, own: &IssuerSettings, dev_url: &str) -> Issuer {
+    let mut issuer = match own.url.as_deref() {
+        None => Issuer::new(dev_url),
+        Some(url) if url.contains(TEMPLATE) => {
+            let template = Issuer::template(url);
+            match &settings.tenants {
+                Some(tenants) if !tenants.is_empty() => template.tenants(tenants.clone()),
+                _ => template.any_tenant(),
+            }
+        }
+        Some(url) => Issuer::new(url),
+    }
+    .provider(own.provider)
+    .roles_claim(own.roles_claim.clone());
+    if let Some(claim) = &own.m2m_claim {
+        issuer = issuer.machine_claim(claim.clone());
+    }
+    // Only ever with a single configured issuer (checked by the settings).
+    if let (Some(uri), Some(_)) = (&settings.jwks_uri, &own.url) {
+        issuer = issuer.jwks_uri(uri.clone());
+    }
+    issuer
 }
 
 /// The variable a library [`ConfigError`] concerns.

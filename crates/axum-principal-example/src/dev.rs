@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use axum_principal::Preset;
 use axum_principal_testkit::{MockIssuer, TokenBuilder, DEFAULT_AUDIENCE};
 
-use crate::settings::Settings;
+use crate::settings::{IssuerSettings, Settings};
 
 /// Tokens minted by the embedded development issuer.
 #[derive(Debug, Clone)]
@@ -52,7 +52,10 @@ pub fn dev_tokens(
     settings: &Settings,
 ) -> Result<DevTokens, axum_principal_testkit::Error> {
     const CLIENT: &str = "reporting-service";
-    let marked = |token: TokenBuilder, is_machine: bool| match &settings.m2m_claim {
+    // In development mode the first issuer is the development issuer.
+    let fallback = IssuerSettings::default();
+    let own = settings.issuers.first().unwrap_or(&fallback);
+    let marked = |token: TokenBuilder, is_machine: bool| match &own.m2m_claim {
         Some(claim) => token.claim(claim, is_machine),
         None => token,
     };
@@ -81,7 +84,7 @@ pub fn dev_tokens(
         .map(|_| marked(user_token("alice"), false).opaque());
     let admin = marked(
         // The full claim name is found first, so a dotted path works as a plain key too.
-        user_token("admin-alice").claim(&settings.roles_claim, ["admin"]),
+        user_token("admin-alice").claim(&own.roles_claim, ["admin"]),
         false,
     )
     .try_sign()?;
@@ -90,12 +93,7 @@ pub fn dev_tokens(
         .token()
         .claim("scope", "read:reports")
         .expires_in(DEV_TOKEN_LIFETIME_SECS);
-    let preset = settings
-        .providers
-        .first()
-        .copied()
-        .unwrap_or_default()
-        .for_issuer(issuer.issuer());
+    let preset = own.provider.for_issuer(issuer.issuer());
     let machine = match preset {
         Preset::Auto | Preset::Rfc9068 | Preset::Generic | Preset::Hydra => {
             machine.claim("sub", CLIENT).claim("client_id", CLIENT)

@@ -36,5 +36,5 @@ pub use dev::{dev_tokens, start_dev_issuer, DevTokens};
 pub use metadata::resource_metadata;
 pub use routes::{app, app_with_rate_limit};
 pub use serve::{config_error, config_error_line, run, run_with, EXIT_CONFIG, EXIT_RUNTIME};
-pub use settings::{settings_from, ConfigProblem, RateLimitSetting, Settings};
+pub use settings::{settings_from, ConfigProblem, IssuerSettings, RateLimitSetting, Settings};
 pub use shared::{rate_limit_layer, redis_connection, replay_store};

@@ -114,7 +114,7 @@ pub async fn run_with(
         %addr,
         issuers = ?layer.authenticator().config().issuers().collect::<Vec<_>>(),
         audiences = ?layer.authenticator().config().audiences(),
-        providers = ?settings.providers,
+        providers = ?settings.issuers.iter().map(|i| i.provider).collect::<Vec<_>>(),
         rate_limit = ?settings.rate_limit,
         redis = redis.is_some(),
         "listening"

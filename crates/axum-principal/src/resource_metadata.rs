@@ -12,11 +12,9 @@ use crate::alg::Algorithm;
 use crate::config::resource::Resource;
 use crate::config::{AuthConfig, ConfigError};
 
-/// An RFC 9728 protected resource metadata document, built once at start-up and served by
+/// An RFC 9728 protected resource metadata document, which tells a client which
+/// authorization servers issue tokens for this API; built once at start-up and served by
 /// [`router`](Self::router).
-///
-/// Protected resource metadata (RFC 9728): the document that tells a client which
-/// authorization servers issue tokens for this API, and where it is found.
 ///
 /// A service names its resource identifier with
 /// [`AuthConfigBuilder::resource`](crate::AuthConfigBuilder::resource). From then on every

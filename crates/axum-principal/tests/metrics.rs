@@ -49,9 +49,9 @@ fn counter(snapshot: &[Entry], name: &str, labels: &[(&str, &str)]) -> u64 {
 async fn every_event_is_counted() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
-    if recorder.install().is_err() {
-        panic!("a metrics recorder was already installed");
-    }
+    recorder
+        .install()
+        .expect("no metrics recorder was installed before this test's");
     let issuer = issuer().await;
     let clock = ManualClock::new();
     let app = router(AuthLayer::new(build(config(&issuer, &clock))));

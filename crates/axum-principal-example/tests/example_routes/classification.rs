@@ -59,7 +59,14 @@ async fn m2m_claim_that_is_not_a_boolean_is_401() {
 #[tokio::test]
 async fn provider_auth0_classifies_a_clients_subject_as_a_machine() {
     let h = harness_with(&[("AUTHZ_PROVIDER", "auth0")]).await;
-    assert_eq!(h.settings.providers, [axum_principal::Preset::Auth0]);
+    assert_eq!(
+        h.settings
+            .issuers
+            .iter()
+            .map(|i| i.provider)
+            .collect::<Vec<_>>(),
+        [axum_principal::Preset::Auth0]
+    );
     let token = h
         .issuer
         .token()

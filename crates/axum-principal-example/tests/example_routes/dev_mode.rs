@@ -23,24 +23,15 @@ async fn dev_service(settings: &Settings) -> (MockIssuer, Router, DevTokens) {
 
 #[tokio::test]
 async fn printed_dev_tokens_behave_as_the_banner_says() {
-    let Ok(settings) = settings(&[]) else {
-        panic!("empty environment must be valid");
-    };
+    let settings = settings(&[]).expect("the empty environment is valid");
     assert!(settings.dev_mode());
-    let issuer = match start_dev_issuer(&settings).await {
-        Ok(i) => i,
-        Err(e) => panic!("dev issuer: {e}"),
-    };
-    let config = match auth_config(&settings, Some(&issuer)) {
-        Ok(c) => c,
-        Err(e) => panic!("config: {e}"),
-    };
+    let issuer = start_dev_issuer(&settings)
+        .await
+        .expect("the development issuer starts");
+    let config = auth_config(&settings, Some(&issuer)).expect("a valid configuration");
     assert_eq!(config.audiences(), [issuer.audience().to_owned()]);
     let router = app(AuthLayer::new(config));
-    let tokens = match dev_tokens(&issuer, &settings) {
-        Ok(t) => t,
-        Err(e) => panic!("tokens: {e}"),
-    };
+    let tokens = dev_tokens(&issuer, &settings).expect("the development tokens are signed");
     let me = get_with(&router, "/me", &tokens.machine).await.json();
     assert_eq!(me["kind"], "machine");
     assert_eq!(me["classified_by"], "rfc9068:sub-equals-client_id");
@@ -72,9 +63,8 @@ async fn dev_machine_token_follows_the_configured_provider_and_claim() {
     for provider in [
         "auth0", "hydra", "keycloak", "okta", "entra", "cognito", "duende",
     ] {
-        let Ok(settings) = settings(&[("AUTHZ_PROVIDER", provider)]) else {
-            panic!("{provider} must be accepted");
-        };
+        let settings =
+            settings(&[("AUTHZ_PROVIDER", provider)]).expect("every preset name is accepted");
         let (_issuer, router, tokens) = dev_service(&settings).await;
         let me = get_with(&router, "/me", &tokens.machine).await.json();
         assert_eq!(me["kind"], "machine", "{provider}: {me}");
@@ -88,9 +78,7 @@ async fn dev_machine_token_follows_the_configured_provider_and_claim() {
         assert_eq!(me["kind"], "user", "{provider}: {me}");
     }
 
-    let Ok(settings) = settings(&[("AUTHZ_M2M_CLAIM", M2M_CLAIM)]) else {
-        panic!("claim must be accepted");
-    };
+    let settings = settings(&[("AUTHZ_M2M_CLAIM", M2M_CLAIM)]).expect("a claim name is accepted");
     let (_issuer, router, tokens) = dev_service(&settings).await;
     let me = get_with(&router, "/me", &tokens.machine).await.json();
     assert_eq!(me["classified_by"], format!("claim:{M2M_CLAIM}=true"));

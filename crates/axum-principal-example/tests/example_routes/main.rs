@@ -368,10 +368,9 @@ async fn a_token_from_another_issuer_is_401_invalid_token() {
         .sign();
     assert_invalid_token(&h, &forged_iss).await;
     // …and a genuine token from an issuer that is not configured.
-    let other = match MockIssuer::start().await {
-        Ok(i) => i,
-        Err(e) => panic!("second mock issuer: {e}"),
-    };
+    let other = MockIssuer::start()
+        .await
+        .expect("a second mock issuer starts");
     let foreign = other.user_token("mallory");
     assert_invalid_token(&h, &foreign).await;
     assert_eq!(other.jwks_requests(), 0, "an unknown issuer caused a fetch");
@@ -381,9 +380,9 @@ async fn a_token_from_another_issuer_is_401_invalid_token() {
 async fn a_token_with_a_bad_signature_is_401_invalid_token() {
     let h = harness().await;
     let token = admin_token(&h.issuer);
-    let Some((signing_input, signature)) = token.rsplit_once('.') else {
-        panic!("not a JWS: {token}");
-    };
+    let (signing_input, signature) = token
+        .rsplit_once('.')
+        .expect("a JWS: header.payload.signature");
     // Flip one character in the middle of the signature (the last one may carry padding
     // bits that do not change the decoded bytes).
     let mut chars: Vec<char> = signature.chars().collect();

@@ -11,10 +11,7 @@ use axum_principal_example::{redis_connection, replay_store};
 use crate::support::*;
 
 fn problem_with(vars: &[(&str, &str)]) -> axum_principal_example::ConfigProblem {
-    match settings(vars) {
-        Ok(s) => panic!("expected a configuration error, got {s:?}"),
-        Err(p) => p,
-    }
+    settings(vars).expect_err("a configuration error")
 }
 
 /// A loopback URL where nothing listens.

@@ -121,13 +121,9 @@ fn a_bad_authz_resource_names_the_variable() {
         vars.push(("AUTHZ_RESOURCE", bad));
         // Checked by the settings (not a URL, not https) or by the library (query or
         // fragment); either way the message names AUTHZ_RESOURCE.
-        let problem = match settings(&vars) {
-            Err(problem) => problem,
-            Ok(s) => match auth_config(&s, None) {
-                Err(problem) => problem,
-                Ok(_) => panic!("{bad} was accepted"),
-            },
-        };
+        let problem = settings(&vars)
+            .and_then(|s| auth_config(&s, None))
+            .expect_err("refused by the settings or by the library's configuration");
         assert_eq!(problem.variable, "AUTHZ_RESOURCE", "{bad}: {problem}");
     }
 }

@@ -1,33 +1,48 @@
 //! Settings: defaults, every variable, and each mistake naming its variable.
 
-use axum_principal_example::{auth_config, settings_from, ConfigProblem};
+use axum_principal::Preset;
+use axum_principal_example::{auth_config, settings_from, ConfigProblem, IssuerSettings, Settings};
 
 use crate::support::*;
 
 fn problem(vars: &[(&str, &str)]) -> ConfigProblem {
-    match settings(vars) {
-        Ok(s) => panic!("expected a configuration error, got {s:?}"),
-        Err(p) => p,
-    }
+    settings(vars).expect_err("a configuration error")
+}
+
+/// Each issuer's URL, preset, machine claim and roles claim, in `AUTHZ_ISSUER` order.
+fn per_issuer(s: &Settings) -> Vec<(Option<&str>, Preset, Option<&str>, &str)> {
+    s.issuers
+        .iter()
+        .map(|i| {
+            (
+                i.url.as_deref(),
+                i.provider,
+                i.m2m_claim.as_deref(),
+                i.roles_claim.as_str(),
+            )
+        })
+        .collect()
+}
+
+fn providers(s: &Settings) -> Vec<Preset> {
+    s.issuers.iter().map(|i| i.provider).collect()
 }
 
 #[test]
 fn defaults_match_the_contract() {
-    let Ok(s) = settings(&[]) else {
-        panic!("empty environment must be valid");
-    };
+    let s = settings(&[]).expect("the empty environment is valid");
     assert_eq!(s.bind.to_string(), "127.0.0.1:3000");
-    assert!(s.issuers.is_empty() && s.dev_mode());
+    assert!(s.dev_mode());
+    // Development mode: the development issuer alone, with every default.
+    assert_eq!(s.issuers, [IssuerSettings::default()]);
+    assert_eq!(per_issuer(&s), [(None, Preset::Auto, None, "roles")]);
     assert_eq!(s.jwks_uri, None);
-    assert_eq!(s.m2m_claim, None);
-    assert_eq!(s.roles_claim, "roles");
-    assert_eq!(s.providers, [axum_principal::Preset::Auto]);
     assert_eq!(s.leeway.as_secs(), 60);
 }
 
 #[test]
 fn every_variable_is_read() {
-    let s = match settings(&[
+    let s = settings(&[
         ("BIND", "0.0.0.0:8080"),
         (
             "AUTHZ_ISSUER",
@@ -38,30 +53,32 @@ fn every_variable_is_read() {
         ("AUTHZ_ROLES_CLAIM", "realm_access.roles"),
         ("AUTHZ_PROVIDER", "Keycloak"),
         ("AUTHZ_LEEWAY_SECS", "5"),
-    ]) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
+    ])
+    .expect("every variable set validly");
     assert_eq!(s.bind.to_string(), "0.0.0.0:8080");
+    assert!(!s.dev_mode());
+    // One value of a per-issuer variable applies to every issuer.
+    let m2m = Some("https://example.com/is_m2m");
     assert_eq!(
-        s.issuers,
-        ["https://a.example.com/", "https://b.example.com"]
-    );
-    assert_eq!(s.audiences, ["api-1", "api-2"]);
-    assert_eq!(s.m2m_claim.as_deref(), Some("https://example.com/is_m2m"));
-    assert_eq!(s.roles_claim, "realm_access.roles");
-    assert_eq!(
-        s.providers,
+        per_issuer(&s),
         [
-            axum_principal::Preset::Keycloak,
-            axum_principal::Preset::Keycloak
+            (
+                Some("https://a.example.com/"),
+                Preset::Keycloak,
+                m2m,
+                "realm_access.roles"
+            ),
+            (
+                Some("https://b.example.com"),
+                Preset::Keycloak,
+                m2m,
+                "realm_access.roles"
+            ),
         ]
     );
+    assert_eq!(s.audiences, ["api-1", "api-2"]);
     assert_eq!(s.leeway.as_secs(), 5);
-    let config = match auth_config(&s, None) {
-        Ok(c) => c,
-        Err(e) => panic!("{e}"),
-    };
+    let config = auth_config(&s, None).expect("a valid configuration");
     assert_eq!(
         config.issuers().collect::<Vec<_>>(),
         ["https://a.example.com/", "https://b.example.com"]
@@ -150,14 +167,12 @@ fn jwks_uri_with_two_issuers_names_authz_jwks_uri() {
     ]);
     assert_eq!(p.variable, "AUTHZ_JWKS_URI");
     // With a single issuer it is accepted and used.
-    let s = match settings(&[
+    let s = settings(&[
         ("AUTHZ_ISSUER", "https://a.example.com"),
         ("AUTHZ_AUDIENCE", "api"),
         ("AUTHZ_JWKS_URI", "https://a.example.com/jwks"),
-    ]) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
+    ])
+    .expect("a JWKS URL with a single issuer is valid");
     assert_eq!(s.jwks_uri.as_deref(), Some("https://a.example.com/jwks"));
     assert!(auth_config(&s, None).is_ok());
 }
@@ -189,16 +204,14 @@ fn bad_roles_claim_names_authz_roles_claim() {
 
 #[test]
 fn empty_values_count_as_unset() {
-    let Ok(s) = settings(&[("AUTHZ_ISSUER", ""), ("AUTHZ_PROVIDER", " "), ("BIND", "")]) else {
-        panic!("empty values must be ignored");
-    };
+    let s = settings(&[("AUTHZ_ISSUER", ""), ("AUTHZ_PROVIDER", " "), ("BIND", "")])
+        .expect("empty values are ignored");
     assert!(s.dev_mode());
-    assert_eq!(s.providers, [axum_principal::Preset::Auto]);
+    assert_eq!(providers(&s), [Preset::Auto]);
 }
 
 #[test]
 fn provider_list_gives_one_preset_per_issuer_in_order() {
-    use axum_principal::Preset;
     let issuers = (
         "AUTHZ_ISSUER",
         "https://t.auth0.com/,https://sso.example.com/realms/s",
@@ -206,9 +219,9 @@ fn provider_list_gives_one_preset_per_issuer_in_order() {
     let audience = ("AUTHZ_AUDIENCE", "api");
     let s = settings(&[issuers, audience, ("AUTHZ_PROVIDER", "auth0, keycloak")])
         .expect("a list as long as AUTHZ_ISSUER is valid");
-    assert_eq!(s.providers, [Preset::Auth0, Preset::Keycloak]);
+    assert_eq!(providers(&s), [Preset::Auth0, Preset::Keycloak]);
     let s = settings(&[issuers, audience]).expect("unset is valid");
-    assert_eq!(s.providers, [Preset::Auto, Preset::Auto]);
+    assert_eq!(providers(&s), [Preset::Auto, Preset::Auto]);
     for wrong in ["auth0,keycloak,okta", "auth0,,keycloak"] {
         let p = problem(&[issuers, audience, ("AUTHZ_PROVIDER", wrong)]);
         assert_eq!(p.variable, "AUTHZ_PROVIDER", "{wrong}");
@@ -246,7 +259,7 @@ fn dev_mode_off_loopback_refuses_naming_authz_issuer_unless_authz_dev_is_1() {
         assert_eq!(p.variable, "AUTHZ_ISSUER", "{bind}: {p}");
         // AUTHZ_DEV=1: development mode on that address after all.
         let s = settings(&[("BIND", bind), ("AUTHZ_DEV", "1")])
-            .unwrap_or_else(|p| panic!("AUTHZ_DEV=1 allows {bind}, yet: {p}"));
+            .expect("AUTHZ_DEV=1 allows development mode on any BIND");
         assert!(s.dev_mode(), "{bind}");
         assert_eq!(s.bind, shown, "{bind}");
     }
@@ -261,8 +274,7 @@ fn dev_mode_on_loopback_needs_no_authz_dev() {
         ("localhost:3000", "127.0.0.1:3000"),
         ("[::ffff:127.0.0.1]:3000", "[::ffff:127.0.0.1]:3000"),
     ] {
-        let s =
-            settings(&[("BIND", bind)]).unwrap_or_else(|p| panic!("{bind} is loopback, yet: {p}"));
+        let s = settings(&[("BIND", bind)]).expect("development mode may listen on loopback");
         assert!(s.dev_mode(), "{bind}");
         assert_eq!(s.bind.to_string(), parsed, "{bind}");
     }
@@ -291,5 +303,101 @@ fn authz_issuer_naming_no_url_is_an_error_not_dev_mode() {
     for value in [",", " , ", ",,"] {
         let p = problem(&[("AUTHZ_ISSUER", value), ("AUTHZ_DEV", "1")]);
         assert_eq!(p.variable, "AUTHZ_ISSUER", "{value:?}");
+    }
+}
+
+/// With several `AUTHZ_ISSUER` entries, each per-issuer list entry stays with its issuer:
+/// the i-th preset, machine claim and roles claim belong to the i-th URL (an empty claim
+/// entry: none, and `roles`), whatever the other lists hold.
+#[test]
+fn per_issuer_lists_stay_paired_with_their_issuer() {
+    let s = settings(&[
+        (
+            "AUTHZ_ISSUER",
+            "https://t.auth0.com/, https://sso.example.com/realms/s ,https://x.okta.com",
+        ),
+        ("AUTHZ_AUDIENCE", "api"),
+        ("AUTHZ_PROVIDER", "auth0,keycloak,okta"),
+        ("AUTHZ_M2M_CLAIM", "https://a/m2m, ,https://c/m2m"),
+        ("AUTHZ_ROLES_CLAIM", ",realm_access.roles,groups"),
+    ])
+    .expect("three lists as long as AUTHZ_ISSUER are valid");
+    assert_eq!(
+        per_issuer(&s),
+        [
+            (
+                Some("https://t.auth0.com/"),
+                Preset::Auth0,
+                Some("https://a/m2m"),
+                "roles"
+            ),
+            (
+                Some("https://sso.example.com/realms/s"),
+                Preset::Keycloak,
+                None,
+                "realm_access.roles"
+            ),
+            (
+                Some("https://x.okta.com"),
+                Preset::Okta,
+                Some("https://c/m2m"),
+                "groups"
+            ),
+        ]
+    );
+    // A list one entry short names its variable.
+    for variable in ["AUTHZ_M2M_CLAIM", "AUTHZ_ROLES_CLAIM"] {
+        let p = problem(&[
+            (
+                "AUTHZ_ISSUER",
+                "https://a.example.com,https://b.example.com",
+            ),
+            ("AUTHZ_AUDIENCE", "api"),
+            (variable, "x,y,z"),
+        ]);
+        assert_eq!(p.variable, variable);
+    }
+}
+
+/// URLs are checked by the library's own rule ([`validate_url`]): the same verdict and
+/// the same words, under the variable that holds the URL.
+#[test]
+fn urls_follow_the_librarys_rule_and_name_their_variable() {
+    use axum_principal::config::validate_url;
+    for url in [
+        "not a url",
+        "http://issuer.example.com",
+        "ftp://127.0.0.1/",
+        "http://user:s3cret@10.0.0.1/",
+    ] {
+        let expected = validate_url(url).expect_err(url).to_string();
+        assert!(!expected.contains("s3cret"), "{expected}");
+        let issuer = problem(&[("AUTHZ_ISSUER", url), ("AUTHZ_AUDIENCE", "api")]);
+        assert_eq!(
+            (issuer.variable, issuer.message.as_str()),
+            ("AUTHZ_ISSUER", &*expected)
+        );
+        let jwks = problem(&[
+            ("AUTHZ_ISSUER", "https://a.example.com"),
+            ("AUTHZ_AUDIENCE", "api"),
+            ("AUTHZ_JWKS_URI", url),
+        ]);
+        assert_eq!(
+            (jwks.variable, jwks.message.as_str()),
+            ("AUTHZ_JWKS_URI", &*expected)
+        );
+        let resource = problem(&[("AUTHZ_RESOURCE", url)]);
+        assert_eq!(
+            (resource.variable, resource.message.as_str()),
+            ("AUTHZ_RESOURCE", &*expected)
+        );
+    }
+    for url in [
+        "http://127.0.0.1:8080",
+        "http://[::1]:9",
+        "https://a.example.com",
+    ] {
+        validate_url(url).expect(url);
+        settings(&[("AUTHZ_ISSUER", url), ("AUTHZ_AUDIENCE", "api")]).expect(url);
     }
 }

@@ -36,29 +36,17 @@ pub(crate) struct Harness {
 }
 
 pub(crate) async fn harness_with(extra: &[(&str, &str)]) -> Harness {
-    let issuer = match MockIssuer::start().await {
-        Ok(issuer) => issuer,
-        Err(e) => panic!("mock issuer did not start: {e}"),
-    };
+    let issuer = MockIssuer::start().await.expect("the mock issuer starts");
     let mut vars = vec![
         ("AUTHZ_ISSUER", issuer.issuer().to_owned()),
         ("AUTHZ_AUDIENCE", issuer.audience().to_owned()),
     ];
     vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let settings = match settings(&vars) {
-        Ok(s) => s,
-        Err(e) => panic!("settings: {e}"),
-    };
-    let config = match auth_config(&settings, None) {
-        Ok(c) => c,
-        Err(e) => panic!("config: {e}"),
-    };
+    let settings = settings(&vars).expect("valid settings");
+    let config = auth_config(&settings, None).expect("a valid configuration");
     // As serve.rs does: quotas (AUTHZ_RATE_LIMIT), in Redis with AUTHZ_REDIS_URL.
-    let redis = match redis_connection(&settings) {
-        Ok(redis) => redis,
-        Err(e) => panic!("redis: {e}"),
-    };
+    let redis = redis_connection(&settings).expect("a usable AUTHZ_REDIS_URL");
     let limits = rate_limit_layer(&settings, redis.as_ref());
     Harness {
         router: app_with_rate_limit(AuthLayer::new(config), limits),
@@ -81,17 +69,15 @@ pub(crate) struct Reply {
 
 impl Reply {
     pub(crate) fn json(&self) -> Value {
-        match serde_json::from_str(&self.body) {
-            Ok(v) => v,
-            Err(e) => panic!("body is not JSON ({e}): {}", self.body),
-        }
+        // The body is in the message: a failure shows what came instead of JSON.
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
     }
 
     pub(crate) fn challenge(&self) -> &str {
-        match &self.www_authenticate {
-            Some(c) => c,
-            None => panic!("no WWW-Authenticate header (status {})", self.status),
-        }
+        self.www_authenticate
+            .as_deref()
+            .unwrap_or_else(|| panic!("no WWW-Authenticate header (status {})", self.status))
     }
 
     /// An RFC 6750 error: JSON with `error` and `error_description`, and no token in it.
@@ -129,15 +115,10 @@ impl Reply {
 pub(crate) async fn send(router: &Router, path: &str, authorization: &[&str]) -> Reply {
     let mut request = Request::get(path);
     for value in authorization {
-        match HeaderValue::from_str(value) {
-            Ok(v) => request = request.header(header::AUTHORIZATION, v),
-            Err(e) => panic!("bad test header {value:?}: {e}"),
-        }
+        let value = HeaderValue::from_str(value).expect("a valid test header");
+        request = request.header(header::AUTHORIZATION, value);
     }
-    let request = match request.body(Body::empty()) {
-        Ok(r) => r,
-        Err(e) => panic!("request: {e}"),
-    };
+    let request = request.body(Body::empty()).expect("a valid request");
     let response = match router.clone().oneshot(request).await {
         Ok(r) => r,
         Err(e) => match e {},
@@ -153,10 +134,12 @@ pub(crate) async fn send(router: &Router, path: &str, authorization: &[&str]) ->
     let www_authenticate = header_str(header::WWW_AUTHENTICATE);
     let content_type = header_str(header::CONTENT_TYPE);
     let retry_after = header_str(header::RETRY_AFTER);
-    let bytes = match response.into_body().collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => panic!("body: {e}"),
-    };
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the body is read")
+        .to_bytes();
     Reply {
         status,
         www_authenticate,

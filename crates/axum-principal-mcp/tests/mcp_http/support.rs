@@ -193,10 +193,11 @@ impl<'a> Client<'a> {
         assert_eq!(reply.status, StatusCode::OK, "{method}: {}", reply.body);
         let message = reply.message();
         assert_eq!(message["id"], id, "{message}");
-        match message.get("result") {
-            Some(result) => result.clone(),
-            None => panic!("{method}: no result: {message}"),
-        }
+        // The message is in the panic: it holds the error that came instead.
+        message
+            .get("result")
+            .cloned()
+            .unwrap_or_else(|| panic!("{method}: no result: {message}"))
     }
 
     /// `initialize` and `notifications/initialized`, keeping the session id.

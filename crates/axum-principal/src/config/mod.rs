@@ -41,6 +41,15 @@ pub use crate::error::ConfigError;
 
 pub use crate::verify::TypPolicy;
 
+/// Checks `url` by the rule every configured URL follows (issuer, JWKS, resource,
+/// introspection endpoint): `https://…`, or `http://` on a loopback host only. For a
+/// program that reads URLs from its own settings and wants its message to name where the
+/// URL came from before [`AuthConfigBuilder::build`] runs. The error shows the URL with its
+/// credentials redacted.
+pub fn validate_url(url: &str) -> Result<(), ConfigError> {
+    check_url(url).map(drop)
+}
+
 /// How the key store fetches and keeps keys: set here, read by
 /// [`KeyStore`](crate::KeyStore).
 #[derive(Debug, Clone)]

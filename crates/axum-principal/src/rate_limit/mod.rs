@@ -40,35 +40,15 @@
 //! the default; see `RedisQuotas`): a shared store's failure never turns a limit off, and N
 //! instances pass at most N × the quota in a window.
 //!
-//! # Design, memory, and identities that are not tracked
-//! Each kind (user, machine) has its own table of tracked identities, bounded by
-//! [`max_principals`](RateLimitLayer::max_principals) per kind, and its own quotas for the
-//! identities it cannot track: nothing the identities of one kind do changes what the other
-//! kind gets. A tracked identity has its own limiter, keyed by a SHA-256 digest of the
-//! length-prefixed `iss`, kind and `sub` rather than the strings, so an entry is 112 bytes
-//! (digest, limiter, time of the last request; nothing on the heap) however long the
-//! subject is. With the hash table's spare room that is at most about 15 MB per kind at the
-//! default bound (131 072 slots of 113 bytes).
-//!
-//! An identity is only ever forgotten once its quota has fully replenished (no request for
-//! the time it takes to refill the whole burst), because only then is a new, full limiter
-//! the same as the one forgotten; so forgetting never gives anyone more requests. When its
-//! kind's table is full and nobody there can be forgotten yet, a newcomer is *not tracked*:
-//! it draws on one of 1024 quotas of its kind (each the user or machine quota), picked by a
-//! hash of its digest keyed with a secret chosen at start-up. Untracked identities in the
-//! same bucket share its quota; those in different buckets do not.
-//!
-//! # What an identity flood can and cannot do
-//! Someone who can mint many identities of one kind (self-signup users, say) can keep that
-//! kind's table full. They cannot make anyone unlimited, push out the limiter of an identity
-//! that is using its quota, or make a quota refill early; and they cannot touch the other
-//! kind at all (a user flood leaves every machine its table room and quota). Newcomers of
-//! the flooded kind, and tracked identities idle for a whole refill period (which may be
-//! forgotten), are slowed down only in proportion: each shares its bucket with about one in
-//! 1024 of the flood, so starving every bucket takes about 1024 times what one identity may
-//! send, and the secret key keeps the flood from aiming at one newcomer's bucket. An
-//! identity that moves from a bucket into the table (once there is room) starts with a full
-//! quota of its own, so within one refill period it may also have had its bucket's share.
+//! # Memory, and identities that are not tracked
+//! Each kind (user, machine) tracks at most
+//! [`max_principals`](RateLimitLayer::max_principals) identities (112 bytes each, about
+//! 15 MB per kind at the default bound) and forgets one only once its quota has fully
+//! refilled, so forgetting never gives anyone more requests. Newcomers that find their
+//! kind's table full share 1024 quotas of that kind, picked by a keyed hash: a flood of
+//! identities slows its own kind's newcomers in proportion, never makes anyone unlimited,
+//! and never touches the other kind. The reasoning, and what a flood can and cannot do, is
+//! in `docs/threats.md`.
 
 use std::fmt;
 use std::sync::Arc;

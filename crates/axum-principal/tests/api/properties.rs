@@ -10,17 +10,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Request, StatusCode};
-use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_principal::internals::{parse_jwks, parse_max_age, parse_metadata};
 use axum_principal::{AuthConfig, AuthLayer, Issuer, Principal};
 use axum_principal_testkit::{b64url, KeyAlg, MockIssuer};
-use http_body_util::BodyExt;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Map, Value};
-use tower::ServiceExt;
 
 /// Cases for the properties that go through the layer.
 const LAYER_CASES: u32 = 512;
@@ -49,27 +46,23 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let rt = match tokio::runtime::Builder::new_current_thread()
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => panic!("runtime: {e}"),
-    };
+        .expect("a tokio runtime");
     let (issuer, attacker) = rt.block_on(async {
-        match (MockIssuer::start().await, MockIssuer::start().await) {
-            (Ok(a), Ok(b)) => (a, b),
-            _ => panic!("mock issuers did not start"),
-        }
+        (
+            MockIssuer::start().await.expect("the mock issuer starts"),
+            MockIssuer::start()
+                .await
+                .expect("the attacker's mock issuer starts"),
+        )
     });
     let config = AuthConfig::builder()
         .issuer(Issuer::new(issuer.issuer()).static_jwks(issuer.jwks().to_string()))
         .audience(issuer.audience())
         .build();
-    let config = match config {
-        Ok(c) => c,
-        Err(e) => panic!("config: {e}"),
-    };
+    let config = config.expect("a valid configuration");
     let app = Router::new()
         .route("/me", get(me))
         .layer(AuthLayer::new(config));
@@ -89,18 +82,10 @@ impl Fixture {
             request = request.header(header::AUTHORIZATION, v.clone());
         }
         let request = request.body(Body::empty()).expect("a valid request");
-        self.rt.block_on(async {
-            let response: Response = match self.app.clone().oneshot(request).await {
-                Ok(r) => r,
-                Err(e) => match e {},
-            };
-            let status = response.status();
-            let body = match response.into_body().collect().await {
-                Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
-                Err(e) => panic!("body: {e}"),
-            };
-            (status, body)
-        })
+        let reply = self
+            .rt
+            .block_on(crate::common::send_request(&self.app, request));
+        (reply.status, reply.body)
     }
 
     fn send_token(&self, token: &str) -> Option<(StatusCode, String)> {
@@ -197,9 +182,7 @@ fn arbitrary_authorization_headers_are_never_accepted() {
         }
         Ok(())
     });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    result.expect("the property holds");
 }
 
 fn b64_segment() -> impl Strategy<Value = String> {
@@ -244,9 +227,7 @@ fn random_segments_and_json_ish_tokens_are_never_accepted() {
         prop_assert_eq!(status, StatusCode::UNAUTHORIZED, "{}", body);
         refused(status, &body, token.as_bytes())
     });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    result.expect("the property holds");
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -476,9 +457,7 @@ fn structured_tokens_are_accepted_exactly_when_valid() {
         }
         Ok(())
     });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    result.expect("the property holds");
     // The generator reaches valid tokens too, or the property says little.
     eprintln!(
         "{} of {LAYER_CASES} generated tokens were valid",
@@ -580,9 +559,7 @@ fn mutated_valid_tokens_are_never_accepted() {
         }
         Ok(())
     });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    result.expect("the property holds");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -676,9 +653,7 @@ fn parse_jwks_never_panics_and_keeps_at_most_one_key_per_entry() {
         prop_assert!(matches!(n, Some(k) if k <= entries.len()), "{:?}", n);
         Ok(())
     });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    result.expect("the property holds");
     let mut runner = TestRunner::new(config(PARSER_CASES));
     let result = runner.run(
         &prop_oneof![any::<Vec<u8>>(), jsonish().prop_map(String::into_bytes)],
@@ -687,9 +662,7 @@ fn parse_jwks_never_panics_and_keeps_at_most_one_key_per_entry() {
             Ok(())
         },
     );
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    result.expect("the property holds");
 }
 
 const META_ISSUER: &str = "https://issuer.example.com";
@@ -787,9 +760,7 @@ fn parse_metadata_returns_only_https_or_loopback_http() {
         }
         Ok(())
     });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    result.expect("the property holds");
     let mut runner = TestRunner::new(config(PARSER_CASES));
     let result = runner.run(&any::<Vec<u8>>(), |bytes| {
         if let Some(uri) = parse_metadata(&bytes, META_ISSUER) {
@@ -797,9 +768,7 @@ fn parse_metadata_returns_only_https_or_loopback_http() {
         }
         Ok(())
     });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    result.expect("the property holds");
 }
 
 #[test]
@@ -818,9 +787,7 @@ fn parse_max_age_never_panics() {
         let _ = parse_max_age(&refs);
         Ok(())
     });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    result.expect("the property holds");
     let mut runner = TestRunner::new(config(PARSER_CASES));
     let result = runner.run(&any::<u64>(), |secs| {
         let value = format!("public, max-age={secs}");
@@ -830,7 +797,5 @@ fn parse_max_age_never_panics() {
         );
         Ok(())
     });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    result.expect("the property holds");
 }

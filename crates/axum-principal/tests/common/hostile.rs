@@ -28,10 +28,7 @@ use super::{build, send_request, with_reason_header, Reply};
 pub const CAP: usize = 16 * 1024;
 
 pub async fn start(builder: axum_principal_testkit::MockIssuerBuilder) -> MockIssuer {
-    match builder.start().await {
-        Ok(i) => i,
-        Err(e) => panic!("mock issuer did not start: {e}"),
-    }
+    builder.start().await.expect("the mock issuer starts")
 }
 
 /// The real issuer: a path prefix makes look-alike issuers easier to build.
@@ -307,18 +304,16 @@ pub async fn run(app: &Router, cases: Vec<Case>) {
             .method(case.method.clone())
             .uri(case.path.as_str());
         for value in &case.authorization {
-            match HeaderValue::from_bytes(value) {
-                Ok(v) => request = request.header(header::AUTHORIZATION, v),
-                Err(e) => panic!("{}: not a header value: {e}", case.name),
-            }
+            let value = HeaderValue::from_bytes(value)
+                .expect("each case's Authorization is a header value");
+            request = request.header(header::AUTHORIZATION, value);
         }
         for (name, value) in &case.other_headers {
             request = request.header(*name, value.as_str());
         }
-        let request = match request.body(Body::from(case.body.clone())) {
-            Ok(r) => r,
-            Err(e) => panic!("{}: request: {e}", case.name),
-        };
+        let request = request
+            .body(Body::from(case.body.clone()))
+            .expect("each case is a valid request");
         let out = send_request(app, request).await;
         assert!(
             !out.status.is_success() && !out.status.is_server_error(),

@@ -30,10 +30,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 pub async fn issuer() -> MockIssuer {
-    match MockIssuer::start().await {
-        Ok(i) => i,
-        Err(e) => panic!("mock issuer did not start: {e}"),
-    }
+    MockIssuer::start().await.expect("the mock issuer starts")
 }
 
 /// A configuration trusting `issuer`, on a manual clock. The fetch timeouts are generous so
@@ -49,10 +46,7 @@ pub fn config(issuer: &MockIssuer, clock: &ManualClock) -> AuthConfigBuilder {
 }
 
 pub fn build(builder: AuthConfigBuilder) -> AuthConfig {
-    match builder.build() {
-        Ok(c) => c,
-        Err(e) => panic!("config: {e}"),
-    }
+    builder.build().expect("a valid configuration")
 }
 
 async fn me(principal: Principal) -> Json<Principal> {
@@ -120,10 +114,13 @@ pub async fn send_request(app: &Router, request: Request<Body>) -> Reply {
     };
     let challenge = text(header::WWW_AUTHENTICATE.as_str());
     let reason = text(REASON_HEADER);
-    let body = match response.into_body().collect().await {
-        Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
-        Err(e) => panic!("body: {e}"),
-    };
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the body is read")
+        .to_bytes();
+    let body = String::from_utf8_lossy(&bytes).into_owned();
     Reply {
         status,
         challenge,
@@ -139,10 +136,7 @@ pub async fn send(app: &Router, path: &str, authorization: &[&str]) -> Reply {
     for value in authorization {
         request = request.header(header::AUTHORIZATION, *value);
     }
-    let request = match request.body(Body::empty()) {
-        Ok(r) => r,
-        Err(e) => panic!("request: {e}"),
-    };
+    let request = request.body(Body::empty()).expect("a valid request");
     send_request(app, request).await
 }
 

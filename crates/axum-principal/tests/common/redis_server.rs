@@ -26,10 +26,10 @@ struct Binary {
 /// The server binary the tests start: found or installed once per process.
 fn binary() -> &'static Binary {
     static BINARY: OnceLock<Result<Binary, String>> = OnceLock::new();
-    match BINARY.get_or_init(find_or_install) {
-        Ok(binary) => binary,
-        Err(e) => panic!("the Redis tests cannot run: {e}"),
-    }
+    BINARY
+        .get_or_init(find_or_install)
+        .as_ref()
+        .expect("a redis-server (the Redis tests need one)")
 }
 
 fn find_or_install() -> Result<Binary, String> {

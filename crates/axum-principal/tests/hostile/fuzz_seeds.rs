@@ -24,9 +24,7 @@ async fn write_fuzz_seeds() {
         if let Some(parent) = path.parent() {
             let _ = fs::create_dir_all(parent);
         }
-        if let Err(e) = fs::write(&path, data) {
-            panic!("{}: {e}", path.display());
-        }
+        fs::write(&path, data).expect("the seed is written under fuzz/");
     };
     let jwks = serde_json::to_string_pretty(&issuer.jwks()).expect("a JWKS serializes");
     write("jwks.json", jwks.as_bytes());
