@@ -26,7 +26,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 
 /// The scope a client asks for to get a refresh token (OpenID Connect Core §11). It says
 /// nothing about this resource, so no challenge and no `scopes_supported` ever names it.
