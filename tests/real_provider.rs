@@ -17,11 +17,9 @@
 // The integration-test helpers of the library crate, shared rather than copied.
 #[path = "../crates/axum-principal/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::fmt::Display;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{header, StatusCode};
@@ -34,14 +32,11 @@ use axum_principal::{
     RequireActor, RequireDirect, RequireDirectUser, RequireMachine, RequireUser,
 };
 use axum_principal_testkit::{DpopKey, KeyAlg};
-use common::node_deps;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 /// The custom claim the harness adds with `--m2m-claim` (oidc-provider's `extraTokenClaims`).
 const M2M_CLAIM: &str = "https://example.com/is_m2m";
-/// Waiting for the harness's ready line (Node start-up and an RSA key generation).
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// The library's unknown-`kid` refresh cooldown, set explicitly in the rotation test.
 const COOLDOWN: Duration = Duration::from_secs(30);
 
@@ -70,24 +65,10 @@ struct UserClient {
     client_id: String,
 }
 
-/// The `node` process; killed (and reaped) on drop. The harness also exits by itself when its
-/// stdin closes, so a test process that dies does not leave it behind.
-struct Process {
-    child: Child,
-    _stdin: Option<ChildStdin>,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The running `harness.mjs`.
 struct Harness {
-    _process: Process,
-    log: Arc<Mutex<String>>,
+    _process: support::Process,
+    log: support::Log,
     ready: Ready,
     http: reqwest::Client,
 }
@@ -103,59 +84,8 @@ impl Harness {
     }
 
     fn start_blocking(m2m_claim: bool) -> Harness {
-        node_deps::ensure()
-            .expect("Node.js and the harness's node_modules (the real-provider test needs them)");
-        let dir = node_deps::harness_dir();
-        let mut command = Command::new("node");
-        command
-            .arg(dir.join("harness.mjs"))
-            .current_dir(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if m2m_claim {
-            command.arg("--m2m-claim");
-        }
-        let mut child = command
-            .spawn()
-            .expect("`node tests/oidc-provider/harness.mjs` starts");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (stdin, stdout, stderr) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take());
-
-        if let Some(mut stderr) = stderr {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = stderr.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    if let Ok(mut log) = log.lock() {
-                        log.push_str(&String::from_utf8_lossy(&buf[..n]));
-                    }
-                }
-            });
-        }
-        let (tx, rx) = mpsc::channel::<Ready>();
-        if let Some(stdout) = stdout {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    match serde_json::from_str::<Ready>(&line) {
-                        Ok(ready) => {
-                            let _ = tx.send(ready);
-                        }
-                        Err(_) => {
-                            if let Ok(mut log) = log.lock() {
-                                log.push_str(&line);
-                                log.push('\n');
-                            }
-                        }
-                    }
-                }
-            });
-        }
+        let args: &[&str] = if m2m_claim { &["--m2m-claim"] } else { &[] };
+        let (process, log, ready) = support::start_harness::<Ready>(args);
         let http = reqwest::Client::builder()
             .no_proxy()
             // A fresh connection per request: the provider restarts during the rotation test.
@@ -164,27 +94,6 @@ impl Harness {
             .timeout(Duration::from_secs(20))
             .build()
             .expect("a reqwest client");
-        // From here on a panic kills the child through Drop.
-        let mut process = Process {
-            child,
-            _stdin: stdin,
-        };
-        let output = |log: &Arc<Mutex<String>>| log.lock().map(|l| l.clone()).unwrap_or_default();
-        let ready = match rx.recv_timeout(READY_TIMEOUT) {
-            Ok(ready) => ready,
-            Err(mpsc::RecvTimeoutError::Timeout) => panic!(
-                "the oidc-provider harness printed no ready line within {READY_TIMEOUT:?}; its output:\n{}",
-                output(&log)
-            ),
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                let status = process.child.wait().map(|s| s.to_string());
-                panic!(
-                    "the oidc-provider harness exited before it was ready ({status:?}); \
-                     its output:\n{}",
-                    output(&log)
-                )
-            }
-        };
         assert_eq!(ready.m2m_claim.as_deref(), m2m_claim.then_some(M2M_CLAIM));
         Harness {
             _process: process,
@@ -195,7 +104,7 @@ impl Harness {
     }
 
     fn log(&self) -> String {
-        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+        support::output(&self.log)
     }
 
     fn fail(&self, what: &str, error: impl Display) -> ! {

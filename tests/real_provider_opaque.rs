@@ -14,10 +14,8 @@
 // The integration-test helpers of the library crate, shared rather than copied.
 #[path = "../crates/axum-principal/tests/common/mod.rs"]
 mod common;
+mod support;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{header, StatusCode};
@@ -29,12 +27,9 @@ use axum_principal::{
     Issuer, Principal, RequireMachine,
 };
 use axum_principal_testkit::{DpopKey, KeyAlg};
-use common::{build, get_with, node_deps, with_reason_header, Reply};
+use common::{build, get_with, with_reason_header, Reply};
 use serde::Deserialize;
 use serde_json::{json, Value};
-
-/// Waiting for the harness's ready line (Node start-up and an RSA key generation).
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Deserialize)]
 struct Ready {
@@ -64,18 +59,10 @@ struct Client {
 /// The running `harness.mjs --opaque`; the `node` process is killed (and reaped) on drop,
 /// and exits by itself when its stdin closes.
 struct Harness {
-    child: Child,
-    _stdin: Option<ChildStdin>,
-    log: Arc<Mutex<String>>,
+    _process: support::Process,
+    log: support::Log,
     ready: Ready,
     http: reqwest::Client,
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Harness {
@@ -88,67 +75,19 @@ impl Harness {
     }
 
     fn start_blocking() -> Harness {
-        node_deps::ensure()
-            .expect("Node.js and the harness's node_modules (the real-provider test needs them)");
-        let dir = node_deps::harness_dir();
-        let mut child = Command::new("node")
-            .arg(dir.join("harness.mjs"))
-            .arg("--opaque")
-            .current_dir(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `node harness.mjs --opaque`: {e}"));
-        let log = Arc::new(Mutex::new(String::new()));
-        if let Some(mut stderr) = child.stderr.take() {
-            let log = Arc::clone(&log);
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = stderr.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    if let Ok(mut log) = log.lock() {
-                        log.push_str(&String::from_utf8_lossy(&buf[..n]));
-                    }
-                }
-            });
-        }
-        let (tx, rx) = mpsc::channel::<Ready>();
-        if let Some(stdout) = child.stdout.take() {
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    if let Ok(ready) = serde_json::from_str::<Ready>(&line) {
-                        let _ = tx.send(ready);
-                    }
-                }
-            });
-        }
-        let stdin = child.stdin.take();
+        let (process, log, ready) = support::start_harness::<Ready>(&["--opaque"]);
         let http = reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(20))
             .build()
             .expect("a reqwest client");
-        // A failed start panics with the harness's output; dropping `stdin` then makes it exit.
-        let ready = match rx.recv_timeout(READY_TIMEOUT) {
-            Ok(ready) => ready,
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let output = log.lock().map(|l| l.clone()).unwrap_or_default();
-                panic!("no ready line from the harness ({e}). Output:\n{output}")
-            }
-        };
         assert!(
             ready.introspection_client.is_some(),
             "the harness did not start in --opaque mode"
         );
         Harness {
-            child,
-            _stdin: stdin,
+            _process: process,
             log,
             ready,
             http,
@@ -156,8 +95,10 @@ impl Harness {
     }
 
     fn fail(&self, what: &str, error: impl std::fmt::Display) -> ! {
-        let log = self.log.lock().map(|l| l.clone()).unwrap_or_default();
-        panic!("{what}: {error}\nharness output:\n{log}")
+        panic!(
+            "{what}: {error}\nharness output:\n{}",
+            support::output(&self.log)
+        )
     }
 
     fn introspection_client(&self) -> &Client {
