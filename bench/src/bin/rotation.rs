@@ -601,6 +601,15 @@ mod report {
             .map(|e| e.at)
             .collect();
         let measured = || run.samples.iter().filter(|s| at(s) >= run.warmup);
+        let unknown_at: Vec<f64> = run
+            .stats
+            .get("unknown_kid_at_ms")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+            .map(|ms| (ms as f64 - run.t0_ms as f64) / 1000.0)
+            .collect();
         let mut out = String::new();
         let _ = writeln!(out, "settings: {}", run.settings);
         let _ = writeln!(
@@ -655,17 +664,19 @@ mod report {
                 "  JWKS fetches from publish-2 s to switch+2 s, s after publishing: {}",
                 seen.join(" ")
             );
+            let late: Vec<&f64> = unknown_at.iter().filter(|t| (a..b).contains(*t)).collect();
+            let _ = writeln!(
+                out,
+                "  requests whose kid the store did not hold on arrival: {}{}",
+                late.len(),
+                match (late.first(), late.last()) {
+                    (Some(f), Some(l)) => format!(" ({:+.3} .. {:+.3} s after the switch)", *f - s, *l - s),
+                    _ => String::new(),
+                }
+            );
         }
         let unknown = run.stats.get("unknown_kid").and_then(Value::as_u64).unwrap_or(0);
-        let times: Vec<f64> = run
-            .stats
-            .get("unknown_kid_at_ms")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_u64)
-            .map(|ms| (ms as f64 - run.t0_ms as f64) / 1000.0)
-            .collect();
+        let times = &unknown_at;
         let _ = writeln!(
             out,
             "\nJWKS fetches during the run: {} (discovery: {}); the server saw {} requests",
@@ -680,6 +691,19 @@ mod report {
         if let (Some(first), Some(last)) = (times.first(), times.last()) {
             let _ = writeln!(out, "  first at {first:.3} s, last at {last:.3} s");
         }
+        let mut statuses = std::collections::BTreeMap::new();
+        for x in run.samples {
+            *statuses.entry(x.status).or_insert(0usize) += 1;
+        }
+        let _ = writeln!(
+            out,
+            "answers by status (whole run; 0: none): {}",
+            statuses
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let mut log = String::from("events (s from the start):");
         for e in run.events.iter().filter(|e| e.what != "jwks fetch") {
             let _ = write!(log, " {}#{} {:.2};", e.what, e.rotation, e.at);
