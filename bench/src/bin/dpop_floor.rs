@@ -113,10 +113,7 @@ impl Floor {
 }
 
 /// Whether `jws`'s signature verifies with the key its header segment names.
-fn signature_valid(
-    jws: &str,
-    key: impl FnOnce(&str) -> Option<Arc<ParsedPublicKey>>,
-) -> bool {
+fn signature_valid(jws: &str, key: impl FnOnce(&str) -> Option<Arc<ParsedPublicKey>>) -> bool {
     let Some((input, signature)) = jws.rsplit_once('.') else {
         return false;
     };

@@ -33,7 +33,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let policy = match std::env::var("DPOP_POLICY").as_deref() {
         Ok("allowed") => DpopPolicy::Allowed,
         Ok("required") | Err(_) => DpopPolicy::Required,
-        Ok(other) => return Err(format!("DPOP_POLICY must be required or allowed, not {other:?}").into()),
+        Ok(other) => {
+            return Err(format!("DPOP_POLICY must be required or allowed, not {other:?}").into())
+        }
     };
     let config = AuthConfig::builder()
         .issuer(Issuer::new(var("ISSUER")?).static_jwks(jwks))

@@ -80,8 +80,8 @@ fn unix_ms() -> u64 {
 // ---------------------------------------------------------------------------------------
 // The server.
 
-/// At most this many unknown-`kid` arrival times are kept (the count is exact).
-const MAX_TIMES: usize = 10_000;
+/// At most this many unknown-`kid` arrival times are kept (8 MB; the count is exact).
+const MAX_TIMES: usize = 1_000_000;
 
 struct Probe {
     auth: Authenticator,
@@ -133,7 +133,11 @@ async fn count_unknown_kid(State(p): State<Arc<Probe>>, request: Request, next: 
 }
 
 async fn stats(State(p): State<Arc<Probe>>) -> String {
-    let times = p.unknown_at_ms.lock().map(|t| t.clone()).unwrap_or_default();
+    let times = p
+        .unknown_at_ms
+        .lock()
+        .map(|t| t.clone())
+        .unwrap_or_default();
     json!({
         "requests": p.requests.load(Ordering::Relaxed),
         "unknown_kid": p.unknown.load(Ordering::Relaxed),
@@ -171,7 +175,10 @@ async fn server() -> Result<(), Error> {
     let app = Router::new()
         .route("/me", get(|| async { "ok" }))
         .layer(layer)
-        .layer(middleware::from_fn_with_state(Arc::clone(&probe), count_unknown_kid))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&probe),
+            count_unknown_kid,
+        ))
         .merge(Router::new().route("/stats", get(stats)).with_state(probe));
     let listener = tokio::net::TcpListener::bind(bind).await?;
     eprintln!("rotation server listening on {}", listener.local_addr()?);
@@ -227,7 +234,13 @@ fn pool(issuer: &MockIssuer, kid: &str, n: usize, key_index: usize) -> Vec<Heade
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..n)
             .step_by(chunk)
-            .map(|start| s.spawn(move || (start..(start + chunk).min(n)).map(mint).collect::<Vec<_>>()))
+            .map(|start| {
+                s.spawn(move || {
+                    (start..(start + chunk).min(n))
+                        .map(mint)
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -292,12 +305,22 @@ async fn get_text(addr: SocketAddr, path: &str) -> Result<String, Error> {
     let request = axum::http::Request::get(path)
         .header(header::HOST, "127.0.0.1")
         .body(Empty::<Bytes>::new())?;
-    let body = sender.send_request(request).await?.into_body().collect().await?;
+    let body = sender
+        .send_request(request)
+        .await?
+        .into_body()
+        .collect()
+        .await?;
     Ok(String::from_utf8_lossy(&body.to_bytes()).into_owned())
 }
 
-async fn start_server(out: &Path, issuer: &MockIssuer) -> Result<(ServerProcess, SocketAddr), Error> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+async fn start_server(
+    out: &Path,
+    issuer: &MockIssuer,
+) -> Result<(ServerProcess, SocketAddr), Error> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let exe = std::env::current_exe()?;
     let cpu = std::env::var("SERVER_CPU").unwrap_or_default();
@@ -314,7 +337,10 @@ async fn start_server(out: &Path, issuer: &MockIssuer) -> Result<(ServerProcess,
         .env("BIND", addr.to_string())
         .env("ISSUER", issuer.issuer())
         .env("AUDIENCE", issuer.audience())
-        .env("TOKEN_CACHE", std::env::var("TOKEN_CACHE").unwrap_or_else(|_| "off".into()))
+        .env(
+            "TOKEN_CACHE",
+            std::env::var("TOKEN_CACHE").unwrap_or_else(|_| "off".into()),
+        )
         .env("TOKIO_WORKER_THREADS", "1")
         .stdout(Stdio::null())
         .stderr(log)
@@ -552,7 +578,10 @@ mod report {
             bad += usize::from(s.status != 200);
         }
         if lat.is_empty() {
-            return format!("{:>8} {:>8} {:>8} {:>8} {:>8} {:>7}", 0, "-", "-", "-", "-", 0);
+            return format!(
+                "{:>8} {:>8} {:>8} {:>8} {:>8} {:>7}",
+                0, "-", "-", "-", "-", 0
+            );
         }
         lat.sort_unstable();
         let q = |p: f64| {
@@ -624,11 +653,18 @@ mod report {
         let _ = writeln!(out, "{:<46} {HEAD}", "window");
         let rows: [(&str, Box<dyn Fn(&Sample) -> bool>); 4] = [
             ("all", Box::new(|_| true)),
-            ("steady (outside every rotation window)", Box::new(|s| !in_rotation(at(s)))),
-            ("around rotations (publish-0.25 .. switch+1.5 s, retire-0.25 .. +1 s)", Box::new(|s| in_rotation(at(s)))),
-            ("within 50 ms after a JWKS fetch began", Box::new(|s| {
-                fetches.iter().any(|f| (*f..f + 0.05).contains(&at(s)))
-            })),
+            (
+                "steady (outside every rotation window)",
+                Box::new(|s| !in_rotation(at(s))),
+            ),
+            (
+                "around rotations (publish-0.25 .. switch+1.5 s, retire-0.25 .. +1 s)",
+                Box::new(|s| in_rotation(at(s))),
+            ),
+            (
+                "within 50 ms after a JWKS fetch began",
+                Box::new(|s| fetches.iter().any(|f| (*f..f + 0.05).contains(&at(s)))),
+            ),
         ];
         for (label, keep) in &rows {
             let _ = writeln!(out, "{label:<46} {}", line(measured().filter(|s| keep(s))));
@@ -646,7 +682,9 @@ mod report {
                 out,
                 "{:<46} {}",
                 format!("  first 0.5 s signed with the new key"),
-                line(measured().filter(|x| usize::from(x.key) == r && (s..s + 0.5).contains(&at(x))))
+                line(
+                    measured().filter(|x| usize::from(x.key) == r && (s..s + 0.5).contains(&at(x)))
+                )
             );
             let _ = writeln!(
                 out,
@@ -670,19 +708,27 @@ mod report {
                 "  requests whose kid the store did not hold on arrival: {}{}",
                 late.len(),
                 match (late.first(), late.last()) {
-                    (Some(f), Some(l)) => format!(" ({:+.3} .. {:+.3} s after the switch)", *f - s, *l - s),
+                    (Some(f), Some(l)) =>
+                        format!(" ({:+.3} .. {:+.3} s after the switch)", *f - s, *l - s),
                     _ => String::new(),
                 }
             );
         }
-        let unknown = run.stats.get("unknown_kid").and_then(Value::as_u64).unwrap_or(0);
+        let unknown = run
+            .stats
+            .get("unknown_kid")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
         let times = &unknown_at;
         let _ = writeln!(
             out,
             "\nJWKS fetches during the run: {} (discovery: {}); the server saw {} requests",
             run.jwks_fetches,
             run.discovery_fetches,
-            run.stats.get("requests").and_then(Value::as_u64).unwrap_or(0)
+            run.stats
+                .get("requests")
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
         );
         let _ = writeln!(
             out,
@@ -712,7 +758,11 @@ mod report {
         let _ = writeln!(
             out,
             "jwks fetches at (s): {}",
-            fetches.iter().map(|f| format!("{f:.2}")).collect::<Vec<_>>().join(" ")
+            fetches
+                .iter()
+                .map(|f| format!("{f:.2}"))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         out
     }
