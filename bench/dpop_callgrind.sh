@@ -116,7 +116,7 @@ done
 echo
 echo "instructions per DPoP request (callgrind, N=$N, (full - base) / N; a new real-sized" \
   "access token with a fresh ES256 proof, $CLIENT_KEYS client keys)"
-tail -n 4 "$OUT/logs/mint.log" | sed 's/^/  /'
+sort -u "$OUT/logs/mint.log" | sed "s/^/  /"
 awk -F'\t' '
   { per[$1 "|" $2] = $5; algs[$2] = 1 }
   function ratio(a, b) { return (a > 0 && b > 0) ? sprintf("%.3f", a / b) : "n/a" }
