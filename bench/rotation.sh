@@ -3,9 +3,9 @@
 #
 #   bash bench/rotation.sh                              # the five variants below, ~4 minutes
 #   VARIANTS="proper adversarial" SKIP_BUILD=1 OUT=/tmp/rot bash bench/rotation.sh
-#   DURATION=20 ROTATIONS=2 bash bench/rotation.sh      # settings of bench/src/bin/rotation.rs
+#   DURATION=20 ROTATIONS=2 bash bench/rotation.sh      # settings of bench/src/bin/rotation/
 #
-# ~40 s per variant. Each variant is one run of `rotation drive` (bench/src/bin/rotation.rs): a MockIssuer
+# ~40 s per variant. Each variant is one run of `rotation drive` (bench/src/bin/rotation/): a MockIssuer
 # (discovery + JWKS, `Cache-Control: max-age=2`), the library behind AuthLayer on core
 # SERVER_CPU (0, one Tokio worker; keys by discovery, key TTL range from 1 s), 64 keep-alive
 # connections from a hyper client on core LOAD_CPU (1) sending distinct real-sized RS256

@@ -37,159 +37,43 @@
 //! so with a 2 s max-age and a 5 s backoff the keys are refreshed every 5 s, served past
 //! their max-age in between; the bench scales both down with the max-age.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
-use axum::middleware::{self, Next};
-use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
-use axum_principal::{AuthConfig, AuthLayer, Authenticator, Issuer, TokenCacheLimits};
 use axum_principal_testkit::{KeyAlg, MockIssuer};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
+mod report;
+mod server;
+
+use report::{Event, Sample};
+
+pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// A setting from the environment, or its default.
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
+pub(crate) fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
 
-fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-// ---------------------------------------------------------------------------------------
-// The server.
-
-/// At most this many unknown-`kid` arrival times are kept (8 MB; the count is exact).
-const MAX_TIMES: usize = 1_000_000;
-
-struct Probe {
-    auth: Authenticator,
-    issuer: String,
-    /// Token header segment → its `kid` (the few headers of the run's keys).
-    kids: RwLock<HashMap<Box<str>, Option<String>>>,
-    requests: AtomicU64,
-    unknown: AtomicU64,
-    unknown_at_ms: Mutex<Vec<u64>>,
-}
-
-impl Probe {
-    fn kid(&self, request: &Request) -> Option<String> {
-        let token = request
-            .headers()
-            .get(header::AUTHORIZATION)?
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")?;
-        let segment = token.split('.').next()?;
-        if let Some(kid) = self.kids.read().ok()?.get(segment) {
-            return kid.clone();
-        }
-        let json: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).ok()?).ok()?;
-        let kid = json.get("kid").and_then(Value::as_str).map(str::to_owned);
-        let mut kids = self.kids.write().ok()?;
-        if kids.len() < 64 {
-            kids.insert(segment.into(), kid.clone());
-        }
-        kid
-    }
-}
-
-/// Counts the requests whose `kid` the key store did not hold on arrival.
-async fn count_unknown_kid(State(p): State<Arc<Probe>>, request: Request, next: Next) -> Response {
-    p.requests.fetch_add(1, Ordering::Relaxed);
-    if let Some(kid) = p.kid(&request) {
-        let held = p.auth.key_store().key_ids(&p.issuer).await;
-        if !held.is_some_and(|kids| kids.contains(&kid)) {
-            p.unknown.fetch_add(1, Ordering::Relaxed);
-            if let Ok(mut times) = p.unknown_at_ms.lock() {
-                if times.len() < MAX_TIMES {
-                    times.push(unix_ms());
-                }
-            }
-        }
-    }
-    next.run(request).await
-}
-
-async fn stats(State(p): State<Arc<Probe>>) -> String {
-    let times = p
-        .unknown_at_ms
-        .lock()
-        .map(|t| t.clone())
-        .unwrap_or_default();
-    json!({
-        "requests": p.requests.load(Ordering::Relaxed),
-        "unknown_kid": p.unknown.load(Ordering::Relaxed),
-        "unknown_kid_at_ms": times,
-    })
-    .to_string()
-}
-
-async fn server() -> Result<(), Error> {
-    let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-    let bind: SocketAddr = var("BIND")?.parse()?;
-    let issuer = var("ISSUER")?;
-    let builder = AuthConfig::builder()
-        .issuer(Issuer::new(issuer.clone()))
-        .audience(var("AUDIENCE")?)
-        .key_ttl_range(Duration::from_secs(1), Duration::from_secs(3600))
-        .refresh_cooldown(Duration::from_millis(env("REFRESH_COOLDOWN_MS", 100)))
-        .failure_backoff(Duration::from_millis(env("FAILURE_BACKOFF_MS", 500)));
-    let builder = match var("TOKEN_CACHE")?.as_str() {
-        "on" => builder.token_cache(TokenCacheLimits::default()),
-        _ => builder.without_token_cache(),
-    };
-    let layer = AuthLayer::new(builder.build()?);
-    let auth = layer.authenticator().clone();
-    // The first fetch is not part of the measurement.
-    auth.key_store().warm().await?;
-    let probe = Arc::new(Probe {
-        auth,
-        issuer,
-        kids: RwLock::default(),
-        requests: AtomicU64::new(0),
-        unknown: AtomicU64::new(0),
-        unknown_at_ms: Mutex::default(),
-    });
-    let app = Router::new()
-        .route("/me", get(|| async { "ok" }))
-        .layer(layer)
-        .layer(middleware::from_fn_with_state(
-            Arc::clone(&probe),
-            count_unknown_kid,
-        ))
-        .merge(Router::new().route("/stats", get(stats)).with_state(probe));
-    let listener = tokio::net::TcpListener::bind(bind).await?;
-    eprintln!("rotation server listening on {}", listener.local_addr()?);
-    axum::serve(listener, app).await?;
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------
 // The driver: issuer, tokens, load, rotations.
-
-use report::{Event, Sample};
 
 /// The server process, killed when dropped (also on a panic or an early return).
 struct ServerProcess(Child);
@@ -511,7 +395,7 @@ fn main() -> Result<(), Error> {
         Some("server") => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?
-            .block_on(server()),
+            .block_on(server::server()),
         Some("drive") => {
             let out = PathBuf::from(args.next().ok_or("usage: rotation drive OUT_DIR")?);
             tokio::runtime::Builder::new_current_thread()
@@ -520,286 +404,5 @@ fn main() -> Result<(), Error> {
                 .block_on(drive(out))
         }
         _ => Err("usage: rotation drive OUT_DIR | rotation server".into()),
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// The report.
-
-mod report {
-    use std::fmt::Write as _;
-
-    use serde_json::Value;
-
-    /// One answer: when it was sent (µs from the start), how long it took, its status (0:
-    /// no answer) and the index of the key its token was signed with.
-    pub struct Sample {
-        pub at_us: u32,
-        pub latency_us: u32,
-        pub status: u16,
-        pub key: u8,
-    }
-
-    /// Something the driver did or saw, in seconds from the start.
-    pub struct Event {
-        pub at: f64,
-        pub what: &'static str,
-        pub rotation: usize,
-    }
-
-    impl Event {
-        pub fn new(at: f64, what: &'static str, rotation: usize) -> Self {
-            Self { at, what, rotation }
-        }
-    }
-
-    pub struct Run<'a> {
-        pub settings: String,
-        pub samples: &'a [Sample],
-        pub events: &'a [Event],
-        pub warmup: f64,
-        pub jwks_fetches: usize,
-        pub discovery_fetches: usize,
-        pub stats: &'a Value,
-        pub t0_ms: u64,
-        pub failed_connections: usize,
-    }
-
-    fn at(s: &Sample) -> f64 {
-        f64::from(s.at_us) / 1e6
-    }
-
-    /// `n p50 p99 p99.9 max non-200` of the samples `keep` selects, in ms.
-    fn line<'a>(samples: impl Iterator<Item = &'a Sample>) -> String {
-        let mut lat = Vec::new();
-        let mut bad = 0;
-        for s in samples {
-            lat.push(s.latency_us);
-            bad += usize::from(s.status != 200);
-        }
-        if lat.is_empty() {
-            return format!(
-                "{:>8} {:>8} {:>8} {:>8} {:>8} {:>7}",
-                0, "-", "-", "-", "-", 0
-            );
-        }
-        lat.sort_unstable();
-        let q = |p: f64| {
-            let i = ((p * lat.len() as f64) as usize).min(lat.len() - 1);
-            f64::from(lat[i]) / 1000.0
-        };
-        format!(
-            "{:>8} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7}",
-            lat.len(),
-            q(0.5),
-            q(0.99),
-            q(0.999),
-            q(1.0),
-            bad
-        )
-    }
-
-    const HEAD: &str = "requests  p50 ms   p99 ms p99.9 ms   max ms non-200";
-
-    pub fn summary(run: &Run<'_>) -> String {
-        let ev = |what: &str, r: usize| {
-            run.events
-                .iter()
-                .find(|e| e.what == what && e.rotation == r)
-                .map(|e| e.at)
-        };
-        let rotations = run.events.iter().map(|e| e.rotation).max().unwrap_or(0);
-        // Around rotation r: from just before publishing to 1.5 s after the switch, and the
-        // second around the retirement.
-        let windows: Vec<(usize, f64, f64, f64, f64)> = (1..=rotations)
-            .filter_map(|r| {
-                let (p, s) = (ev("publish", r)?, ev("switch", r)?);
-                let retire = ev("retire", r).unwrap_or(f64::MAX - 10.0);
-                Some((r, p - 0.25, s + 1.5, retire - 0.25, retire + 1.0))
-            })
-            .collect();
-        let in_rotation = |t: f64| {
-            windows
-                .iter()
-                .any(|&(_, a, b, c, d)| (a..b).contains(&t) || (c..d).contains(&t))
-        };
-        let fetches: Vec<f64> = run
-            .events
-            .iter()
-            .filter(|e| e.what == "jwks fetch")
-            .map(|e| e.at)
-            .collect();
-        let measured = || run.samples.iter().filter(|s| at(s) >= run.warmup);
-        let unknown_at: Vec<f64> = run
-            .stats
-            .get("unknown_kid_at_ms")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_u64)
-            .map(|ms| (ms as f64 - run.t0_ms as f64) / 1000.0)
-            .collect();
-        let mut out = String::new();
-        let _ = writeln!(out, "settings: {}", run.settings);
-        let _ = writeln!(
-            out,
-            "requests: {} ({} in the first {} s, left out), failed connections: {}",
-            run.samples.len(),
-            run.samples.len() - measured().count(),
-            run.warmup,
-            run.failed_connections
-        );
-        let _ = writeln!(out, "\nlatency by window (from {} s on)", run.warmup);
-        let _ = writeln!(out, "{:<46} {HEAD}", "window");
-        let rows: [(&str, Box<dyn Fn(&Sample) -> bool>); 4] = [
-            ("all", Box::new(|_| true)),
-            (
-                "steady (outside every rotation window)",
-                Box::new(|s| !in_rotation(at(s))),
-            ),
-            (
-                "around rotations (publish-0.25 .. switch+1.5 s, retire-0.25 .. +1 s)",
-                Box::new(|s| in_rotation(at(s))),
-            ),
-            (
-                "within 50 ms after a JWKS fetch began",
-                Box::new(|s| fetches.iter().any(|f| (*f..f + 0.05).contains(&at(s)))),
-            ),
-        ];
-        for (label, keep) in &rows {
-            let _ = writeln!(out, "{label:<46} {}", line(measured().filter(|s| keep(s))));
-        }
-        for &(r, a, b, c, d) in &windows {
-            let s = ev("switch", r).unwrap_or_default();
-            let p = ev("publish", r).unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "{:<46} {}",
-                format!("rotation {r}: publish {p:.2} s .. switch {s:.2} s +1.5"),
-                line(measured().filter(|x| (a..b).contains(&at(x))))
-            );
-            let _ = writeln!(
-                out,
-                "{:<46} {}",
-                format!("  first 0.5 s signed with the new key"),
-                line(
-                    measured().filter(|x| usize::from(x.key) == r && (s..s + 0.5).contains(&at(x)))
-                )
-            );
-            let _ = writeln!(
-                out,
-                "{:<46} {}",
-                format!("  around the retirement ({:.2} s)", c + 0.25),
-                line(measured().filter(|x| (c..d).contains(&at(x))))
-            );
-            let seen: Vec<String> = fetches
-                .iter()
-                .filter(|f| (p - 2.0..s + 2.0).contains(*f))
-                .map(|f| format!("{:+.2}", f - p))
-                .collect();
-            let _ = writeln!(
-                out,
-                "  JWKS fetches from publish-2 s to switch+2 s, s after publishing: {}",
-                seen.join(" ")
-            );
-            let late: Vec<&f64> = unknown_at.iter().filter(|t| (a..b).contains(*t)).collect();
-            let _ = writeln!(
-                out,
-                "  requests whose kid the store did not hold on arrival: {}{}",
-                late.len(),
-                match (late.first(), late.last()) {
-                    (Some(f), Some(l)) =>
-                        format!(" ({:+.3} .. {:+.3} s after the switch)", *f - s, *l - s),
-                    _ => String::new(),
-                }
-            );
-        }
-        let unknown = run
-            .stats
-            .get("unknown_kid")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        let times = &unknown_at;
-        let _ = writeln!(
-            out,
-            "\nJWKS fetches during the run: {} (discovery: {}); the server saw {} requests",
-            run.jwks_fetches,
-            run.discovery_fetches,
-            run.stats
-                .get("requests")
-                .and_then(Value::as_u64)
-                .unwrap_or(0)
-        );
-        let _ = writeln!(
-            out,
-            "requests whose kid the key store did not hold on arrival (each waited for a fetch or was refused): {unknown}"
-        );
-        if let (Some(first), Some(last)) = (times.first(), times.last()) {
-            let _ = writeln!(out, "  first at {first:.3} s, last at {last:.3} s");
-        }
-        let mut statuses = std::collections::BTreeMap::new();
-        for x in run.samples {
-            *statuses.entry(x.status).or_insert(0usize) += 1;
-        }
-        let _ = writeln!(
-            out,
-            "answers by status (whole run; 0: none): {}",
-            statuses
-                .iter()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let mut log = String::from("events (s from the start):");
-        for e in run.events.iter().filter(|e| e.what != "jwks fetch") {
-            let _ = write!(log, " {}#{} {:.2};", e.what, e.rotation, e.at);
-        }
-        let _ = writeln!(out, "{log}");
-        let _ = writeln!(
-            out,
-            "jwks fetches at (s): {}",
-            fetches
-                .iter()
-                .map(|f| format!("{f:.2}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        out
-    }
-
-    /// One CSV row per `bucket` seconds: start, requests, p50, p99, max (µs), non-200.
-    pub fn series(samples: &[Sample], bucket: f64) -> Vec<String> {
-        let mut buckets: Vec<(Vec<u32>, usize)> = Vec::new();
-        for s in samples {
-            let i = (at(s) / bucket) as usize;
-            if i >= 100_000 {
-                continue;
-            }
-            if buckets.len() <= i {
-                buckets.resize_with(i + 1, || (Vec::new(), 0));
-            }
-            buckets[i].0.push(s.latency_us);
-            buckets[i].1 += usize::from(s.status != 200);
-        }
-        buckets
-            .into_iter()
-            .enumerate()
-            .map(|(i, (mut lat, bad))| {
-                lat.sort_unstable();
-                let q = |p: f64| {
-                    lat.get(((p * lat.len() as f64) as usize).min(lat.len().saturating_sub(1)))
-                        .copied()
-                        .unwrap_or(0)
-                };
-                format!(
-                    "{:.1},{},{},{},{},{bad}",
-                    i as f64 * bucket,
-                    lat.len(),
-                    q(0.5),
-                    q(0.99),
-                    lat.last().copied().unwrap_or(0)
-                )
-            })
-            .collect()
     }
 }
