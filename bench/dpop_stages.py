@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""bench/dpop_stages.py: per-stage instructions per DPoP request from two callgrind runs.
+
+    dpop_stages.py SERVER BASE.out FULL.out N [TOP]
+
+For SERVER ("lean_dpop" or "dpop_floor"; bench/dpop_callgrind.sh) it prints the inclusive
+instruction count per request of each stage, (full - base) / N, then the TOP (default 25)
+functions of the library or the bench binary with the largest inclusive cost per request.
+
+A copy of bench/callgrind_stages.py (the same two measures, `fn` and `src`, described
+there) with the stages of a DPoP request: the access token's verification and the proof's
+checks, each part of RFC 9449 section 4.3 on its own row.
+"""
+import re
+import subprocess
+import sys
+from collections import defaultdict
+
+LIB = "crates/axum-principal/src/"
+DPOP = LIB + "dpop/mod.rs"
+PROOF = LIB + "dpop/proof.rs"
+FLOOR = "bench/src/bin/dpop_floor.rs"
+ALLOC = r"^(malloc|free|realloc|calloc)$"
+
+
+def fn(label, pattern):
+    return ("fn", label, pattern)
+
+
+def src(label, *ranges):
+    """ranges: (file, start pattern, end pattern or None for the start line alone), each
+    from the first line matching `start` to the first line after it matching `end`."""
+    return ("src", label, ranges)
+
+
+def calls(label, pattern):
+    return ("calls", label, pattern)
+
+
+# Indented rows are part of the row above them; rows marked · are parts of several rows.
+STAGES = {
+    "lean_dpop": [
+        fn("whole request (hyper task: read, route, respond)", r"hyper::proto::h1::dispatch::Dispatcher<.*>::poll_catch"),
+        fn("AuthService future (everything the layer adds + the handler)", r"axum_principal::layer::AuthService<.*>::call::\{\{closure\}\}"),
+        fn("  credentials: Authorization (DPoP scheme) -> token", r"axum_principal::authenticator::credentials::read$"),
+        fn("  RFC 6750 b64token check", r"axum_principal::bearer::check_b64token$"),
+        fn("  access token: verify_token (decode, signature, claims, principal)", r"axum_principal::authenticator::Authenticator::verify_token::\{\{closure\}\}$"),
+        fn("    signature (check_signature)", r"axum_principal::verify::check_signature$"),
+        fn("    accept: claim checks, binding, classification, principal", r"axum_principal::authenticator::jwt::<impl axum_principal::authenticator::Authenticator>::accept$"),
+        src("  DPoP check (Dpop::check: the proof, replay, budget; inlined into the layer)",
+            (DPOP, r"pub\(crate\) async fn check\(", r"^/// How long, from `now`")),
+        fn("    proof::check (RFC 9449 4.3 checks 1-11, 12)", r"axum_principal::dpop::proof::check$"),
+        src("      decode the proof (verify::parse: header, claims, signature bytes)",
+            (PROOF, r"let jws = verify::parse\(proof", r"\}\)\?;")),
+        src("      typ, alg, private-member check",
+            (PROOF, r"// 4: typ, an asymmetric allowed alg", r"let key = jwk::parse_jwk")),
+        src("      the jwk parsed into a key (a Value clone + parse_jwk)",
+            (PROOF, r"let key = jwk::parse_jwk", r"let jkt = thumbprint")),
+        fn("      · parse_jwk", r"axum_principal::jwk::parse_jwk$"),
+        src("      RFC 7638 thumbprint of the jwk",
+            (PROOF, r"let jkt = thumbprint", None)),
+        src("      proof signature",
+            (PROOF, r"// 6: the signature, by that key", r"map_err\(\|_\| InvalidDpopProof::BadSignature\)\?;")),
+        src("      claims Map built (jws.claims.map())",
+            (PROOF, r"let claims = jws\.claims\.map\(\);", None)),
+        src("      jti, htm, htu, ath, iat, nonce read",
+            (PROOF, r"let jti = string\(claims", r"// 8, 9: method and URL")),
+        src("      htm and htu (htu: URL parse and normalise, Origin::matches)",
+            (PROOF, r"// 8, 9: method and URL", r"// 11: iat within the window")),
+        src("      iat window",
+            (PROOF, r"// 11: iat within the window", r"// 12: ath")),
+        src("      ath: SHA-256 of the access token, base64url, compare",
+            (PROOF, r"// 12: ath", r"^    Ok\(Checked \{")),
+        src("      Checked (jkt, jti copied)",
+            (PROOF, r"^    Ok\(Checked \{", r"^fn string")),
+        src("    replay key: SHA-256 of jkt + jti, hex-formatted",
+            (DPOP, r"let digest = sha256\(&\[", r"self\.budget")),
+        src("      of which the hex string (format! per byte, collected)",
+            (DPOP, r"let key: String = digest\.iter\(\)", None)),
+        fn("    proofs-per-principal budget (ProofBudget::take)", r"axum_principal::dpop::budget::ProofBudget::take$"),
+        fn("    replay store (InMemoryReplayStore::first_use)", r"InMemoryReplayStore as axum_principal::replay::ReplayStore>::first_use$"),
+        fn("  · SHA-256 (ath, thumbprint, replay key, budget key; callgrind hides SHA-NI)", r"axum_principal::crypto::aws_lc_backend::sha256$"),
+        fn("  · both signatures (aws-lc EVP_DigestVerify: hash + verify)", r"_EVP_DigestVerify$"),
+        fn("  · verify::parse, both JWS (token and proof)", r"axum_principal::verify::parse$"),
+        fn("  drop of the principal", r"core::ptr::drop_in_place<axum_principal::principal::Principal>$"),
+        fn("  handler + response", r"axum::routing::Router<.*>::call_with_state$"),
+        fn("malloc + free (whole process)", ALLOC),
+        calls("allocations per request (malloc, realloc, calloc calls; whole process)", r"^(malloc|realloc|calloc)$"),
+    ],
+    "dpop_floor": [
+        fn("whole request (hyper task: read, route, respond)", r"hyper::proto::h1::dispatch::Dispatcher<.*>::poll_catch"),
+        fn("  handler future (`me`: both checks, inlined into it)", r"<F as axum::handler::Handler<\(M,T1,T2\),S>>::call::\{\{closure\}\}$"),
+        src("    token and proof from the headers",
+            (FLOOR, r"^fn both_valid", r"signature_valid\(token")),
+        src("    each JWS: split, signature base64 into the stack buffer (both)",
+            (FLOOR, r"^fn signature_valid", r"key\(header\)\.is_some_and")),
+        src("    key by raw header segment (two map lookups)",
+            (FLOOR, r"^    fn key_for\(", r"^    /// The issuer's key for an access token")),
+        fn("    both signatures (aws-lc EVP_DigestVerify: hash + verify)", r"_EVP_DigestVerify$"),
+        fn("  handler + response", r"axum::routing::Router<.*>::call_with_state$"),
+        fn("malloc + free (whole process)", ALLOC),
+        calls("allocations per request (malloc, realloc, calloc calls; whole process)", r"^(malloc|realloc|calloc)$"),
+    ],
+}
+
+LINE = re.compile(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(?:\S*?:)?(.+?)(?:\s+\[[^\]]*\])?\s*$")
+
+
+def inclusive(path):
+    """Function name -> inclusive Ir, from callgrind_annotate."""
+    out = subprocess.run(
+        ["callgrind_annotate", "--inclusive=yes", "--threshold=100", "--auto=no", path],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    table = {}
+    started = False
+    for line in out.splitlines():
+        if "file:function" in line:
+            started = True
+            continue
+        if not started:
+            continue
+        if not line.strip():
+            if table:
+                break
+            continue
+        m = LINE.match(line)
+        if not m or m.group(2).startswith("=>"):
+            continue
+        name = m.group(2)
+        # Code inlined from other files shows as more rows of the same function, nested in
+        # one another (the outer row includes the inner ones): keep the largest.
+        table[name] = max(table.get(name, 0), int(m.group(1).replace(",", "")))
+    return table
+
+
+class Raw:
+    """A callgrind profile read line by line: cost per instruction address of the main
+    object, and calls (call-site address, callee, count, inclusive cost)."""
+
+    def __init__(self, path):
+        self.cmd = None
+        self.self_cost = defaultdict(int)      # address -> Ir (main object only)
+        self.arcs = defaultdict(lambda: [0, 0])  # (address, callee) -> [count, Ir]
+        self.callee_calls = defaultdict(int)   # callee -> count (any object)
+        self.fn_low = {}                       # function -> lowest address seen
+        names = {}
+        obj = fn_name = callee = None
+        main_obj = None
+        pending = None
+        last = []
+        ncols = 1
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for raw in f:
+                line = raw.rstrip("\n")
+                if not line:
+                    continue
+                c = line[0]
+                if c.isdigit() or c in "+-*":
+                    parts = line.split()
+                    pos = []
+                    for i in range(ncols):
+                        p = parts[i] if i < len(parts) else "*"
+                        prev = last[i] if i < len(last) else 0
+                        if p == "*":
+                            v = prev
+                        elif p[0] in "+-":
+                            v = prev + int(p, 0)
+                        else:
+                            v = int(p, 0)
+                        pos.append(v)
+                    cost = int(parts[ncols]) if len(parts) > ncols else 0
+                    last = pos
+                    addr = pos[0]
+                    if pending is not None:
+                        if obj == main_obj:
+                            arc = self.arcs[(addr, pending[0])]
+                            arc[0] += pending[1]
+                            arc[1] += cost
+                        self.callee_calls[pending[0]] += pending[1]
+                        pending = None
+                    elif obj == main_obj:
+                        self.self_cost[addr] += cost
+                        low = self.fn_low.get(fn_name)
+                        if low is None or addr < low:
+                            self.fn_low[fn_name] = addr
+                    continue
+                key, _, rest = line.partition("=")
+                if key == "calls":
+                    count, *target = rest.split()
+                    pending = (callee, int(count))
+                    # The target position is relative to the last position, which it
+                    # does not change.
+                    continue
+                if key in ("ob", "cob", "fl", "fi", "fe", "cfi", "cfl", "fn", "cfn"):
+                    space = {"ob": "ob", "cob": "ob", "fn": "fn", "cfn": "fn"}.get(key, "fl")
+                    m = re.match(r"\((\d+)\)(?: (.*))?$", rest)
+                    if m:
+                        if m.group(2) is not None:
+                            names[(space, m.group(1))] = m.group(2)
+                        name = names.get((space, m.group(1)), "?")
+                    else:
+                        name = rest
+                    if key == "ob":
+                        obj = name
+                        if main_obj is None and self.cmd and name.endswith("/" + self.cmd.split("/")[-1]):
+                            main_obj = name
+                    elif key == "fn":
+                        fn_name = name
+                    elif key == "cfn":
+                        callee = name
+                    continue
+                if line.startswith("cmd:"):
+                    self.cmd = line[4:].strip().split()[0]
+                elif line.startswith("positions:"):
+                    ncols = len(line.split()[1:])
+        self.main_obj = main_obj
+
+
+def symbolize(binary, offset, addresses):
+    """address -> [(file, line)] of its inlined frames, innermost first."""
+    todo = sorted(set(addresses))
+    result = {}
+    chunk = 20000
+    for i in range(0, len(todo), chunk):
+        part = todo[i:i + chunk]
+        text = "\n".join(hex(a - offset) for a in part) + "\n"
+        out = subprocess.run(
+            ["llvm-symbolizer", "--obj=" + binary, "--inlining", "--no-demangle"],
+            input=text, check=True, capture_output=True, text=True,
+        ).stdout
+        blocks = out.split("\n\n")
+        for a, block in zip(part, blocks):
+            lines = block.strip("\n").split("\n")
+            frames = []
+            for j in range(1, len(lines), 2):
+                loc = lines[j].rsplit(":", 2)
+                if len(loc) == 3:
+                    try:
+                        frames.append((loc[0], int(loc[1])))
+                    except ValueError:
+                        pass
+            result[a] = frames
+    return result
+
+
+def load_offset(raw, binary):
+    """Runtime minus file address of the main object: a called function's lowest address
+    is its entry, compared with the symbol table."""
+    out = subprocess.run(["nm", "--defined-only", binary], check=True, capture_output=True,
+                         text=True).stdout
+    symbols = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            symbols.setdefault(parts[2], int(parts[0], 16))
+    # The profile's names are demangled, nm's are not: `main` and the C functions linked
+    # in (aws-lc) are the same in both.
+    votes = defaultdict(int)
+    for name, low in raw.fn_low.items():
+        if name in symbols:
+            votes[low - symbols[name]] += 1
+    if not votes:
+        raise SystemExit("callgrind_stages.py: cannot place the binary's addresses")
+    return max(votes.items(), key=lambda kv: kv[1])[0]
+
+
+def line_ranges(ranges):
+    """(file suffix, set of lines) per range, found in the source tree."""
+    found = []
+    for path, start, end in ranges:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        s = next((i for i, l in enumerate(lines) if re.search(start, l)), None)
+        if s is None:
+            raise SystemExit(f"callgrind_stages.py: {start!r} not found in {path}")
+        if end is None:
+            e = s
+            # A statement continued on the next lines (until its `;`).
+            while not lines[e].rstrip().endswith((";", "{", "}")) and e + 1 < len(lines):
+                e += 1
+        else:
+            e = next((i for i in range(s + 1, len(lines)) if re.search(end, lines[i])), None)
+            if e is None:
+                raise SystemExit(f"callgrind_stages.py: {end!r} not found after {start!r} in {path}")
+            e -= 1
+        found.append((path, set(range(s + 1, e + 2))))
+    return found
+
+
+def in_ranges(frames, ranges):
+    return any(f.endswith(path) and line in lines for f, line in frames for path, lines in ranges)
+
+
+class Lines:
+    """Per-request cost of source lines, from the per-instruction profiles."""
+
+    def __init__(self, base_path, full_path, n):
+        self.full, self.base = Raw(full_path), Raw(base_path)
+        binary = self.full.cmd
+        self.n = n
+        self.offsets = [load_offset(r, binary) for r in (self.base, self.full)]
+        addresses = set()
+        for r, off in zip((self.base, self.full), self.offsets):
+            addresses.update(a - off for a in r.self_cost)
+            addresses.update(a - off for a, _ in r.arcs)
+        self.frames = symbolize(binary, 0, addresses)
+        # Where each function of the main object is defined: its entry's outermost frame.
+        self.defined = {}
+        for r, off in zip((self.base, self.full), self.offsets):
+            for name, low in r.fn_low.items():
+                frames = self.frames.get(low - off) or []
+                if frames:
+                    self.defined[name] = frames[-1]
+
+    def cost(self, ranges):
+        total = 0
+        for sign, r, off in ((1, self.full, self.offsets[1]), (-1, self.base, self.offsets[0])):
+            for a, ir in r.self_cost.items():
+                if in_ranges(self.frames.get(a - off, []), ranges):
+                    total += sign * ir
+            for (a, callee), (_, ir) in r.arcs.items():
+                if not in_ranges(self.frames.get(a - off, []), ranges):
+                    continue
+                home = self.defined.get(callee)
+                if home and in_ranges([home], ranges):
+                    continue
+                total += sign * ir
+        return total / self.n
+
+
+def main():
+    server, base_path, full_path, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    top = int(sys.argv[5]) if len(sys.argv) > 5 else 25
+    base, full = inclusive(base_path), inclusive(full_path)
+    per = {name: (ir - base.get(name, 0)) / n for name, ir in full.items()}
+    stages = STAGES.get(server, [])
+    lines = None
+    if any(kind in ("src", "calls") for kind, *_ in stages):
+        lines = Lines(base_path, full_path, n)
+    for kind, label, what in stages:
+        if kind == "fn":
+            rx = re.compile(what)
+            hits = [v for name, v in per.items() if rx.search(name)]
+            total = sum(hits) if what == ALLOC else max(hits, default=0)
+            shown = f"{total:>10,.0f}" if hits else f"{'-':>10}"
+        elif kind == "src":
+            shown = f"{lines.cost(line_ranges(what)):>10,.0f}"
+        else:
+            rx = re.compile(what)
+            count = sum(c for name, c in lines.full.callee_calls.items() if rx.search(name))
+            count -= sum(c for name, c in lines.base.callee_calls.items() if rx.search(name))
+            shown = f"{count / n:>10,.1f}"
+        print(f"{shown}  {label}")
+    print(f"\n  top {top} functions of the crate (inclusive per request):")
+    own = re.compile(r"axum_principal|^(dpop_floor|lean_dpop)::|<(dpop_floor|lean_dpop)::")
+    lib = sorted(((v, name) for name, v in per.items() if own.search(name)), reverse=True)[:top]
+    for v, name in lib:
+        print(f"{v:>10,.0f}  {name[:150]}")
+
+
+if __name__ == "__main__":
+    main()
