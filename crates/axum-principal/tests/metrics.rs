@@ -73,12 +73,15 @@ async fn every_event_is_counted() {
         get_with(&app, "/me", &expired).await.status,
         StatusCode::UNAUTHORIZED
     );
-    // An unknown kid within the cooldown of the first fetch: refused without a refresh.
-    let unknown = issuer.token().kid("nope").sign();
-    assert_eq!(
-        get_with(&app, "/me", &unknown).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    // An unknown kid: one refresh, then refused; another within that refresh's cooldown:
+    // refused without a refresh.
+    for kid in ["nope", "nope-again"] {
+        let unknown = issuer.token().kid(kid).sign();
+        assert_eq!(
+            get_with(&app, "/me", &unknown).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
     // The issuer goes down and the keys pass their lifetime: stale keys keep serving.
     issuer.set_fault(axum_principal_testkit::Fault::Down);
     clock.advance(Duration::from_secs(400));
@@ -139,7 +142,7 @@ async fn every_event_is_counted() {
             "axum_principal_rejections_total",
             &[("reason", "unknown_key")]
         ),
-        1
+        2
     );
     assert_eq!(
         counter(s, "axum_principal_token_cache_total", &[("result", "hit")]),
@@ -147,7 +150,7 @@ async fn every_event_is_counted() {
     );
     assert_eq!(
         counter(s, "axum_principal_key_refreshes_total", &[("result", "ok")]),
-        1
+        2
     );
     assert_eq!(
         counter(s, "axum_principal_key_refresh_cooldowns_total", &[]),

@@ -323,13 +323,16 @@ impl AuthConfigBuilder {
         self
     }
 
-    /// At most one refresh per issuer per this period for unknown `kid`s (default 30 s).
+    /// At most one refresh per issuer per this period for unknown `kid`s (default 30 s),
+    /// counted from the last refresh an unknown `kid` started: a refresh ahead of expiry does
+    /// not hold back a key the issuer has just begun to sign with.
     pub fn refresh_cooldown(mut self, cooldown: Duration) -> Self {
         self.keys.refresh_cooldown = cooldown;
         self
     }
 
-    /// Wait at least this long after a failed fetch before trying again (default 5 s).
+    /// Wait at least this long after a failed fetch (from its start and from its end) before
+    /// trying again (default 5 s). A successful fetch holds nothing back.
     pub fn failure_backoff(mut self, backoff: Duration) -> Self {
         self.keys.failure_backoff = backoff;
         self

@@ -1,7 +1,8 @@
 //! The refresh state machine: when a fetch of an issuer's keys may start, and who waits for
 //! it. At most one fetch per issuer is in flight; it runs on its own task (never owned by the
 //! request that started it) and answers everyone waiting through a `watch` channel. The
-//! unknown-`kid` cooldown and the failure backoff decide whether a new one may start.
+//! unknown-`kid` cooldown (counted from the last fetch for an unknown `kid`) and the failure
+//! backoff (counted from the last failed fetch) decide whether a new one may start.
 //!
 //! The ordering matters (it is what the race fixes in the history settled): the issuer's
 //! bookkeeping is kept under one lock; `in_flight` and `last_attempt` are set together when
@@ -28,8 +29,12 @@ type OutcomeRx = watch::Receiver<Option<Outcome>>;
 pub(super) struct FetchState {
     /// The fetch in flight, if any; cleared only after its set is stored.
     in_flight: Option<OutcomeRx>,
-    /// When the last fetch started; the unknown-`kid` cooldown and the backoff count from it.
+    /// When the last fetch started; after a failure the backoff counts from it.
     last_attempt: Option<SystemTime>,
+    /// When the last fetch for an unknown `kid` started; the cooldown counts from it alone, so
+    /// a refresh ahead of expiry (or the first fetch) never holds back a key the issuer has
+    /// just published and signs with.
+    last_unknown_key_attempt: Option<SystemTime>,
     /// When the last fetch failed, if it did; the backoff also counts from it.
     failed_at: Option<SystemTime>,
     /// The version of the newest set a fetch stored.
@@ -108,6 +113,15 @@ impl Drop for FetchTask {
     }
 }
 
+/// What holds a fetch back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// The last fetch failed less than the failure backoff ago.
+    Backoff,
+    /// A fetch for an unknown `kid` started less than the cooldown ago.
+    Cooldown,
+}
+
 /// Why a fetch is wanted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Reason {
@@ -120,19 +134,34 @@ pub(super) enum Reason {
 }
 
 impl KeyStore {
-    /// Whether a new fetch may start now. Both times count: the start of the last attempt
-    /// (the cooldown for unknown `kid`s, the backoff otherwise) and the end of the last failed
-    /// one (the backoff), so an attempt that outlasted the backoff is not retried at once.
-    fn attempt_allowed(&self, state: &FetchState, reason: Reason, now: SystemTime) -> bool {
+    /// Whether a new fetch may start now, and if not, whether the unknown-`kid` cooldown is
+    /// what holds it. After a failed fetch every reason waits for the backoff, counted from
+    /// both the start and the end of that attempt (so an attempt that hung until its timeout
+    /// is not retried at once); a successful fetch holds nothing back. A fetch for an unknown
+    /// `kid` also waits for the cooldown since the last such fetch: whatever `kid`s callers
+    /// send, they cause at most one fetch per cooldown.
+    fn attempt_allowed(
+        &self,
+        state: &FetchState,
+        reason: Reason,
+        now: SystemTime,
+    ) -> Result<(), Held> {
         let policy = &self.inner.policy;
-        let wait = match reason {
-            Reason::UnknownKey => policy.refresh_cooldown,
-            Reason::NoKeys | Reason::Scheduled => policy.failure_backoff,
-        };
         let waited = |since: Option<SystemTime>, wait: Duration| {
             since.is_none_or(|t| elapsed_since(now, t) >= wait)
         };
-        waited(state.last_attempt, wait) && waited(state.failed_at, policy.failure_backoff)
+        let backoff_over = state.failed_at.is_none()
+            || (waited(state.last_attempt, policy.failure_backoff)
+                && waited(state.failed_at, policy.failure_backoff));
+        if !backoff_over {
+            return Err(Held::Backoff);
+        }
+        if reason == Reason::UnknownKey
+            && !waited(state.last_unknown_key_attempt, policy.refresh_cooldown)
+        {
+            return Err(Held::Cooldown);
+        }
+        Ok(())
     }
 
     /// Joins the fetch in flight for issuer `idx`, or starts one on its own task if allowed
@@ -150,9 +179,9 @@ impl KeyStore {
             return Begin::Skip { cooldown: false };
         }
         let now = self.inner.clock.now();
-        if !self.attempt_allowed(&state, reason, now) {
+        if let Err(held) = self.attempt_allowed(&state, reason, now) {
             return Begin::Skip {
-                cooldown: reason == Reason::UnknownKey,
+                cooldown: held == Held::Cooldown,
             };
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -162,6 +191,9 @@ impl KeyStore {
         let (tx, rx) = watch::channel(None);
         state.in_flight = Some(rx.clone());
         state.last_attempt = Some(now);
+        if reason == Reason::UnknownKey {
+            state.last_unknown_key_attempt = Some(now);
+        }
         drop(state);
         // Built here, not inside the task: a task dropped before its first poll still
         // drops it, which clears `in_flight`.

@@ -52,17 +52,66 @@ async fn unknown_kid_refresh_waits_for_the_cooldown() {
         StatusCode::OK
     );
     assert_eq!(issuer.jwks_requests(), 1);
+    // The first unknown kid: one fetch, and the request is answered from the new set.
     issuer.add_key(KeyAlg::Rs256);
-    let new = issuer.token().expires_in(LONG).sign();
-    // Within the cooldown of the first fetch: refused without asking the issuer.
+    let second = issuer.token().expires_in(LONG).sign();
+    assert_eq!(get_with(&app, "/me", &second).await.status, StatusCode::OK);
+    assert_eq!(issuer.jwks_requests(), 2);
+    // Another new key within the cooldown of that fetch: refused without asking the issuer.
+    issuer.add_key(KeyAlg::Rs256);
+    let third = issuer.token().expires_in(LONG).sign();
     assert_eq!(
-        get_with(&app, "/me", &new).await.status,
+        get_with(&app, "/me", &third).await.status,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(issuer.jwks_requests(), 1);
-    clock.advance(Duration::from_secs(30));
-    assert_eq!(get_with(&app, "/me", &new).await.status, StatusCode::OK);
     assert_eq!(issuer.jwks_requests(), 2);
+    clock.advance(Duration::from_secs(30));
+    assert_eq!(get_with(&app, "/me", &third).await.status, StatusCode::OK);
+    assert_eq!(issuer.jwks_requests(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_ahead_of_expiry_does_not_hold_back_a_key_just_published() {
+    let issuer = issuer().await; // JWKS max-age=300
+    let clock = ManualClock::new();
+    let app = router(AuthLayer::new(build(config(&issuer, &clock))));
+    let old = issuer.token().expires_in(LONG).sign();
+    assert_eq!(get_with(&app, "/me", &old).await.status, StatusCode::OK);
+    // Past three quarters of the max-age: this request starts a refresh ahead of expiry.
+    clock.advance(Duration::from_secs(230));
+    assert_eq!(get_with(&app, "/me", &old).await.status, StatusCode::OK);
+    assert!(
+        jwks_requests_reach(&issuer, 2).await,
+        "no background refresh"
+    );
+    // Right after it, the issuer publishes a key and signs with it: the first token naming
+    // it gets one fetch, not the cooldown's refusal (the refresh was not for an unknown kid).
+    issuer.add_key(KeyAlg::Rs256);
+    let new = issuer.token().expires_in(LONG).sign();
+    assert_eq!(get_with(&app, "/me", &new).await.status, StatusCode::OK);
+    assert_eq!(issuer.jwks_requests(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_successful_fetch_does_not_space_the_next_refresh_by_the_failure_backoff() {
+    let issuer = issuer().await;
+    issuer.set_cache_control(Some("max-age=2".to_owned()));
+    let clock = ManualClock::new();
+    let app = router(AuthLayer::new(build(
+        config(&issuer, &clock)
+            .key_ttl_range(Duration::from_secs(2), Duration::from_secs(2))
+            .failure_backoff(Duration::from_secs(5)),
+    )));
+    let token = issuer.token().expires_in(LONG).sign();
+    assert_eq!(get_with(&app, "/me", &token).await.status, StatusCode::OK);
+    // 1.6 s: past three quarters of the 2 s life, within the 5 s failure backoff of a fetch
+    // that succeeded: the refresh ahead of expiry starts.
+    clock.advance(Duration::from_millis(1600));
+    assert_eq!(get_with(&app, "/me", &token).await.status, StatusCode::OK);
+    assert!(
+        jwks_requests_reach(&issuer, 2).await,
+        "the refresh ahead of expiry waited for a backoff no failure started"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
