@@ -43,6 +43,7 @@ mod budget;
 mod htu;
 mod nonce;
 mod proof;
+mod proof_keys;
 mod thumbprint;
 
 use std::fmt;
@@ -242,6 +243,7 @@ impl DpopConfig {
             )),
             nonces: self.nonces,
             max_proof_bytes: self.max_proof_bytes,
+            proof_keys: Arc::new(proof_keys::ProofKeys::new()),
         }))
     }
 }
@@ -259,6 +261,8 @@ pub(crate) struct Dpop {
     budget: Arc<budget::ProofBudget>,
     nonces: Option<Arc<dyn NonceSource>>,
     max_proof_bytes: usize,
+    /// Proof headers already checked, with their parsed keys and thumbprints.
+    proof_keys: Arc<proof_keys::ProofKeys>,
 }
 
 impl Dpop {
@@ -313,6 +317,7 @@ impl Dpop {
             window_secs: self.window_secs,
             leeway_secs,
             max_bytes: self.max_proof_bytes,
+            keys: &self.proof_keys,
         };
         let checked = proof::check(proof, &expected).map_err(invalid)?;
         if checked.jkt != request.jkt {
@@ -336,7 +341,7 @@ impl Dpop {
             b"\0",
             checked.jti.as_bytes(),
         ]);
-        let key: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let key = hex(&digest);
         self.budget
             .take(request.principal, now)
             .map_err(|retry_after_secs| RejectionKind::RateLimited { retry_after_secs })?;
@@ -347,6 +352,17 @@ impl Dpop {
             Err(_) => Err(RejectionKind::ReplayStoreUnavailable),
         }
     }
+}
+
+/// Lowercase hex of a digest (a `format!` per byte cost more than the digest itself).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
 }
 
 /// How long, from `now`, a proof's `jti` must be remembered: until strictly after the last
@@ -369,6 +385,12 @@ fn replay_lifetime(iat: i64, window_secs: i64, leeway_secs: i64, now: SystemTime
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(hex(&[]), "");
+    }
 
     #[test]
     fn a_jti_is_remembered_past_the_last_accepted_instant() {

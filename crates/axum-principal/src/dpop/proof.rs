@@ -6,6 +6,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::htu::Origin;
+use super::proof_keys::{ProofKey, ProofKeys};
 use super::thumbprint::thumbprint;
 use super::InvalidDpopProof;
 use crate::alg::Algorithm;
@@ -31,6 +32,8 @@ pub(crate) struct Expected<'a> {
     pub(crate) window_secs: i64,
     pub(crate) leeway_secs: i64,
     pub(crate) max_bytes: usize,
+    /// Headers already checked, with their keys.
+    pub(crate) keys: &'a ProofKeys,
 }
 
 /// A proof that passed every check here.
@@ -50,35 +53,13 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Checked, Inv
         InvalidToken::TooLarge => InvalidDpopProof::TooLarge,
         _ => InvalidDpopProof::Malformed,
     })?;
-    // 4: typ, an asymmetric allowed alg, a public key.
-    if !jws
-        .header
-        .typ
-        .as_deref()
-        .is_some_and(|t| t.eq_ignore_ascii_case("dpop+jwt"))
-    {
-        return Err(InvalidDpopProof::BadType);
-    }
-    let alg = jws
-        .header
-        .alg
-        .filter(|a| !a.is_hmac() && expected.algorithms.contains(a))
-        .ok_or(InvalidDpopProof::DisallowedAlgorithm)?;
-    let Some(Value::Object(jwk)) = &jws.header.jwk else {
-        return Err(InvalidDpopProof::BadKey);
-    };
-    if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m))
-        || jwk.get("kty").and_then(Value::as_str) == Some("oct")
-    {
-        return Err(InvalidDpopProof::PrivateKey);
-    }
-    let key = jwk::parse_jwk(&Value::Object(jwk.clone()), &[alg])
-        .ok()
-        .filter(|k| k.fits(alg))
-        .ok_or(InvalidDpopProof::BadKey)?;
-    let jkt = thumbprint(jwk).ok_or(InvalidDpopProof::BadKey)?;
-    // 6: the signature, by that key.
-    verify::check_signature(&jws, &key.material, alg)
+    // 4 and 6: the header (typ, an asymmetric allowed alg, a public key; checked once per
+    // distinct header bytes), then the signature, by that key.
+    let segment = proof.split_once('.').map_or(proof, |(header, _)| header);
+    let key = expected
+        .keys
+        .get_or_check(segment, || header_key(&jws, expected.algorithms))?;
+    verify::check_signature(&jws, &key.material, key.alg)
         .map_err(|_| InvalidDpopProof::BadSignature)?;
     // A proof's few claims are read from the `Map` (built here, once per proof).
     let claims = jws.claims.map();
@@ -118,10 +99,49 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Checked, Inv
         return Err(InvalidDpopProof::AccessTokenHash);
     }
     Ok(Checked {
-        jkt,
+        jkt: key.jkt.clone(),
         jti: jti.to_owned(),
         iat,
         nonce,
+    })
+}
+
+/// Check 4 of RFC 9449 §4.3 on the proof's header: `typ` `dpop+jwt`, an allowed asymmetric
+/// `alg`, and a `jwk` holding a public key of that algorithm; with the key's thumbprint.
+fn header_key(
+    jws: &verify::Jws<'_>,
+    algorithms: &[Algorithm],
+) -> Result<ProofKey, InvalidDpopProof> {
+    if !jws
+        .header
+        .typ
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("dpop+jwt"))
+    {
+        return Err(InvalidDpopProof::BadType);
+    }
+    let alg = jws
+        .header
+        .alg
+        .filter(|a| !a.is_hmac() && algorithms.contains(a))
+        .ok_or(InvalidDpopProof::DisallowedAlgorithm)?;
+    let Some(Value::Object(jwk)) = &jws.header.jwk else {
+        return Err(InvalidDpopProof::BadKey);
+    };
+    if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m))
+        || jwk.get("kty").and_then(Value::as_str) == Some("oct")
+    {
+        return Err(InvalidDpopProof::PrivateKey);
+    }
+    let key = jwk::parse_jwk(&Value::Object(jwk.clone()), &[alg])
+        .ok()
+        .filter(|k| k.fits(alg))
+        .ok_or(InvalidDpopProof::BadKey)?;
+    let jkt = thumbprint(jwk).ok_or(InvalidDpopProof::BadKey)?;
+    Ok(ProofKey {
+        alg,
+        material: key.material,
+        jkt,
     })
 }
 
