@@ -217,7 +217,9 @@ impl Introspection {
     /// and accepts nothing else: the answer must be a JWS with `typ`
     /// `token-introspection+jwt`, signed by one of the issuer's keys (its JWKS, as for its
     /// tokens, with the configuration's algorithms), whose `iss` is the issuer, whose `aud`
-    /// names this client id, with an `iat`; its `token_introspection` member is the answer.
+    /// names this client id, with an `iat` within the call's span give or take the clock
+    /// leeway (an older answer is a replayed one: RFC 9701 answers name no token), and an
+    /// `exp`, if any, not past; its `token_introspection` member is the answer.
     /// Anything else (a plain JSON answer, an unsigned or wrongly signed one, another `typ`,
     /// `iss` or `aud`) is 503 `introspection_unverified_response`: no trustworthy answer
     /// arrived, which is not the token's fault (RFC 9701 §5). Worth it when the answer
