@@ -152,12 +152,13 @@ impl Authenticator {
         let c = &self.inner.config.inner;
         let max_bytes = c.keys.max_response_bytes;
         let endpoint = state.endpoint.get(&c.http, issuer_url, max_bytes).await?;
+        let started = unix_seconds(c.clock.now());
         let call = introspect::Call {
             http: &c.http,
             endpoint: &endpoint,
             settings: &state.settings,
             issuer: issuer_url,
-            now: unix_seconds(c.clock.now()),
+            now: started,
             max_bytes,
         };
         match introspect::introspect(call, token).await? {
@@ -166,8 +167,12 @@ impl Authenticator {
             }
             introspect::Reply::Json(claims) => Ok(claims),
             introspect::Reply::Jwt(jwt) => {
+                // Signed during this call, give or take the clock leeway.
+                let leeway = c.leeway_secs;
+                let fresh = started.saturating_sub(leeway)
+                    ..=unix_seconds(c.clock.now()).saturating_add(leeway);
                 let answer = self
-                    .verify_jwt_answer(state, issuer_url, &jwt, max_bytes)
+                    .verify_jwt_answer(state, issuer_url, &jwt, max_bytes, fresh)
                     .await;
                 answer.ok_or(IntrospectionFailure::UnverifiedResponse)
             }
@@ -182,13 +187,15 @@ impl Authenticator {
         issuer_url: &str,
         jwt: &str,
         max_bytes: usize,
+        fresh: std::ops::RangeInclusive<i64>,
     ) -> Option<crate::verify::RawClaims> {
         let jws = crate::verify::parse(jwt, max_bytes).ok()?;
         let alg = introspect::jwt_answer::check_header(&jws).ok()?;
         self.check_signature_of(&jws, alg, state.id, issuer_url)
             .await
             .ok()?;
-        introspect::check_jwt_answer(&jws.claims, issuer_url, &state.settings.client_id).ok()
+        let client_id = &state.settings.client_id;
+        introspect::check_jwt_answer(&jws.claims, issuer_url, client_id, fresh).ok()
     }
 
     /// An answer's checks, then its members as the token's claims.

@@ -183,7 +183,9 @@ impl Introspection {
     /// tokens* carry no roles, no `client_id`…): this issuer's JWTs are verified locally
     /// as always (every check; a JWT that fails one is refused without any call), then
     /// introspected, and the answer's members the JWT lacks are added to its claims before
-    /// the classification, roles and guards. The JWT's own claims win; the answer must be
+    /// the classification, roles and guards (but the answer's `client_id` when the JWT names
+    /// its client by `azp`: Keycloak answers carry it for every token, while its rule reads
+    /// a `client_id` claim as a service account's). The JWT's own claims win; the answer must be
     /// active (else 401 `inactive`) and agree with the JWT on `iss`, `sub` and `aud` where
     /// it names them (else 401: `unknown_issuer`, `invalid_claim`, `wrong_audience`). The
     /// cache, breaker and failures (503) are those of opaque tokens; an enriched token never
@@ -217,7 +219,9 @@ impl Introspection {
     /// and accepts nothing else: the answer must be a JWS with `typ`
     /// `token-introspection+jwt`, signed by one of the issuer's keys (its JWKS, as for its
     /// tokens, with the configuration's algorithms), whose `iss` is the issuer, whose `aud`
-    /// names this client id, with an `iat`; its `token_introspection` member is the answer.
+    /// names this client id, with an `iat` within the call's span give or take the clock
+    /// leeway (an older answer is a replayed one: RFC 9701 answers name no token), and an
+    /// `exp`, if any, not past; its `token_introspection` member is the answer.
     /// Anything else (a plain JSON answer, an unsigned or wrongly signed one, another `typ`,
     /// `iss` or `aud`) is 503 `introspection_unverified_response`: no trustworthy answer
     /// arrived, which is not the token's fault (RFC 9701 §5). Worth it when the answer

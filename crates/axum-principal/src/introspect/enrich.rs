@@ -5,7 +5,12 @@
 //! * where the answer names `iss`, `sub` or `aud`, it names what the JWT does (the issuer's
 //!   URL for `iss`; `aud` as the same set, a string or an array): an answer about another
 //!   token, subject or API is refused;
-//! * the JWT's own claims win; the answer's other members (but `active`) are added.
+//! * the JWT's own claims win; the answer's other members (but `active`) are added, and
+//!   `client_id` only to a JWT that names no client (`azp`): an answer's `client_id` is the
+//!   client the token was issued to, in every answer, while Keycloak writes a `client_id`
+//!   claim into a service account's token only and its rule reads it so. Taken from the
+//!   answer, it would make a user whose username is `service-account-` + the client they
+//!   signed in through a machine.
 
 use serde_json::Value;
 
@@ -40,8 +45,10 @@ pub(crate) fn merge(
             return Err(InvalidToken::WrongAudience);
         }
     }
+    let names_client = claims.contains_key("azp");
     for (name, value) in answer {
-        if name != "active" && !claims.contains_key(&name) {
+        let metadata = name == "active" || (name == "client_id" && names_client);
+        if !metadata && !claims.contains_key(&name) {
             claims.insert(name, value);
         }
     }
@@ -86,6 +93,14 @@ mod tests {
         assert_eq!(merged["client_id"], "web");
         assert_eq!(merged["exp"], 10, "the JWT's own claims win");
         assert!(!merged.contains_key("active"));
+        // A JWT that names its client (`azp`) gets no `client_id` from the answer.
+        let keycloak = claims(json!({"iss": ISSUER, "sub": "u1", "azp": "web", "exp": 10}));
+        let answer = claims(json!({
+            "active": true, "client_id": "web", "preferred_username": "service-account-web"
+        }));
+        let merged = merge(keycloak, answer, ISSUER).expect("agrees").into_map();
+        assert!(!merged.contains_key("client_id"), "{merged:?}");
+        assert_eq!(merged["preferred_username"], "service-account-web");
         // An answer that names none of iss/sub/aud agrees by default.
         let bare = claims(json!({"active": true, "roles": ["x"]}));
         assert!(merge(jwt(), bare, ISSUER).is_ok());

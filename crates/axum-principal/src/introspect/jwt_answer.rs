@@ -4,9 +4,11 @@
 //! Pure, no I/O. Every failure is the issuer's or the path's, not the token's: 503
 //! `introspection_unverified_response` (RFC 9701 §5).
 
+use std::ops::RangeInclusive;
+
 use crate::alg::Algorithm;
 use crate::rejection::IntrospectionFailure;
-use crate::verify::{Claim, ClaimRead, Jws, RawClaims};
+use crate::verify::{numeric_date, Claim, ClaimRead, Jws, RawClaims};
 
 const UNVERIFIED: IntrospectionFailure = IntrospectionFailure::UnverifiedResponse;
 
@@ -24,12 +26,15 @@ pub(crate) fn check_header(jws: &Jws<'_>) -> Result<Algorithm, IntrospectionFail
     jws.header.alg.ok_or(UNVERIFIED)
 }
 
-/// The claims of a signed answer: `iss` the issuer, `aud` naming `client_id`, an `iat`;
-/// the answer is the `token_introspection` object.
+/// The claims of a signed answer: `iss` the issuer, `aud` naming `client_id`, an `iat`
+/// within `fresh` (the call's own span, widened by the clock leeway: an answer signed
+/// before this call was made is a replayed one, and RFC 9701 names no token to tell it
+/// by), an `exp` if any not past; the answer is the `token_introspection` object.
 pub(crate) fn check_jwt_answer(
     claims: &RawClaims,
     issuer: &str,
     client_id: &str,
+    fresh: RangeInclusive<i64>,
 ) -> Result<RawClaims, IntrospectionFailure> {
     if claims.str("iss").as_deref() != Some(issuer) {
         return Err(UNVERIFIED);
@@ -41,8 +46,14 @@ pub(crate) fn check_jwt_answer(
             .is_ok_and(|auds| auds.iter().any(|a| a == client_id)),
         _ => false,
     };
-    if !names_us || !matches!(claims.claim("iat"), Some(Claim::Number(_))) {
+    let iat = numeric_date(claims, "iat");
+    if !names_us || !matches!(iat, Ok(Some(iat)) if fresh.contains(&iat)) {
         return Err(UNVERIFIED);
+    }
+    match numeric_date(claims, "exp") {
+        Ok(None) => {}
+        Ok(Some(exp)) if exp > *fresh.start() => {}
+        _ => return Err(UNVERIFIED),
     }
     match claims.value("token_introspection") {
         Some(serde_json::Value::Object(answer)) => Ok(RawClaims::from(answer)),
@@ -56,15 +67,16 @@ mod tests {
     use serde_json::{json, Value};
 
     const ISSUER: &str = "https://id.example.com";
+    const NOW: i64 = 1_700_000_000;
 
     fn checked(value: Value) -> Result<RawClaims, IntrospectionFailure> {
         let claims = RawClaims::parse(value.to_string()).expect("an object");
-        check_jwt_answer(&claims, ISSUER, "orders-api")
+        check_jwt_answer(&claims, ISSUER, "orders-api", NOW - 60..=NOW + 60)
     }
 
     fn signed() -> Value {
         json!({
-            "iss": ISSUER, "aud": "orders-api", "iat": 1,
+            "iss": ISSUER, "aud": "orders-api", "iat": NOW,
             "token_introspection": {"active": true, "sub": "alice"}
         })
     }
@@ -98,5 +110,30 @@ mod tests {
         let mut claims = signed();
         claims.as_object_mut().map(|o| o.remove("iat"));
         assert_eq!(checked(claims).map(|_| ()), Err(UNVERIFIED), "no iat");
+    }
+
+    #[test]
+    fn an_answer_signed_before_the_call_is_a_replay() {
+        // A signed answer captured an hour ago (the token active then, revoked since) and
+        // sent back for this call: RFC 9701 names no token, only `iat` tells it apart.
+        for (member, value) in [
+            ("iat", json!(NOW - 3600)),
+            ("iat", json!(NOW - 61)),
+            ("iat", json!(NOW + 61)),
+            ("exp", json!(NOW - 61)),
+            ("exp", json!("tomorrow")),
+        ] {
+            let mut claims = signed();
+            claims[member] = value.clone();
+            assert_eq!(
+                checked(claims).map(|_| ()),
+                Err(UNVERIFIED),
+                "{member}: {value}"
+            );
+        }
+        let mut within = signed();
+        within["iat"] = json!(NOW - 59);
+        within["exp"] = json!(NOW + 60);
+        assert!(checked(within).is_ok(), "within the leeway");
     }
 }

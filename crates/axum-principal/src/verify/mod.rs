@@ -290,7 +290,7 @@ fn check_audience(aud: Option<Claim<'_>>, accepted: &[String]) -> Result<(), Inv
 }
 
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds, possibly fractional.
-fn numeric_date<C: ClaimRead + ?Sized>(
+pub(crate) fn numeric_date<C: ClaimRead + ?Sized>(
     claims: &C,
     name: &str,
 ) -> Result<Option<i64>, InvalidToken> {

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum_principal::clock::ManualClock;
-use axum_principal::Introspection;
+use axum_principal::{AuthConfig, AuthLayer, Introspection, Issuer, Preset};
 use axum_principal_testkit::{IntrospectionFault, MockIssuer};
 use serde_json::json;
 
-use crate::common::get_with;
+use crate::common::{build, get_with, router, with_reason_header};
 use crate::introspection::{app, basic, opaque_issuer, reason};
 
 fn enrich() -> Introspection {
@@ -132,4 +132,54 @@ async fn the_answer_cache_serves_enriched_tokens_and_opaque_ones_go_nowhere() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reason(&reply), "malformed");
     assert_eq!(issuer.introspection_requests(), 1);
+}
+
+/// Keycloak writes a `client_id` claim into a service account's token only, and its
+/// introspection puts `client_id` (the client the token was issued to) into every answer.
+/// A user who chose the username `service-account-web` (self-registration, a brokered
+/// login) and signed in through the client `web` must stay a user once enriched, as the
+/// same token verified as a full JWT would: the answer's `client_id` is not the JWT's.
+#[tokio::test]
+async fn the_answers_client_id_makes_no_keycloak_user_a_service_account() {
+    let issuer = opaque_issuer().await;
+    let config = with_reason_header(
+        AuthConfig::builder()
+            .issuer(
+                Issuer::new(issuer.issuer())
+                    .provider(Preset::Keycloak)
+                    .introspection(enrich()),
+            )
+            .clock(ManualClock::new()),
+    )
+    .audience(issuer.audience());
+    let app = router(AuthLayer::new(build(config)));
+    let user = issuer
+        .token()
+        .claim("sub", "4c3e0c1d-user")
+        .claim("azp", "web")
+        .sign_introspectable(json!({
+            "preferred_username": "service-account-web",
+            "username": "service-account-web",
+            "client_id": "web",
+        }));
+    let reply = get_with(&app, "/me", &user).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["kind"], "user", "{}", reply.body);
+    assert_eq!(
+        reply.json()["client_id"],
+        "web",
+        "the JWT's azp names its client"
+    );
+    // Machine-only (or `admin`) routes stay closed to it.
+    let reply = get_with(&app, "/admin", &user).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    // A service account's own token carries `client_id`, and is still classified by it.
+    let service = issuer
+        .token()
+        .claim("sub", "9f1a-service")
+        .claim("azp", "reports")
+        .claim("client_id", "reports")
+        .sign_introspectable(json!({"preferred_username": "service-account-reports"}));
+    let reply = get_with(&app, "/me", &service).await;
+    assert_eq!(reply.json()["kind"], "machine", "{}", reply.body);
 }
