@@ -11,7 +11,12 @@ use url::Url;
 
 /// The scheme, host and port requests arrive at, as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Origin(Url);
+pub(crate) struct Origin {
+    url: Url,
+    /// `scheme://host[:port]` as `Url` writes it (lower case, default port left out): a
+    /// proof's URL that is this plus a plain path needs no parsing.
+    prefix: Box<str>,
+}
 
 impl Origin {
     /// An origin from an absolute `http(s)` URL; its path, query and fragment are ignored.
@@ -27,13 +32,17 @@ impl Origin {
         origin.set_path("/");
         origin.set_query(None);
         origin.set_fragment(None);
-        Ok(Self(origin))
+        let prefix = Box::from(origin.as_str().trim_end_matches('/'));
+        Ok(Self {
+            url: origin,
+            prefix,
+        })
     }
 
     /// `scheme://host[:port]`, as the URL of the request would start.
     #[cfg(test)]
     pub(crate) fn as_str(&self) -> &str {
-        self.0.as_str().trim_end_matches('/')
+        &self.prefix
     }
 
     /// Whether `htu` names this origin plus `path` (the request's path, as received).
@@ -41,9 +50,27 @@ impl Origin {
         if !path.starts_with('/') {
             return false;
         }
+        self.matches_exactly(htu, path) || self.matches_normalised(htu, path)
+    }
+
+    /// The common case without parsing: `htu` is the origin as written and then `path`, byte
+    /// for byte, and `path` holds nothing normalisation changes (only unreserved characters
+    /// and `/`, no dot segment), so the normalised comparison would say yes too.
+    fn matches_exactly(&self, htu: &str, path: &str) -> bool {
+        htu.strip_prefix(&*self.prefix) == Some(path)
+            && path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'.' | b'_' | b'~'))
+            && !path
+                .split('/')
+                .any(|segment| segment == "." || segment == "..")
+    }
+
+    /// RFC 9449's comparison: both URLs parsed and normalised.
+    fn matches_normalised(&self, htu: &str, path: &str) -> bool {
         // `set_path`, not `join`: a request path such as `//evil.example/x` must not name
         // another host.
-        let mut expected = self.0.clone();
+        let mut expected = self.url.clone();
         expected.set_path(path);
         let Ok(got) = Url::parse(htu) else {
             return false;
@@ -133,6 +160,49 @@ mod tests {
         }
         assert!(!origin.matches("https://api.example.test/x", "x"));
         assert!(!origin.matches("https://evil.example/x", "//evil.example/x"));
+    }
+
+    #[test]
+    fn the_exact_shortcut_says_yes_only_where_the_normalised_comparison_does() {
+        let origin = Origin::parse("https://api.example.test:8443").expect("an origin");
+        let paths = [
+            "/",
+            "/reports",
+            "/v1.0/me",
+            "//evil.example/x",
+            "/a/./b",
+            "/a/../b",
+            "/.",
+            "/..",
+            "/a%2Fb",
+            "/%72eports",
+            "/a b",
+            "/ü",
+            "/a;b",
+            "/~user/_x-y",
+        ];
+        let prefixes = [
+            "https://api.example.test:8443",
+            "https://api.example.test",
+            "HTTPS://api.example.test:8443",
+            "https://user@api.example.test:8443",
+        ];
+        let mut shortcuts = 0;
+        for path in paths {
+            for prefix in prefixes {
+                for suffix in ["", "?q=1", "#f", "/"] {
+                    let htu = format!("{prefix}{path}{suffix}");
+                    if origin.matches_exactly(&htu, path) {
+                        shortcuts += 1;
+                        assert!(origin.matches_normalised(&htu, path), "{htu} for {path}");
+                    }
+                }
+            }
+        }
+        // The shortcut is taken for the plain paths with the origin as written.
+        assert_eq!(shortcuts, 5);
+        assert!(origin.matches("https://api.example.test:8443/v1.0/me", "/v1.0/me"));
+        assert!(!origin.matches_exactly("https://api.example.test:8443/a/../b", "/a/../b"));
     }
 
     #[test]
