@@ -9,13 +9,12 @@ use std::sync::OnceLock;
 use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
-use super::json::{self, Member, MemberKey, Shape, Text};
+use super::json::{self, Index, Member, Shape, Text};
 
 /// A decoded JSON object (header or claims), checked for duplicate members at every depth.
 pub(crate) struct RawClaims {
     json: String,
-    members: Vec<Member>,
-    shape: Shape,
+    index: Index,
     map: OnceLock<Map<String, Value>>,
 }
 
@@ -62,31 +61,31 @@ pub(crate) trait ClaimRead {
 impl RawClaims {
     /// Indexes `json`: `None` unless it is one JSON object without duplicate members.
     pub(crate) fn parse(json: String) -> Option<Self> {
-        let (members, shape) = json::index(&json).ok()?;
+        let index = json::index(&json).ok()?;
         Some(Self {
             json,
-            members,
-            shape,
+            index,
             map: OnceLock::new(),
         })
     }
 
     /// How many top-level members.
     pub(crate) fn len(&self) -> usize {
-        self.members.len()
+        self.index.members.len()
     }
 
     /// What the decoded `Value` holds (for the token cache's weight).
     pub(crate) fn shape(&self) -> Shape {
-        self.shape
+        self.index.shape
     }
 
     /// The bytes held now: the JSON text and the index.
     pub(crate) fn held_bytes(&self) -> usize {
         self.json.len().saturating_add(
-            self.members
+            self.index
+                .members
                 .len()
-                .saturating_mul(std::mem::size_of::<Member>()),
+                .saturating_mul(std::mem::size_of::<Member>() + 2 * std::mem::size_of::<u32>()),
         )
     }
 
@@ -102,16 +101,9 @@ impl RawClaims {
         serde_json::from_str(self.text(name)?).ok()
     }
 
-    fn key<'a>(&'a self, member: &'a Member) -> &'a str {
-        match &member.key {
-            MemberKey::At(at) => self.json.get(at.clone()).unwrap_or_default(),
-            MemberKey::Owned(key) => key,
-        }
-    }
-
-    /// The JSON text of member `name`.
+    /// The JSON text of member `name`: one hash and one probe of the index.
     fn text(&self, name: &str) -> Option<&str> {
-        let member = self.members.iter().find(|m| self.key(m) == name)?;
+        let member = self.index.get(&self.json, name)?;
         self.json.get(member.value.clone())
     }
 }
@@ -125,15 +117,10 @@ fn decode_map(json: &str) -> Map<String, Value> {
 impl From<Map<String, Value>> for RawClaims {
     fn from(map: Map<String, Value>) -> Self {
         let json = Value::Object(map).to_string();
-        let (members, shape) = json::index(&json).unwrap_or_default();
+        let index = json::index(&json).unwrap_or_default();
         let map = OnceLock::new();
         let _ = map.set(decode_map(&json));
-        Self {
-            json,
-            members,
-            shape,
-            map,
-        }
+        Self { json, index, map }
     }
 }
 

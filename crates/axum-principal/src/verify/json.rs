@@ -1,21 +1,29 @@
-//! JSON decoding that refuses duplicate members at any depth, without building values.
+//! JSON decoding that refuses duplicate members at any depth, in one pass, without building
+//! values.
 //!
-//! A token part is read once into an index of its top-level members (key and the span of
-//! the value's text); nested objects and arrays are walked by a streaming visitor that keeps
-//! only the keys of the objects it is inside (borrowed from the input unless escaped), so
-//! `{"ext":{"roles":["user"],"roles":["admin"]}}` and `{"\u0072oles":1,"roles":2}` are
-//! refused rather than read as whichever member a parser happens to keep (RFC 7515 §5.2,
-//! RFC 8725 §3.11). serde_json's recursion limit still bounds the depth. The same walk counts
-//! what the decoded `serde_json::Value` would hold ([`Shape`]), for the token cache's weight.
+//! A token part is scanned once, byte by byte (RFC 8259's grammar, strictly: no comments,
+//! no trailing commas, no `NaN`, no raw control characters in strings, nothing after the
+//! object): its top-level members go into an [`Index`] (each key's and value's span in the
+//! text, and a seeded hash table over the keys), and every object at any depth keeps the
+//! keys it has seen, so `{"ext":{"roles":["user"],"roles":["admin"]}}` and
+//! `{"\u0072oles":1,"roles":2}` are refused rather than read as whichever member a parser
+//! happens to keep (RFC 7515 §5.2, RFC 8725 §3.11). The top level's duplicate check is the
+//! insertion into its hash table: a lookup by name later costs one hash and one probe, not a
+//! scan of every member. The rare parts are left to serde_json, so they are decided exactly
+//! as it decides them: strings with escapes (lone surrogates, bad escapes), and numbers that
+//! are not short integers (`1e400` is out of range). Nesting is bounded by [`MAX_DEPTH`].
+//! The same pass counts what the decoded `serde_json::Value` would hold ([`Shape`]), for
+//! the token cache's weight.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
+use std::hash::BuildHasher;
 use std::ops::Range;
+use std::sync::OnceLock;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, Visitor};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 /// What a decoded `serde_json::Value` of the document would hold: values (every scalar,
 /// array and object), object members, and the bytes of keys and strings.
@@ -26,11 +34,16 @@ pub(crate) struct Shape {
     pub(crate) bytes: usize,
 }
 
-/// A top-level member: its key and the span of its value's JSON text.
+/// Objects and arrays nested deeper than this are refused (serde_json's own limit, the top
+/// level counted), so a hostile token cannot exhaust the stack.
+pub(super) const MAX_DEPTH: usize = 128;
+
+/// A top-level member: its key, the span of its value's JSON text, and its key's hash.
 #[derive(Debug)]
 pub(super) struct Member {
     pub(super) key: MemberKey,
     pub(super) value: Range<usize>,
+    hash: u64,
 }
 
 /// A key as a span of the input, or decoded when it had escapes.
@@ -40,36 +53,394 @@ pub(super) enum MemberKey {
     Owned(Box<str>),
 }
 
-/// A JSON string, borrowed from the input when it has no escapes.
-pub(super) struct Text<'de>(pub(super) Cow<'de, str>);
+/// The top-level members of an object, in document order, and a hash table over their keys
+/// (open addressing, linear probing: a member's position + 1, 0 for a free slot; at least
+/// twice as many slots as members).
+#[derive(Debug, Default)]
+pub(super) struct Index {
+    pub(super) members: Vec<Member>,
+    slots: Vec<u32>,
+    pub(super) shape: Shape,
+}
 
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(TextVisitor)
+/// Not one JSON object without duplicate members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Invalid;
+
+/// The keys' hash: seeded once per process, so where a key lands cannot be predicted by
+/// whoever writes the token (colliding keys would make the table a list).
+fn hash(key: &str) -> u64 {
+    static STATE: OnceLock<foldhash::fast::RandomState> = OnceLock::new();
+    STATE.get_or_init(Default::default).hash_one(key)
+}
+
+impl Member {
+    /// The key (`json` is the indexed text).
+    pub(super) fn key<'a>(&'a self, json: &'a str) -> &'a str {
+        match &self.key {
+            MemberKey::At(at) => json.get(at.clone()).unwrap_or_default(),
+            MemberKey::Owned(key) => key,
+        }
     }
 }
 
-struct TextVisitor;
+impl Index {
+    /// The member named `name` (`json` is the indexed text).
+    pub(super) fn get(&self, json: &str, name: &str) -> Option<&Member> {
+        if self.members.is_empty() {
+            return None;
+        }
+        let h = hash(name);
+        let mask = self.slots.len().wrapping_sub(1);
+        #[allow(clippy::cast_possible_truncation)]
+        let mut at = (h as usize) & mask;
+        loop {
+            let slot = *self.slots.get(at)?;
+            let member = self
+                .members
+                .get(usize::try_from(slot).ok()?.checked_sub(1)?)?;
+            if member.hash == h && member.key(json) == name {
+                return Some(member);
+            }
+            at = (at + 1) & mask;
+        }
+    }
 
-impl<'de> Visitor<'de> for TextVisitor {
-    type Value = Text<'de>;
+    /// Adds a member; `Err` when its key is already there.
+    fn insert(&mut self, json: &str, member: Member) -> Result<(), Invalid> {
+        if (self.members.len() + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let key = member.key(json);
+        let mask = self.slots.len() - 1;
+        #[allow(clippy::cast_possible_truncation)]
+        let mut at = (member.hash as usize) & mask;
+        let position = u32::try_from(self.members.len() + 1).map_err(|_| Invalid)?;
+        loop {
+            let slot = *self.slots.get(at).ok_or(Invalid)?;
+            let Some(other) = (slot as usize)
+                .checked_sub(1)
+                .and_then(|i| self.members.get(i))
+            else {
+                break;
+            };
+            if other.hash == member.hash && other.key(json) == key {
+                return Err(Invalid);
+            }
+            at = (at + 1) & mask;
+        }
+        if let Some(free) = self.slots.get_mut(at) {
+            *free = position;
+        }
+        self.members.push(member);
+        Ok(())
+    }
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
-        Ok(Text(Cow::Borrowed(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
-        Ok(Text(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
-        Ok(Text(Cow::Owned(v)))
+    /// Doubles the table (32 slots at first: 16 members, a typical token's).
+    fn grow(&mut self) {
+        let len = (self.slots.len() * 2).max(32);
+        self.slots.clear();
+        self.slots.resize(len, 0);
+        let mask = len - 1;
+        for (i, member) in self.members.iter().enumerate() {
+            #[allow(clippy::cast_possible_truncation)]
+            let mut at = (member.hash as usize) & mask;
+            while self.slots.get(at).is_some_and(|slot| *slot != 0) {
+                at = (at + 1) & mask;
+            }
+            if let Some(free) = self.slots.get_mut(at) {
+                // `insert` keeps the count within u32.
+                *free = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            }
+        }
     }
 }
 
-/// The keys of one object seen so far: a short list, a hash set once the object is large
-/// (so a hostile object of thousands of members costs linear time, not quadratic).
+/// Indexes a JSON object's top-level members; `Err` for anything that is not one object
+/// without duplicate members at any depth.
+pub(super) fn index(json: &str) -> Result<Index, Invalid> {
+    let mut s = Scanner {
+        text: json,
+        bytes: json.as_bytes(),
+        pos: 0,
+        shape: Shape::default(),
+    };
+    let mut index = Index {
+        members: Vec::with_capacity(16),
+        ..Index::default()
+    };
+    s.skip_ws();
+    if s.peek() != Some(b'{') {
+        return Err(Invalid);
+    }
+    s.pos += 1;
+    s.shape.values += 1;
+    s.skip_ws();
+    if s.peek() == Some(b'}') {
+        s.pos += 1;
+    } else {
+        loop {
+            s.skip_ws();
+            let key_start = s.pos + 1;
+            let key = s.string()?;
+            s.shape.members += 1;
+            s.shape.bytes += key.len();
+            s.skip_ws();
+            s.expect(b':')?;
+            s.skip_ws();
+            let value_start = s.pos;
+            s.value(1)?;
+            let hash = hash(&key);
+            let key = match key {
+                Cow::Borrowed(k) => MemberKey::At(key_start..key_start + k.len()),
+                Cow::Owned(k) => MemberKey::Owned(k.into_boxed_str()),
+            };
+            let member = Member {
+                key,
+                value: value_start..s.pos,
+                hash,
+            };
+            index.insert(json, member)?;
+            s.skip_ws();
+            if !s.list_continues(b'}')? {
+                break;
+            }
+        }
+    }
+    s.skip_ws();
+    if s.pos != json.len() {
+        return Err(Invalid);
+    }
+    index.shape = s.shape;
+    Ok(index)
+}
+
+/// Checks that `json` is one JSON value of any type without duplicate members, as
+/// [`index`] checks a member's value (for the tests that compare it with serde_json).
+#[cfg(test)]
+pub(super) fn check(json: &str) -> Result<(), Invalid> {
+    let mut s = Scanner {
+        text: json,
+        bytes: json.as_bytes(),
+        pos: 0,
+        shape: Shape::default(),
+    };
+    s.skip_ws();
+    s.value(0)?;
+    s.skip_ws();
+    if s.pos == json.len() {
+        Ok(())
+    } else {
+        Err(Invalid)
+    }
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    shape: Shape,
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), Invalid> {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(Invalid)
+        }
+    }
+
+    /// After an item of an object or array: `true` on `,`, `false` on `close`.
+    fn list_continues(&mut self, close: u8) -> Result<bool, Invalid> {
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(b) if b == close => {
+                self.pos += 1;
+                Ok(false)
+            }
+            _ => Err(Invalid),
+        }
+    }
+
+    /// A string (at its opening quote), borrowed from the input unless it has escapes.
+    fn string(&mut self) -> Result<Cow<'a, str>, Invalid> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        loop {
+            match *self.bytes.get(self.pos).ok_or(Invalid)? {
+                b'"' => {
+                    let s = self.text.get(start..self.pos).ok_or(Invalid)?;
+                    self.pos += 1;
+                    return Ok(Cow::Borrowed(s));
+                }
+                b'\\' => return self.escaped(start),
+                0..=0x1f => return Err(Invalid),
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// The rest of a string with escapes: its end found here, its escapes decoded (and
+    /// judged: lone surrogates, unknown escapes) by serde_json.
+    fn escaped(&mut self, start: usize) -> Result<Cow<'a, str>, Invalid> {
+        loop {
+            match *self.bytes.get(self.pos).ok_or(Invalid)? {
+                b'\\' => self.pos += 2,
+                b'"' => break,
+                0..=0x1f => return Err(Invalid),
+                _ => self.pos += 1,
+            }
+        }
+        self.pos += 1;
+        let quoted = self.text.get(start - 1..self.pos).ok_or(Invalid)?;
+        let decoded: Text<'_> = serde_json::from_str(quoted).map_err(|_| Invalid)?;
+        Ok(Cow::Owned(decoded.0.into_owned()))
+    }
+
+    /// Any value, at `depth` (the objects and arrays it is inside).
+    fn value(&mut self, depth: usize) -> Result<(), Invalid> {
+        self.shape.values += 1;
+        match self.peek().ok_or(Invalid)? {
+            b'"' => {
+                let s = self.string()?;
+                self.shape.bytes += s.len();
+                Ok(())
+            }
+            b'{' => self.object(depth + 1),
+            b'[' => self.array(depth + 1),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => Err(Invalid),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), Invalid> {
+        if self.bytes.get(self.pos..self.pos + word.len()) == Some(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(Invalid)
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// A number: `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`. An integer of up to
+    /// 18 characters fits an `i64`; anything else is judged by serde_json (`1e400` is
+    /// refused as out of range, `10^30` read as a float), as before.
+    fn number(&mut self) -> Result<(), Invalid> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(Invalid),
+        }
+        let mut short_integer = self.pos - start <= 18;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(Invalid);
+            }
+            short_integer = false;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(Invalid);
+            }
+            short_integer = false;
+        }
+        if !short_integer {
+            let text = self.text.get(start..self.pos).ok_or(Invalid)?;
+            serde_json::from_str::<serde_json::Number>(text).map_err(|_| Invalid)?;
+        }
+        Ok(())
+    }
+
+    fn array(&mut self, depth: usize) -> Result<(), Invalid> {
+        if depth > MAX_DEPTH {
+            return Err(Invalid);
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            self.value(depth)?;
+            self.skip_ws();
+            if !self.list_continues(b']')? {
+                return Ok(());
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<(), Invalid> {
+        if depth > MAX_DEPTH {
+            return Err(Invalid);
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        let mut seen = Seen::default();
+        loop {
+            self.skip_ws();
+            let key = self.string()?;
+            self.shape.members += 1;
+            self.shape.bytes += key.len();
+            if !seen.insert(key) {
+                return Err(Invalid);
+            }
+            self.skip_ws();
+            self.expect(b':')?;
+            self.skip_ws();
+            self.value(depth)?;
+            self.skip_ws();
+            if !self.list_continues(b'}')? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The keys of one nested object seen so far: a short list, a hash set once the object is
+/// large (so a hostile object of thousands of members costs linear time, not quadratic).
 #[derive(Default)]
 struct Seen<'de> {
     small: Vec<Cow<'de, str>>,
@@ -98,149 +469,30 @@ impl<'de> Seen<'de> {
     }
 }
 
-fn duplicate<E: de::Error>() -> E {
-    E::custom("duplicate member")
+/// A JSON string, borrowed from the input when it has no escapes.
+pub(super) struct Text<'de>(pub(super) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(TextVisitor)
+    }
 }
 
-/// Indexes a JSON object's top-level members; `Err` for anything that is not one object
-/// without duplicate members at any depth.
-pub(super) fn index(json: &str) -> Result<(Vec<Member>, Shape), serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_str(json);
-    let mut shape = Shape {
-        values: 1,
-        ..Shape::default()
-    };
-    let members = de.deserialize_map(TopVisitor {
-        base: json.as_ptr() as usize,
-        shape: &mut shape,
-    })?;
-    de.end()?;
-    Ok((members, shape))
-}
+struct TextVisitor;
 
-/// The offset of `part` (a slice of the input) in the input.
-fn span(base: usize, part: &str) -> Range<usize> {
-    let start = (part.as_ptr() as usize).saturating_sub(base);
-    start..start + part.len()
-}
-
-struct TopVisitor<'s> {
-    base: usize,
-    shape: &'s mut Shape,
-}
-
-impl<'de> Visitor<'de> for TopVisitor<'_> {
-    type Value = Vec<Member>;
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object without duplicate members")
+        f.write_str("a string")
     }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Member>, A::Error> {
-        let mut members = Vec::with_capacity(16);
-        let mut seen = Seen::default();
-        while let Some(Text(key)) = map.next_key()? {
-            let raw: &'de RawValue = map.next_value()?;
-            let text = raw.get();
-            self.shape.members += 1;
-            self.shape.bytes += key.len();
-            if text.starts_with('"') && !text.contains('\\') {
-                // A string without escapes is valid as skipped; anything else (numbers out
-                // of range, escapes such as lone surrogates, nested values) is decoded once
-                // here, so what is indexed always decodes later.
-                self.shape.values += 1;
-                self.shape.bytes += text.len().saturating_sub(2);
-            } else {
-                check_nested(text, self.shape).map_err(de::Error::custom)?;
-            }
-            let key = match key {
-                Cow::Borrowed(k) => {
-                    let at = span(self.base, k);
-                    if !seen.insert(Cow::Borrowed(k)) {
-                        return Err(duplicate());
-                    }
-                    MemberKey::At(at)
-                }
-                Cow::Owned(k) => {
-                    if !seen.insert(Cow::Owned(k.clone())) {
-                        return Err(duplicate());
-                    }
-                    MemberKey::Owned(k.into_boxed_str())
-                }
-            };
-            members.push(Member {
-                key,
-                value: span(self.base, text),
-            });
-        }
-        Ok(members)
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Borrowed(v)))
     }
-}
-
-/// Decodes a value without keeping it: no member repeated in any object, at any depth.
-fn check_nested(json: &str, shape: &mut Shape) -> Result<(), serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_str(json);
-    Unique(shape).deserialize(&mut de)
-}
-
-struct Unique<'s>(&'s mut Shape);
-
-impl<'de> DeserializeSeed<'de> for Unique<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
+    fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(v.to_owned())))
     }
-}
-
-impl<'de> Visitor<'de> for Unique<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value without duplicate members")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        self.0.values += 1;
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        self.0.values += 1;
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        self.0.values += 1;
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        self.0.values += 1;
-        Ok(())
-    }
-    fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        self.0.values += 1;
-        self.0.bytes += v.len();
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        self.0.values += 1;
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.0.values += 1;
-        while seq.next_element_seed(Unique(&mut *self.0))?.is_some() {}
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        self.0.values += 1;
-        let mut seen = Seen::default();
-        while let Some(Text(key)) = map.next_key()? {
-            self.0.members += 1;
-            self.0.bytes += key.len();
-            if !seen.insert(key) {
-                return Err(duplicate());
-            }
-            map.next_value_seed(Unique(&mut *self.0))?;
-        }
-        Ok(())
+    fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(v)))
     }
 }

@@ -23,6 +23,8 @@ pub(crate) use self::json::Shape;
 mod claims;
 mod json;
 #[cfg(test)]
+mod json_tests;
+#[cfg(test)]
 mod tests;
 
 /// Which `typ` header values are accepted.
