@@ -141,7 +141,6 @@ const MEMBER_SIZE: usize = 96;
 pub(crate) fn principal_weight(principal: &Principal) -> usize {
     let fields = principal
         .roles()
-        .iter()
         .chain(principal.scopes())
         .fold(0usize, |n, s| n.saturating_add(s.len()).saturating_add(24));
     let strings = principal

@@ -45,10 +45,16 @@ fn roles_from_paths_and_shapes() {
             "permissions",
             vec!["read:all"],
         ),
+        // Items with escapes in the JSON text are kept decoded, the others as spans.
+        (
+            json!({"sub":"u","roles":["plain","quo\"te","back\\slash","last"]}),
+            "roles",
+            vec!["plain", "quo\"te", "back\\slash", "last"],
+        ),
     ];
     for (claims, path, expected) in cases {
         let p = build(claims.clone(), path).unwrap_or_else(|e| panic!("{claims}: {e:?}"));
-        assert_eq!(p.roles(), expected.as_slice(), "{claims}");
+        assert_eq!(p.roles().collect::<Vec<_>>(), expected, "{claims}");
     }
     assert_eq!(
         build(json!({"sub":"u","roles":[1]}), "roles").err(),
@@ -71,11 +77,16 @@ fn scopes_from_scope_or_scp() {
         (json!({"sub":"u","scp":"a b"}), vec!["a", "b"]),
         (json!({"sub":"u","scp":["a"]}), vec!["a"]),
         (json!({"sub":"u","scope":"x","scp":["y"]}), vec!["x"]),
+        (
+            json!({"sub":"u","scope":"a\tb\"c  d"}),
+            vec!["a", "b\"c", "d"],
+        ),
+        (json!({"sub":"u","scope":["a\"", "b"]}), vec!["a\"", "b"]),
         (json!({"sub":"u"}), vec![]),
     ];
     for (claims, expected) in cases {
         let p = build(claims.clone(), "roles").unwrap_or_else(|e| panic!("{claims}: {e:?}"));
-        assert_eq!(p.scopes(), expected.as_slice(), "{claims}");
+        assert_eq!(p.scopes().collect::<Vec<_>>(), expected, "{claims}");
     }
     assert_eq!(
         build(json!({"sub":"u","scope":7}), "roles").err(),

@@ -69,6 +69,11 @@ impl RawClaims {
         })
     }
 
+    /// The JSON text (what [`Claim`]s read from it borrow).
+    pub(crate) fn json(&self) -> &str {
+        &self.json
+    }
+
     /// How many top-level members.
     pub(crate) fn len(&self) -> usize {
         self.index.members.len()
@@ -160,6 +165,11 @@ fn read_text(text: &str) -> Option<Claim<'_>> {
         b'n' => Claim::Null,
         b'[' => Claim::Array(Json::Text(text)),
         b'{' => Claim::Object(Json::Text(text)),
+        // Dates are short non-negative integers: read without serde_json (a `u64` holds
+        // 18 digits; negatives go to serde_json, which reads `-0` as a float).
+        _ if text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit()) => {
+            Claim::Number(Number::from(text.parse::<u64>().ok()?))
+        }
         _ => Claim::Number(serde_json::from_str(text).ok()?),
     })
 }
@@ -198,19 +208,28 @@ impl<'a> Json<'a> {
         }
     }
 
-    /// The items of an array that holds only strings; `Err` if any item is not a string
-    /// (or this is not an array).
-    pub(crate) fn strings(self) -> Result<Vec<Cow<'a, str>>, ()> {
+    /// Calls `f` with each item of an array that holds only strings; `Err` if any item is
+    /// not a string (or this is not an array). Items are borrowed unless escaped.
+    pub(crate) fn each_string(self, mut f: impl FnMut(Cow<'a, str>)) -> Result<(), ()> {
         match self {
-            Json::Text(text) => serde_json::from_str::<Vec<Text<'a>>>(text)
-                .map(|items| items.into_iter().map(|t| t.0).collect())
-                .map_err(|_| ()),
-            Json::Value(Value::Array(items)) => items
-                .iter()
-                .map(|v| v.as_str().map(Cow::Borrowed).ok_or(()))
-                .collect(),
+            Json::Text(text) => json::each_string(text, f).map_err(|_| ()),
+            Json::Value(Value::Array(items)) => {
+                for item in items {
+                    f(Cow::Borrowed(item.as_str().ok_or(())?));
+                }
+                Ok(())
+            }
             Json::Value(_) => Err(()),
         }
+    }
+
+    /// The items of an array that holds only strings; `Err` if any item is not a string
+    /// (or this is not an array).
+    #[cfg(test)]
+    pub(crate) fn strings(self) -> Result<Vec<Cow<'a, str>>, ()> {
+        let mut items = Vec::new();
+        self.each_string(|item| items.push(item))?;
+        Ok(items)
     }
 
     /// Member `name` of an object (`None` when absent or this is not an object).

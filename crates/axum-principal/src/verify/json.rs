@@ -59,8 +59,39 @@ pub(super) enum MemberKey {
 #[derive(Debug, Default)]
 pub(super) struct Index {
     pub(super) members: Vec<Member>,
-    slots: Vec<u32>,
+    slots: Slots,
     pub(super) shape: Shape,
+}
+
+/// The hash table: in place for up to 16 members (a typical token's), else on the heap.
+#[derive(Debug)]
+enum Slots {
+    Inline([u32; INLINE_SLOTS]),
+    Heap(Vec<u32>),
+}
+
+const INLINE_SLOTS: usize = 32;
+
+impl Default for Slots {
+    fn default() -> Self {
+        Slots::Inline([0; INLINE_SLOTS])
+    }
+}
+
+impl Slots {
+    fn get(&self) -> &[u32] {
+        match self {
+            Slots::Inline(slots) => slots,
+            Slots::Heap(slots) => slots,
+        }
+    }
+
+    fn get_mut(&mut self) -> &mut [u32] {
+        match self {
+            Slots::Inline(slots) => slots,
+            Slots::Heap(slots) => slots,
+        }
+    }
 }
 
 /// Not one JSON object without duplicate members.
@@ -91,11 +122,12 @@ impl Index {
             return None;
         }
         let h = hash(name);
-        let mask = self.slots.len().wrapping_sub(1);
+        let slots = self.slots.get();
+        let mask = slots.len().wrapping_sub(1);
         #[allow(clippy::cast_possible_truncation)]
         let mut at = (h as usize) & mask;
         loop {
-            let slot = *self.slots.get(at)?;
+            let slot = *slots.get(at)?;
             let member = self
                 .members
                 .get(usize::try_from(slot).ok()?.checked_sub(1)?)?;
@@ -108,16 +140,17 @@ impl Index {
 
     /// Adds a member; `Err` when its key is already there.
     fn insert(&mut self, json: &str, member: Member) -> Result<(), Invalid> {
-        if (self.members.len() + 1) * 2 > self.slots.len() {
+        if (self.members.len() + 1) * 2 > self.slots.get().len() {
             self.grow();
         }
         let key = member.key(json);
-        let mask = self.slots.len() - 1;
+        let slots = self.slots.get_mut();
+        let mask = slots.len() - 1;
         #[allow(clippy::cast_possible_truncation)]
         let mut at = (member.hash as usize) & mask;
         let position = u32::try_from(self.members.len() + 1).map_err(|_| Invalid)?;
         loop {
-            let slot = *self.slots.get(at).ok_or(Invalid)?;
+            let slot = *slots.get(at).ok_or(Invalid)?;
             let Some(other) = (slot as usize)
                 .checked_sub(1)
                 .and_then(|i| self.members.get(i))
@@ -129,30 +162,30 @@ impl Index {
             }
             at = (at + 1) & mask;
         }
-        if let Some(free) = self.slots.get_mut(at) {
+        if let Some(free) = slots.get_mut(at) {
             *free = position;
         }
         self.members.push(member);
         Ok(())
     }
 
-    /// Doubles the table (32 slots at first: 16 members, a typical token's).
+    /// Doubles the table.
     fn grow(&mut self) {
-        let len = (self.slots.len() * 2).max(32);
-        self.slots.clear();
-        self.slots.resize(len, 0);
+        let len = self.slots.get().len() * 2;
+        let mut slots = vec![0u32; len];
         let mask = len - 1;
         for (i, member) in self.members.iter().enumerate() {
             #[allow(clippy::cast_possible_truncation)]
             let mut at = (member.hash as usize) & mask;
-            while self.slots.get(at).is_some_and(|slot| *slot != 0) {
+            while slots.get(at).is_some_and(|slot| *slot != 0) {
                 at = (at + 1) & mask;
             }
-            if let Some(free) = self.slots.get_mut(at) {
+            if let Some(free) = slots.get_mut(at) {
                 // `insert` keeps the count within u32.
                 *free = u32::try_from(i + 1).unwrap_or(u32::MAX);
             }
         }
+        self.slots = Slots::Heap(slots);
     }
 }
 
@@ -215,6 +248,35 @@ pub(super) fn index(json: &str) -> Result<Index, Invalid> {
     Ok(index)
 }
 
+/// Calls `f` with each item of `json`, an array (already checked, by [`index`]) that must
+/// hold only strings; `Err` at the first item that is not a string, or if `json` is not an
+/// array. Items without escapes are borrowed from `json`.
+pub(super) fn each_string<'a>(
+    json: &'a str,
+    mut f: impl FnMut(Cow<'a, str>),
+) -> Result<(), Invalid> {
+    let mut s = Scanner {
+        text: json,
+        bytes: json.as_bytes(),
+        pos: 0,
+        shape: Shape::default(),
+    };
+    s.skip_ws();
+    s.expect(b'[')?;
+    s.skip_ws();
+    if s.peek() == Some(b']') {
+        return Ok(());
+    }
+    loop {
+        s.skip_ws();
+        f(s.string()?);
+        s.skip_ws();
+        if !s.list_continues(b']')? {
+            return Ok(());
+        }
+    }
+}
+
 /// Checks that `json` is one JSON value of any type without duplicate members, as
 /// [`index`] checks a member's value (for the tests that compare it with serde_json).
 #[cfg(test)]
@@ -233,6 +295,23 @@ pub(super) fn check(json: &str) -> Result<(), Invalid> {
     } else {
         Err(Invalid)
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` below `n` (`n` ≤ 128), little-endian: no byte below
+/// `n` is missed, and the lowest flag is always right (a wrong one can only follow a right
+/// one).
+fn below(word: u64, n: u8) -> u64 {
+    word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS
+}
+
+/// Flags for the bytes of `word` that are a quote, a backslash or a control character.
+pub(super) fn special(word: u64) -> u64 {
+    below(word ^ (ONES * u64::from(b'"')), 1)
+        | below(word ^ (ONES * u64::from(b'\\')), 1)
+        | below(word, 0x20)
 }
 
 struct Scanner<'a> {
@@ -281,6 +360,21 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Result<Cow<'a, str>, Invalid> {
         self.expect(b'"')?;
         let start = self.pos;
+        // Eight bytes at a time: straight to the first byte that ends the string or needs a
+        // look (the lowest flagged byte is always a true one: a false flag only follows a
+        // true one, borrows running towards the higher bytes).
+        while let Some(word) = self
+            .bytes
+            .get(self.pos..self.pos + 8)
+            .and_then(|chunk| <[u8; 8]>::try_from(chunk).ok())
+        {
+            let flags = special(u64::from_le_bytes(word));
+            if flags != 0 {
+                self.pos += (flags.trailing_zeros() / 8) as usize;
+                break;
+            }
+            self.pos += 8;
+        }
         loop {
             match *self.bytes.get(self.pos).ok_or(Invalid)? {
                 b'"' => {
@@ -439,11 +533,13 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// The keys of one nested object seen so far: a short list, a hash set once the object is
-/// large (so a hostile object of thousands of members costs linear time, not quadratic).
+/// The keys of one nested object seen so far: a short list on the stack, a hash set once
+/// the object is large (so a hostile object of thousands of members costs linear time, not
+/// quadratic).
 #[derive(Default)]
 struct Seen<'de> {
-    small: Vec<Cow<'de, str>>,
+    small: [Option<Cow<'de, str>>; SMALL],
+    len: usize,
     large: Option<HashSet<Cow<'de, str>>>,
 }
 
@@ -455,13 +551,16 @@ impl<'de> Seen<'de> {
         if let Some(set) = &mut self.large {
             return set.insert(key);
         }
-        if self.small.contains(&key) {
+        let seen = self.small.get(..self.len).unwrap_or_default();
+        if seen.iter().flatten().any(|k| *k == key) {
             return false;
         }
-        if self.small.len() < SMALL {
-            self.small.push(key);
+        if let Some(free) = self.small.get_mut(self.len) {
+            *free = Some(key);
+            self.len += 1;
         } else {
-            let mut set: HashSet<Cow<'de, str>> = self.small.drain(..).collect();
+            let mut set: HashSet<Cow<'de, str>> =
+                self.small.iter_mut().filter_map(Option::take).collect();
             set.insert(key);
             self.large = Some(set);
         }

@@ -193,3 +193,43 @@ fn every_member_is_found_by_name_and_a_duplicate_anywhere_is_refused() {
         }
     }
 }
+
+/// The first byte of an 8-byte word that is a quote, a backslash or a control character,
+/// found byte by byte.
+fn first_special(bytes: [u8; 8]) -> Option<usize> {
+    bytes
+        .iter()
+        .position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)
+}
+
+#[test]
+fn the_word_at_a_time_scan_stops_at_the_first_special_byte() {
+    let flagged = |bytes: [u8; 8]| {
+        let flags = super::json::special(u64::from_le_bytes(bytes));
+        (flags != 0).then(|| flags.trailing_zeros() as usize / 8)
+    };
+    // Every byte value at every position, among ordinary bytes and after special ones.
+    for fill in [b'a', 0x80, 0xff, 0x20, 0x21, 0x01] {
+        for at in 0..8 {
+            for b in 0..=u8::MAX {
+                let mut bytes = [fill; 8];
+                bytes[at] = b;
+                assert_eq!(flagged(bytes), first_special(bytes), "{bytes:?}");
+            }
+        }
+    }
+    // Pseudo-random words (xorshift), biased towards the bytes near the boundaries.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..200_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let bytes = x.to_le_bytes().map(|b| match b % 4 {
+            0 => b'"' ^ (b >> 6),
+            1 => b'\\' ^ (b >> 6),
+            2 => 0x1e + (b >> 6),
+            _ => b,
+        });
+        assert_eq!(flagged(bytes), first_special(bytes), "{bytes:?}");
+    }
+}

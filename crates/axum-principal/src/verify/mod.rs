@@ -279,8 +279,11 @@ fn check_audience(aud: Option<Claim<'_>>, accepted: &[String]) -> Result<(), Inv
     match aud {
         Some(Claim::Str(a)) if accepts(&a) => Ok(()),
         Some(Claim::Array(list)) => {
-            let list = list.strings().map_err(|()| InvalidToken::InvalidClaim)?;
-            if list.iter().any(|a| accepts(a)) {
+            // Every item must be a string, the accepted one or not.
+            let mut accepted = false;
+            list.each_string(|a| accepted |= accepts(&a))
+                .map_err(|()| InvalidToken::InvalidClaim)?;
+            if accepted {
                 Ok(())
             } else {
                 Err(InvalidToken::WrongAudience)
