@@ -57,7 +57,38 @@ pub(crate) struct Jws<'a> {
     pub(crate) header: Header,
     pub(crate) claims: RawClaims,
     signing_input: &'a str,
-    signature: Vec<u8>,
+    signature: Signature,
+}
+
+/// A signature's bytes: on the stack up to RSA-4096's 512 (ES512's are 132), else on the
+/// heap.
+enum Signature {
+    Inline([u8; INLINE_SIGNATURE], usize),
+    Heap(Vec<u8>),
+}
+
+/// The stack buffer: 512 bytes and the slack of the `base64` crate's length estimate.
+const INLINE_SIGNATURE: usize = 516;
+
+impl Signature {
+    fn decode(b64: &str) -> Result<Self, InvalidToken> {
+        let mut buf = [0u8; INLINE_SIGNATURE];
+        match URL_SAFE_NO_PAD.decode_slice(b64, &mut buf) {
+            Ok(len) => Ok(Signature::Inline(buf, len)),
+            Err(base64::DecodeSliceError::OutputSliceTooSmall) => URL_SAFE_NO_PAD
+                .decode(b64)
+                .map(Signature::Heap)
+                .map_err(|_| InvalidToken::Malformed),
+            Err(base64::DecodeSliceError::DecodeError(_)) => Err(InvalidToken::Malformed),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Signature::Inline(buf, len) => buf.get(..*len).unwrap_or_default(),
+            Signature::Heap(bytes) => bytes,
+        }
+    }
 }
 
 impl fmt::Debug for Jws<'_> {
@@ -83,9 +114,7 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, InvalidToken
     let header = decode_object(header_b64)?;
     let header = read_header(&header)?;
     let claims = decode_object(payload_b64)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_b64)
-        .map_err(|_| InvalidToken::Malformed)?;
+    let signature = Signature::decode(signature_b64)?;
     let signing_input_len = header_b64.len() + 1 + payload_b64.len();
     let signing_input = token
         .get(..signing_input_len)
@@ -194,7 +223,7 @@ pub(crate) fn check_signature(
     key: &KeyMaterial,
     alg: Algorithm,
 ) -> Result<(), InvalidToken> {
-    if key.verify(alg, jws.signing_input.as_bytes(), &jws.signature) {
+    if key.verify(alg, jws.signing_input.as_bytes(), jws.signature.bytes()) {
         Ok(())
     } else {
         Err(InvalidToken::BadSignature)

@@ -24,7 +24,28 @@ fn parse_reads_header_and_claims() {
     assert_eq!(jws.header.kid.as_deref(), Some("k1"));
     assert_eq!(jws.header.typ.as_deref(), Some("at+jwt"));
     assert_eq!(jws.claims.map().get("sub"), Some(&json!("a")));
-    assert_eq!(jws.signature, b"sig");
+    assert_eq!(jws.signature.bytes(), b"sig");
+    // A signature too long for the stack buffer (RSA-8192's 1 024 bytes) is decoded too.
+    let long = [7u8; 1024];
+    let t = format!(
+        "{}.{}.{}",
+        b64(r#"{"alg":"RS256"}"#),
+        b64("{}"),
+        URL_SAFE_NO_PAD.encode(long)
+    );
+    let jws = parse(&t, 16 * 1024).expect("a long signature parses");
+    assert_eq!(jws.signature.bytes(), long);
+    for len in [510, 511, 512, 513] {
+        let sig = vec![9u8; len];
+        let t = format!(
+            "{}.{}.{}",
+            b64(r#"{"alg":"RS256"}"#),
+            b64("{}"),
+            URL_SAFE_NO_PAD.encode(&sig)
+        );
+        let jws = parse(&t, 16 * 1024).expect("a signature parses");
+        assert_eq!(jws.signature.bytes(), sig, "{len}");
+    }
 }
 
 #[test]
