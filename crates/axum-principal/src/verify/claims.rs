@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
-use super::json::{self, Index, Member, Shape, Text};
+use super::index::{self, Index, Member};
+use super::json::{self, Shape, Text};
 
 /// A decoded JSON object (header or claims), checked for duplicate members at every depth.
 pub(crate) struct RawClaims {
@@ -61,7 +62,7 @@ pub(crate) trait ClaimRead {
 impl RawClaims {
     /// Indexes `json`: `None` unless it is one JSON object without duplicate members.
     pub(crate) fn parse(json: String) -> Option<Self> {
-        let index = json::index(&json).ok()?;
+        let index = index::index(&json).ok()?;
         Some(Self {
             json,
             index,
@@ -101,11 +102,6 @@ impl RawClaims {
             .unwrap_or_else(|| decode_map(&self.json))
     }
 
-    /// Member `name` decoded into a `serde_json::Value` (the DPoP proof's `jwk`).
-    pub(crate) fn value(&self, name: &str) -> Option<Value> {
-        serde_json::from_str(self.text(name)?).ok()
-    }
-
     /// The JSON text of member `name`: one hash and one probe of the index.
     fn text(&self, name: &str) -> Option<&str> {
         let member = self.index.get(&self.json, name)?;
@@ -122,7 +118,7 @@ fn decode_map(json: &str) -> Map<String, Value> {
 impl From<Map<String, Value>> for RawClaims {
     fn from(map: Map<String, Value>) -> Self {
         let json = Value::Object(map).to_string();
-        let index = json::index(&json).unwrap_or_default();
+        let index = index::index(&json).unwrap_or_default();
         let map = OnceLock::new();
         let _ = map.set(decode_map(&json));
         Self { json, index, map }
@@ -150,7 +146,7 @@ impl ClaimRead for Map<String, Value> {
 }
 
 /// A value from its (valid) JSON text.
-fn read_text(text: &str) -> Option<Claim<'_>> {
+pub(super) fn read_text(text: &str) -> Option<Claim<'_>> {
     Some(match text.as_bytes().first()? {
         b'"' => {
             let inner = text.get(1..text.len().saturating_sub(1))?;

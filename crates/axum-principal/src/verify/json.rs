@@ -3,13 +3,11 @@
 //!
 //! A token part is scanned once, byte by byte (RFC 8259's grammar, strictly: no comments,
 //! no trailing commas, no `NaN`, no raw control characters in strings, nothing after the
-//! object): its top-level members go into an [`Index`] (each key's and value's span in the
-//! text, and a seeded hash table over the keys), and every object at any depth keeps the
-//! keys it has seen, so `{"ext":{"roles":["user"],"roles":["admin"]}}` and
+//! object): its top-level members are handed to the caller (the claims' [`Index`](super::index::Index), the
+//! header's few fields), and every nested object keeps the keys it has seen, so `{"ext":{"roles":["user"],"roles":["admin"]}}` and
 //! `{"\u0072oles":1,"roles":2}` are refused rather than read as whichever member a parser
-//! happens to keep (RFC 7515 §5.2, RFC 8725 §3.11). The top level's duplicate check is the
-//! insertion into its hash table: a lookup by name later costs one hash and one probe, not a
-//! scan of every member. The rare parts are left to serde_json, so they are decided exactly
+//! happens to keep (RFC 7515 §5.2, RFC 8725 §3.11); the top level's duplicates are refused by
+//! the caller. The rare parts are left to serde_json, so they are decided exactly
 //! as it decides them: strings with escapes (lone surrogates, bad escapes), and numbers that
 //! are not short integers (`1e400` is out of range). Nesting is bounded by [`MAX_DEPTH`].
 //! The same pass counts what the decoded `serde_json::Value` would hold ([`Shape`]), for
@@ -18,9 +16,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
-use std::hash::BuildHasher;
 use std::ops::Range;
-use std::sync::OnceLock;
 
 use serde::de::{Deserializer, Visitor};
 use serde::Deserialize;
@@ -38,169 +34,23 @@ pub(crate) struct Shape {
 /// level counted), so a hostile token cannot exhaust the stack.
 pub(super) const MAX_DEPTH: usize = 128;
 
-/// A top-level member: its key, the span of its value's JSON text, and its key's hash.
-#[derive(Debug)]
-pub(super) struct Member {
-    pub(super) key: MemberKey,
-    pub(super) value: Range<usize>,
-    hash: u64,
-}
-
-/// A key as a span of the input, or decoded when it had escapes.
-#[derive(Debug)]
-pub(super) enum MemberKey {
-    At(Range<usize>),
-    Owned(Box<str>),
-}
-
-/// The top-level members of an object, in document order, and a hash table over their keys
-/// (open addressing, linear probing: a member's position + 1, 0 for a free slot; at least
-/// twice as many slots as members).
-#[derive(Debug, Default)]
-pub(super) struct Index {
-    pub(super) members: Vec<Member>,
-    slots: Slots,
-    pub(super) shape: Shape,
-}
-
-/// The hash table: in place for up to 16 members (a typical token's), else on the heap.
-#[derive(Debug)]
-enum Slots {
-    Inline([u32; INLINE_SLOTS]),
-    Heap(Vec<u32>),
-}
-
-const INLINE_SLOTS: usize = 32;
-
-impl Default for Slots {
-    fn default() -> Self {
-        Slots::Inline([0; INLINE_SLOTS])
-    }
-}
-
-impl Slots {
-    fn get(&self) -> &[u32] {
-        match self {
-            Slots::Inline(slots) => slots,
-            Slots::Heap(slots) => slots,
-        }
-    }
-
-    fn get_mut(&mut self) -> &mut [u32] {
-        match self {
-            Slots::Inline(slots) => slots,
-            Slots::Heap(slots) => slots,
-        }
-    }
-}
-
 /// Not one JSON object without duplicate members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Invalid;
 
-/// The keys' hash: seeded once per process, so where a key lands cannot be predicted by
-/// whoever writes the token (colliding keys would make the table a list).
-fn hash(key: &str) -> u64 {
-    static STATE: OnceLock<foldhash::fast::RandomState> = OnceLock::new();
-    STATE.get_or_init(Default::default).hash_one(key)
-}
-
-impl Member {
-    /// The key (`json` is the indexed text).
-    pub(super) fn key<'a>(&'a self, json: &'a str) -> &'a str {
-        match &self.key {
-            MemberKey::At(at) => json.get(at.clone()).unwrap_or_default(),
-            MemberKey::Owned(key) => key,
-        }
-    }
-}
-
-impl Index {
-    /// The member named `name` (`json` is the indexed text).
-    pub(super) fn get(&self, json: &str, name: &str) -> Option<&Member> {
-        if self.members.is_empty() {
-            return None;
-        }
-        let h = hash(name);
-        let slots = self.slots.get();
-        let mask = slots.len().wrapping_sub(1);
-        #[allow(clippy::cast_possible_truncation)]
-        let mut at = (h as usize) & mask;
-        loop {
-            let slot = *slots.get(at)?;
-            let member = self
-                .members
-                .get(usize::try_from(slot).ok()?.checked_sub(1)?)?;
-            if member.hash == h && member.key(json) == name {
-                return Some(member);
-            }
-            at = (at + 1) & mask;
-        }
-    }
-
-    /// Adds a member; `Err` when its key is already there.
-    fn insert(&mut self, json: &str, member: Member) -> Result<(), Invalid> {
-        if (self.members.len() + 1) * 2 > self.slots.get().len() {
-            self.grow();
-        }
-        let key = member.key(json);
-        let slots = self.slots.get_mut();
-        let mask = slots.len() - 1;
-        #[allow(clippy::cast_possible_truncation)]
-        let mut at = (member.hash as usize) & mask;
-        let position = u32::try_from(self.members.len() + 1).map_err(|_| Invalid)?;
-        loop {
-            let slot = *slots.get(at).ok_or(Invalid)?;
-            let Some(other) = (slot as usize)
-                .checked_sub(1)
-                .and_then(|i| self.members.get(i))
-            else {
-                break;
-            };
-            if other.hash == member.hash && other.key(json) == key {
-                return Err(Invalid);
-            }
-            at = (at + 1) & mask;
-        }
-        if let Some(free) = slots.get_mut(at) {
-            *free = position;
-        }
-        self.members.push(member);
-        Ok(())
-    }
-
-    /// Doubles the table.
-    fn grow(&mut self) {
-        let len = self.slots.get().len() * 2;
-        let mut slots = vec![0u32; len];
-        let mask = len - 1;
-        for (i, member) in self.members.iter().enumerate() {
-            #[allow(clippy::cast_possible_truncation)]
-            let mut at = (member.hash as usize) & mask;
-            while slots.get(at).is_some_and(|slot| *slot != 0) {
-                at = (at + 1) & mask;
-            }
-            if let Some(free) = slots.get_mut(at) {
-                // `insert` keeps the count within u32.
-                *free = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            }
-        }
-        self.slots = Slots::Heap(slots);
-    }
-}
-
-/// Indexes a JSON object's top-level members; `Err` for anything that is not one object
-/// without duplicate members at any depth.
-pub(super) fn index(json: &str) -> Result<Index, Invalid> {
+/// Walks the members of one JSON object, the whole of `json` (whitespace aside), checking
+/// every value (nested duplicates refused, nesting bounded): `f` gets each key (decoded)
+/// with the offset of its text, and the span of its value's text. The duplicate check of
+/// the top level is `f`'s. Returns what the decoded `Value` would hold.
+pub(super) fn object<'a>(
+    json: &'a str,
+    mut f: impl FnMut(Cow<'a, str>, usize, Range<usize>) -> Result<(), Invalid>,
+) -> Result<Shape, Invalid> {
     let mut s = Scanner {
         text: json,
         bytes: json.as_bytes(),
         pos: 0,
         shape: Shape::default(),
-    };
-    let mut index = Index {
-        members: Vec::with_capacity(16),
-        ..Index::default()
     };
     s.skip_ws();
     if s.peek() != Some(b'{') {
@@ -223,17 +73,7 @@ pub(super) fn index(json: &str) -> Result<Index, Invalid> {
             s.skip_ws();
             let value_start = s.pos;
             s.value(1)?;
-            let hash = hash(&key);
-            let key = match key {
-                Cow::Borrowed(k) => MemberKey::At(key_start..key_start + k.len()),
-                Cow::Owned(k) => MemberKey::Owned(k.into_boxed_str()),
-            };
-            let member = Member {
-                key,
-                value: value_start..s.pos,
-                hash,
-            };
-            index.insert(json, member)?;
+            f(key, key_start, value_start..s.pos)?;
             s.skip_ws();
             if !s.list_continues(b'}')? {
                 break;
@@ -244,11 +84,10 @@ pub(super) fn index(json: &str) -> Result<Index, Invalid> {
     if s.pos != json.len() {
         return Err(Invalid);
     }
-    index.shape = s.shape;
-    Ok(index)
+    Ok(s.shape)
 }
 
-/// Calls `f` with each item of `json`, an array (already checked, by [`index`]) that must
+/// Calls `f` with each item of `json`, an array (already checked, by [`object`]) that must
 /// hold only strings; `Err` at the first item that is not a string, or if `json` is not an
 /// array. Items without escapes are borrowed from `json`.
 pub(super) fn each_string<'a>(
@@ -278,7 +117,7 @@ pub(super) fn each_string<'a>(
 }
 
 /// Checks that `json` is one JSON value of any type without duplicate members, as
-/// [`index`] checks a member's value (for the tests that compare it with serde_json).
+/// [`object`] checks a member's value (for the tests that compare it with serde_json).
 #[cfg(test)]
 pub(super) fn check(json: &str) -> Result<(), Invalid> {
     let mut s = Scanner {
@@ -537,7 +376,7 @@ impl<'a> Scanner<'a> {
 /// the object is large (so a hostile object of thousands of members costs linear time, not
 /// quadratic).
 #[derive(Default)]
-struct Seen<'de> {
+pub(super) struct Seen<'de> {
     small: [Option<Cow<'de, str>>; SMALL],
     len: usize,
     large: Option<HashSet<Cow<'de, str>>>,
@@ -547,7 +386,7 @@ const SMALL: usize = 16;
 
 impl<'de> Seen<'de> {
     /// `false` when `key` was seen before.
-    fn insert(&mut self, key: Cow<'de, str>) -> bool {
+    pub(super) fn insert(&mut self, key: Cow<'de, str>) -> bool {
         if let Some(set) = &mut self.large {
             return set.insert(key);
         }

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::json::{check, index, Invalid, Shape, MAX_DEPTH};
+use super::index::index;
+use super::json::{check, Invalid, Shape, MAX_DEPTH};
 
 /// Values of every kind, valid and not, in the corners where hand-written scanners go wrong.
 const VALUES: &[&str] = &[
@@ -171,25 +172,21 @@ fn every_member_is_found_by_name_and_a_duplicate_anywhere_is_refused() {
     for n in [0, 1, 15, 16, 17, 100, 1000] {
         let members: Vec<String> = (0..n).map(|i| format!("\"k{i}\":{i}")).collect();
         let json = format!("{{{}}}", members.join(","));
-        let index = index(&json).expect("distinct keys");
-        assert_eq!(index.members.len(), n);
+        let indexed = index(&json).expect("distinct keys");
+        assert_eq!(indexed.members.len(), n);
         for i in 0..n {
-            let member = index.get(&json, &format!("k{i}")).expect("present");
+            let member = indexed.get(&json, &format!("k{i}")).expect("present");
             assert_eq!(json.get(member.value.clone()), Some(i.to_string().as_str()));
         }
         for absent in ["k", "", "kk0", &format!("k{n}")] {
-            assert!(index.get(&json, absent).is_none(), "{absent} in {n}");
+            assert!(indexed.get(&json, absent).is_none(), "{absent} in {n}");
         }
         if n > 0 {
             // The same key again, last; and spelled with an escape.
             let again = format!("{{{},\"k{}\":0}}", members.join(","), n / 2);
-            assert_eq!(super::json::index(&again).map(|_| ()), Err(Invalid), "{n}");
+            assert_eq!(index(&again).map(|_| ()), Err(Invalid), "{n}");
             let escaped = format!("{{{},\"\\u006b{}\":0}}", members.join(","), n - 1);
-            assert_eq!(
-                super::json::index(&escaped).map(|_| ()),
-                Err(Invalid),
-                "{n}"
-            );
+            assert_eq!(index(&escaped).map(|_| ()), Err(Invalid), "{n}");
         }
     }
 }

@@ -21,6 +21,8 @@ pub(crate) use self::claims::{Claim, ClaimRead, RawClaims};
 pub(crate) use self::json::Shape;
 
 mod claims;
+mod header;
+mod index;
 mod json;
 #[cfg(test)]
 mod json_tests;
@@ -111,8 +113,7 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, InvalidToken
     else {
         return Err(InvalidToken::Malformed);
     };
-    let header = decode_object(header_b64)?;
-    let header = read_header(&header)?;
+    let header = header::decode(header_b64)?;
     let claims = decode_object(payload_b64)?;
     let signature = Signature::decode(signature_b64)?;
     let signing_input_len = header_b64.len() + 1 + payload_b64.len();
@@ -125,29 +126,6 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, InvalidToken
         signing_input,
         signature,
     })
-}
-
-fn read_header(header: &RawClaims) -> Result<Header, InvalidToken> {
-    if header.has("crit") {
-        // RFC 7515 §4.1.11: extensions listed in `crit` must be understood; none are.
-        return Err(InvalidToken::UnsupportedCritical);
-    }
-    let alg = match header.claim("alg") {
-        Some(Claim::Str(name)) => Algorithm::from_name(&name),
-        _ => return Err(InvalidToken::Malformed),
-    };
-    let kid = optional_string(header, "kid").map_err(|()| InvalidToken::Malformed)?;
-    let typ = optional_string(header, "typ").map_err(|()| InvalidToken::Malformed)?;
-    let jwk = header.value("jwk");
-    Ok(Header { alg, kid, typ, jwk })
-}
-
-fn optional_string(obj: &RawClaims, name: &str) -> Result<Option<String>, ()> {
-    match obj.claim(name) {
-        None => Ok(None),
-        Some(Claim::Str(s)) => Ok(Some(s.into_owned())),
-        Some(_) => Err(()),
-    }
 }
 
 fn decode_object(b64: &str) -> Result<RawClaims, InvalidToken> {
