@@ -46,40 +46,13 @@ pub(super) fn object<'a>(
     json: &'a str,
     mut f: impl FnMut(Cow<'a, str>, usize, Range<usize>) -> Result<(), Invalid>,
 ) -> Result<Shape, Invalid> {
-    let mut s = Scanner {
-        text: json,
-        bytes: json.as_bytes(),
-        pos: 0,
-        shape: Shape::default(),
-    };
+    let mut s = Scanner::new(json);
     s.skip_ws();
     if s.peek() != Some(b'{') {
         return Err(Invalid);
     }
-    s.pos += 1;
     s.shape.values += 1;
-    s.skip_ws();
-    if s.peek() == Some(b'}') {
-        s.pos += 1;
-    } else {
-        loop {
-            s.skip_ws();
-            let key_start = s.pos + 1;
-            let key = s.string()?;
-            s.shape.members += 1;
-            s.shape.bytes += key.len();
-            s.skip_ws();
-            s.expect(b':')?;
-            s.skip_ws();
-            let value_start = s.pos;
-            s.value(1)?;
-            f(key, key_start, value_start..s.pos)?;
-            s.skip_ws();
-            if !s.list_continues(b'}')? {
-                break;
-            }
-        }
-    }
+    s.members(1, &mut f)?;
     s.skip_ws();
     if s.pos != json.len() {
         return Err(Invalid);
@@ -94,12 +67,7 @@ pub(super) fn each_string<'a>(
     json: &'a str,
     mut f: impl FnMut(Cow<'a, str>),
 ) -> Result<(), Invalid> {
-    let mut s = Scanner {
-        text: json,
-        bytes: json.as_bytes(),
-        pos: 0,
-        shape: Shape::default(),
-    };
+    let mut s = Scanner::new(json);
     s.skip_ws();
     s.expect(b'[')?;
     s.skip_ws();
@@ -120,12 +88,7 @@ pub(super) fn each_string<'a>(
 /// [`object`] checks a member's value (for the tests that compare it with serde_json).
 #[cfg(test)]
 pub(super) fn check(json: &str) -> Result<(), Invalid> {
-    let mut s = Scanner {
-        text: json,
-        bytes: json.as_bytes(),
-        pos: 0,
-        shape: Shape::default(),
-    };
+    let mut s = Scanner::new(json);
     s.skip_ws();
     s.value(0)?;
     s.skip_ws();
@@ -161,6 +124,15 @@ struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
+    fn new(text: &'a str) -> Self {
+        Scanner {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            shape: Shape::default(),
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
@@ -321,14 +293,23 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    fn array(&mut self, depth: usize) -> Result<(), Invalid> {
+    /// At an object's or array's opening byte: past it and any whitespace; `false` when
+    /// `close` follows at once (empty, and consumed).
+    fn open(&mut self, depth: usize, close: u8) -> Result<bool, Invalid> {
         if depth > MAX_DEPTH {
             return Err(Invalid);
         }
         self.pos += 1;
         self.skip_ws();
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.pos += 1;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn array(&mut self, depth: usize) -> Result<(), Invalid> {
+        if !self.open(depth, b']')? {
             return Ok(());
         }
         loop {
@@ -341,29 +322,39 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// A nested object: no key repeated.
     fn object(&mut self, depth: usize) -> Result<(), Invalid> {
-        if depth > MAX_DEPTH {
-            return Err(Invalid);
-        }
-        self.pos += 1;
-        self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
+        let mut seen = Seen::default();
+        self.members(depth, &mut |key, _, _| {
+            if seen.insert(key) {
+                Ok(())
+            } else {
+                Err(Invalid)
+            }
+        })
+    }
+
+    /// At an object's `{`: each member handed to `f` (its key, where the key's text starts,
+    /// the span of its value's text) once its value is checked.
+    fn members<F>(&mut self, depth: usize, f: &mut F) -> Result<(), Invalid>
+    where
+        F: FnMut(Cow<'a, str>, usize, Range<usize>) -> Result<(), Invalid>,
+    {
+        if !self.open(depth, b'}')? {
             return Ok(());
         }
-        let mut seen = Seen::default();
         loop {
             self.skip_ws();
+            let key_start = self.pos + 1;
             let key = self.string()?;
             self.shape.members += 1;
             self.shape.bytes += key.len();
-            if !seen.insert(key) {
-                return Err(Invalid);
-            }
             self.skip_ws();
             self.expect(b':')?;
             self.skip_ws();
+            let value_start = self.pos;
             self.value(depth)?;
+            f(key, key_start, value_start..self.pos)?;
             self.skip_ws();
             if !self.list_continues(b'}')? {
                 return Ok(());

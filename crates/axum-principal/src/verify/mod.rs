@@ -63,7 +63,8 @@ pub(crate) struct Jws<'a> {
 }
 
 /// A signature's bytes: on the stack up to RSA-4096's 512 (ES512's are 132), else on the
-/// heap.
+/// heap. Large on purpose: a `Jws` lives on the stack for one verification.
+#[allow(clippy::large_enum_variant)]
 enum Signature {
     Inline([u8; INLINE_SIGNATURE], usize),
     Heap(Vec<u8>),
