@@ -268,8 +268,14 @@ pub(crate) fn check_registered<C: ClaimRead + ?Sized>(
             return Err(InvalidToken::IssuedInFuture);
         }
     }
-    match (claims.claim("aud"), claims.claim("client_id")) {
-        (None, Some(Claim::Str(client_id))) if checks.client_id_as_audience => {
+    // `client_id` is looked up only when it may stand in for a missing `aud`.
+    let aud = claims.claim("aud");
+    let client_id = match &aud {
+        None if checks.client_id_as_audience => claims.claim("client_id"),
+        _ => None,
+    };
+    match (aud, client_id) {
+        (None, Some(Claim::Str(client_id))) => {
             if !checks.audiences.iter().any(|a| *a == client_id) {
                 return Err(InvalidToken::WrongAudience);
             }
