@@ -59,6 +59,8 @@ struct AuthInner {
     introspection: Option<Introspectors>,
     /// What the layer puts into every request (built once: one reference count to share).
     context: AuthContext,
+    /// The issuers' recurring JOSE headers, decoded once.
+    headers: crate::verify::HeaderMemo,
 }
 
 /// Counters of the verified-token cache.
@@ -109,6 +111,7 @@ impl Authenticator {
                 cache,
                 introspection,
                 context,
+                headers: crate::verify::HeaderMemo::default(),
             }),
         }
     }

@@ -443,6 +443,13 @@ fn lookup<'a>(claims: &'a RawClaims, path: &str) -> Option<Claim<'a>> {
 fn string_list(json: &str, value: Claim<'_>, split_spaces: bool) -> Result<Items, InvalidToken> {
     let mut items = Items::default();
     match value {
+        // A string read in place from the JSON text has no control characters (they would
+        // be escaped), so in ASCII its only whitespace is the space: split at it without
+        // decoding characters. Anything else splits at Unicode whitespace, as always.
+        Claim::Str(Cow::Borrowed(s)) if split_spaces && s.is_ascii() => s
+            .split(' ')
+            .filter(|item| !item.is_empty())
+            .for_each(|item| items.push(json, Cow::Borrowed(item))),
         Claim::Str(Cow::Borrowed(s)) if split_spaces => {
             s.split_whitespace()
                 .for_each(|item| items.push(json, Cow::Borrowed(item)));

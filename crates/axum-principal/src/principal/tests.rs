@@ -82,6 +82,12 @@ fn scopes_from_scope_or_scp() {
             vec!["a", "b\"c", "d"],
         ),
         (json!({"sub":"u","scope":["a\"", "b"]}), vec!["a\"", "b"]),
+        (json!({"sub":"u","scope":"  a  b "}), vec!["a", "b"]),
+        // Unicode whitespace (here U+3000, not escaped in the JSON text) still separates.
+        (
+            json!({"sub":"u","scope":"a\u{3000}b c"}),
+            vec!["a", "b", "c"],
+        ),
         (json!({"sub":"u"}), vec![]),
     ];
     for (claims, expected) in cases {

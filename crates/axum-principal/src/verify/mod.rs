@@ -18,6 +18,7 @@ use crate::crypto::KeyMaterial;
 use crate::rejection::InvalidToken;
 
 pub(crate) use self::claims::{Claim, ClaimRead, RawClaims};
+pub(crate) use self::header::HeaderMemo;
 pub(crate) use self::json::Shape;
 
 mod claims;
@@ -105,6 +106,16 @@ impl fmt::Debug for Jws<'_> {
 
 /// Parses a compact JWS, bounded by `max_len` bytes before anything is decoded.
 pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, InvalidToken> {
+    parse_with(token, max_len, None)
+}
+
+/// [`parse`], the header looked up in `headers` first (an access token's; a DPoP proof's
+/// header carries its own key and is never kept).
+pub(crate) fn parse_with<'a>(
+    token: &'a str,
+    max_len: usize,
+    headers: Option<&HeaderMemo>,
+) -> Result<Jws<'a>, InvalidToken> {
     if token.len() > max_len {
         return Err(InvalidToken::TooLarge);
     }
@@ -114,7 +125,10 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, InvalidToken
     else {
         return Err(InvalidToken::Malformed);
     };
-    let header = header::decode(header_b64)?;
+    let header = match headers {
+        Some(memo) => memo.decode(header_b64)?,
+        None => header::decode(header_b64)?,
+    };
     let claims = decode_object(payload_b64)?;
     let signature = Signature::decode(signature_b64)?;
     let signing_input_len = header_b64.len() + 1 + payload_b64.len();
