@@ -134,7 +134,9 @@ impl<'a> PrincipalId<'a> {
 struct Inner {
     kind: Kind,
     classified_by: ClassifiedBy,
-    issuer: String,
+    /// The `iss` claim's span when it is the issuer's URL as is (it was checked against it),
+    /// else the URL.
+    issuer: Item,
     /// Spans of `claims`' JSON text, as `roles` and `scopes`.
     subject: Item,
     client_id: Option<Item>,
@@ -165,6 +167,10 @@ impl Principal {
         // The first of these that is a string; one of another JSON type (a numeric
         // `client_id`) is no client id, and no error either.
         let json = claims.json();
+        let issuer = match claims.str("iss") {
+            Some(iss) if iss == issuer => Item::new(json, iss),
+            _ => Item::new(json, issuer.into()),
+        };
         let client_id = ["client_id", "azp", "cid", "appid"]
             .into_iter()
             .find_map(|name| claims.str(name))
@@ -185,7 +191,7 @@ impl Principal {
             inner: Arc::new(Inner {
                 kind: classification.kind,
                 classified_by: classification.classified_by,
-                issuer: issuer.to_owned(),
+                issuer,
                 subject,
                 client_id,
                 roles,
@@ -273,7 +279,7 @@ impl Principal {
 
     /// The verified `iss`.
     pub fn issuer(&self) -> &str {
-        &self.inner.issuer
+        self.inner.issuer.get(self.inner.claims.json())
     }
 
     /// The verified `sub` (for a machine token without `sub`, its client id).
@@ -285,7 +291,7 @@ impl Principal {
     /// alone, as a key: the same `sub` at two issuers is two principals, and so is a user
     /// whose `sub` equals some client's id and that client.
     pub fn id(&self) -> PrincipalId<'_> {
-        PrincipalId::new(&self.inner.issuer, self.inner.kind, self.subject())
+        PrincipalId::new(self.issuer(), self.inner.kind, self.subject())
     }
 
     /// The OAuth client the token was issued to (`client_id`, `azp`, `cid` or `appid`).
@@ -395,7 +401,7 @@ impl fmt::Debug for Principal {
         // Claims are left out: they may hold personal data.
         f.debug_struct("Principal")
             .field("kind", &self.inner.kind)
-            .field("issuer", &self.inner.issuer)
+            .field("issuer", &self.issuer())
             .field("subject", &self.subject())
             .field("client_id", &self.client_id())
             .field("roles", &self.roles())
@@ -410,7 +416,7 @@ impl Serialize for Principal {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("Principal", 9)?;
         s.serialize_field("kind", &self.inner.kind)?;
-        s.serialize_field("issuer", &self.inner.issuer)?;
+        s.serialize_field("issuer", self.issuer())?;
         s.serialize_field("subject", self.subject())?;
         s.serialize_field("client_id", &self.client_id())?;
         s.serialize_field("roles", &self.roles())?;

@@ -210,3 +210,26 @@ fn step_up_claims_of_the_wrong_type_read_as_absent() {
         (None, None, None)
     );
 }
+
+#[test]
+fn strings_read_in_place_are_the_verified_values() {
+    // `iss` equal to the issuer is read in place; absent, another value (an introspection
+    // answer may omit it) or escaped, the issuer given is kept. Subject and client id alike.
+    for text in [
+        r#"{"sub":"u","iss":"https://iss","azp":"web"}"#,
+        r#"{"sub":"u","azp":"web"}"#,
+        r#"{"sub":"u","iss":"https://other","azp":"web"}"#,
+        r#"{"sub":"u","iss":"https:\/\/iss","azp":"w\u0065b"}"#,
+    ] {
+        let claims = crate::verify::RawClaims::parse(text.to_owned()).expect("valid claims");
+        let p = Principal::from_claims("https://iss", claims, 2_000_000_000, user(), "roles")
+            .unwrap_or_else(|e| panic!("{text}: {e:?}"));
+        assert_eq!(p.issuer(), "https://iss", "{text}");
+        assert_eq!(p.id().issuer(), "https://iss", "{text}");
+        assert_eq!(p.subject(), "u", "{text}");
+        assert_eq!(p.client_id(), Some("web"), "{text}");
+        let shown = serde_json::to_value(&p).expect("a principal serializes");
+        assert_eq!(shown["issuer"], "https://iss", "{text}");
+        assert_eq!(shown["subject"], "u", "{text}");
+    }
+}

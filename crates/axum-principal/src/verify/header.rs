@@ -3,10 +3,9 @@
 //! other skipped after its check), duplicates refused at any depth. No index, nothing kept
 //! but the four fields; and an issuer's recurring header is decoded once ([`HeaderMemo`]).
 
-use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -89,10 +88,10 @@ fn read(json: &str) -> Result<Header, InvalidToken> {
     Ok(Header { alg, kid, typ, jwk })
 }
 
-fn optional_string(text: Option<&str>) -> Result<Option<String>, InvalidToken> {
+fn optional_string(text: Option<&str>) -> Result<Option<Arc<str>>, InvalidToken> {
     match text.map(read_text) {
         None => Ok(None),
-        Some(Some(Claim::Str(s))) => Ok(Some(Cow::into_owned(s))),
+        Some(Some(Claim::Str(s))) => Ok(Some(Arc::from(&*s))),
         Some(_) => Err(InvalidToken::Malformed),
     }
 }

@@ -8,6 +8,7 @@
 //! invalid), `exp` required, `nbf`, `iat` not in the future, all with a leeway.
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -49,8 +50,9 @@ pub(crate) type Object = serde_json::Map<String, Value>;
 pub(crate) struct Header {
     /// `None` for `none` and for names this crate does not know.
     pub(crate) alg: Option<Algorithm>,
-    pub(crate) kid: Option<String>,
-    pub(crate) typ: Option<String>,
+    /// Shared, so that a header the [`HeaderMemo`] kept is handed out without copying.
+    pub(crate) kid: Option<Arc<str>>,
+    pub(crate) typ: Option<Arc<str>>,
     /// An embedded `jwk`: ignored for access tokens, the key of a DPoP proof.
     pub(crate) jwk: Option<Value>,
 }
