@@ -337,7 +337,8 @@ async fn run(o: Options) -> Result<ExitCode, (u8, String)> {
     }
     let config = config(&o).map_err(|e| (2, e))?;
     let auth = Authenticator::new(config);
-    let list = |items: &[String]| items.iter().map(|i| text(i)).collect::<Vec<_>>().join(" ");
+    let list =
+        |items: axum_principal::ClaimStrings<'_>| items.map(text).collect::<Vec<_>>().join(" ");
     match auth.verify(&token).await {
         Ok(p) => {
             say("verified: yes");

@@ -61,7 +61,7 @@ pub fn parse_token_to_map(token: &str) -> Result<usize, InvalidToken> {
 pub fn parse_header(token: &str) -> Result<Option<String>, InvalidToken> {
     let header = token.split('.').next().unwrap_or_default();
     let fake = format!("{header}.e30.");
-    crate::verify::parse(&fake, 64 * 1024).map(|jws| jws.header.kid)
+    crate::verify::parse(&fake, 64 * 1024).map(|jws| jws.header.kid.map(|kid| kid.to_string()))
 }
 
 /// SHA-256 of a token: what the token cache keyed entries by before it compared whole

@@ -137,7 +137,7 @@ pub use guard::{
 };
 pub use key_store::{KeyStore, WarmError};
 pub use layer::{AuthLayer, AuthService, AuthServiceFuture};
-pub use principal::{Actor, Claims, Machine, Principal, User};
+pub use principal::{Actor, ClaimStrings, Claims, Machine, Principal, User};
 pub use redact::{redact_credentials, redact_url};
 pub use rejection::{
     AuthRejection, InsufficientAuthentication, IntrospectionFailure, InvalidRequest, InvalidToken,

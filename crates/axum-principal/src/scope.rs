@@ -81,7 +81,16 @@ impl ScopeMatcher {
 
     /// Whether the scopes in `granted` satisfy `required`.
     pub fn grants<S: AsRef<str>>(&self, granted: &[S], required: &str) -> bool {
-        granted.iter().any(|g| {
+        self.grants_any(granted, required)
+    }
+
+    /// [`grants`](Self::grants) for any list of scopes ([`Principal::scopes`](crate::Principal::scopes)).
+    pub(crate) fn grants_any<I>(&self, granted: I, required: &str) -> bool
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        granted.into_iter().any(|g| {
             let g = g.as_ref();
             self.covers(g, required)
                 || self

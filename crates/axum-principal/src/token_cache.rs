@@ -36,7 +36,7 @@ use crate::verify::{Shape, Validity};
 pub(crate) struct Verified {
     /// The issuer that verified it.
     pub(crate) issuer: IssuerId,
-    pub(crate) kid: Option<String>,
+    pub(crate) kid: Option<std::sync::Arc<str>>,
     pub(crate) alg: Algorithm,
     /// The fingerprint of the key that verified the signature.
     pub(crate) key_fingerprint: [u8; 32],
@@ -99,7 +99,7 @@ impl Entry {
         let estimate = ENTRY_OVERHEAD
             .saturating_add(token.len())
             .saturating_add(principal_weight(&principal))
-            .saturating_add(verified.kid.as_ref().map_or(0, String::len))
+            .saturating_add(verified.kid.as_ref().map_or(0, |kid| kid.len()))
             .saturating_add(verified.binding.weight());
         Self {
             token: StoredToken(token.into()),
@@ -141,7 +141,6 @@ const MEMBER_SIZE: usize = 96;
 pub(crate) fn principal_weight(principal: &Principal) -> usize {
     let fields = principal
         .roles()
-        .iter()
         .chain(principal.scopes())
         .fold(0usize, |n, s| n.saturating_add(s.len()).saturating_add(24));
     let strings = principal

@@ -105,12 +105,25 @@ const CLASS: [u8; 256] = {
     table
 };
 
+/// Whether `b` is in the `b64token` alphabet: `CLASS[b] == 0`, computed.
+fn allowed(b: u8) -> bool {
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    let digit = b.wrapping_sub(b'0') < 10;
+    // `-`, `.` and `/` are 0x2d..=0x2f.
+    let punctuation = (b.wrapping_sub(b'-') < 3) | (b == b'_') | (b == b'~') | (b == b'+');
+    letter | digit | punctuation
+}
+
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`, in one pass.
 pub(crate) fn check_b64token(token: &[u8]) -> Result<&str, InvalidRequest> {
     let body_end = token.iter().rposition(|b| *b != b'=').map_or(0, |i| i + 1);
-    let classes = token[..body_end]
-        .iter()
-        .fold(0u8, |acc, b| acc | CLASS[usize::from(*b)]);
+    let body = token.get(..body_end).unwrap_or_default();
+    // The common case, every byte allowed, in a loop without branches or table loads
+    // (the compiler runs it 16 bytes at a time); the classes below only for a refusal.
+    if body_end != 0 && body.iter().fold(true, |ok, b| ok & allowed(*b)) {
+        return std::str::from_utf8(token).map_err(|_| InvalidRequest::BadCharacters);
+    }
+    let classes = body.iter().fold(0u8, |acc, b| acc | CLASS[usize::from(*b)]);
     if classes & 1 != 0 {
         return Err(InvalidRequest::MultipleTokens);
     }
@@ -162,6 +175,13 @@ mod tests {
             Scheme::Bearer => Credentials::Bearer(token),
             Scheme::Dpop => Credentials::Dpop(token),
         })
+    }
+
+    #[test]
+    fn the_fast_check_allows_what_the_table_allows() {
+        for b in 0..=u8::MAX {
+            assert_eq!(allowed(b), CLASS[usize::from(b)] == 0, "byte {b:#04x}");
+        }
     }
 
     #[test]

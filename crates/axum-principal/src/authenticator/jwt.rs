@@ -36,7 +36,8 @@ impl Authenticator {
     /// [`jwt_principal`](Self::jwt_principal) makes (after an enrichment, if any).
     pub(super) async fn verify_jwt(&self, token: &str) -> Result<LocalJwt, RejectionKind> {
         let c = &self.inner.config.inner;
-        let jws = verify::parse(token, c.max_token_bytes).map_err(RejectionKind::InvalidToken)?;
+        let jws = verify::parse_with(token, c.max_token_bytes, Some(&self.inner.headers))
+            .map_err(RejectionKind::InvalidToken)?;
         // Step 3: the header.
         let alg = jws.header.alg.ok_or(RejectionKind::InvalidToken(
             InvalidToken::DisallowedAlgorithm,

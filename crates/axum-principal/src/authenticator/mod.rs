@@ -59,6 +59,8 @@ struct AuthInner {
     introspection: Option<Introspectors>,
     /// What the layer puts into every request (built once: one reference count to share).
     context: AuthContext,
+    /// The issuers' recurring JOSE headers, decoded once.
+    headers: crate::verify::HeaderMemo,
 }
 
 /// Counters of the verified-token cache.
@@ -109,6 +111,7 @@ impl Authenticator {
                 cache,
                 introspection,
                 context,
+                headers: crate::verify::HeaderMemo::default(),
             }),
         }
     }
@@ -313,17 +316,39 @@ impl Authenticator {
         }
         let max = self.inner.config.inner.max_token_bytes;
         let too_large = RejectionKind::InvalidToken(InvalidToken::TooLarge);
+        // A malformed header (RFC 6750's `b64token`) is 400 whatever its size and whatever
+        // else is wrong with the token. Without introspection every token is verified as a
+        // JWS, and one that verifies has only base64url characters and dots, all allowed:
+        // the check then runs only on a refusal, to decide it. A token that may go to
+        // introspection is checked first.
+        let deferred = matches!(source, Source::Header) && self.inner.introspection.is_none();
+        let malformed_header = |token: &[u8]| {
+            check_b64token(token)
+                .err()
+                .map(RejectionKind::InvalidRequest)
+        };
         let token = match source {
-            // A malformed header is 400 whatever its size.
+            Source::Header if deferred => std::str::from_utf8(token).map_err(|_| {
+                malformed_header(token)
+                    .unwrap_or(RejectionKind::InvalidToken(InvalidToken::Malformed))
+            })?,
             Source::Header => check_b64token(token).map_err(RejectionKind::InvalidRequest)?,
             Source::Caller if token.len() > max => return Err(too_large),
             Source::Caller => std::str::from_utf8(token)
                 .map_err(|_| RejectionKind::InvalidToken(InvalidToken::Malformed))?,
         };
-        if token.len() > max {
-            return Err(too_large);
-        }
-        match self.verify_fresh(token).await? {
+        let fresh = if token.len() > max {
+            Err(too_large)
+        } else {
+            self.verify_fresh(token).await
+        };
+        let fresh = match fresh {
+            Err(refusal) if deferred => {
+                return Err(malformed_header(token.as_bytes()).unwrap_or(refusal))
+            }
+            fresh => fresh?,
+        };
+        match fresh {
             Fresh::Jwt(principal, verified) => {
                 let binding = verified.binding.clone();
                 self.remember(token.as_bytes(), &principal, verified);

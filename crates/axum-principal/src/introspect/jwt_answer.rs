@@ -41,9 +41,10 @@ pub(crate) fn check_jwt_answer(
     }
     let names_us = match claims.claim("aud") {
         Some(Claim::Str(aud)) => aud == client_id,
-        Some(Claim::Array(auds)) => auds
-            .strings()
-            .is_ok_and(|auds| auds.iter().any(|a| a == client_id)),
+        Some(Claim::Array(auds)) => {
+            let mut named = false;
+            auds.each_string(|aud| named |= aud == client_id).is_ok() && named
+        }
         _ => false,
     };
     let iat = numeric_date(claims, "iat");
@@ -55,7 +56,7 @@ pub(crate) fn check_jwt_answer(
         Ok(Some(exp)) if exp > *fresh.start() => {}
         _ => return Err(UNVERIFIED),
     }
-    match claims.value("token_introspection") {
+    match claims.claim("token_introspection").map(Claim::into_value) {
         Some(serde_json::Value::Object(answer)) => Ok(RawClaims::from(answer)),
         _ => Err(UNVERIFIED),
     }

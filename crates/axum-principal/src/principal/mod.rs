@@ -10,6 +10,7 @@
 //! On a route without [`AuthLayer`](crate::AuthLayer) every one of them answers 500 and says
 //! the layer is missing: a forgotten layer must never look like an anonymous caller.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,6 +27,7 @@ use crate::verify::{Claim, ClaimRead, RawClaims, Shape};
 mod actor;
 mod extract;
 mod policy;
+mod strings;
 #[cfg(test)]
 mod tests;
 
@@ -36,6 +38,8 @@ pub(crate) use extract::layer_context;
 pub(crate) use extract::{principal_from, renderer_from};
 pub use extract::{Claims, Machine, User};
 pub(crate) use policy::Policy;
+pub use strings::ClaimStrings;
+use strings::{Item, Items};
 
 /// Put in a request's extensions by the layer when it passes the request on without a
 /// principal (a principal carries its authenticator's renderer), so that extractors can
@@ -130,11 +134,15 @@ impl<'a> PrincipalId<'a> {
 struct Inner {
     kind: Kind,
     classified_by: ClassifiedBy,
-    issuer: String,
-    subject: String,
-    client_id: Option<String>,
-    roles: Vec<String>,
-    scopes: Vec<String>,
+    /// The `iss` claim's span when it is the issuer's URL as is (it was checked against it),
+    /// else the URL.
+    issuer: Item,
+    /// Spans of `claims`' JSON text, as `roles` and `scopes`.
+    subject: Item,
+    client_id: Option<Item>,
+    /// Spans of `claims`' JSON text.
+    roles: Items,
+    scopes: Items,
     expires_at: i64,
     actor: Option<Actor>,
     /// The verified claims as decoded: JSON text and an index, the `Map` built on first use.
@@ -158,13 +166,19 @@ impl Principal {
         let claims = claims.into();
         // The first of these that is a string; one of another JSON type (a numeric
         // `client_id`) is no client id, and no error either.
+        let json = claims.json();
+        let issuer = match claims.str("iss") {
+            Some(iss) if iss == issuer => Item::new(json, iss),
+            _ => Item::new(json, issuer.into()),
+        };
         let client_id = ["client_id", "azp", "cid", "appid"]
             .into_iter()
             .find_map(|name| claims.str(name))
-            .map(std::borrow::Cow::into_owned);
-        let subject = match string_claim(&claims, "sub")? {
-            Some(sub) if !sub.is_empty() => sub,
-            Some(_) => return Err(InvalidToken::MissingSubject),
+            .map(|id| Item::new(json, id));
+        let subject = match claims.claim("sub") {
+            Some(Claim::Str(sub)) if !sub.is_empty() => Item::new(json, sub),
+            Some(Claim::Str(_)) => return Err(InvalidToken::MissingSubject),
+            Some(_) => return Err(InvalidToken::InvalidClaim),
             None if classification.classified_by.subject_from_client_id() => {
                 client_id.clone().ok_or(InvalidToken::MissingSubject)?
             }
@@ -177,7 +191,7 @@ impl Principal {
             inner: Arc::new(Inner {
                 kind: classification.kind,
                 classified_by: classification.classified_by,
-                issuer: issuer.to_owned(),
+                issuer,
                 subject,
                 client_id,
                 roles,
@@ -265,39 +279,42 @@ impl Principal {
 
     /// The verified `iss`.
     pub fn issuer(&self) -> &str {
-        &self.inner.issuer
+        self.inner.issuer.get(self.inner.claims.json())
     }
 
     /// The verified `sub` (for a machine token without `sub`, its client id).
     pub fn subject(&self) -> &str {
-        &self.inner.subject
+        self.inner.subject.get(self.inner.claims.json())
     }
 
     /// The identity: (`iss`, kind, `sub`), as a [`PrincipalId`]. Use this, not the subject
     /// alone, as a key: the same `sub` at two issuers is two principals, and so is a user
     /// whose `sub` equals some client's id and that client.
     pub fn id(&self) -> PrincipalId<'_> {
-        PrincipalId::new(&self.inner.issuer, self.inner.kind, &self.inner.subject)
+        PrincipalId::new(self.issuer(), self.inner.kind, self.subject())
     }
 
     /// The OAuth client the token was issued to (`client_id`, `azp`, `cid` or `appid`).
     pub fn client_id(&self) -> Option<&str> {
-        self.inner.client_id.as_deref()
+        let json = self.inner.claims.json();
+        self.inner.client_id.as_ref().map(|id| id.get(json))
     }
 
-    /// Roles, from the configured roles claim.
-    pub fn roles(&self) -> &[String] {
-        &self.inner.roles
+    /// Roles, from the configured roles claim, in token order (borrowed from the claims:
+    /// `principal.roles().collect::<Vec<_>>()` for a list).
+    pub fn roles(&self) -> ClaimStrings<'_> {
+        self.inner.roles.iter(self.inner.claims.json())
     }
 
     /// Whether the principal holds `role`.
     pub fn has_role(&self, role: &str) -> bool {
-        self.inner.roles.iter().any(|r| r == role)
+        self.roles().any(|r| r == role)
     }
 
-    /// Scopes, from `scope` (space-separated string or array) or else `scp`.
-    pub fn scopes(&self) -> &[String] {
-        &self.inner.scopes
+    /// Scopes, from `scope` (space-separated string or array) or else `scp`, in token order
+    /// (borrowed from the claims).
+    pub fn scopes(&self) -> ClaimStrings<'_> {
+        self.inner.scopes.iter(self.inner.claims.json())
     }
 
     /// Whether the principal was granted `scope`, as the configuration's
@@ -306,8 +323,8 @@ impl Principal {
     /// otherwise).
     pub fn has_scope(&self, scope: &str) -> bool {
         match &self.inner.policy {
-            Some(policy) => policy.scopes.grants(&self.inner.scopes, scope),
-            None => self.inner.scopes.iter().any(|s| s == scope),
+            Some(policy) => policy.scopes.grants_any(self.scopes(), scope),
+            None => self.scopes().any(|s| s == scope),
         }
     }
 
@@ -384,11 +401,11 @@ impl fmt::Debug for Principal {
         // Claims are left out: they may hold personal data.
         f.debug_struct("Principal")
             .field("kind", &self.inner.kind)
-            .field("issuer", &self.inner.issuer)
-            .field("subject", &self.inner.subject)
-            .field("client_id", &self.inner.client_id)
-            .field("roles", &self.inner.roles)
-            .field("scopes", &self.inner.scopes)
+            .field("issuer", &self.issuer())
+            .field("subject", &self.subject())
+            .field("client_id", &self.client_id())
+            .field("roles", &self.roles())
+            .field("scopes", &self.scopes())
             .field("classified_by", &self.inner.classified_by)
             .field("actor", &self.inner.actor)
             .finish_non_exhaustive()
@@ -399,23 +416,15 @@ impl Serialize for Principal {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("Principal", 9)?;
         s.serialize_field("kind", &self.inner.kind)?;
-        s.serialize_field("issuer", &self.inner.issuer)?;
-        s.serialize_field("subject", &self.inner.subject)?;
-        s.serialize_field("client_id", &self.inner.client_id)?;
-        s.serialize_field("roles", &self.inner.roles)?;
-        s.serialize_field("scopes", &self.inner.scopes)?;
+        s.serialize_field("issuer", self.issuer())?;
+        s.serialize_field("subject", self.subject())?;
+        s.serialize_field("client_id", &self.client_id())?;
+        s.serialize_field("roles", &self.roles())?;
+        s.serialize_field("scopes", &self.scopes())?;
         s.serialize_field("classified_by", &self.inner.classified_by)?;
         s.serialize_field("profile", &self.profile())?;
         s.serialize_field("actor", &self.inner.actor)?;
         s.end()
-    }
-}
-
-fn string_claim(claims: &RawClaims, name: &str) -> Result<Option<String>, InvalidToken> {
-    match claims.claim(name) {
-        None => Ok(None),
-        Some(Claim::Str(s)) => Ok(Some(s.into_owned())),
-        Some(_) => Err(InvalidToken::InvalidClaim),
     }
 }
 
@@ -435,30 +444,45 @@ fn lookup<'a>(claims: &'a RawClaims, path: &str) -> Option<Claim<'a>> {
     Some(current)
 }
 
-fn string_list(value: Claim<'_>, split_spaces: bool) -> Result<Vec<String>, InvalidToken> {
+/// The strings of a roles or scopes claim: a string (split at spaces for scopes) or an
+/// array of strings; anything else is refused.
+fn string_list(json: &str, value: Claim<'_>, split_spaces: bool) -> Result<Items, InvalidToken> {
+    let mut items = Items::default();
     match value {
-        Claim::Str(s) if split_spaces => Ok(s.split_whitespace().map(str::to_owned).collect()),
-        Claim::Str(s) => Ok(vec![s.into_owned()]),
-        Claim::Array(items) => Ok(items
-            .strings()
-            .map_err(|()| InvalidToken::InvalidClaim)?
-            .into_iter()
-            .map(std::borrow::Cow::into_owned)
-            .collect()),
-        _ => Err(InvalidToken::InvalidClaim),
+        // A string read in place from the JSON text has no control characters (they would
+        // be escaped), so in ASCII its only whitespace is the space: split at it without
+        // decoding characters. Anything else splits at Unicode whitespace, as always.
+        Claim::Str(Cow::Borrowed(s)) if split_spaces && s.is_ascii() => s
+            .split(' ')
+            .filter(|item| !item.is_empty())
+            .for_each(|item| items.push(json, Cow::Borrowed(item))),
+        Claim::Str(Cow::Borrowed(s)) if split_spaces => {
+            s.split_whitespace()
+                .for_each(|item| items.push(json, Cow::Borrowed(item)));
+        }
+        Claim::Str(Cow::Owned(s)) if split_spaces => {
+            s.split_whitespace()
+                .for_each(|item| items.push(json, Cow::Owned(item.to_owned())));
+        }
+        Claim::Str(s) => items.push(json, s),
+        Claim::Array(list) => list
+            .each_string(|item| items.push(json, item))
+            .map_err(|()| InvalidToken::InvalidClaim)?,
+        _ => return Err(InvalidToken::InvalidClaim),
     }
+    Ok(items)
 }
 
-fn read_roles(claims: &RawClaims, path: &str) -> Result<Vec<String>, InvalidToken> {
+fn read_roles(claims: &RawClaims, path: &str) -> Result<Items, InvalidToken> {
     match lookup(claims, path) {
-        None | Some(Claim::Null) => Ok(Vec::new()),
-        Some(v) => string_list(v, false),
+        None | Some(Claim::Null) => Ok(Items::default()),
+        Some(v) => string_list(claims.json(), v, false),
     }
 }
 
-fn read_scopes(claims: &RawClaims) -> Result<Vec<String>, InvalidToken> {
+fn read_scopes(claims: &RawClaims) -> Result<Items, InvalidToken> {
     match claims.claim("scope").or_else(|| claims.claim("scp")) {
-        Some(v) => string_list(v, true),
-        None => Ok(Vec::new()),
+        Some(v) => string_list(claims.json(), v, true),
+        None => Ok(Items::default()),
     }
 }

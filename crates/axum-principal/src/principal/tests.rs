@@ -45,10 +45,16 @@ fn roles_from_paths_and_shapes() {
             "permissions",
             vec!["read:all"],
         ),
+        // Items with escapes in the JSON text are kept decoded, the others as spans.
+        (
+            json!({"sub":"u","roles":["plain","quo\"te","back\\slash","last"]}),
+            "roles",
+            vec!["plain", "quo\"te", "back\\slash", "last"],
+        ),
     ];
     for (claims, path, expected) in cases {
         let p = build(claims.clone(), path).unwrap_or_else(|e| panic!("{claims}: {e:?}"));
-        assert_eq!(p.roles(), expected.as_slice(), "{claims}");
+        assert_eq!(p.roles().collect::<Vec<_>>(), expected, "{claims}");
     }
     assert_eq!(
         build(json!({"sub":"u","roles":[1]}), "roles").err(),
@@ -71,11 +77,22 @@ fn scopes_from_scope_or_scp() {
         (json!({"sub":"u","scp":"a b"}), vec!["a", "b"]),
         (json!({"sub":"u","scp":["a"]}), vec!["a"]),
         (json!({"sub":"u","scope":"x","scp":["y"]}), vec!["x"]),
+        (
+            json!({"sub":"u","scope":"a\tb\"c  d"}),
+            vec!["a", "b\"c", "d"],
+        ),
+        (json!({"sub":"u","scope":["a\"", "b"]}), vec!["a\"", "b"]),
+        (json!({"sub":"u","scope":"  a  b "}), vec!["a", "b"]),
+        // Unicode whitespace (here U+3000, not escaped in the JSON text) still separates.
+        (
+            json!({"sub":"u","scope":"a\u{3000}b c"}),
+            vec!["a", "b", "c"],
+        ),
         (json!({"sub":"u"}), vec![]),
     ];
     for (claims, expected) in cases {
         let p = build(claims.clone(), "roles").unwrap_or_else(|e| panic!("{claims}: {e:?}"));
-        assert_eq!(p.scopes(), expected.as_slice(), "{claims}");
+        assert_eq!(p.scopes().collect::<Vec<_>>(), expected, "{claims}");
     }
     assert_eq!(
         build(json!({"sub":"u","scope":7}), "roles").err(),
@@ -192,4 +209,27 @@ fn step_up_claims_of_the_wrong_type_read_as_absent() {
         (absent.acr(), absent.amr(), absent.auth_time()),
         (None, None, None)
     );
+}
+
+#[test]
+fn strings_read_in_place_are_the_verified_values() {
+    // `iss` equal to the issuer is read in place; absent, another value (an introspection
+    // answer may omit it) or escaped, the issuer given is kept. Subject and client id alike.
+    for text in [
+        r#"{"sub":"u","iss":"https://iss","azp":"web"}"#,
+        r#"{"sub":"u","azp":"web"}"#,
+        r#"{"sub":"u","iss":"https://other","azp":"web"}"#,
+        r#"{"sub":"u","iss":"https:\/\/iss","azp":"w\u0065b"}"#,
+    ] {
+        let claims = crate::verify::RawClaims::parse(text.to_owned()).expect("valid claims");
+        let p = Principal::from_claims("https://iss", claims, 2_000_000_000, user(), "roles")
+            .unwrap_or_else(|e| panic!("{text}: {e:?}"));
+        assert_eq!(p.issuer(), "https://iss", "{text}");
+        assert_eq!(p.id().issuer(), "https://iss", "{text}");
+        assert_eq!(p.subject(), "u", "{text}");
+        assert_eq!(p.client_id(), Some("web"), "{text}");
+        let shown = serde_json::to_value(&p).expect("a principal serializes");
+        assert_eq!(shown["issuer"], "https://iss", "{text}");
+        assert_eq!(shown["subject"], "u", "{text}");
+    }
 }

@@ -9,13 +9,13 @@ use std::sync::OnceLock;
 use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
-use super::json::{self, Member, MemberKey, Shape, Text};
+use super::index::{self, Index, Member};
+use super::json::{self, Shape, Text};
 
 /// A decoded JSON object (header or claims), checked for duplicate members at every depth.
 pub(crate) struct RawClaims {
     json: String,
-    members: Vec<Member>,
-    shape: Shape,
+    index: Index,
     map: OnceLock<Map<String, Value>>,
 }
 
@@ -62,31 +62,36 @@ pub(crate) trait ClaimRead {
 impl RawClaims {
     /// Indexes `json`: `None` unless it is one JSON object without duplicate members.
     pub(crate) fn parse(json: String) -> Option<Self> {
-        let (members, shape) = json::index(&json).ok()?;
+        let index = index::index(&json).ok()?;
         Some(Self {
             json,
-            members,
-            shape,
+            index,
             map: OnceLock::new(),
         })
     }
 
+    /// The JSON text (what [`Claim`]s read from it borrow).
+    pub(crate) fn json(&self) -> &str {
+        &self.json
+    }
+
     /// How many top-level members.
     pub(crate) fn len(&self) -> usize {
-        self.members.len()
+        self.index.members.len()
     }
 
     /// What the decoded `Value` holds (for the token cache's weight).
     pub(crate) fn shape(&self) -> Shape {
-        self.shape
+        self.index.shape
     }
 
     /// The bytes held now: the JSON text and the index.
     pub(crate) fn held_bytes(&self) -> usize {
         self.json.len().saturating_add(
-            self.members
+            self.index
+                .members
                 .len()
-                .saturating_mul(std::mem::size_of::<Member>()),
+                .saturating_mul(std::mem::size_of::<Member>() + 2 * std::mem::size_of::<u32>()),
         )
     }
 
@@ -97,21 +102,9 @@ impl RawClaims {
             .unwrap_or_else(|| decode_map(&self.json))
     }
 
-    /// Member `name` decoded into a `serde_json::Value` (the DPoP proof's `jwk`).
-    pub(crate) fn value(&self, name: &str) -> Option<Value> {
-        serde_json::from_str(self.text(name)?).ok()
-    }
-
-    fn key<'a>(&'a self, member: &'a Member) -> &'a str {
-        match &member.key {
-            MemberKey::At(at) => self.json.get(at.clone()).unwrap_or_default(),
-            MemberKey::Owned(key) => key,
-        }
-    }
-
-    /// The JSON text of member `name`.
+    /// The JSON text of member `name`: one hash and one probe of the index.
     fn text(&self, name: &str) -> Option<&str> {
-        let member = self.members.iter().find(|m| self.key(m) == name)?;
+        let member = self.index.get(&self.json, name)?;
         self.json.get(member.value.clone())
     }
 }
@@ -125,15 +118,10 @@ fn decode_map(json: &str) -> Map<String, Value> {
 impl From<Map<String, Value>> for RawClaims {
     fn from(map: Map<String, Value>) -> Self {
         let json = Value::Object(map).to_string();
-        let (members, shape) = json::index(&json).unwrap_or_default();
+        let index = index::index(&json).unwrap_or_default();
         let map = OnceLock::new();
         let _ = map.set(decode_map(&json));
-        Self {
-            json,
-            members,
-            shape,
-            map,
-        }
+        Self { json, index, map }
     }
 }
 
@@ -158,7 +146,7 @@ impl ClaimRead for Map<String, Value> {
 }
 
 /// A value from its (valid) JSON text.
-fn read_text(text: &str) -> Option<Claim<'_>> {
+pub(super) fn read_text(text: &str) -> Option<Claim<'_>> {
     Some(match text.as_bytes().first()? {
         b'"' => {
             let inner = text.get(1..text.len().saturating_sub(1))?;
@@ -173,6 +161,11 @@ fn read_text(text: &str) -> Option<Claim<'_>> {
         b'n' => Claim::Null,
         b'[' => Claim::Array(Json::Text(text)),
         b'{' => Claim::Object(Json::Text(text)),
+        // Dates are short non-negative integers: read without serde_json (a `u64` holds
+        // 18 digits; negatives go to serde_json, which reads `-0` as a float).
+        _ if text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit()) => {
+            Claim::Number(Number::from(text.parse::<u64>().ok()?))
+        }
         _ => Claim::Number(serde_json::from_str(text).ok()?),
     })
 }
@@ -211,19 +204,28 @@ impl<'a> Json<'a> {
         }
     }
 
-    /// The items of an array that holds only strings; `Err` if any item is not a string
-    /// (or this is not an array).
-    pub(crate) fn strings(self) -> Result<Vec<Cow<'a, str>>, ()> {
+    /// Calls `f` with each item of an array that holds only strings; `Err` if any item is
+    /// not a string (or this is not an array). Items are borrowed unless escaped.
+    pub(crate) fn each_string(self, mut f: impl FnMut(Cow<'a, str>)) -> Result<(), ()> {
         match self {
-            Json::Text(text) => serde_json::from_str::<Vec<Text<'a>>>(text)
-                .map(|items| items.into_iter().map(|t| t.0).collect())
-                .map_err(|_| ()),
-            Json::Value(Value::Array(items)) => items
-                .iter()
-                .map(|v| v.as_str().map(Cow::Borrowed).ok_or(()))
-                .collect(),
+            Json::Text(text) => json::each_string(text, f).map_err(|_| ()),
+            Json::Value(Value::Array(items)) => {
+                for item in items {
+                    f(Cow::Borrowed(item.as_str().ok_or(())?));
+                }
+                Ok(())
+            }
             Json::Value(_) => Err(()),
         }
+    }
+
+    /// The items of an array that holds only strings; `Err` if any item is not a string
+    /// (or this is not an array).
+    #[cfg(test)]
+    pub(crate) fn strings(self) -> Result<Vec<Cow<'a, str>>, ()> {
+        let mut items = Vec::new();
+        self.each_string(|item| items.push(item))?;
+        Ok(items)
     }
 
     /// Member `name` of an object (`None` when absent or this is not an object).

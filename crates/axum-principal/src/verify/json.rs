@@ -1,21 +1,25 @@
-//! JSON decoding that refuses duplicate members at any depth, without building values.
+//! JSON decoding that refuses duplicate members at any depth, in one pass, without building
+//! values.
 //!
-//! A token part is read once into an index of its top-level members (key and the span of
-//! the value's text); nested objects and arrays are walked by a streaming visitor that keeps
-//! only the keys of the objects it is inside (borrowed from the input unless escaped), so
-//! `{"ext":{"roles":["user"],"roles":["admin"]}}` and `{"\u0072oles":1,"roles":2}` are
-//! refused rather than read as whichever member a parser happens to keep (RFC 7515 §5.2,
-//! RFC 8725 §3.11). serde_json's recursion limit still bounds the depth. The same walk counts
-//! what the decoded `serde_json::Value` would hold ([`Shape`]), for the token cache's weight.
+//! A token part is scanned once, byte by byte (RFC 8259's grammar, strictly: no comments,
+//! no trailing commas, no `NaN`, no raw control characters in strings, nothing after the
+//! object): its top-level members are handed to the caller (the claims' [`Index`](super::index::Index), the
+//! header's few fields), and every nested object keeps the keys it has seen, so `{"ext":{"roles":["user"],"roles":["admin"]}}` and
+//! `{"\u0072oles":1,"roles":2}` are refused rather than read as whichever member a parser
+//! happens to keep (RFC 7515 §5.2, RFC 8725 §3.11); the top level's duplicates are refused by
+//! the caller. The rare parts are left to serde_json, so they are decided exactly
+//! as it decides them: strings with escapes (lone surrogates, bad escapes), and numbers that
+//! are not short integers (`1e400` is out of range). Nesting is bounded by [`MAX_DEPTH`].
+//! The same pass counts what the decoded `serde_json::Value` would hold ([`Shape`]), for
+//! the token cache's weight.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, Visitor};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 /// What a decoded `serde_json::Value` of the document would hold: values (every scalar,
 /// array and object), object members, and the bytes of keys and strings.
@@ -26,18 +30,372 @@ pub(crate) struct Shape {
     pub(crate) bytes: usize,
 }
 
-/// A top-level member: its key and the span of its value's JSON text.
-#[derive(Debug)]
-pub(super) struct Member {
-    pub(super) key: MemberKey,
-    pub(super) value: Range<usize>,
+/// Objects and arrays nested deeper than this are refused (serde_json's own limit, the top
+/// level counted), so a hostile token cannot exhaust the stack.
+pub(super) const MAX_DEPTH: usize = 128;
+
+/// Not one JSON object without duplicate members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Invalid;
+
+/// Walks the members of one JSON object, the whole of `json` (whitespace aside), checking
+/// every value (nested duplicates refused, nesting bounded): `f` gets each key (decoded)
+/// with the offset of its text, and the span of its value's text. The duplicate check of
+/// the top level is `f`'s. Returns what the decoded `Value` would hold.
+pub(super) fn object<'a>(
+    json: &'a str,
+    mut f: impl FnMut(Cow<'a, str>, usize, Range<usize>) -> Result<(), Invalid>,
+) -> Result<Shape, Invalid> {
+    let mut s = Scanner::new(json);
+    s.skip_ws();
+    if s.peek() != Some(b'{') {
+        return Err(Invalid);
+    }
+    s.shape.values += 1;
+    s.members(1, &mut f)?;
+    s.skip_ws();
+    if s.pos != json.len() {
+        return Err(Invalid);
+    }
+    Ok(s.shape)
 }
 
-/// A key as a span of the input, or decoded when it had escapes.
-#[derive(Debug)]
-pub(super) enum MemberKey {
-    At(Range<usize>),
-    Owned(Box<str>),
+/// Calls `f` with each item of `json`, an array (already checked, by [`object`]) that must
+/// hold only strings; `Err` at the first item that is not a string, or if `json` is not an
+/// array. Items without escapes are borrowed from `json`.
+pub(super) fn each_string<'a>(
+    json: &'a str,
+    mut f: impl FnMut(Cow<'a, str>),
+) -> Result<(), Invalid> {
+    let mut s = Scanner::new(json);
+    s.skip_ws();
+    s.expect(b'[')?;
+    s.skip_ws();
+    if s.peek() == Some(b']') {
+        return Ok(());
+    }
+    loop {
+        s.skip_ws();
+        f(s.string()?);
+        s.skip_ws();
+        if !s.list_continues(b']')? {
+            return Ok(());
+        }
+    }
+}
+
+/// Checks that `json` is one JSON value of any type without duplicate members, as
+/// [`object`] checks a member's value (for the tests that compare it with serde_json).
+#[cfg(test)]
+pub(super) fn check(json: &str) -> Result<(), Invalid> {
+    let mut s = Scanner::new(json);
+    s.skip_ws();
+    s.value(0)?;
+    s.skip_ws();
+    if s.pos == json.len() {
+        Ok(())
+    } else {
+        Err(Invalid)
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` below `n` (`n` ≤ 128), little-endian: no byte below
+/// `n` is missed, and the lowest flag is always right (a wrong one can only follow a right
+/// one).
+fn below(word: u64, n: u8) -> u64 {
+    word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS
+}
+
+/// Flags for the bytes of `word` that are a quote, a backslash or a control character.
+pub(super) fn special(word: u64) -> u64 {
+    below(word ^ (ONES * u64::from(b'"')), 1)
+        | below(word ^ (ONES * u64::from(b'\\')), 1)
+        | below(word, 0x20)
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    shape: Shape,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(text: &'a str) -> Self {
+        Scanner {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            shape: Shape::default(),
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), Invalid> {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(Invalid)
+        }
+    }
+
+    /// After an item of an object or array: `true` on `,`, `false` on `close`.
+    fn list_continues(&mut self, close: u8) -> Result<bool, Invalid> {
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(b) if b == close => {
+                self.pos += 1;
+                Ok(false)
+            }
+            _ => Err(Invalid),
+        }
+    }
+
+    /// A string (at its opening quote), borrowed from the input unless it has escapes.
+    fn string(&mut self) -> Result<Cow<'a, str>, Invalid> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        // Eight bytes at a time: straight to the first byte that ends the string or needs a
+        // look (the lowest flagged byte is always a true one: a false flag only follows a
+        // true one, borrows running towards the higher bytes).
+        while let Some(word) = self
+            .bytes
+            .get(self.pos..self.pos + 8)
+            .and_then(|chunk| <[u8; 8]>::try_from(chunk).ok())
+        {
+            let flags = special(u64::from_le_bytes(word));
+            if flags != 0 {
+                self.pos += (flags.trailing_zeros() / 8) as usize;
+                break;
+            }
+            self.pos += 8;
+        }
+        loop {
+            match *self.bytes.get(self.pos).ok_or(Invalid)? {
+                b'"' => {
+                    let s = self.text.get(start..self.pos).ok_or(Invalid)?;
+                    self.pos += 1;
+                    return Ok(Cow::Borrowed(s));
+                }
+                b'\\' => return self.escaped(start),
+                0..=0x1f => return Err(Invalid),
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// The rest of a string with escapes: its end found here, its escapes decoded (and
+    /// judged: lone surrogates, unknown escapes) by serde_json.
+    fn escaped(&mut self, start: usize) -> Result<Cow<'a, str>, Invalid> {
+        loop {
+            match *self.bytes.get(self.pos).ok_or(Invalid)? {
+                b'\\' => self.pos += 2,
+                b'"' => break,
+                0..=0x1f => return Err(Invalid),
+                _ => self.pos += 1,
+            }
+        }
+        self.pos += 1;
+        let quoted = self.text.get(start - 1..self.pos).ok_or(Invalid)?;
+        let decoded: Text<'_> = serde_json::from_str(quoted).map_err(|_| Invalid)?;
+        Ok(Cow::Owned(decoded.0.into_owned()))
+    }
+
+    /// Any value, at `depth` (the objects and arrays it is inside).
+    fn value(&mut self, depth: usize) -> Result<(), Invalid> {
+        self.shape.values += 1;
+        match self.peek().ok_or(Invalid)? {
+            b'"' => {
+                let s = self.string()?;
+                self.shape.bytes += s.len();
+                Ok(())
+            }
+            b'{' => self.object(depth + 1),
+            b'[' => self.array(depth + 1),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => Err(Invalid),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), Invalid> {
+        if self.bytes.get(self.pos..self.pos + word.len()) == Some(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(Invalid)
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// A number: `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`. An integer of up to
+    /// 18 characters fits an `i64`; anything else is judged by serde_json (`1e400` is
+    /// refused as out of range, `10^30` read as a float), as before.
+    fn number(&mut self) -> Result<(), Invalid> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(Invalid),
+        }
+        let mut short_integer = self.pos - start <= 18;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(Invalid);
+            }
+            short_integer = false;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(Invalid);
+            }
+            short_integer = false;
+        }
+        if !short_integer {
+            let text = self.text.get(start..self.pos).ok_or(Invalid)?;
+            serde_json::from_str::<serde_json::Number>(text).map_err(|_| Invalid)?;
+        }
+        Ok(())
+    }
+
+    /// At an object's or array's opening byte: past it and any whitespace; `false` when
+    /// `close` follows at once (empty, and consumed).
+    fn open(&mut self, depth: usize, close: u8) -> Result<bool, Invalid> {
+        if depth > MAX_DEPTH {
+            return Err(Invalid);
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(close) {
+            self.pos += 1;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn array(&mut self, depth: usize) -> Result<(), Invalid> {
+        if !self.open(depth, b']')? {
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            self.value(depth)?;
+            self.skip_ws();
+            if !self.list_continues(b']')? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A nested object: no key repeated.
+    fn object(&mut self, depth: usize) -> Result<(), Invalid> {
+        let mut seen = Seen::default();
+        self.members(depth, &mut |key, _, _| {
+            if seen.insert(key) {
+                Ok(())
+            } else {
+                Err(Invalid)
+            }
+        })
+    }
+
+    /// At an object's `{`: each member handed to `f` (its key, where the key's text starts,
+    /// the span of its value's text) once its value is checked.
+    fn members<F>(&mut self, depth: usize, f: &mut F) -> Result<(), Invalid>
+    where
+        F: FnMut(Cow<'a, str>, usize, Range<usize>) -> Result<(), Invalid>,
+    {
+        if !self.open(depth, b'}')? {
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            let key_start = self.pos + 1;
+            let key = self.string()?;
+            self.shape.members += 1;
+            self.shape.bytes += key.len();
+            self.skip_ws();
+            self.expect(b':')?;
+            self.skip_ws();
+            let value_start = self.pos;
+            self.value(depth)?;
+            f(key, key_start, value_start..self.pos)?;
+            self.skip_ws();
+            if !self.list_continues(b'}')? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The keys of one nested object seen so far: a short list on the stack, a hash set once
+/// the object is large (so a hostile object of thousands of members costs linear time, not
+/// quadratic).
+#[derive(Default)]
+pub(super) struct Seen<'de> {
+    small: [Option<Cow<'de, str>>; SMALL],
+    len: usize,
+    large: Option<HashSet<Cow<'de, str>>>,
+}
+
+const SMALL: usize = 16;
+
+impl<'de> Seen<'de> {
+    /// `false` when `key` was seen before.
+    pub(super) fn insert(&mut self, key: Cow<'de, str>) -> bool {
+        if let Some(set) = &mut self.large {
+            return set.insert(key);
+        }
+        let seen = self.small.get(..self.len).unwrap_or_default();
+        if seen.iter().flatten().any(|k| *k == key) {
+            return false;
+        }
+        if let Some(free) = self.small.get_mut(self.len) {
+            *free = Some(key);
+            self.len += 1;
+        } else {
+            let mut set: HashSet<Cow<'de, str>> =
+                self.small.iter_mut().filter_map(Option::take).collect();
+            set.insert(key);
+            self.large = Some(set);
+        }
+        true
+    }
 }
 
 /// A JSON string, borrowed from the input when it has no escapes.
@@ -65,182 +423,5 @@ impl<'de> Visitor<'de> for TextVisitor {
     }
     fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
         Ok(Text(Cow::Owned(v)))
-    }
-}
-
-/// The keys of one object seen so far: a short list, a hash set once the object is large
-/// (so a hostile object of thousands of members costs linear time, not quadratic).
-#[derive(Default)]
-struct Seen<'de> {
-    small: Vec<Cow<'de, str>>,
-    large: Option<HashSet<Cow<'de, str>>>,
-}
-
-const SMALL: usize = 16;
-
-impl<'de> Seen<'de> {
-    /// `false` when `key` was seen before.
-    fn insert(&mut self, key: Cow<'de, str>) -> bool {
-        if let Some(set) = &mut self.large {
-            return set.insert(key);
-        }
-        if self.small.contains(&key) {
-            return false;
-        }
-        if self.small.len() < SMALL {
-            self.small.push(key);
-        } else {
-            let mut set: HashSet<Cow<'de, str>> = self.small.drain(..).collect();
-            set.insert(key);
-            self.large = Some(set);
-        }
-        true
-    }
-}
-
-fn duplicate<E: de::Error>() -> E {
-    E::custom("duplicate member")
-}
-
-/// Indexes a JSON object's top-level members; `Err` for anything that is not one object
-/// without duplicate members at any depth.
-pub(super) fn index(json: &str) -> Result<(Vec<Member>, Shape), serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_str(json);
-    let mut shape = Shape {
-        values: 1,
-        ..Shape::default()
-    };
-    let members = de.deserialize_map(TopVisitor {
-        base: json.as_ptr() as usize,
-        shape: &mut shape,
-    })?;
-    de.end()?;
-    Ok((members, shape))
-}
-
-/// The offset of `part` (a slice of the input) in the input.
-fn span(base: usize, part: &str) -> Range<usize> {
-    let start = (part.as_ptr() as usize).saturating_sub(base);
-    start..start + part.len()
-}
-
-struct TopVisitor<'s> {
-    base: usize,
-    shape: &'s mut Shape,
-}
-
-impl<'de> Visitor<'de> for TopVisitor<'_> {
-    type Value = Vec<Member>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object without duplicate members")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Member>, A::Error> {
-        let mut members = Vec::with_capacity(16);
-        let mut seen = Seen::default();
-        while let Some(Text(key)) = map.next_key()? {
-            let raw: &'de RawValue = map.next_value()?;
-            let text = raw.get();
-            self.shape.members += 1;
-            self.shape.bytes += key.len();
-            if text.starts_with('"') && !text.contains('\\') {
-                // A string without escapes is valid as skipped; anything else (numbers out
-                // of range, escapes such as lone surrogates, nested values) is decoded once
-                // here, so what is indexed always decodes later.
-                self.shape.values += 1;
-                self.shape.bytes += text.len().saturating_sub(2);
-            } else {
-                check_nested(text, self.shape).map_err(de::Error::custom)?;
-            }
-            let key = match key {
-                Cow::Borrowed(k) => {
-                    let at = span(self.base, k);
-                    if !seen.insert(Cow::Borrowed(k)) {
-                        return Err(duplicate());
-                    }
-                    MemberKey::At(at)
-                }
-                Cow::Owned(k) => {
-                    if !seen.insert(Cow::Owned(k.clone())) {
-                        return Err(duplicate());
-                    }
-                    MemberKey::Owned(k.into_boxed_str())
-                }
-            };
-            members.push(Member {
-                key,
-                value: span(self.base, text),
-            });
-        }
-        Ok(members)
-    }
-}
-
-/// Decodes a value without keeping it: no member repeated in any object, at any depth.
-fn check_nested(json: &str, shape: &mut Shape) -> Result<(), serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_str(json);
-    Unique(shape).deserialize(&mut de)
-}
-
-struct Unique<'s>(&'s mut Shape);
-
-impl<'de> DeserializeSeed<'de> for Unique<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Unique<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value without duplicate members")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        self.0.values += 1;
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        self.0.values += 1;
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        self.0.values += 1;
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        self.0.values += 1;
-        Ok(())
-    }
-    fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        self.0.values += 1;
-        self.0.bytes += v.len();
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        self.0.values += 1;
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.0.values += 1;
-        while seq.next_element_seed(Unique(&mut *self.0))?.is_some() {}
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        self.0.values += 1;
-        let mut seen = Seen::default();
-        while let Some(Text(key)) = map.next_key()? {
-            self.0.members += 1;
-            self.0.bytes += key.len();
-            if !seen.insert(key) {
-                return Err(duplicate());
-            }
-            map.next_value_seed(Unique(&mut *self.0))?;
-        }
-        Ok(())
     }
 }

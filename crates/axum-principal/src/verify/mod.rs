@@ -8,6 +8,7 @@
 //! invalid), `exp` required, `nbf`, `iat` not in the future, all with a leeway.
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -18,10 +19,15 @@ use crate::crypto::KeyMaterial;
 use crate::rejection::InvalidToken;
 
 pub(crate) use self::claims::{Claim, ClaimRead, RawClaims};
+pub(crate) use self::header::HeaderMemo;
 pub(crate) use self::json::Shape;
 
 mod claims;
+mod header;
+mod index;
 mod json;
+#[cfg(test)]
+mod json_tests;
 #[cfg(test)]
 mod tests;
 
@@ -44,8 +50,9 @@ pub(crate) type Object = serde_json::Map<String, Value>;
 pub(crate) struct Header {
     /// `None` for `none` and for names this crate does not know.
     pub(crate) alg: Option<Algorithm>,
-    pub(crate) kid: Option<String>,
-    pub(crate) typ: Option<String>,
+    /// Shared, so that a header the [`HeaderMemo`] kept is handed out without copying.
+    pub(crate) kid: Option<Arc<str>>,
+    pub(crate) typ: Option<Arc<str>>,
     /// An embedded `jwk`: ignored for access tokens, the key of a DPoP proof.
     pub(crate) jwk: Option<Value>,
 }
@@ -55,7 +62,39 @@ pub(crate) struct Jws<'a> {
     pub(crate) header: Header,
     pub(crate) claims: RawClaims,
     signing_input: &'a str,
-    signature: Vec<u8>,
+    signature: Signature,
+}
+
+/// A signature's bytes: on the stack up to RSA-4096's 512 (ES512's are 132), else on the
+/// heap. Large on purpose: a `Jws` lives on the stack for one verification.
+#[allow(clippy::large_enum_variant)]
+enum Signature {
+    Inline([u8; INLINE_SIGNATURE], usize),
+    Heap(Vec<u8>),
+}
+
+/// The stack buffer: 512 bytes and the slack of the `base64` crate's length estimate.
+const INLINE_SIGNATURE: usize = 516;
+
+impl Signature {
+    fn decode(b64: &str) -> Result<Self, InvalidToken> {
+        let mut buf = [0u8; INLINE_SIGNATURE];
+        match URL_SAFE_NO_PAD.decode_slice(b64, &mut buf) {
+            Ok(len) => Ok(Signature::Inline(buf, len)),
+            Err(base64::DecodeSliceError::OutputSliceTooSmall) => URL_SAFE_NO_PAD
+                .decode(b64)
+                .map(Signature::Heap)
+                .map_err(|_| InvalidToken::Malformed),
+            Err(base64::DecodeSliceError::DecodeError(_)) => Err(InvalidToken::Malformed),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Signature::Inline(buf, len) => buf.get(..*len).unwrap_or_default(),
+            Signature::Heap(bytes) => bytes,
+        }
+    }
 }
 
 impl fmt::Debug for Jws<'_> {
@@ -69,6 +108,16 @@ impl fmt::Debug for Jws<'_> {
 
 /// Parses a compact JWS, bounded by `max_len` bytes before anything is decoded.
 pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, InvalidToken> {
+    parse_with(token, max_len, None)
+}
+
+/// [`parse`], the header looked up in `headers` first (an access token's; a DPoP proof's
+/// header carries its own key and is never kept).
+pub(crate) fn parse_with<'a>(
+    token: &'a str,
+    max_len: usize,
+    headers: Option<&HeaderMemo>,
+) -> Result<Jws<'a>, InvalidToken> {
     if token.len() > max_len {
         return Err(InvalidToken::TooLarge);
     }
@@ -78,12 +127,12 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, InvalidToken
     else {
         return Err(InvalidToken::Malformed);
     };
-    let header = decode_object(header_b64)?;
-    let header = read_header(&header)?;
+    let header = match headers {
+        Some(memo) => memo.decode(header_b64)?,
+        None => header::decode(header_b64)?,
+    };
     let claims = decode_object(payload_b64)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature_b64)
-        .map_err(|_| InvalidToken::Malformed)?;
+    let signature = Signature::decode(signature_b64)?;
     let signing_input_len = header_b64.len() + 1 + payload_b64.len();
     let signing_input = token
         .get(..signing_input_len)
@@ -94,29 +143,6 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, InvalidToken
         signing_input,
         signature,
     })
-}
-
-fn read_header(header: &RawClaims) -> Result<Header, InvalidToken> {
-    if header.has("crit") {
-        // RFC 7515 §4.1.11: extensions listed in `crit` must be understood; none are.
-        return Err(InvalidToken::UnsupportedCritical);
-    }
-    let alg = match header.claim("alg") {
-        Some(Claim::Str(name)) => Algorithm::from_name(&name),
-        _ => return Err(InvalidToken::Malformed),
-    };
-    let kid = optional_string(header, "kid").map_err(|()| InvalidToken::Malformed)?;
-    let typ = optional_string(header, "typ").map_err(|()| InvalidToken::Malformed)?;
-    let jwk = header.value("jwk");
-    Ok(Header { alg, kid, typ, jwk })
-}
-
-fn optional_string(obj: &RawClaims, name: &str) -> Result<Option<String>, ()> {
-    match obj.claim(name) {
-        None => Ok(None),
-        Some(Claim::Str(s)) => Ok(Some(s.into_owned())),
-        Some(_) => Err(()),
-    }
 }
 
 fn decode_object(b64: &str) -> Result<RawClaims, InvalidToken> {
@@ -192,7 +218,7 @@ pub(crate) fn check_signature(
     key: &KeyMaterial,
     alg: Algorithm,
 ) -> Result<(), InvalidToken> {
-    if key.verify(alg, jws.signing_input.as_bytes(), &jws.signature) {
+    if key.verify(alg, jws.signing_input.as_bytes(), jws.signature.bytes()) {
         Ok(())
     } else {
         Err(InvalidToken::BadSignature)
@@ -258,8 +284,14 @@ pub(crate) fn check_registered<C: ClaimRead + ?Sized>(
             return Err(InvalidToken::IssuedInFuture);
         }
     }
-    match (claims.claim("aud"), claims.claim("client_id")) {
-        (None, Some(Claim::Str(client_id))) if checks.client_id_as_audience => {
+    // `client_id` is looked up only when it may stand in for a missing `aud`.
+    let aud = claims.claim("aud");
+    let client_id = match &aud {
+        None if checks.client_id_as_audience => claims.claim("client_id"),
+        _ => None,
+    };
+    match (aud, client_id) {
+        (None, Some(Claim::Str(client_id))) => {
             if !checks.audiences.iter().any(|a| *a == client_id) {
                 return Err(InvalidToken::WrongAudience);
             }
@@ -277,8 +309,11 @@ fn check_audience(aud: Option<Claim<'_>>, accepted: &[String]) -> Result<(), Inv
     match aud {
         Some(Claim::Str(a)) if accepts(&a) => Ok(()),
         Some(Claim::Array(list)) => {
-            let list = list.strings().map_err(|()| InvalidToken::InvalidClaim)?;
-            if list.iter().any(|a| accepts(a)) {
+            // Every item must be a string, the accepted one or not.
+            let mut accepted = false;
+            list.each_string(|a| accepted |= accepts(&a))
+                .map_err(|()| InvalidToken::InvalidClaim)?;
+            if accepted {
                 Ok(())
             } else {
                 Err(InvalidToken::WrongAudience)

@@ -24,7 +24,28 @@ fn parse_reads_header_and_claims() {
     assert_eq!(jws.header.kid.as_deref(), Some("k1"));
     assert_eq!(jws.header.typ.as_deref(), Some("at+jwt"));
     assert_eq!(jws.claims.map().get("sub"), Some(&json!("a")));
-    assert_eq!(jws.signature, b"sig");
+    assert_eq!(jws.signature.bytes(), b"sig");
+    // A signature too long for the stack buffer (RSA-8192's 1 024 bytes) is decoded too.
+    let long = [7u8; 1024];
+    let t = format!(
+        "{}.{}.{}",
+        b64(r#"{"alg":"RS256"}"#),
+        b64("{}"),
+        URL_SAFE_NO_PAD.encode(long)
+    );
+    let jws = parse(&t, 16 * 1024).expect("a long signature parses");
+    assert_eq!(jws.signature.bytes(), long);
+    for len in [510, 511, 512, 513] {
+        let sig = vec![9u8; len];
+        let t = format!(
+            "{}.{}.{}",
+            b64(r#"{"alg":"RS256"}"#),
+            b64("{}"),
+            URL_SAFE_NO_PAD.encode(&sig)
+        );
+        let jws = parse(&t, 16 * 1024).expect("a signature parses");
+        assert_eq!(jws.signature.bytes(), sig, "{len}");
+    }
 }
 
 #[test]
@@ -330,11 +351,13 @@ fn indexed_decoding_refuses_what_a_value_parse_refused() {
 
 #[test]
 fn indexed_claims_read_like_the_decoded_map() {
-    let payload = r#"{"s\u0075b":"a\"b","n":-12.5,"big":18446744073709551615,"t":true,"z":null,"arr":["x","\u0079"],"o":{"roles":["r"]},"many":{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17}}"#;
+    let payload = r#"{"s\u0075b":"a\"b","n":-12.5,"d":1700000000,"zero":0,"m":-0,"neg":-5,"big":18446744073709551615,"t":true,"z":null,"arr":["x","\u0079"],"o":{"roles":["r"]},"many":{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17}}"#;
     let t = token(r#"{"alg":"RS256"}"#, payload);
     let jws = parse(&t, 4096).expect("valid claims parse");
     let map: Object = serde_json::from_str(payload).expect("valid JSON");
-    for name in ["sub", "n", "big", "t", "z", "absent"] {
+    for name in [
+        "sub", "n", "d", "zero", "m", "neg", "big", "t", "z", "absent",
+    ] {
         assert_eq!(jws.claims.claim(name), map.claim(name), "{name}");
     }
     assert_eq!(jws.claims.str("sub").as_deref(), Some("a\"b"));
