@@ -165,7 +165,7 @@ impl Authenticator {
             introspect::Reply::Json(_) if state.settings.jwt_response => {
                 Err(IntrospectionFailure::UnverifiedResponse)
             }
-            introspect::Reply::Json(claims) => Ok(claims),
+            introspect::Reply::Json(claims) => Ok(*claims),
             introspect::Reply::Jwt(jwt) => {
                 // Signed during this call, give or take the clock leeway.
                 let leeway = c.leeway_secs;

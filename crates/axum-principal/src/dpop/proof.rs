@@ -13,7 +13,7 @@ use crate::alg::Algorithm;
 use crate::crypto::sha256;
 use crate::jwk;
 use crate::rejection::InvalidToken;
-use crate::verify::{self, ClaimRead as _, Object};
+use crate::verify::{self, Claim, ClaimRead as _};
 
 /// JWK members that hold private or symmetric key material (RFC 7518 §6.2.2, §6.3.2, §6.4).
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
@@ -61,28 +61,30 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Checked, Inv
         .get_or_check(segment, || header_key(&jws, expected.algorithms))?;
     verify::check_signature(&jws, &key.material, key.alg)
         .map_err(|_| InvalidDpopProof::BadSignature)?;
-    // A proof's few claims are read from the `Map` (built here, once per proof).
-    let claims = jws.claims.map();
-    let jti = string(claims, "jti").filter(|j| !j.is_empty() && j.len() <= MAX_JTI_BYTES);
-    let (Some(jti), Some(htm), Some(htu), Some(ath), Some(iat)) = (
+    // A proof's few claims are read by name from its index (no `Map` is built).
+    let claims = &jws.claims;
+    let jti = claims
+        .str("jti")
+        .filter(|j| !j.is_empty() && j.len() <= MAX_JTI_BYTES);
+    let (Some(jti), Some(htm), Some(htu), Some(ath), Ok(Some(iat))) = (
         jti,
-        string(claims, "htm"),
-        string(claims, "htu"),
-        string(claims, "ath"),
-        numeric_date(claims.get("iat")),
+        claims.str("htm"),
+        claims.str("htu"),
+        claims.str("ath"),
+        verify::numeric_date(claims, "iat"),
     ) else {
         return Err(InvalidDpopProof::MissingClaim);
     };
-    let nonce = match claims.get("nonce") {
+    let nonce = match claims.claim("nonce") {
         None => None,
-        Some(Value::String(n)) => Some(n.clone()),
+        Some(Claim::Str(n)) => Some(n.into_owned()),
         Some(_) => return Err(InvalidDpopProof::MissingClaim),
     };
     // 8, 9: method and URL.
-    if htm != expected.method {
+    if *htm != *expected.method {
         return Err(InvalidDpopProof::MethodMismatch);
     }
-    if !expected.origin.matches(htu, expected.path) {
+    if !expected.origin.matches(&htu, expected.path) {
         return Err(InvalidDpopProof::UrlMismatch);
     }
     // 11: iat within the window (and not in the future), with the leeway.
@@ -95,12 +97,12 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Checked, Inv
     }
     // 12: ath, the proof made for this token.
     let token_hash = URL_SAFE_NO_PAD.encode(sha256(&[expected.access_token.as_bytes()]));
-    if ath != token_hash {
+    if *ath != *token_hash {
         return Err(InvalidDpopProof::AccessTokenHash);
     }
     Ok(Checked {
         jkt: key.jkt.clone(),
-        jti: jti.to_owned(),
+        jti: jti.into_owned(),
         iat,
         nonce,
     })
@@ -143,21 +145,4 @@ fn header_key(
         material: key.material,
         jkt,
     })
-}
-
-fn string<'a>(claims: &'a Object, name: &str) -> Option<&'a str> {
-    claims.get(name).and_then(Value::as_str)
-}
-
-/// A NumericDate that an `i64` of seconds holds.
-fn numeric_date(value: Option<&Value>) -> Option<i64> {
-    let n = value?.as_number()?;
-    if let Some(i) = n.as_i64() {
-        return Some(i);
-    }
-    let f = n.as_f64()?;
-    #[allow(clippy::cast_precision_loss)]
-    let (min, max) = (i64::MIN as f64, i64::MAX as f64);
-    #[allow(clippy::cast_possible_truncation)]
-    (f >= min && f < max).then(|| f.floor() as i64)
 }

@@ -33,7 +33,7 @@ pub(crate) const JWT_ANSWER: &str = "application/token-introspection+jwt";
 /// What the endpoint answered, not yet checked.
 pub(crate) enum Reply {
     /// One JSON object, as indexed claims.
-    Json(RawClaims),
+    Json(Box<RawClaims>),
     /// A signed answer (RFC 9701): the JWS's compact serialization.
     Jwt(String),
 }
@@ -105,7 +105,7 @@ pub(crate) async fn introspect(call: Call<'_>, token: &str) -> Result<Reply, Int
         return Ok(Reply::Jwt(text.trim().to_owned()));
     }
     RawClaims::parse(text)
-        .map(Reply::Json)
+        .map(|claims| Reply::Json(Box::new(claims)))
         .ok_or(IntrospectionFailure::BadResponse)
 }
 
