@@ -208,3 +208,86 @@ fn nesting_the_scanner_accepts_serde_json_decodes() {
         assert_eq!(index(&json).is_ok(), strict(&json), "objects {depth}");
     }
 }
+
+fn checks() -> super::ClaimChecks<'static> {
+    super::ClaimChecks {
+        issuer: "https://iss",
+        audiences: &[],
+        leeway_secs: 0,
+        now_secs: 1_000_000,
+        client_id_as_audience: false,
+    }
+}
+
+#[test]
+fn a_date_written_with_escapes_in_its_name_is_still_checked() {
+    use crate::rejection::InvalidToken;
+    for (text, expected) in [
+        (r#"{"\u0065xp":1}"#, InvalidToken::Expired),
+        (
+            r#"{"exp":2000000,"n\u0062f":1500000}"#,
+            InvalidToken::NotYetValid,
+        ),
+        (
+            r#"{"exp":2000000,"\u0069\u0061\u0074":1500000}"#,
+            InvalidToken::IssuedInFuture,
+        ),
+        (r#"{"exp":"1"}"#, InvalidToken::InvalidClaim),
+        (r#"{"exp":1e400}"#, InvalidToken::Malformed),
+        (r#"{"exp":01}"#, InvalidToken::Malformed),
+        (
+            r#"{"exp":18446744073709551615}"#,
+            InvalidToken::InvalidClaim,
+        ),
+        (r#"{"exp":1e30}"#, InvalidToken::InvalidClaim),
+        (r#"{"exp":-0}"#, InvalidToken::Expired),
+        (r#"{"exp":-1}"#, InvalidToken::Expired),
+        (r#"{"exp":999999.9}"#, InvalidToken::Expired),
+        (r#"{"exp":1,"\u0065xp":3000000}"#, InvalidToken::Malformed),
+        (r#"{"e\u0078p":3000000,"exp":1}"#, InvalidToken::Malformed),
+    ] {
+        let verdict = super::RawClaims::parse(text.to_owned())
+            .ok_or(InvalidToken::Malformed)
+            .and_then(|claims| super::check_registered(&claims, checks()).map(|_| ()));
+        assert_eq!(verdict, Err(expected), "{text}");
+    }
+}
+
+#[test]
+fn a_header_member_written_with_escapes_is_acted_on() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    use crate::rejection::InvalidToken;
+    let decode = |json: &str| super::header::decode(&URL_SAFE_NO_PAD.encode(json));
+    let memo = super::HeaderMemo::default();
+    for (json, expected) in [
+        (
+            r#"{"alg":"RS256","\u0063rit":["b64"],"b64":false}"#,
+            InvalidToken::UnsupportedCritical,
+        ),
+        (
+            r#"{"alg":"RS256","kid":"a","\u006bid":"b"}"#,
+            InvalidToken::Malformed,
+        ),
+        (
+            r#"{"alg":"RS256","typ":"JWT","t\u0079p":"at+jwt"}"#,
+            InvalidToken::Malformed,
+        ),
+        (r#"{"\u0061lg":"RS256","kid":1}"#, InvalidToken::Malformed),
+        (
+            r#"{"alg":"RS256","jwk":{"k":1,"\u006b":2}}"#,
+            InvalidToken::Malformed,
+        ),
+        ("\u{feff}{\"alg\":\"RS256\"}", InvalidToken::Malformed),
+        ("{\"alg\":\"RS256\"}\u{0}", InvalidToken::Malformed),
+    ] {
+        assert_eq!(decode(json), Err(expected.clone()), "{json}");
+        let segment = URL_SAFE_NO_PAD.encode(json);
+        assert_eq!(memo.decode(&segment), Err(expected), "memo, {json}");
+    }
+    let header =
+        decode(r#"{"\u0061lg":"RS\u0032\u0035\u0036","k\u0069d":"a\"b"}"#).expect("a valid header");
+    assert_eq!(header.alg, Some(crate::alg::Algorithm::RS256));
+    assert_eq!(header.kid.as_deref(), Some("a\"b"));
+}
