@@ -282,7 +282,7 @@ fn a_header_member_written_with_escapes_is_acted_on() {
         ("\u{feff}{\"alg\":\"RS256\"}", InvalidToken::Malformed),
         ("{\"alg\":\"RS256\"}\u{0}", InvalidToken::Malformed),
     ] {
-        assert_eq!(decode(json), Err(expected.clone()), "{json}");
+        assert_eq!(decode(json), Err(expected), "{json}");
         let segment = URL_SAFE_NO_PAD.encode(json);
         assert_eq!(memo.decode(&segment), Err(expected), "memo, {json}");
     }
@@ -290,4 +290,26 @@ fn a_header_member_written_with_escapes_is_acted_on() {
         decode(r#"{"\u0061lg":"RS\u0032\u0035\u0036","k\u0069d":"a\"b"}"#).expect("a valid header");
     assert_eq!(header.alg, Some(crate::alg::Algorithm::RS256));
     assert_eq!(header.kid.as_deref(), Some("a\"b"));
+}
+
+#[test]
+fn arbitrary_text_is_judged_as_serde_json_judges_it_and_never_panics() {
+    let text = prop::collection::vec(any::<char>(), 0..40).prop_map(|c| c.into_iter().collect());
+    runner()
+        .run(&text, |json: String| {
+            let _ = super::header::decode(&base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                &json,
+            ));
+            agrees(&json)
+        })
+        .expect("the scanner and serde_json agree");
+    runner()
+        .run(&"[ -~]{0,64}", |segment: String| {
+            let memo = super::HeaderMemo::default();
+            prop_assert_eq!(memo.decode(&segment), super::header::decode(&segment));
+            prop_assert_eq!(memo.decode(&segment), super::header::decode(&segment));
+            Ok(())
+        })
+        .expect("the memo answers as decoding does");
 }
