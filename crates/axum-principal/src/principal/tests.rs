@@ -233,3 +233,16 @@ fn strings_read_in_place_are_the_verified_values() {
         assert_eq!(shown["subject"], "u", "{text}");
     }
 }
+
+#[test]
+fn roles_and_scopes_with_escapes_are_the_decoded_strings() {
+    // Escaped quotes, backslashes and names: every string is what serde_json decodes, in
+    // token order, whether it is kept as a span of the JSON or decoded.
+    let text =
+        r#"{"sub":"u","r\u006fles":["a\"b","c\\","d","\u0065"],"sc\u006fpe":"x\u0020y  z\ty"}"#;
+    let claims = crate::verify::RawClaims::parse(text.to_owned()).expect("valid claims");
+    let p = Principal::from_claims("https://iss", claims, 2_000_000_000, user(), "roles")
+        .expect("a principal");
+    assert_eq!(p.roles().collect::<Vec<_>>(), ["a\"b", "c\\", "d", "e"]);
+    assert_eq!(p.scopes().collect::<Vec<_>>(), ["x", "y", "z", "y"]);
+}

@@ -30,9 +30,10 @@ pub(crate) struct Shape {
     pub(crate) bytes: usize,
 }
 
-/// Objects and arrays nested deeper than this are refused (serde_json's own limit, the top
-/// level counted), so a hostile token cannot exhaust the stack.
-pub(super) const MAX_DEPTH: usize = 128;
+/// Objects and arrays nested deeper than this are refused, the top level counted, so a
+/// hostile token cannot exhaust the stack. serde_json's own limit (it refuses a 128th
+/// level): what is indexed must decode, or `Principal::claims()` would come back empty.
+pub(super) const MAX_DEPTH: usize = 127;
 
 /// Not one JSON object without duplicate members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,6 +27,8 @@ mod header;
 mod index;
 mod json;
 #[cfg(test)]
+mod json_props;
+#[cfg(test)]
 mod json_tests;
 #[cfg(test)]
 mod tests;
