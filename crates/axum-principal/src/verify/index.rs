@@ -2,7 +2,10 @@
 //! ([`json::object`]): each key's and value's span, and a hash table over the keys, seeded
 //! once per process. Inserting a member is the top level's duplicate check (`{"sub":"a",
 //! "sub":"b"}` and `{"\u0073ub":"a","sub":"b"}` are refused), and a claim is then found by
-//! name with one hash and one probe, not a scan of every member.
+//! name with one hash and one probe, not a scan of every member. The claims the library
+//! itself reads ([`KNOWN`]) skip the hash: each has a slot of its own, filled as the scan
+//! meets it (a second one is the duplicate), so reading `exp` or an absent `nbf` is one
+//! match on the name and one load.
 
 use std::borrow::Cow;
 use std::hash::BuildHasher;
@@ -11,12 +14,64 @@ use std::sync::OnceLock;
 
 use super::json::{self, Invalid, Shape};
 
-/// A top-level member: its key, the span of its value's JSON text, and its key's hash.
+/// A top-level member: its key, the span of its value's JSON text, and its key's hash
+/// (`None` for a [`KNOWN`] claim, which has a slot of its own instead of one in the table).
 #[derive(Debug)]
 pub(super) struct Member {
     pub(super) key: MemberKey,
     pub(super) value: Range<usize>,
-    hash: u64,
+    hash: Option<u64>,
+}
+
+/// The claims read by name on a request's path (checks, classification, principal): each
+/// has a slot in [`Index::known`].
+pub(super) const KNOWN: [&str; 34] = [
+    "iss", "sub", "aud", "exp", "nbf", "iat", "azp", "client_id", "cid", "scope", "scp", "typ",
+    "token_use", "at_hash", "c_hash", "events", "cnf", "act", "tid", "username", "uid",
+    "auth_time", "amr", "sid", "roles", "permissions", "acr", "jti", "gty", "appid",
+    "sub_profile", "idtyp", "oid", "preferred_username",
+];
+
+/// `name`'s slot in [`Index::known`], when it is one of [`KNOWN`].
+fn known(name: &str) -> Option<usize> {
+    // A match on the name (its length first, then a short compare), cheaper than a hash.
+    Some(match name {
+        "iss" => 0,
+        "sub" => 1,
+        "aud" => 2,
+        "exp" => 3,
+        "nbf" => 4,
+        "iat" => 5,
+        "azp" => 6,
+        "client_id" => 7,
+        "cid" => 8,
+        "scope" => 9,
+        "scp" => 10,
+        "typ" => 11,
+        "token_use" => 12,
+        "at_hash" => 13,
+        "c_hash" => 14,
+        "events" => 15,
+        "cnf" => 16,
+        "act" => 17,
+        "tid" => 18,
+        "username" => 19,
+        "uid" => 20,
+        "auth_time" => 21,
+        "amr" => 22,
+        "sid" => 23,
+        "roles" => 24,
+        "permissions" => 25,
+        "acr" => 26,
+        "jti" => 27,
+        "gty" => 28,
+        "appid" => 29,
+        "sub_profile" => 30,
+        "idtyp" => 31,
+        "oid" => 32,
+        "preferred_username" => 33,
+        _ => return None,
+    })
 }
 
 /// A key as a span of the input, or decoded when it had escapes.
@@ -29,10 +84,12 @@ pub(super) enum MemberKey {
 /// The top-level members of an object, in document order, and a hash table over their keys
 /// (open addressing, linear probing: a member's position + 1, 0 for a free slot; at least
 /// twice as many slots as members).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Index {
     pub(super) members: Vec<Member>,
     slots: Slots,
+    /// The [`KNOWN`] claims' positions + 1 (0: absent).
+    known: [u32; KNOWN.len()],
     pub(super) shape: Shape,
 }
 
@@ -44,6 +101,17 @@ enum Slots {
 }
 
 const INLINE_SLOTS: usize = 32;
+
+impl Default for Index {
+    fn default() -> Self {
+        Self {
+            members: Vec::new(),
+            slots: Slots::default(),
+            known: [0; KNOWN.len()],
+            shape: Shape::default(),
+        }
+    }
+}
 
 impl Default for Slots {
     fn default() -> Self {
@@ -87,6 +155,10 @@ impl Member {
 impl Index {
     /// The member named `name` (`json` is the indexed text).
     pub(super) fn get(&self, json: &str, name: &str) -> Option<&Member> {
+        if let Some(k) = known(name) {
+            let position = usize::try_from(*self.known.get(k)?).ok()?;
+            return self.members.get(position.checked_sub(1)?);
+        }
         if self.members.is_empty() {
             return None;
         }
@@ -100,11 +172,23 @@ impl Index {
             let member = self
                 .members
                 .get(usize::try_from(slot).ok()?.checked_sub(1)?)?;
-            if member.hash == h && member.key(json) == name {
+            if member.hash == Some(h) && member.key(json) == name {
                 return Some(member);
             }
             at = (at + 1) & mask;
         }
+    }
+
+    /// Adds a [`KNOWN`] member (`k` is its slot); `Err` when its key is already there.
+    fn insert_known(&mut self, k: usize, member: Member) -> Result<(), Invalid> {
+        let position = u32::try_from(self.members.len() + 1).map_err(|_| Invalid)?;
+        let slot = self.known.get_mut(k).ok_or(Invalid)?;
+        if *slot != 0 {
+            return Err(Invalid);
+        }
+        *slot = position;
+        self.members.push(member);
+        Ok(())
     }
 
     /// Adds a member; `Err` when its key is already there.
@@ -116,7 +200,7 @@ impl Index {
         let slots = self.slots.get_mut();
         let mask = slots.len() - 1;
         #[allow(clippy::cast_possible_truncation)]
-        let mut at = (member.hash as usize) & mask;
+        let mut at = (member.hash.unwrap_or_default() as usize) & mask;
         let position = u32::try_from(self.members.len() + 1).map_err(|_| Invalid)?;
         loop {
             let slot = *slots.get(at).ok_or(Invalid)?;
@@ -144,8 +228,10 @@ impl Index {
         let mut slots = vec![0u32; len];
         let mask = len - 1;
         for (i, member) in self.members.iter().enumerate() {
+            // The known claims have slots of their own.
+            let Some(h) = member.hash else { continue };
             #[allow(clippy::cast_possible_truncation)]
-            let mut at = (member.hash as usize) & mask;
+            let mut at = (h as usize) & mask;
             while slots.get(at).is_some_and(|slot| *slot != 0) {
                 at = (at + 1) & mask;
             }
@@ -166,12 +252,18 @@ pub(super) fn index(json: &str) -> Result<Index, Invalid> {
         ..Index::default()
     };
     let shape = json::object(json, |key, key_start, value| {
-        let hash = hash(&key);
+        // Decided on the decoded key: `"\u0073ub"` is `sub`'s slot too.
+        let slot = known(&key);
+        let hash = if slot.is_some() { None } else { Some(hash(&key)) };
         let key = match key {
             Cow::Borrowed(k) => MemberKey::At(key_start..key_start + k.len()),
             Cow::Owned(k) => MemberKey::Owned(k.into_boxed_str()),
         };
-        index.insert(json, Member { key, value, hash })
+        let member = Member { key, value, hash };
+        match slot {
+            Some(k) => index.insert_known(k, member),
+            None => index.insert(json, member),
+        }
     })?;
     index.shape = shape;
     Ok(index)
