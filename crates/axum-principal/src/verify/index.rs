@@ -26,10 +26,40 @@ pub(super) struct Member {
 /// The claims read by name on a request's path (checks, classification, principal): each
 /// has a slot in [`Index::known`].
 pub(super) const KNOWN: [&str; 34] = [
-    "iss", "sub", "aud", "exp", "nbf", "iat", "azp", "client_id", "cid", "scope", "scp", "typ",
-    "token_use", "at_hash", "c_hash", "events", "cnf", "act", "tid", "username", "uid",
-    "auth_time", "amr", "sid", "roles", "permissions", "acr", "jti", "gty", "appid",
-    "sub_profile", "idtyp", "oid", "preferred_username",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "azp",
+    "client_id",
+    "cid",
+    "scope",
+    "scp",
+    "typ",
+    "token_use",
+    "at_hash",
+    "c_hash",
+    "events",
+    "cnf",
+    "act",
+    "tid",
+    "username",
+    "uid",
+    "auth_time",
+    "amr",
+    "sid",
+    "roles",
+    "permissions",
+    "acr",
+    "jti",
+    "gty",
+    "appid",
+    "sub_profile",
+    "idtyp",
+    "oid",
+    "preferred_username",
 ];
 
 /// `name`'s slot in [`Index::known`], when it is one of [`KNOWN`].
@@ -254,7 +284,11 @@ pub(super) fn index(json: &str) -> Result<Index, Invalid> {
     let shape = json::object(json, |key, key_start, value| {
         // Decided on the decoded key: `"\u0073ub"` is `sub`'s slot too.
         let slot = known(&key);
-        let hash = if slot.is_some() { None } else { Some(hash(&key)) };
+        let hash = if slot.is_some() {
+            None
+        } else {
+            Some(hash(&key))
+        };
         let key = match key {
             Cow::Borrowed(k) => MemberKey::At(key_start..key_start + k.len()),
             Cow::Owned(k) => MemberKey::Owned(k.into_boxed_str()),

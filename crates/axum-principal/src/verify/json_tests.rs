@@ -201,12 +201,22 @@ fn the_claims_read_by_name_have_slots_that_find_them_and_refuse_their_duplicates
     let indexed = index(&json).expect("distinct keys");
     for name in known {
         let member = indexed.get(&json, name).expect("present");
-        assert_eq!(json.get(member.value.clone()), Some(format!("\"{name}!\"").as_str()));
+        assert_eq!(
+            json.get(member.value.clone()),
+            Some(format!("\"{name}!\"").as_str())
+        );
         // Absent from a document without it; a duplicate, plain or escaped, refused.
-        assert!(index("{\"k\":1}").expect("valid").get("{\"k\":1}", name).is_none());
+        assert!(index("{\"k\":1}")
+            .expect("valid")
+            .get("{\"k\":1}", name)
+            .is_none());
         let again = format!("{{{},\"{name}\":0}}", members.join(","));
         assert_eq!(index(&again).map(|_| ()), Err(Invalid), "{name}");
-        let escaped = format!("{{\"{name}\":1,\"\\u{:04x}{}\":2}}", name.as_bytes()[0], &name[1..]);
+        let escaped = format!(
+            "{{\"{name}\":1,\"\\u{:04x}{}\":2}}",
+            name.as_bytes()[0],
+            &name[1..]
+        );
         assert_eq!(index(&escaped).map(|_| ()), Err(Invalid), "{escaped}");
     }
     for i in 0..20 {
