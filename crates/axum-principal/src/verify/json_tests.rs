@@ -264,3 +264,18 @@ fn the_word_at_a_time_scan_stops_at_the_first_special_byte() {
         assert_eq!(flagged(bytes), first_special(bytes), "{bytes:?}");
     }
 }
+
+#[test]
+fn a_special_byte_is_found_at_every_position_of_every_length() {
+    for len in 0..40 {
+        let plain = vec![b'a'; len];
+        assert!(!super::json::has_special(&plain), "{len}");
+        for at in 0..len {
+            for byte in [b'\\', b'"', 0x1f, 0] {
+                let mut bytes = plain.clone();
+                bytes[at] = byte;
+                assert!(super::json::has_special(&bytes), "{len} {at} {byte}");
+            }
+        }
+    }
+}
