@@ -452,10 +452,18 @@ fn string_list(json: &str, value: Claim<'_>, split_spaces: bool) -> Result<Items
         // A string read in place from the JSON text has no control characters (they would
         // be escaped), so in ASCII its only whitespace is the space: split at it without
         // decoding characters. Anything else splits at Unicode whitespace, as always.
-        Claim::Str(Cow::Borrowed(s)) if split_spaces && s.is_ascii() => s
-            .split(' ')
-            .filter(|item| !item.is_empty())
-            .for_each(|item| items.push(json, Cow::Borrowed(item))),
+        // (A byte loop: `split(' ')` calls memchr once per item, ~200 instructions each.)
+        Claim::Str(Cow::Borrowed(s)) if split_spaces && s.is_ascii() => {
+            let mut start = 0;
+            for (at, byte) in s.bytes().chain([b' ']).enumerate() {
+                if byte == b' ' {
+                    if let Some(item) = s.get(start..at).filter(|item| !item.is_empty()) {
+                        items.push(json, Cow::Borrowed(item));
+                    }
+                    start = at + 1;
+                }
+            }
+        }
         Claim::Str(Cow::Borrowed(s)) if split_spaces => {
             s.split_whitespace()
                 .for_each(|item| items.push(json, Cow::Borrowed(item)));

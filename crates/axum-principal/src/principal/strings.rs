@@ -6,9 +6,17 @@ use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
-/// A list of strings read from claims.
+/// A list of strings read from claims: the first [`INLINE`] in place (a token's handful of
+/// roles or scopes costs no allocation of its own), the rest on the heap.
 #[derive(Default)]
-pub(super) struct Items(Vec<Item>);
+pub(super) struct Items {
+    inline: [Item; INLINE],
+    len: usize,
+    more: Vec<Item>,
+}
+
+/// How many items [`Items`] keeps in place.
+const INLINE: usize = 8;
 
 /// One string read from claims.
 #[derive(Clone)]
@@ -17,6 +25,12 @@ pub(super) enum Item {
     At(Range<usize>),
     /// Decoded (it had escapes in the JSON text).
     Owned(Box<str>),
+}
+
+impl Default for Item {
+    fn default() -> Self {
+        Item::At(0..0)
+    }
 }
 
 impl Item {
@@ -44,17 +58,19 @@ impl Item {
 impl Items {
     /// Adds `item`, read from `json`.
     pub(super) fn push(&mut self, json: &str, item: Cow<'_, str>) {
-        if self.0.capacity() == 0 {
-            // Tokens carry a handful of roles or scopes: one allocation, not three.
-            self.0.reserve_exact(8);
+        let item = Item::new(json, item);
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = item,
+            None => self.more.push(item),
         }
-        self.0.push(Item::new(json, item));
+        self.len += 1;
     }
 
     /// The strings, `json` being the text they were read from.
     pub(super) fn iter<'a>(&'a self, json: &'a str) -> ClaimStrings<'a> {
+        let inline = self.inline.get(..self.len.min(INLINE)).unwrap_or_default();
         ClaimStrings {
-            items: self.0.iter(),
+            items: inline.iter().chain(self.more.iter()),
             json,
         }
     }
@@ -64,7 +80,7 @@ impl Items {
 /// `principal.roles()` iterates over `&str`, borrowed from the token's claims.
 #[derive(Clone)]
 pub struct ClaimStrings<'a> {
-    items: std::slice::Iter<'a, Item>,
+    items: std::iter::Chain<std::slice::Iter<'a, Item>, std::slice::Iter<'a, Item>>,
     json: &'a str,
 }
 

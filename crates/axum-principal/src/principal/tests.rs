@@ -246,3 +246,23 @@ fn roles_and_scopes_with_escapes_are_the_decoded_strings() {
     assert_eq!(p.roles().collect::<Vec<_>>(), ["a\"b", "c\\", "d", "e"]);
     assert_eq!(p.scopes().collect::<Vec<_>>(), ["x", "y", "z", "y"]);
 }
+
+#[test]
+fn roles_and_scopes_past_the_ones_kept_in_place_are_all_kept_in_order() {
+    for n in [0, 1, 7, 8, 9, 30] {
+        let roles: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
+        let scopes: Vec<String> = (0..n).map(|i| format!("s\\u0030{i}")).collect();
+        let text = format!(
+            r#"{{"sub":"u","roles":{},"scope":"{}"}}"#,
+            serde_json::to_string(&roles).expect("strings serialize"),
+            scopes.join(" ")
+        );
+        let claims = crate::verify::RawClaims::parse(text.clone()).expect("valid claims");
+        let p = Principal::from_claims("https://iss", claims, 2_000_000_000, user(), "roles")
+            .unwrap_or_else(|e| panic!("{text}: {e:?}"));
+        assert_eq!(p.roles().len(), n, "{text}");
+        assert_eq!(p.roles().collect::<Vec<_>>(), roles, "{text}");
+        let decoded: Vec<String> = (0..n).map(|i| format!("s0{i}")).collect();
+        assert_eq!(p.scopes().collect::<Vec<_>>(), decoded, "{text}");
+    }
+}

@@ -150,7 +150,8 @@ pub(super) fn read_text(text: &str) -> Option<Claim<'_>> {
     Some(match text.as_bytes().first()? {
         b'"' => {
             let inner = text.get(1..text.len().saturating_sub(1))?;
-            if inner.contains('\\') {
+            // Read from valid JSON: a special byte inside is a backslash.
+            if json::has_special(inner.as_bytes()) {
                 Claim::Str(serde_json::from_str::<Text<'_>>(text).ok()?.0)
             } else {
                 Claim::Str(Cow::Borrowed(inner))

@@ -117,6 +117,20 @@ pub(super) fn special(word: u64) -> u64 {
         | below(word, 0x20)
 }
 
+/// Whether `bytes` hold a quote, a backslash or a control character, eight bytes at a time
+/// (in a string read from valid JSON, only a backslash can be there: an escape).
+pub(super) fn has_special(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    let any_word = words.by_ref().any(|chunk| {
+        <[u8; 8]>::try_from(chunk).is_ok_and(|word| special(u64::from_le_bytes(word)) != 0)
+    });
+    any_word
+        || words
+            .remainder()
+            .iter()
+            .any(|b| *b == b'"' || *b == b'\\' || *b < 0x20)
+}
+
 struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],

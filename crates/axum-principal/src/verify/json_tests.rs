@@ -191,6 +191,40 @@ fn every_member_is_found_by_name_and_a_duplicate_anywhere_is_refused() {
     }
 }
 
+#[test]
+fn the_claims_read_by_name_have_slots_that_find_them_and_refuse_their_duplicates() {
+    // Every known claim among 20 others, found by name; the others still through the table.
+    let known = super::index::KNOWN;
+    let mut members: Vec<String> = (0..20).map(|i| format!("\"k{i}\":{i}")).collect();
+    members.extend(known.iter().map(|name| format!("\"{name}\":\"{name}!\"")));
+    let json = format!("{{{}}}", members.join(","));
+    let indexed = index(&json).expect("distinct keys");
+    for name in known {
+        let member = indexed.get(&json, name).expect("present");
+        assert_eq!(
+            json.get(member.value.clone()),
+            Some(format!("\"{name}!\"").as_str())
+        );
+        // Absent from a document without it; a duplicate, plain or escaped, refused.
+        assert!(index("{\"k\":1}")
+            .expect("valid")
+            .get("{\"k\":1}", name)
+            .is_none());
+        let again = format!("{{{},\"{name}\":0}}", members.join(","));
+        assert_eq!(index(&again).map(|_| ()), Err(Invalid), "{name}");
+        let escaped = format!(
+            "{{\"{name}\":1,\"\\u{:04x}{}\":2}}",
+            name.as_bytes()[0],
+            &name[1..]
+        );
+        assert_eq!(index(&escaped).map(|_| ()), Err(Invalid), "{escaped}");
+    }
+    for i in 0..20 {
+        let member = indexed.get(&json, &format!("k{i}")).expect("present");
+        assert_eq!(json.get(member.value.clone()), Some(i.to_string().as_str()));
+    }
+}
+
 /// The first byte of an 8-byte word that is a quote, a backslash or a control character,
 /// found byte by byte.
 fn first_special(bytes: [u8; 8]) -> Option<usize> {
@@ -228,5 +262,20 @@ fn the_word_at_a_time_scan_stops_at_the_first_special_byte() {
             _ => b,
         });
         assert_eq!(flagged(bytes), first_special(bytes), "{bytes:?}");
+    }
+}
+
+#[test]
+fn a_special_byte_is_found_at_every_position_of_every_length() {
+    for len in 0..40 {
+        let plain = vec![b'a'; len];
+        assert!(!super::json::has_special(&plain), "{len}");
+        for at in 0..len {
+            for byte in [b'\\', b'"', 0x1f, 0] {
+                let mut bytes = plain.clone();
+                bytes[at] = byte;
+                assert!(super::json::has_special(&bytes), "{len} {at} {byte}");
+            }
+        }
     }
 }
