@@ -350,12 +350,15 @@ class Lines:
         return total / self.n
 
 
-def main():
+def main(stages=None, own=r"axum_principal|^(floor|lean|bare)::|<(floor|lean|bare)::"):
+    """Prints SERVER's stages (from `stages`, default this file's) and the top functions
+    whose names match `own`. bench/dpop_stages.py calls it with its own."""
+    stages_by_server = STAGES if stages is None else stages
     server, base_path, full_path, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     top = int(sys.argv[5]) if len(sys.argv) > 5 else 25
     base, full = inclusive(base_path), inclusive(full_path)
     per = {name: (ir - base.get(name, 0)) / n for name, ir in full.items()}
-    stages = STAGES.get(server, [])
+    stages = stages_by_server.get(server, [])
     lines = None
     if any(kind in ("src", "calls") for kind, *_ in stages):
         lines = Lines(base_path, full_path, n)
@@ -374,7 +377,7 @@ def main():
             shown = f"{count / n:>10,.1f}"
         print(f"{shown}  {label}")
     print(f"\n  top {top} functions of the crate (inclusive per request):")
-    own = re.compile(r"axum_principal|^(floor|lean|bare)::|<(floor|lean|bare)::")
+    own = re.compile(own)
     lib = sorted(((v, name) for name, v in per.items() if own.search(name)), reverse=True)[:top]
     for v, name in lib:
         print(f"{v:>10,.0f}  {name[:150]}")
