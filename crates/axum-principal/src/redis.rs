@@ -121,8 +121,8 @@ impl RedisConnection {
     /// The default key prefix.
     pub const DEFAULT_PREFIX: &'static str = "axum-principal:";
 
-    /// A connection to `url` (`redis://[user:password@]host:port[/db]`; `rediss://…` is
-    /// not enabled). Nothing is connected yet: the connection is opened on first use, so a
+    /// A connection to `url` (`redis://[user:password@]host:port[/db]`, or `rediss://…` for
+    /// TLS, verified against the system's root certificates). Nothing is connected yet: the connection is opened on first use, so a
     /// Redis that is down at start-up only makes the first requests follow the failure
     /// policy. The error never shows the URL's credentials.
     pub fn open(url: &str) -> Result<Self, InvalidRedisUrl> {

@@ -362,3 +362,39 @@ fn an_unusable_url_never_shows_its_password() {
         assert!(shown.contains("host:6379"), "{shown}");
     }
 }
+
+#[tokio::test]
+async fn a_rediss_url_speaks_tls_and_a_failed_handshake_is_an_unavailable_store() {
+    // A loopback listener that is no Redis: it keeps the first bytes the client sends.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let port = listener
+        .local_addr()
+        .expect("the listener's address")
+        .port();
+    let first_bytes = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("the client connects");
+        let mut buf = [0u8; 3];
+        tokio::io::AsyncReadExt::read_exact(&mut socket, &mut buf)
+            .await
+            .expect("the client sends a first record");
+        buf
+    });
+    let store = RedisReplayStore::new(
+        RedisConnection::open(&format!("rediss://:secret@127.0.0.1:{port}"))
+            .expect("a rediss:// URL is accepted (TLS is built in)")
+            .with_timeout(TIMEOUT),
+    );
+    let verdict = first_use(&store, "tls-probe").await;
+    let sent = tokio::time::timeout(Duration::from_secs(5), first_bytes)
+        .await
+        .expect("the client connected within the bound")
+        .expect("the listener task did not panic");
+    // A TLS record of type handshake (22), version 3.x: a ClientHello, not `AUTH`/`HELLO`
+    // in clear text (which would start with `*`).
+    assert_eq!(sent[0], 0x16, "first bytes {sent:?}");
+    assert_eq!(sent[1], 0x03, "first bytes {sent:?}");
+    // The listener never answers the handshake: the store is unavailable, never "fresh".
+    assert_eq!(verdict, Err(ReplayStoreUnavailable));
+}

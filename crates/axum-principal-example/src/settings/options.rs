@@ -65,14 +65,14 @@ pub(super) fn rate_limit(value: &str) -> Result<RateLimitSetting, ConfigProblem>
     })
 }
 
-/// `AUTHZ_REDIS_URL`: `redis://[user:password@]host:port[/db]`, as the library's client
-/// accepts it. The message never shows the password: the library's error redacts the URL,
-/// and the scheme check quotes nothing of it.
+/// `AUTHZ_REDIS_URL`: `redis://[user:password@]host:port[/db]`, or `rediss://…` for TLS, as
+/// the library's client accepts it. The message never shows the password: the library's
+/// error redacts the URL, and the scheme check quotes nothing of it.
 pub(super) fn check_redis_url(url: &str) -> Result<(), ConfigProblem> {
-    if !url.starts_with("redis://") {
+    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
         return Err(ConfigProblem::new(
             "AUTHZ_REDIS_URL",
-            "not a redis://host:port URL",
+            "not a redis://host:port or rediss://host:port URL",
         ));
     }
     axum_principal::redis::RedisConnection::open(url)

@@ -47,6 +47,8 @@ fn a_valid_redis_url_with_a_password_is_kept_but_never_shown() {
         format!("redis://user:{SECRET}@redis:6379/2"),
         // The client accepts (and encodes) a space in the password.
         format!("redis://:{SECRET} x@redis:6379"),
+        // TLS (CONTRACT.md: `rediss://` for TLS).
+        format!("rediss://:{SECRET}@redis.example.com:6380"),
     ] {
         let s = settings(&[("AUTHZ_REDIS_URL", &url), ("AUTHZ_RATE_LIMIT", "5,5")])
             .expect("a valid URL");
