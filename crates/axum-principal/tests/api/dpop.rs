@@ -458,3 +458,45 @@ async fn htu_is_checked_against_the_original_uri_under_a_nested_router() {
     assert_eq!(out.status, StatusCode::UNAUTHORIZED, "{}", out.body);
     assert_eq!(out.reason.as_deref(), Some("dpop_htu_mismatch"));
 }
+
+#[tokio::test]
+async fn a_proof_header_seen_before_still_has_its_signature_and_key_checked() {
+    // Proof headers are kept, checked, by their bytes; a caller chooses those bytes, so a
+    // header seen before must never stand in for the signature or for the token's key.
+    let (issuer, app) = setup(DpopConfig::new(ORIGIN)).await;
+    let (alice_key, mallory_key) = (key(KeyAlg::Es256), key(KeyAlg::Es256));
+    let alice = issuer
+        .token()
+        .claim("sub", "alice")
+        .dpop_bound(&alice_key)
+        .sign();
+    let mallory = issuer
+        .token()
+        .claim("sub", "mallory")
+        .dpop_bound(&mallory_key)
+        .sign();
+    let proof = |key: &DpopKey, token: &str| key.proof("GET", &url("/me")).access_token(token);
+    // Both headers are now kept.
+    for (key, token) in [(&alice_key, &alice), (&mallory_key, &mallory)] {
+        let out = Call::dpop("/me", token, proof(key, token).sign())
+            .send(&app)
+            .await;
+        assert_eq!(out.status, StatusCode::OK, "{}", out.body);
+    }
+    // Alice's header, signed by Mallory's key: refused for its signature.
+    let forged = proof(&alice_key, &alice).sign_with(&mallory_key);
+    let out = Call::dpop("/me", &alice, forged).send(&app).await;
+    assert_eq!(out.status, StatusCode::UNAUTHORIZED, "{}", out.body);
+    assert_eq!(out.reason.as_deref(), Some("dpop_bad_signature"));
+    // Mallory's own (kept) header and signature on Alice's token: refused for the key.
+    let out = Call::dpop("/me", &alice, proof(&mallory_key, &alice).sign())
+        .send(&app)
+        .await;
+    assert_eq!(out.status, StatusCode::UNAUTHORIZED, "{}", out.body);
+    assert_eq!(out.reason.as_deref(), Some("dpop_jkt_mismatch"));
+    // Alice, with a fresh proof, is unharmed.
+    let out = Call::dpop("/me", &alice, proof(&alice_key, &alice).sign())
+        .send(&app)
+        .await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.body);
+}
