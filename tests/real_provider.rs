@@ -263,14 +263,12 @@ impl Harness {
         if status != reqwest::StatusCode::OK {
             self.fail("client credentials grant", format!("{status} {body}"));
         }
-        let token_type = body["token_type"].as_str().unwrap_or_default().to_owned();
-        match body["access_token"].as_str() {
-            Some(t) => (token_type, t.to_owned()),
-            None => self.fail(
+        support::issued_token(&body).unwrap_or_else(|| {
+            self.fail(
                 "client credentials grant",
                 format!("no access_token: {body}"),
-            ),
-        }
+            )
+        })
     }
 
     /// A user token: the harness runs the authorization code flow for its fixed user.

@@ -144,14 +144,12 @@ impl Harness {
             request = request.header("dpop", key.proof("POST", &endpoint).sign());
         }
         let body = self.post(request, "client credentials grant").await;
-        let token_type = body["token_type"].as_str().unwrap_or_default().to_owned();
-        match body["access_token"].as_str() {
-            Some(t) => (token_type, t.to_owned()),
-            None => self.fail(
+        support::issued_token(&body).unwrap_or_else(|| {
+            self.fail(
                 "client credentials grant",
                 format!("no access_token: {body}"),
-            ),
-        }
+            )
+        })
     }
 
     /// A user token: the harness runs the authorization code flow (+ PKCE).

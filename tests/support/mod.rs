@@ -107,3 +107,10 @@ pub fn start_harness<R: DeserializeOwned + Send + 'static>(args: &[&str]) -> (Pr
     };
     (process, log, ready)
 }
+
+/// `(token_type, access_token)` of a token endpoint's JSON answer; `None` without an
+/// access token.
+pub fn issued_token(body: &serde_json::Value) -> Option<(String, String)> {
+    let token_type = body["token_type"].as_str().unwrap_or_default().to_owned();
+    Some((token_type, body["access_token"].as_str()?.to_owned()))
+}

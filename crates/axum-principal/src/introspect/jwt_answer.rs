@@ -91,6 +91,17 @@ mod tests {
         assert!(checked(listed).is_ok());
     }
 
+    /// A signed answer with `member` set to `value` is refused as unverified.
+    fn assert_unverified_with(member: &str, value: Value) {
+        let mut claims = signed();
+        claims[member] = value.clone();
+        assert_eq!(
+            checked(claims).map(|_| ()),
+            Err(UNVERIFIED),
+            "{member}: {value}"
+        );
+    }
+
     #[test]
     fn a_wrong_issuer_audience_iat_or_answer_is_unverified() {
         for (member, value) in [
@@ -100,13 +111,7 @@ mod tests {
             ("iat", json!("yesterday")),
             ("token_introspection", json!("active")),
         ] {
-            let mut claims = signed();
-            claims[member] = value.clone();
-            assert_eq!(
-                checked(claims).map(|_| ()),
-                Err(UNVERIFIED),
-                "{member}: {value}"
-            );
+            assert_unverified_with(member, value);
         }
         let mut claims = signed();
         claims.as_object_mut().map(|o| o.remove("iat"));
@@ -124,13 +129,7 @@ mod tests {
             ("exp", json!(NOW - 61)),
             ("exp", json!("tomorrow")),
         ] {
-            let mut claims = signed();
-            claims[member] = value.clone();
-            assert_eq!(
-                checked(claims).map(|_| ()),
-                Err(UNVERIFIED),
-                "{member}: {value}"
-            );
+            assert_unverified_with(member, value);
         }
         let mut within = signed();
         within["iat"] = json!(NOW - 59);
