@@ -37,10 +37,24 @@ pub fn output(log: &Log) -> String {
 
 /// Starts `node harness.mjs <args>` (installing its npm packages first when needed) and
 /// waits for its ready line, the first stdout line that parses as `R`. Blocking: call it from
-/// `spawn_blocking`. Panics with the harness's output when it exits or stays silent.
+/// `spawn_blocking`. Panics with the harness's output when it exits or stays silent twice.
 pub fn start_harness<R: DeserializeOwned + Send + 'static>(args: &[&str]) -> (Process, Log, R) {
     node_deps::ensure()
         .expect("Node.js and the harness's node_modules (the real-provider tests need them)");
+    // A second attempt when the first never says it is ready: once, on a freshly set-up
+    // machine, a harness stayed silent for the whole minute while its siblings started in
+    // two seconds. Both attempts' output goes into the failure.
+    match try_start(args) {
+        Ok(started) => started,
+        Err(first) => try_start(args)
+            .unwrap_or_else(|second| panic!("{second}\n(an earlier attempt: {first})")),
+    }
+}
+
+/// One attempt of [`start_harness`]: the running harness, or why it did not start.
+fn try_start<R: DeserializeOwned + Send + 'static>(
+    args: &[&str],
+) -> Result<(Process, Log, R), String> {
     let dir = node_deps::harness_dir();
     let mut child = Command::new("node")
         .arg(dir.join("harness.mjs"))
@@ -91,21 +105,20 @@ pub fn start_harness<R: DeserializeOwned + Send + 'static>(args: &[&str]) -> (Pr
         child,
         _stdin: stdin,
     };
-    let ready = match rx.recv_timeout(READY_TIMEOUT) {
-        Ok(ready) => ready,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+    match rx.recv_timeout(READY_TIMEOUT) {
+        Ok(ready) => Ok((process, log, ready)),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
             "the oidc-provider harness printed no ready line within {READY_TIMEOUT:?}; its output:\n{}",
             output(&log)
-        ),
+        )),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             let status = process.child.wait().map(|s| s.to_string());
-            panic!(
+            Err(format!(
                 "the oidc-provider harness exited before it was ready ({status:?}); its output:\n{}",
                 output(&log)
-            )
+            ))
         }
-    };
-    (process, log, ready)
+    }
 }
 
 /// `(token_type, access_token)` of a token endpoint's JSON answer; `None` without an
