@@ -7,9 +7,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-
+use super::base64url::{self, Undecoded};
 use super::claims::read_text;
 use super::json::{self, Seen};
 use super::{Claim, Header};
@@ -24,15 +22,13 @@ const STACK: usize = 1024;
 pub(super) fn decode(b64: &str) -> Result<Header, InvalidToken> {
     let mut buf = [0u8; STACK];
     let heap;
-    let bytes = match URL_SAFE_NO_PAD.decode_slice(b64, &mut buf) {
-        Ok(len) => buf.get(..len).unwrap_or_default(),
-        Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
-            heap = URL_SAFE_NO_PAD
-                .decode(b64)
-                .map_err(|_| InvalidToken::Malformed)?;
+    let bytes = match base64url::decode_into(b64, &mut buf) {
+        Ok(bytes) => bytes,
+        Err(Undecoded::TooLong) => {
+            heap = base64url::decode(b64).ok_or(InvalidToken::Malformed)?;
             &heap[..]
         }
-        Err(base64::DecodeSliceError::DecodeError(_)) => return Err(InvalidToken::Malformed),
+        Err(Undecoded::Invalid) => return Err(InvalidToken::Malformed),
     };
     let json = std::str::from_utf8(bytes).map_err(|_| InvalidToken::Malformed)?;
     read(json)
@@ -51,7 +47,7 @@ struct Fields {
 fn read(json: &str) -> Result<Header, InvalidToken> {
     let mut seen = Seen::default();
     let mut fields = Fields::default();
-    json::object(json, |key, _, value| {
+    json::object(json, |key, _, value, _| {
         let slot = match &*key {
             "alg" => Some(&mut fields.alg),
             "kid" => Some(&mut fields.kid),

@@ -14,12 +14,14 @@ use std::sync::OnceLock;
 
 use super::json::{self, Invalid, Shape};
 
-/// A top-level member: its key, the span of its value's JSON text, and its key's hash
-/// (`None` for a [`KNOWN`] claim, which has a slot of its own instead of one in the table).
+/// A top-level member: its key, the span of its value's JSON text, whether that value is a
+/// string without escapes (read without a second look), and its key's hash (`None` for a
+/// [`KNOWN`] claim, which has a slot of its own instead of one in the table).
 #[derive(Debug)]
 pub(super) struct Member {
     pub(super) key: MemberKey,
     pub(super) value: Range<usize>,
+    pub(super) plain_string: bool,
     hash: Option<u64>,
 }
 
@@ -62,7 +64,9 @@ pub(super) const KNOWN: [&str; 34] = [
     "preferred_username",
 ];
 
-/// `name`'s slot in [`Index::known`], when it is one of [`KNOWN`].
+/// `name`'s slot in [`Index::known`], when it is one of [`KNOWN`]. Inlined, so that a
+/// lookup by a literal name (every lookup on the request's path) is decided at compile time.
+#[inline(always)]
 fn known(name: &str) -> Option<usize> {
     // A match on the name's bytes: a decision tree on its length, then byte by byte.
     Some(match name.as_bytes() {
@@ -104,6 +108,13 @@ fn known(name: &str) -> Option<usize> {
         }
         _ => return None,
     })
+}
+
+/// [`known`] for a name read from a token (one copy of the decision tree, not one per
+/// caller).
+#[inline(never)]
+fn known_out_of_line(name: &str) -> Option<usize> {
+    known(name)
 }
 
 /// A key as a span of the input, or decoded when it had escapes.
@@ -186,11 +197,17 @@ impl Member {
 
 impl Index {
     /// The member named `name` (`json` is the indexed text).
+    #[inline]
     pub(super) fn get(&self, json: &str, name: &str) -> Option<&Member> {
         if let Some(k) = known(name) {
             let position = usize::try_from(*self.known.get(k)?).ok()?;
             return self.members.get(position.checked_sub(1)?);
         }
+        self.get_hashed(json, name)
+    }
+
+    /// [`get`](Self::get) for a name that is not one of [`KNOWN`].
+    fn get_hashed(&self, json: &str, name: &str) -> Option<&Member> {
         if self.members.is_empty() {
             return None;
         }
@@ -283,9 +300,9 @@ pub(super) fn index(json: &str) -> Result<Index, Invalid> {
         members: Vec::with_capacity(16),
         ..Index::default()
     };
-    let shape = json::object(json, |key, key_start, value| {
+    let shape = json::object(json, |key, key_start, value, plain_string| {
         // Decided on the decoded key: `"\u0073ub"` is `sub`'s slot too.
-        let slot = known(&key);
+        let slot = known_out_of_line(&key);
         let hash = if slot.is_some() {
             None
         } else {
@@ -295,7 +312,12 @@ pub(super) fn index(json: &str) -> Result<Index, Invalid> {
             Cow::Borrowed(k) => MemberKey::At(key_start..key_start + k.len()),
             Cow::Owned(k) => MemberKey::Owned(k.into_boxed_str()),
         };
-        let member = Member { key, value, hash };
+        let member = Member {
+            key,
+            value,
+            plain_string,
+            hash,
+        };
         match slot {
             Some(k) => index.insert_known(k, member),
             None => index.insert(json, member),

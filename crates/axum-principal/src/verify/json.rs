@@ -41,11 +41,12 @@ pub(super) struct Invalid;
 
 /// Walks the members of one JSON object, the whole of `json` (whitespace aside), checking
 /// every value (nested duplicates refused, nesting bounded): `f` gets each key (decoded)
-/// with the offset of its text, and the span of its value's text. The duplicate check of
-/// the top level is `f`'s. Returns what the decoded `Value` would hold.
+/// with the offset of its text, the span of its value's text, and whether that value is a
+/// string without escapes (its text between the quotes is the string). The duplicate check
+/// of the top level is `f`'s. Returns what the decoded `Value` would hold.
 pub(super) fn object<'a>(
     json: &'a str,
-    mut f: impl FnMut(Cow<'a, str>, usize, Range<usize>) -> Result<(), Invalid>,
+    mut f: impl FnMut(Cow<'a, str>, usize, Range<usize>, bool) -> Result<(), Invalid>,
 ) -> Result<Shape, Invalid> {
     let mut s = Scanner::new(json);
     s.skip_ws();
@@ -148,10 +149,12 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
+    #[inline]
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
@@ -183,6 +186,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string (at its opening quote), borrowed from the input unless it has escapes.
+    #[inline]
     fn string(&mut self) -> Result<Cow<'a, str>, Invalid> {
         self.expect(b'"')?;
         let start = self.pos;
@@ -232,14 +236,15 @@ impl<'a> Scanner<'a> {
         Ok(Cow::Owned(decoded.0.into_owned()))
     }
 
-    /// Any value, at `depth` (the objects and arrays it is inside).
-    fn value(&mut self, depth: usize) -> Result<(), Invalid> {
+    /// Any value, at `depth` (the objects and arrays it is inside): `true` when it is a
+    /// string without escapes.
+    fn value(&mut self, depth: usize) -> Result<bool, Invalid> {
         self.shape.values += 1;
         match self.peek().ok_or(Invalid)? {
             b'"' => {
                 let s = self.string()?;
                 self.shape.bytes += s.len();
-                Ok(())
+                return Ok(matches!(s, Cow::Borrowed(_)));
             }
             b'{' => self.object(depth + 1),
             b'[' => self.array(depth + 1),
@@ -248,7 +253,8 @@ impl<'a> Scanner<'a> {
             b'n' => self.literal(b"null"),
             b'-' | b'0'..=b'9' => self.number(),
             _ => Err(Invalid),
-        }
+        }?;
+        Ok(false)
     }
 
     fn literal(&mut self, word: &[u8]) -> Result<(), Invalid> {
@@ -340,7 +346,7 @@ impl<'a> Scanner<'a> {
     /// A nested object: no key repeated.
     fn object(&mut self, depth: usize) -> Result<(), Invalid> {
         let mut seen = Seen::default();
-        self.members(depth, &mut |key, _, _| {
+        self.members(depth, &mut |key, _, _, _| {
             if seen.insert(key) {
                 Ok(())
             } else {
@@ -350,10 +356,11 @@ impl<'a> Scanner<'a> {
     }
 
     /// At an object's `{`: each member handed to `f` (its key, where the key's text starts,
-    /// the span of its value's text) once its value is checked.
+    /// the span of its value's text, whether the value is a string without escapes) once its
+    /// value is checked.
     fn members<F>(&mut self, depth: usize, f: &mut F) -> Result<(), Invalid>
     where
-        F: FnMut(Cow<'a, str>, usize, Range<usize>) -> Result<(), Invalid>,
+        F: FnMut(Cow<'a, str>, usize, Range<usize>, bool) -> Result<(), Invalid>,
     {
         if !self.open(depth, b'}')? {
             return Ok(());
@@ -368,8 +375,8 @@ impl<'a> Scanner<'a> {
             self.expect(b':')?;
             self.skip_ws();
             let value_start = self.pos;
-            self.value(depth)?;
-            f(key, key_start, value_start..self.pos)?;
+            let plain = self.value(depth)?;
+            f(key, key_start, value_start..self.pos, plain)?;
             self.skip_ws();
             if !self.list_continues(b'}')? {
                 return Ok(());

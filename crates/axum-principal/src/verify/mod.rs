@@ -10,8 +10,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde_json::Value;
 
 use crate::alg::Algorithm;
@@ -22,6 +20,7 @@ pub(crate) use self::claims::{Claim, ClaimRead, RawClaims};
 pub(crate) use self::header::HeaderMemo;
 pub(crate) use self::json::Shape;
 
+mod base64url;
 mod claims;
 mod header;
 mod index;
@@ -75,19 +74,21 @@ enum Signature {
     Heap(Vec<u8>),
 }
 
-/// The stack buffer: 512 bytes and the slack of the `base64` crate's length estimate.
-const INLINE_SIGNATURE: usize = 516;
+/// The stack buffer: RSA-4096's 512 bytes.
+const INLINE_SIGNATURE: usize = 512;
 
 impl Signature {
     fn decode(b64: &str) -> Result<Self, InvalidToken> {
         let mut buf = [0u8; INLINE_SIGNATURE];
-        match URL_SAFE_NO_PAD.decode_slice(b64, &mut buf) {
-            Ok(len) => Ok(Signature::Inline(buf, len)),
-            Err(base64::DecodeSliceError::OutputSliceTooSmall) => URL_SAFE_NO_PAD
-                .decode(b64)
+        match base64url::decode_into(b64, &mut buf) {
+            Ok(bytes) => {
+                let len = bytes.len();
+                Ok(Signature::Inline(buf, len))
+            }
+            Err(base64url::Undecoded::TooLong) => base64url::decode(b64)
                 .map(Signature::Heap)
-                .map_err(|_| InvalidToken::Malformed),
-            Err(base64::DecodeSliceError::DecodeError(_)) => Err(InvalidToken::Malformed),
+                .ok_or(InvalidToken::Malformed),
+            Err(base64url::Undecoded::Invalid) => Err(InvalidToken::Malformed),
         }
     }
 
@@ -123,10 +124,18 @@ pub(crate) fn parse_with<'a>(
     if token.len() > max_len {
         return Err(InvalidToken::TooLarge);
     }
-    let mut parts = token.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    // The header ends at the first `.`, the signature starts after the last; the payload is
+    // what lies between, and a `.` inside it (a fourth segment) is refused by its base64url
+    // decoding, so the payload's ~1,000 characters are not searched for one.
+    let (Some(first), Some(last)) = (token.find('.'), token.rfind('.')) else {
+        return Err(InvalidToken::Malformed);
+    };
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64)) = (
+        token.get(..first),
+        token.get(first + 1..last),
+        token.get(last + 1..),
+    ) else {
+        // One `.` only (first == last): two segments.
         return Err(InvalidToken::Malformed);
     };
     let header = match headers {
@@ -148,9 +157,7 @@ pub(crate) fn parse_with<'a>(
 }
 
 fn decode_object(b64: &str) -> Result<RawClaims, InvalidToken> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(b64)
-        .map_err(|_| InvalidToken::Malformed)?;
+    let bytes = base64url::decode(b64).ok_or(InvalidToken::Malformed)?;
     let json = String::from_utf8(bytes).map_err(|_| InvalidToken::Malformed)?;
     RawClaims::parse(json).ok_or(InvalidToken::Malformed)
 }
@@ -372,7 +379,7 @@ pub(crate) fn is_jws(token: &str) -> bool {
     if !(base64url(header) && base64url(payload) && base64url(signature)) {
         return false;
     }
-    URL_SAFE_NO_PAD.decode(header).is_ok_and(|bytes| {
+    base64url::decode(header).is_some_and(|bytes| {
         serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok()
             && bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
     })

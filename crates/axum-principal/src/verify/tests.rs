@@ -1,5 +1,8 @@
 //! Unit tests of parsing and the claim checks.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
 use super::*;
 use serde_json::json;
 
