@@ -3,12 +3,13 @@
 //! The only step here that can wait (on the key store) is the signature's.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use super::Authenticator;
 use crate::alg::Algorithm;
 use crate::binding::Binding;
 use crate::config::{Issuer, IssuerId};
-use crate::key_store::LookupError;
+use crate::key_store::{KeySet, LookupError};
 use crate::principal::Principal;
 use crate::rejection::{InvalidToken, RejectionKind};
 use crate::token_cache::Verified;
@@ -31,45 +32,116 @@ pub(super) struct LocalJwt {
     template_iss: Option<String>,
 }
 
+/// The keys a token names, when the store must wait for them.
+struct WantedKeys {
+    id: IssuerId,
+    kid: Option<String>,
+    alg: Algorithm,
+}
+
 impl Authenticator {
     /// A JWT, verified with its issuer's keys: every check but the classification, which
-    /// [`jwt_principal`](Self::jwt_principal) makes (after an enrichment, if any).
+    /// [`jwt_principal`](Self::jwt_principal) makes (after an enrichment, if any). Without
+    /// waiting when the keys are at hand (nearly always); otherwise the wait for them is
+    /// boxed, so that the futures of every request stay small (each layer of futures is
+    /// moved when it starts).
     pub(super) async fn verify_jwt(&self, token: &str) -> Result<LocalJwt, RejectionKind> {
+        // Not a `match` around the `.await`: its scrutinee (a whole verified token) would
+        // live across it, in the future.
+        let wanted = match self.verify_jwt_now(token) {
+            Ok(verified) => return verified,
+            Err(wanted) => wanted,
+        };
+        Box::pin(self.verify_jwt_waiting(token, wanted)).await
+    }
+
+    /// [`verify_jwt`](Self::verify_jwt) with the keys at hand; `Err` with the keys it needs
+    /// when the store would have to wait for them.
+    fn verify_jwt_now(&self, token: &str) -> Result<Result<LocalJwt, RejectionKind>, WantedKeys> {
+        let keys = &self.inner.keys;
+        let mut wanted = None;
+        let verified = self.verify_jwt_with(token, |id, kid, alg| {
+            keys.keys_now(id, kid, alg).or_else(|| {
+                wanted = Some(WantedKeys {
+                    id,
+                    kid: kid.map(str::to_owned),
+                    alg,
+                });
+                None
+            })
+        });
+        match (verified, wanted) {
+            (Some(verified), _) => Ok(verified),
+            (None, Some(wanted)) => Err(wanted),
+            // Not reached: no answer means the keys were asked for and `wanted` set.
+            (None, None) => Ok(Err(RejectionKind::Unavailable)),
+        }
+    }
+
+    /// The token names keys the store must wait for: wait, then verify with them.
+    async fn verify_jwt_waiting(
+        &self,
+        token: &str,
+        wanted: WantedKeys,
+    ) -> Result<LocalJwt, RejectionKind> {
+        let set = self
+            .inner
+            .keys
+            .keys_for(wanted.id, wanted.kid.as_deref(), wanted.alg)
+            .await;
+        self.verify_jwt_with(token, |_, _, _| Some(set))
+            .unwrap_or(Err(RejectionKind::Unavailable))
+    }
+
+    /// Steps 3–6 with the key set `keys` gives for (issuer, `kid`, `alg`); `None` when it
+    /// gives none (it would have to wait).
+    fn verify_jwt_with(
+        &self,
+        token: &str,
+        keys: impl FnOnce(IssuerId, Option<&str>, Algorithm) -> Option<Result<Arc<KeySet>, LookupError>>,
+    ) -> Option<Result<LocalJwt, RejectionKind>> {
         let c = &self.inner.config.inner;
-        let jws = verify::parse_with(token, c.max_token_bytes, Some(&self.inner.headers))
-            .map_err(RejectionKind::InvalidToken)?;
+        let invalid = |reason| Some(Err(RejectionKind::InvalidToken(reason)));
+        let jws = match verify::parse_with(token, c.max_token_bytes, Some(&self.inner.headers)) {
+            Ok(jws) => jws,
+            Err(reason) => return invalid(reason),
+        };
         // Step 3: the header.
-        let alg = jws.header.alg.ok_or(RejectionKind::InvalidToken(
-            InvalidToken::DisallowedAlgorithm,
-        ))?;
-        verify::check_typ(jws.header.typ.as_deref(), c.typ_policy)
-            .map_err(RejectionKind::InvalidToken)?;
+        let Some(alg) = jws.header.alg else {
+            return invalid(InvalidToken::DisallowedAlgorithm);
+        };
+        if let Err(reason) = verify::check_typ(jws.header.typ.as_deref(), c.typ_policy) {
+            return invalid(reason);
+        }
         // Step 4: the issuer, by the unverified `iss` (an unknown one causes no network I/O).
+        let Some(iss) = jws.claims.str("iss") else {
+            return invalid(InvalidToken::UnknownIssuer);
+        };
         let named = Named {
-            iss: jws
-                .claims
-                .str("iss")
-                .ok_or(RejectionKind::InvalidToken(InvalidToken::UnknownIssuer))?,
+            iss,
             tid: jws.claims.str("tid"),
         };
-        let id = c
-            .issuers
-            .select(&named.iss, named.tid.as_deref())
-            .map_err(RejectionKind::InvalidToken)?;
-        let issuer = c
-            .issuers
-            .get(id)
-            .ok_or(RejectionKind::InvalidToken(InvalidToken::UnknownIssuer))?;
+        let id = match c.issuers.select(&named.iss, named.tid.as_deref()) {
+            Ok(id) => id,
+            Err(reason) => return invalid(reason),
+        };
+        let Some(issuer) = c.issuers.get(id) else {
+            return invalid(InvalidToken::UnknownIssuer);
+        };
         // Step 5: the signature.
-        let key_fingerprint = self.check_signature(&jws, alg, id, &named).await?;
+        let key_fingerprint = match self.signature_with(&jws, alg, id, &named, keys)? {
+            Ok(fingerprint) => fingerprint,
+            Err(refusal) => return Some(Err(refusal)),
+        };
         // A template issuer's tokens are checked against their own `iss`, which `select`
         // found to be the template filled with an allowed `tid`.
         let template_iss = issuer.template.is_some().then(|| named.iss.into_owned());
         let issuer_url = template_iss.as_deref().unwrap_or(&issuer.url);
         // Steps 5–6: the claims.
-        let (validity, binding) = self
-            .check_jwt_claims(&jws.claims, issuer, issuer_url)
-            .map_err(RejectionKind::InvalidToken)?;
+        let (validity, binding) = match self.check_jwt_claims(&jws.claims, issuer, issuer_url) {
+            Ok(checked) => checked,
+            Err(reason) => return invalid(reason),
+        };
         let verified = Verified {
             issuer: id,
             kid: jws.header.kid,
@@ -78,11 +150,11 @@ impl Authenticator {
             validity,
             binding,
         };
-        Ok(LocalJwt {
+        Some(Ok(LocalJwt {
             claims: jws.claims,
             verified,
             template_iss,
-        })
+        }))
     }
 
     /// Step 7: the classification and the principal of a JWT verified locally.
@@ -119,8 +191,7 @@ impl Authenticator {
         self.check_signature(jws, alg, id, &named).await.map(|_| ())
     }
 
-    /// Step 5, the signature: the fingerprint of the key that verified it, for the cache.
-    /// The only step that can wait on the network, and the only one that can answer 503.
+    /// Step 5, the signature, with the keys of the store (waiting for them if it must).
     async fn check_signature(
         &self,
         jws: &Jws<'_>,
@@ -128,24 +199,46 @@ impl Authenticator {
         id: IssuerId,
         named: &Named<'_>,
     ) -> Result<[u8; 32], RejectionKind> {
-        let keys = &self.inner.keys;
+        let set = self
+            .inner
+            .keys
+            .keys_for(id, jws.header.kid.as_deref(), alg)
+            .await;
+        self.signature_with(jws, alg, id, named, |_, _, _| Some(set))
+            .unwrap_or(Err(RejectionKind::Unavailable))
+    }
+
+    /// Step 5, the signature: the fingerprint of the key that verified it, for the cache.
+    /// `keys` gives the issuer's key set for the `kid` and `alg` (`None`: not without
+    /// waiting, and so no answer here); an HMAC secret is the configuration's.
+    fn signature_with(
+        &self,
+        jws: &Jws<'_>,
+        alg: Algorithm,
+        id: IssuerId,
+        named: &Named<'_>,
+        keys: impl FnOnce(IssuerId, Option<&str>, Algorithm) -> Option<Result<Arc<KeySet>, LookupError>>,
+    ) -> Option<Result<[u8; 32], RejectionKind>> {
         let invalid = RejectionKind::InvalidToken;
         if alg.is_hmac() {
-            let key = keys
-                .hmac_key(id)
-                .ok_or(invalid(InvalidToken::DisallowedAlgorithm))?;
-            return verify::check_signature(jws, &key.material, alg)
-                .map(|()| key.fingerprint)
-                .map_err(invalid);
+            let Some(key) = self.inner.keys.hmac_key(id) else {
+                return Some(Err(invalid(InvalidToken::DisallowedAlgorithm)));
+            };
+            return Some(
+                verify::check_signature(jws, &key.material, alg)
+                    .map(|()| key.fingerprint)
+                    .map_err(invalid),
+            );
         }
         if !self.inner.config.inner.algorithms.contains(&alg) {
-            return Err(invalid(InvalidToken::DisallowedAlgorithm));
+            return Some(Err(invalid(InvalidToken::DisallowedAlgorithm)));
         }
         let kid = jws.header.kid.as_deref();
-        let set = keys.keys_for(id, kid, alg).await.map_err(|e| match e {
-            LookupError::Unavailable => RejectionKind::Unavailable,
-            LookupError::NoKey => invalid(InvalidToken::UnknownKey),
-        })?;
+        let set = match keys(id, kid, alg)? {
+            Ok(set) => set,
+            Err(LookupError::Unavailable) => return Some(Err(RejectionKind::Unavailable)),
+            Err(LookupError::NoKey) => return Some(Err(invalid(InvalidToken::UnknownKey))),
+        };
         let mut outcome = Err(InvalidToken::UnknownKey);
         // A key whose JWK `issuer` member names another issuer (or tenant) is not used.
         let tid = named.tid.as_deref();
@@ -158,7 +251,7 @@ impl Authenticator {
                 break;
             }
         }
-        outcome.map_err(invalid)
+        Some(outcome.map_err(invalid))
     }
 
     /// Steps 5–6 after the signature: the registered claims, the access-token checks and

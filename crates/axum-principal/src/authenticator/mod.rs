@@ -328,13 +328,13 @@ impl Authenticator {
                 .map(RejectionKind::InvalidRequest)
         };
         let token = match source {
-            Source::Header if deferred => std::str::from_utf8(token).map_err(|_| {
+            Source::Header if deferred => simdutf8::basic::from_utf8(token).map_err(|_| {
                 malformed_header(token)
                     .unwrap_or(RejectionKind::InvalidToken(InvalidToken::Malformed))
             })?,
             Source::Header => check_b64token(token).map_err(RejectionKind::InvalidRequest)?,
             Source::Caller if token.len() > max => return Err(too_large),
-            Source::Caller => std::str::from_utf8(token)
+            Source::Caller => simdutf8::basic::from_utf8(token)
                 .map_err(|_| RejectionKind::InvalidToken(InvalidToken::Malformed))?,
         };
         let fresh = if token.len() > max {
@@ -368,18 +368,27 @@ impl Authenticator {
     /// one that passed is, when its issuer is in "enrich" mode, for the claims it lacks
     /// (and then, like an opaque token's answer, never enters the verified-token cache).
     async fn verify_fresh(&self, token: &str) -> Result<Fresh, RejectionKind> {
+        // The introspection calls are boxed: their futures (an HTTP exchange, ~3 KB) would
+        // otherwise make every request's future that large, and every move of it copy that
+        // much, for a path that waits on the network anyway.
         if self.introspects(token) {
-            let (answer, cached) = self.introspect(token).await?;
+            let (answer, cached) = Box::pin(self.introspect(token)).await?;
             return Ok(Fresh::Introspected(answer, cached));
         }
-        let local = self.verify_jwt(token).await?;
-        // "Enrich" mode: only a JWT that passed every local check is introspected.
-        if let Some(state) = self.enricher(local.verified.issuer) {
-            let (answer, cached) = self.ask(state, token).await?;
-            return Ok(Fresh::Introspected(answer, cached));
-        }
-        let (principal, verified) = self.jwt_principal(local)?;
-        Ok(Fresh::Jwt(principal, verified))
+        // "Enrich" mode: only a JWT that passed every local check is introspected. (In a
+        // block: the verified token must not live across the introspection's `.await`.)
+        let state = {
+            let local = self.verify_jwt(token).await?;
+            match self.enricher(local.verified.issuer) {
+                Some(state) => state,
+                None => {
+                    let (principal, verified) = self.jwt_principal(local)?;
+                    return Ok(Fresh::Jwt(principal, verified));
+                }
+            }
+        };
+        let (answer, cached) = Box::pin(self.ask(state, token)).await?;
+        Ok(Fresh::Introspected(answer, cached))
     }
 }
 

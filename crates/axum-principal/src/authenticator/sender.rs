@@ -47,7 +47,9 @@ impl Authenticator {
             jkt,
             principal: principal.id(),
         };
-        dpop.check(&proof, c.clock.now(), c.leeway_secs).await
+        // Boxed: the proof's checks (a replay store that may be Redis) would make every
+        // request's future, bearer ones too, that much larger to move.
+        Box::pin(dpop.check(&proof, c.clock.now(), c.leeway_secs)).await
     }
 
     /// A token presented with `DPoP` must be bound to a key (`cnf.jkt`), and to nothing this

@@ -263,6 +263,33 @@ impl KeyStore {
             .and_then(|i| i.hmac.clone())
     }
 
+    /// [`keys_for`](Self::keys_for)'s answer when it needs no waiting (fixed keys, or a
+    /// usable fetched set that has a candidate: nearly every request); `None` when it would
+    /// wait for a fetch (no usable set, or a `kid` the set lacks).
+    pub(crate) fn keys_now(
+        &self,
+        id: IssuerId,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Option<Result<Arc<KeySet>, LookupError>> {
+        let idx = id.index();
+        let Some(issuer) = self.inner.issuers.get(idx) else {
+            return Some(Err(LookupError::NoKey));
+        };
+        match &issuer.keys {
+            Keys::Fixed(fixed) => Some(if fixed.has_candidate(kid, alg) {
+                Ok(Arc::clone(fixed))
+            } else {
+                Err(LookupError::NoKey)
+            }),
+            Keys::None => Some(Err(LookupError::NoKey)),
+            Keys::Fetched(_) => self
+                .usable(idx, issuer)
+                .filter(|set| set.has_candidate(kid, alg))
+                .map(Ok),
+        }
+    }
+
     /// The key set to verify a token with `kid`/`alg` from the issuer, refreshing as the
     /// module docs describe.
     pub(crate) async fn keys_for(
@@ -271,20 +298,15 @@ impl KeyStore {
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Arc<KeySet>, LookupError> {
+        if let Some(answer) = self.keys_now(id, kid, alg) {
+            return answer;
+        }
         let idx = id.index();
         let issuer = self.inner.issuers.get(idx).ok_or(LookupError::NoKey)?;
-        match &issuer.keys {
-            Keys::Fixed(fixed) => {
-                return if fixed.has_candidate(kid, alg) {
-                    Ok(Arc::clone(fixed))
-                } else {
-                    Err(LookupError::NoKey)
-                };
-            }
-            Keys::None => return Err(LookupError::NoKey),
-            Keys::Fetched(_) => {}
-        }
-        let set = match self.usable(idx, issuer) {
+        // `keys_now` made the refresh ahead of expiry, if due; the set is looked at again
+        // without repeating it.
+        let now = self.inner.clock.now();
+        let set = match issuer.held().filter(|set| now < set.usable_until) {
             Some(set) => set,
             None => {
                 let seen = issuer.held().map_or(0, |s| s.version);

@@ -46,11 +46,13 @@ pub(crate) trait ClaimRead {
     fn map(&self) -> &Map<String, Value>;
 
     /// Whether the claim is present, whatever its type.
+    #[inline(always)]
     fn has(&self, name: &str) -> bool {
         self.claim(name).is_some()
     }
 
     /// The claim when it is a string.
+    #[inline(always)]
     fn str(&self, name: &str) -> Option<Cow<'_, str>> {
         match self.claim(name)? {
             Claim::Str(s) => Some(s),
@@ -104,7 +106,7 @@ impl RawClaims {
 
     /// Member `name`: its slot for a claim the library reads, else one hash and one probe
     /// of the index.
-    #[inline]
+    #[inline(always)]
     fn member(&self, name: &str) -> Option<&Member> {
         self.index.get(&self.json, name)
     }
@@ -127,7 +129,9 @@ impl From<Map<String, Value>> for RawClaims {
 }
 
 impl ClaimRead for RawClaims {
-    #[inline]
+    /// Inlined with [`Index::get`](super::index::Index::get): a literal name's slot is then
+    /// found at compile time.
+    #[inline(always)]
     fn claim(&self, name: &str) -> Option<Claim<'_>> {
         let member = self.member(name)?;
         if member.plain_string {
@@ -170,12 +174,24 @@ pub(super) fn read_text(text: &str) -> Option<Claim<'_>> {
         b'n' => Claim::Null,
         b'[' => Claim::Array(Json::Text(text)),
         b'{' => Claim::Object(Json::Text(text)),
-        // Dates are short non-negative integers: read without serde_json (a `u64` holds
-        // 18 digits; negatives go to serde_json, which reads `-0` as a float).
-        _ if text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit()) => {
-            Claim::Number(Number::from(text.parse::<u64>().ok()?))
-        }
+        // Dates are short non-negative integers: read without serde_json, checked and
+        // summed in one pass (18 digits cannot overflow a `u64`; negatives go to
+        // serde_json, which reads `-0` as a float).
+        _ if text.len() <= 18 => match short_integer(text) {
+            Some(n) => Claim::Number(Number::from(n)),
+            None => Claim::Number(serde_json::from_str(text).ok()?),
+        },
         _ => Claim::Number(serde_json::from_str(text).ok()?),
+    })
+}
+
+/// `text` as a non-negative integer when it is at most 18 ASCII digits.
+fn short_integer(text: &str) -> Option<u64> {
+    if text.len() > 18 {
+        return None;
+    }
+    text.bytes().try_fold(0u64, |n, b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
     })
 }
 

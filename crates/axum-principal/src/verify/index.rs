@@ -197,7 +197,7 @@ impl Member {
 
 impl Index {
     /// The member named `name` (`json` is the indexed text).
-    #[inline]
+    #[inline(always)]
     pub(super) fn get(&self, json: &str, name: &str) -> Option<&Member> {
         if let Some(k) = known(name) {
             let position = usize::try_from(*self.known.get(k)?).ok()?;

@@ -149,18 +149,19 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
-    #[inline]
+    #[inline(always)]
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
         }
     }
 
+    #[inline(always)]
     fn expect(&mut self, byte: u8) -> Result<(), Invalid> {
         if self.peek() == Some(byte) {
             self.pos += 1;
@@ -171,6 +172,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// After an item of an object or array: `true` on `,`, `false` on `close`.
+    #[inline(always)]
     fn list_continues(&mut self, close: u8) -> Result<bool, Invalid> {
         match self.peek() {
             Some(b',') => {
@@ -186,7 +188,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string (at its opening quote), borrowed from the input unless it has escapes.
-    #[inline]
+    /// Inlined into its callers (most of a token's bytes are strings: the call would cost
+    /// more than a short one's scan).
+    #[inline(always)]
     fn string(&mut self) -> Result<Cow<'a, str>, Invalid> {
         self.expect(b'"')?;
         let start = self.pos;
