@@ -1,7 +1,7 @@
 //! The middleware: [`AuthLayer`] → [`AuthService`] → [`AuthServiceFuture`], in tower-http's
 //! shape. The work is done by the [`Authenticator`]; this module is only the adapter.
 
-use std::future::Future;
+use std::future::{Future, Ready};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -10,7 +10,7 @@ use futures_util::future::{BoxFuture, Either};
 use http::Request;
 use tower::{Layer, Service};
 
-use crate::authenticator::{AuthRequest, Authenticator};
+use crate::authenticator::{AuthRequest, Authenticator, FirstLook};
 use crate::config::AuthConfig;
 use crate::rejection::RejectionKind;
 
@@ -115,20 +115,27 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        // A repeated bearer token the cache holds is answered without waiting: the inner
-        // service (the one polled ready) is called at once, nothing is boxed.
+        // A request decided without waiting (a repeated token the cache holds, or a new one
+        // whose issuer's keys are at hand: nearly all) is answered here: the inner service
+        // (the one polled ready) is called at once, nothing is boxed.
         let pending = match self
             .auth
-            .try_cached(request.headers(), request.extensions())
+            .first_look(request.headers(), request.extensions())
         {
-            Ok(principal) => {
+            FirstLook::Admitted(principal) => {
                 // The principal carries the layer's renderer: no `AuthContext` beside it.
                 request.extensions_mut().insert(principal);
                 return AuthServiceFuture {
                     inner: Either::Left(self.inner.call(request)),
                 };
             }
-            Err(pending) => pending,
+            FirstLook::Refused(rejection) => {
+                let response = rejection.in_reply_to(request.headers()).into_response();
+                return AuthServiceFuture {
+                    inner: Either::Right(Either::Right(std::future::ready(Ok(response)))),
+                };
+            }
+            FirstLook::Pending(pending) => pending,
         };
         // The service that was polled ready is `self.inner`; take it and leave a clone in its
         // place (tower's "be careful when cloning inner services").
@@ -160,17 +167,18 @@ where
             inner.call(request).await
         });
         AuthServiceFuture {
-            inner: Either::Right(pipeline),
+            inner: Either::Right(Either::Left(pipeline)),
         }
     }
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`AuthService`]: the inner service's own future when the token
-    /// was answered from the verified-token cache, else the whole pipeline, boxed.
+    /// The response future of [`AuthService`]: the inner service's own future when the
+    /// request was admitted without waiting, the refusal when it was refused so, else the
+    /// whole pipeline, boxed.
     pub struct AuthServiceFuture<F, E> {
         #[pin]
-        inner: Either<F, BoxFuture<'static, Result<Response, E>>>,
+        inner: Either<F, Either<BoxFuture<'static, Result<Response, E>>, Ready<Result<Response, E>>>>,
     }
 }
 

@@ -33,7 +33,7 @@ pub(super) struct LocalJwt {
 }
 
 /// The keys a token names, when the store must wait for them.
-struct WantedKeys {
+pub(super) struct WantedKeys {
     id: IssuerId,
     kid: Option<String>,
     alg: Algorithm,
@@ -57,7 +57,10 @@ impl Authenticator {
 
     /// [`verify_jwt`](Self::verify_jwt) with the keys at hand; `Err` with the keys it needs
     /// when the store would have to wait for them.
-    fn verify_jwt_now(&self, token: &str) -> Result<Result<LocalJwt, RejectionKind>, WantedKeys> {
+    pub(super) fn verify_jwt_now(
+        &self,
+        token: &str,
+    ) -> Result<Result<LocalJwt, RejectionKind>, WantedKeys> {
         let keys = &self.inner.keys;
         let mut wanted = None;
         let verified = self.verify_jwt_with(token, |id, kid, alg| {

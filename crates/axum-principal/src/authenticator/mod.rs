@@ -19,6 +19,7 @@
 mod cached;
 mod claims;
 mod credentials;
+mod first_look;
 mod introspected;
 mod jwt;
 mod request;
@@ -32,8 +33,9 @@ use http::HeaderMap;
 
 use self::cached::Lookup;
 use self::credentials::{check_b64token, Presented, Scheme};
+pub(crate) use self::first_look::FirstLook;
 pub use self::request::AuthRequest;
-use crate::binding::{Binding, ClientCertificate};
+use crate::binding::Binding;
 use crate::config::AuthConfig;
 use crate::introspect::Introspectors;
 use crate::key_store::KeyStore;
@@ -169,7 +171,7 @@ impl Authenticator {
 
     /// The request's principal: `Ok(None)` when it carries no token. `Bearer` tokens, and
     /// `DPoP` tokens with their proof when DPoP is configured; a token bound to a client
-    /// certificate passes with the matching [`ClientCertificate`].
+    /// certificate passes with the matching [`ClientCertificate`](crate::binding::ClientCertificate).
     pub async fn authenticate_request(
         &self,
         request: AuthRequest<'_>,
@@ -189,50 +191,6 @@ impl Authenticator {
         Pending {
             credentials,
             lookup,
-        }
-    }
-
-    /// The layer's first look, which never waits: the principal of a `Bearer` token that the
-    /// verified-token cache holds and whose re-checks (time, key still in the issuer's set,
-    /// no binding it fails) pass on what is in memory. Anything else (no cache, a miss,
-    /// `DPoP`, keys that need a fetch, any refusal) is handed back as [`Pending`], for
-    /// [`finish`](Self::finish) to decide (and refuse) exactly as the full pipeline does.
-    pub(crate) fn try_cached(
-        &self,
-        headers: &HeaderMap,
-        extensions: &http::Extensions,
-    ) -> Result<Principal, Pending> {
-        let mut pending = self.read(headers);
-        let (Ok(Some(presented)), Lookup::Found(entry)) = (&pending.credentials, &pending.lookup)
-        else {
-            return Err(pending);
-        };
-        let dpop_required = self
-            .inner
-            .config
-            .inner
-            .dpop
-            .as_ref()
-            .is_some_and(|d| d.required);
-        if presented.scheme != Scheme::Bearer || dpop_required {
-            return Err(pending);
-        }
-        // The client certificate is looked for only when the token is bound to one.
-        let binding = &entry.verified.binding;
-        let unbound_or_matching = || {
-            !binding.bound
-                || binding
-                    .check_bearer(extensions.get::<ClientCertificate>())
-                    .is_ok()
-        };
-        match self.valid_now(entry) {
-            Some(true) if unbound_or_matching() => Ok(admitted(entry.principal.clone(), true)),
-            Some(false) => {
-                self.forget(presented.token());
-                pending.lookup = Lookup::Miss;
-                Err(pending)
-            }
-            _ => Err(pending),
         }
     }
 
@@ -314,50 +272,67 @@ impl Authenticator {
             }
             self.forget(token);
         }
-        let max = self.inner.config.inner.max_token_bytes;
-        let too_large = RejectionKind::InvalidToken(InvalidToken::TooLarge);
-        // A malformed header (RFC 6750's `b64token`) is 400 whatever its size and whatever
-        // else is wrong with the token. Without introspection every token is verified as a
-        // JWS, and one that verifies has only base64url characters and dots, all allowed:
-        // the check then runs only on a refusal, to decide it. A token that may go to
-        // introspection is checked first.
+        // A token that may go to introspection is checked against RFC 6750's `b64token`
+        // first; otherwise only on a refusal (see `settle`).
         let deferred = matches!(source, Source::Header) && self.inner.introspection.is_none();
-        let malformed_header = |token: &[u8]| {
-            check_b64token(token)
-                .err()
-                .map(RejectionKind::InvalidRequest)
-        };
-        let token = match source {
-            Source::Header if deferred => simdutf8::basic::from_utf8(token).map_err(|_| {
-                malformed_header(token)
-                    .unwrap_or(RejectionKind::InvalidToken(InvalidToken::Malformed))
-            })?,
-            Source::Header => check_b64token(token).map_err(RejectionKind::InvalidRequest)?,
-            Source::Caller if token.len() > max => return Err(too_large),
-            Source::Caller => simdutf8::basic::from_utf8(token)
-                .map_err(|_| RejectionKind::InvalidToken(InvalidToken::Malformed))?,
-        };
-        let fresh = if token.len() > max {
-            Err(too_large)
+        let text = self.token_text(token, source, deferred)?;
+        let fresh = if text.len() > self.inner.config.inner.max_token_bytes {
+            Err(RejectionKind::InvalidToken(InvalidToken::TooLarge))
         } else {
-            self.verify_fresh(token).await
+            self.verify_fresh(text).await
         };
-        let fresh = match fresh {
-            Err(refusal) if deferred => {
-                return Err(malformed_header(token.as_bytes()).unwrap_or(refusal))
-            }
-            fresh => fresh?,
-        };
-        match fresh {
+        match self.settle(fresh, token, deferred)? {
             Fresh::Jwt(principal, verified) => {
-                let binding = verified.binding.clone();
-                self.remember(token.as_bytes(), &principal, verified);
+                let (principal, binding) = self.keep(token, principal, verified);
                 Ok((principal, binding, false))
             }
             // Not for the verified-token cache: its entries are re-checked against the
             // issuer's keys; introspection keeps its own cache.
             Fresh::Introspected(answer, cached) => Ok((answer.principal, answer.binding, cached)),
         }
+    }
+
+    /// The token as text: UTF-8 (a `Caller`'s within the size limit first), and a header's
+    /// checked against RFC 6750's `b64token` unless `deferred`.
+    fn token_text<'t>(
+        &self,
+        token: &'t [u8],
+        source: Source,
+        deferred: bool,
+    ) -> Result<&'t str, RejectionKind> {
+        let malformed = RejectionKind::InvalidToken(InvalidToken::Malformed);
+        match source {
+            Source::Header if deferred => simdutf8::basic::from_utf8(token)
+                .map_err(|_| malformed_header(token).unwrap_or(malformed)),
+            Source::Header => check_b64token(token).map_err(RejectionKind::InvalidRequest),
+            Source::Caller if token.len() > self.inner.config.inner.max_token_bytes => {
+                Err(RejectionKind::InvalidToken(InvalidToken::TooLarge))
+            }
+            Source::Caller => simdutf8::basic::from_utf8(token).map_err(|_| malformed),
+        }
+    }
+
+    /// A malformed header (RFC 6750's `b64token`) is 400 whatever its size and whatever
+    /// else is wrong with the token. Without introspection every token is verified as a
+    /// JWS, and one that verifies has only base64url characters and dots, all allowed: the
+    /// check then runs only on a refusal (`deferred`), to decide it.
+    fn settle<T>(
+        &self,
+        outcome: Result<T, RejectionKind>,
+        token: &[u8],
+        deferred: bool,
+    ) -> Result<T, RejectionKind> {
+        match outcome {
+            Err(refusal) if deferred => Err(malformed_header(token).unwrap_or(refusal)),
+            outcome => outcome,
+        }
+    }
+
+    /// A token verified here, remembered by the verified-token cache.
+    fn keep(&self, token: &[u8], principal: Principal, verified: Verified) -> (Principal, Binding) {
+        let binding = verified.binding.clone();
+        self.remember(token, &principal, verified);
+        (principal, binding)
     }
 
     /// The verification strategy for a token the cache does not hold. A JWS is verified
@@ -408,6 +383,13 @@ enum Source {
     Header,
     /// Handed to [`Authenticator::verify`]: must be UTF-8.
     Caller,
+}
+
+/// The refusal a token that is not RFC 6750's `b64token` gets, if it is not one.
+fn malformed_header(token: &[u8]) -> Option<RejectionKind> {
+    check_b64token(token)
+        .err()
+        .map(RejectionKind::InvalidRequest)
 }
 
 /// A principal let through, counted once (cached or not).
