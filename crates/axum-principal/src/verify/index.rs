@@ -326,3 +326,39 @@ pub(super) fn index(json: &str) -> Result<Index, Invalid> {
     index.shape = shape;
     Ok(index)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{known, known_out_of_line, KNOWN};
+
+    /// Each known claim has its own slot, found for its exact name only: not for a prefix,
+    /// an extension, the name with NUL bytes after it (same eight-byte word, other length),
+    /// another case, or one byte changed.
+    #[test]
+    fn every_known_name_has_its_own_slot_and_nothing_else_does() {
+        for (slot, name) in KNOWN.iter().enumerate() {
+            assert_eq!(known(name), Some(slot), "{name}");
+            assert_eq!(known_out_of_line(name), Some(slot), "{name}");
+            let mut near: Vec<String> = vec![
+                format!("{name}\0"),
+                format!("{name}\0\0"),
+                format!("{name}x"),
+                name.to_uppercase(),
+            ];
+            if let Some((last, _)) = name.char_indices().last() {
+                near.push(name[..last].to_owned());
+            }
+            for at in 0..name.len() {
+                let mut bytes = name.as_bytes().to_vec();
+                bytes[at] ^= 0x20;
+                near.extend(String::from_utf8(bytes).ok());
+            }
+            for other in near {
+                let expected = KNOWN.iter().position(|k| *k == other);
+                assert_eq!(known_out_of_line(&other), expected, "{other:?}");
+            }
+        }
+        assert_eq!(known_out_of_line(""), None);
+        assert_eq!(known_out_of_line("\0\0\0"), None);
+    }
+}
