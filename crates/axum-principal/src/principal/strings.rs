@@ -29,6 +29,7 @@ pub(super) struct Texts<'a> {
 
 impl Item {
     /// The span `start..end` of the JSON text (`decoded`: of the decoded strings).
+    #[inline]
     fn span(start: usize, end: usize, decoded: bool) -> Result<Self, InvalidToken> {
         // Claims are bounded by `max_token_bytes`: a text past 4 GiB never gets here.
         match (u32::try_from(start), u32::try_from(end)) {
@@ -100,19 +101,25 @@ impl Strings {
     }
 
     /// Adds `item` to the list.
+    #[inline]
     fn push(&mut self, item: Item) {
-        if let Some(slot) = self.inline.get_mut(self.len) {
-            *slot = item;
-        } else {
-            if self.heap.len() != self.len {
-                // Spilling (or spilling again after a fast reader gave up).
-                self.heap.clear();
-                self.heap.reserve(2 * INLINE);
-                self.heap.extend_from_slice(&self.inline);
-            }
-            self.heap.push(item);
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = item,
+            None => self.spill(item),
         }
         self.len += 1;
+    }
+
+    /// Adds `item` past the ones kept in place.
+    #[cold]
+    fn spill(&mut self, item: Item) {
+        if self.heap.len() != self.len {
+            // Spilling (or spilling again after a fast reader gave up).
+            self.heap.clear();
+            self.heap.reserve(2 * INLINE);
+            self.heap.extend_from_slice(&self.inline);
+        }
+        self.heap.push(item);
     }
 
     /// Adds `s`, read from `json`.
@@ -171,12 +178,17 @@ impl Strings {
     /// only whitespace is the space), else split at Unicode whitespace.
     pub(super) fn push_words(&mut self, json: &str, s: Cow<'_, str>) -> Result<(), InvalidToken> {
         match s {
-            Cow::Borrowed(s) => match offset_in(json, s) {
-                Some(offset) if s.is_ascii() => self.push_spaced(offset, s.as_bytes()),
-                _ => s
-                    .split_whitespace()
-                    .try_for_each(|word| self.push_str(json, Cow::Borrowed(word))),
-            },
+            Cow::Borrowed(s) => {
+                if let Some(offset) = offset_in(json, s) {
+                    let mark = self.mark();
+                    if self.push_ascii_words(offset, s.as_bytes())? {
+                        return Ok(());
+                    }
+                    self.reset(mark);
+                }
+                s.split_whitespace()
+                    .try_for_each(|word| self.push_str(json, Cow::Borrowed(word)))
+            }
             Cow::Owned(s) => s
                 .split_whitespace()
                 .try_for_each(|word| self.push_str(json, Cow::Owned(word.to_owned()))),
@@ -185,47 +197,28 @@ impl Strings {
 
     /// Adds the runs of `bytes` (at `offset` of the JSON text) between spaces, eight bytes
     /// at a time (a byte loop, or `split(' ')` with its memchr per item, costs several
-    /// times more).
-    fn push_spaced(&mut self, offset: usize, bytes: &[u8]) -> Result<(), InvalidToken> {
-        let mut start = 0;
-        let mut words = bytes.chunks_exact(8);
-        let mut base = 0;
-        for chunk in words.by_ref() {
-            let word = <[u8; 8]>::try_from(chunk).unwrap_or_default();
-            start = self.push_between(offset, base, spaces(word), start)?;
+    /// times more); `false` when `bytes` are not all ASCII (the caller then drops what was
+    /// added).
+    fn push_ascii_words(&mut self, offset: usize, bytes: &[u8]) -> Result<bool, InvalidToken> {
+        let (mut start, mut base, mut high) = (0, 0, 0);
+        // The padding of the last word is zero bytes: no spaces.
+        for word in words(bytes) {
+            high |= word;
+            let mut flags = equal(word, b' ');
+            while flags != 0 {
+                let at = base + (flags.trailing_zeros() / 8) as usize;
+                if at > start {
+                    self.push(Item::span(offset + start, offset + at, false)?);
+                }
+                start = at + 1;
+                flags &= flags - 1;
+            }
             base += 8;
         }
-        // The tail, padded with zero bytes (no spaces).
-        let mut last = [0u8; 8];
-        last.iter_mut()
-            .zip(words.remainder())
-            .for_each(|(slot, byte)| *slot = *byte);
-        start = self.push_between(offset, base, spaces(last), start)?;
         if start < bytes.len() {
             self.push(Item::span(offset + start, offset + bytes.len(), false)?);
         }
-        Ok(())
-    }
-
-    /// Adds the non-empty runs that end at the spaces flagged in `flags` (the high bit of
-    /// byte `i` for the byte at `base + i`); `start` is where the current run began. Returns
-    /// where the next one begins.
-    fn push_between(
-        &mut self,
-        offset: usize,
-        base: usize,
-        mut flags: u64,
-        mut start: usize,
-    ) -> Result<usize, InvalidToken> {
-        while flags != 0 {
-            let at = base + (flags.trailing_zeros() / 8) as usize;
-            if at > start {
-                self.push(Item::span(offset + start, offset + at, false)?);
-            }
-            start = at + 1;
-            flags &= flags - 1;
-        }
-        Ok(start)
+        Ok(high & 0x8080_8080_8080_8080 == 0)
     }
 
     /// Adds the items of `text`, a JSON array at `offset` of the JSON text (so valid JSON),
@@ -272,6 +265,19 @@ impl Strings {
     }
 }
 
+/// `bytes` as little-endian words, eight bytes each, the last padded with zero bytes.
+fn words(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    let chunks = bytes.chunks_exact(8);
+    let mut tail = [0u8; 8];
+    tail.iter_mut()
+        .zip(chunks.remainder())
+        .for_each(|(slot, byte)| *slot = *byte);
+    chunks
+        .map(|chunk| <[u8; 8]>::try_from(chunk).unwrap_or_default())
+        .chain([tail])
+        .map(u64::from_le_bytes)
+}
+
 /// Where `s` starts in `json`, when it is a slice of it.
 pub(super) fn offset_in(json: &str, s: &str) -> Option<usize> {
     let start = (s.as_ptr() as usize).wrapping_sub(json.as_ptr() as usize);
@@ -286,11 +292,11 @@ fn skip_ws(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// The high bit of each byte of `word` (little-endian) that is a space, exactly: no carry
+/// The high bit of each byte of `word` (little-endian) that is `byte`, exactly: no carry
 /// crosses from one byte into the next.
-fn spaces(word: [u8; 8]) -> u64 {
+fn equal(word: u64, byte: u8) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let x = u64::from_le_bytes(word) ^ (u64::from(b' ') * 0x0101_0101_0101_0101);
+    let x = word ^ (u64::from(byte) * 0x0101_0101_0101_0101);
     !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
 }
 
@@ -333,9 +339,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spaces_flag_exactly_the_spaces() {
+    fn equal_flags_exactly_the_bytes_asked_for() {
         let word = *b"a b!  ~\x00";
-        let flags = spaces(word);
+        let flags = equal(u64::from_le_bytes(word), b' ');
         let at: Vec<u32> = (0..8).filter(|i| flags >> (i * 8 + 7) & 1 == 1).collect();
         assert_eq!(at, [1, 4, 5]);
         assert_eq!(flags & !0x8080_8080_8080_8080, 0);
@@ -386,7 +392,31 @@ mod tests {
             read("[ \"a\" ,\n\t\"\" , \"é c\"\r]"),
             (true, vec!["a".into(), "".into(), "é c".into()], 0)
         );
-        for other in [r#"["a","b\"c"]"#, r#"["a",1]"#, r#"["a",null,"b"]"#, "{}", "\"a\""] {
+        assert_eq!(
+            read(r#"["a,b", "[c]" ,"dé]", "a long role name past eight bytes"]"#),
+            (
+                true,
+                vec![
+                    "a,b".into(),
+                    "[c]".into(),
+                    "dé]".into(),
+                    "a long role name past eight bytes".into()
+                ],
+                0
+            )
+        );
+        for other in [
+            r#"["a","b\"c"]"#,
+            r#"["a",1]"#,
+            r#"[1,"a"]"#,
+            r#"["a",null,"b"]"#,
+            r#"["a",["b"]]"#,
+            r#"[["a"]]"#,
+            r#"[{"a":"b"}]"#,
+            "{}",
+            "\"a\"",
+            "[1]",
+        ] {
             assert_eq!(read(other), (false, vec![], 0), "{other}");
         }
     }
