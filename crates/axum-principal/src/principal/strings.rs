@@ -31,7 +31,7 @@ impl Item {
     /// The span `start..end` of the JSON text (`decoded`: of the decoded strings).
     #[inline]
     fn span(start: usize, end: usize, decoded: bool) -> Result<Self, InvalidToken> {
-        // Claims are bounded by `max_token_bytes`: a text past 4 GiB never gets here.
+        // As in `fits`.
         match (u32::try_from(start), u32::try_from(end)) {
             (Ok(start), Ok(end)) => Ok(Item {
                 start,
@@ -39,6 +39,17 @@ impl Item {
                 decoded,
             }),
             _ => Err(InvalidToken::InvalidClaim),
+        }
+    }
+
+    /// The span `start..end` of the JSON text, for readers that checked with [`fits`] that
+    /// the text they read ends below 4 GiB (so neither cast truncates).
+    #[inline]
+    fn at(start: usize, end: usize) -> Self {
+        Item {
+            start: start as u32,
+            end: end as u32,
+            decoded: false,
         }
     }
 
@@ -200,6 +211,7 @@ impl Strings {
     /// times more); `false` when `bytes` are not all ASCII (the caller then drops what was
     /// added).
     fn push_ascii_words(&mut self, offset: usize, bytes: &[u8]) -> Result<bool, InvalidToken> {
+        fits(offset + bytes.len())?;
         let (mut start, mut base, mut high) = (0, 0, 0);
         // The padding of the last word is zero bytes: no spaces.
         for word in words(bytes) {
@@ -208,7 +220,7 @@ impl Strings {
             while flags != 0 {
                 let at = base + (flags.trailing_zeros() / 8) as usize;
                 if at > start {
-                    self.push(Item::span(offset + start, offset + at, false)?);
+                    self.push(Item::at(offset + start, offset + at));
                 }
                 start = at + 1;
                 flags &= flags - 1;
@@ -216,7 +228,7 @@ impl Strings {
             base += 8;
         }
         if start < bytes.len() {
-            self.push(Item::span(offset + start, offset + bytes.len(), false)?);
+            self.push(Item::at(offset + start, offset + bytes.len()));
         }
         Ok(high & 0x8080_8080_8080_8080 == 0)
     }
@@ -230,8 +242,9 @@ impl Strings {
         offset: usize,
         text: &str,
     ) -> Result<bool, InvalidToken> {
-        let mark = self.mark();
         let bytes = text.as_bytes();
+        fits(offset + bytes.len())?;
+        let mark = self.mark();
         let mut at = skip_ws(bytes, 0);
         if bytes.get(at) != Some(&b'[') {
             return Ok(false);
@@ -240,28 +253,25 @@ impl Strings {
         if bytes.get(at) == Some(&b']') {
             return Ok(true);
         }
-        loop {
-            let end = match bytes.get(at..) {
-                Some([b'"', rest @ ..]) => rest.iter().position(|&b| b == b'"' || b == b'\\'),
-                _ => None,
+        while bytes.get(at) == Some(&b'"') {
+            let start = at + 1;
+            let mut end = start;
+            while matches!(bytes.get(end), Some(b) if *b != b'"' && *b != b'\\') {
+                end += 1;
             }
-            .map(|len| at + 1 + len)
-            .filter(|&end| bytes.get(end) == Some(&b'"'));
-            let Some(end) = end else {
-                self.reset(mark);
-                return Ok(false);
-            };
-            self.push(Item::span(offset + at + 1, offset + end, false)?);
+            if bytes.get(end) != Some(&b'"') {
+                break;
+            }
+            self.push(Item::at(offset + start, offset + end));
             at = skip_ws(bytes, end + 1);
             match bytes.get(at) {
                 Some(b',') => at = skip_ws(bytes, at + 1),
                 Some(b']') => return Ok(true),
-                _ => {
-                    self.reset(mark);
-                    return Ok(false);
-                }
+                _ => break,
             }
         }
+        self.reset(mark);
+        Ok(false)
     }
 }
 
@@ -276,6 +286,14 @@ fn words(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
         .map(|chunk| <[u8; 8]>::try_from(chunk).unwrap_or_default())
         .chain([tail])
         .map(u64::from_le_bytes)
+}
+
+/// `Ok` when a text ending at `end` has spans [`Item::at`] can hold. Claims are bounded by
+/// `max_token_bytes`: a text past 4 GiB never gets here.
+fn fits(end: usize) -> Result<(), InvalidToken> {
+    u32::try_from(end)
+        .map(|_| ())
+        .map_err(|_| InvalidToken::InvalidClaim)
 }
 
 /// Where `s` starts in `json`, when it is a slice of it.
