@@ -450,7 +450,9 @@ fn lookup<'a>(claims: &'a RawClaims, path: &str) -> Option<Claim<'a>> {
 }
 
 /// Adds the strings of a roles or scopes claim to `out`: a string (split at spaces for
-/// scopes) or an array of strings; anything else is refused.
+/// scopes) or an array of strings; anything else is refused. Never inlined, so that
+/// bench/callgrind.sh can show what it costs (its "roles and scopes" row).
+#[inline(never)]
 fn string_list(
     json: &str,
     value: Claim<'_>,

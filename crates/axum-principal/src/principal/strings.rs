@@ -255,10 +255,9 @@ impl Strings {
         }
         while bytes.get(at) == Some(&b'"') {
             let start = at + 1;
-            let mut end = start;
-            while matches!(bytes.get(end), Some(b) if *b != b'"' && *b != b'\\') {
-                end += 1;
-            }
+            let Some(end) = quote_or_backslash(bytes, start) else {
+                break;
+            };
             if bytes.get(end) != Some(&b'"') {
                 break;
             }
@@ -273,6 +272,20 @@ impl Strings {
         self.reset(mark);
         Ok(false)
     }
+}
+
+/// The first quote or backslash in `bytes` from `at`, eight bytes at a time.
+fn quote_or_backslash(bytes: &[u8], mut at: usize) -> Option<usize> {
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
+        let flags = equal(word, b'"') | equal(word, b'\\');
+        if flags != 0 {
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let rest = bytes.get(at..)?;
+    Some(at + rest.iter().position(|&b| b == b'"' || b == b'\\')?)
 }
 
 /// `bytes` as little-endian words, eight bytes each, the last padded with zero bytes.
