@@ -10,7 +10,6 @@
 //! On a route without [`AuthLayer`](crate::AuthLayer) every one of them answers 500 and says
 //! the layer is missing: a forgotten layer must never look like an anonymous caller.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -39,7 +38,7 @@ pub(crate) use extract::{principal_from, renderer_from};
 pub use extract::{Claims, Machine, User};
 pub(crate) use policy::Policy;
 pub use strings::ClaimStrings;
-use strings::{Item, Items};
+use strings::{offset_in, Item, Strings};
 
 /// Put in a request's extensions by the layer when it passes the request on without a
 /// principal (a principal carries its authenticator's renderer), so that extractors can
@@ -137,12 +136,11 @@ struct Inner {
     /// The `iss` claim's span when it is the issuer's URL as is (it was checked against it),
     /// else the URL.
     issuer: Item,
-    /// Spans of `claims`' JSON text, as `roles` and `scopes`.
+    /// Spans of `claims`' JSON text (or of `strings`' decoded ones), as the roles and scopes.
     subject: Item,
     client_id: Option<Item>,
-    /// Spans of `claims`' JSON text.
-    roles: Items,
-    scopes: Items,
+    /// The roles and the scopes, and the strings kept decoded.
+    strings: Strings,
     expires_at: i64,
     actor: Option<Actor>,
     /// The verified claims as decoded: JSON text and an index, the `Map` built on first use.
@@ -164,28 +162,31 @@ impl Principal {
         roles_path: &str,
     ) -> Result<Self, InvalidToken> {
         let claims = claims.into();
-        // The first of these that is a string; one of another JSON type (a numeric
-        // `client_id`) is no client id, and no error either.
+        let mut strings = Strings::default();
         let json = claims.json();
         let issuer = match claims.str("iss") {
-            Some(iss) if iss == issuer => Item::new(json, iss),
-            _ => Item::new(json, issuer.into()),
+            Some(iss) if iss == issuer => strings.item(json, iss)?,
+            _ => strings.item(json, issuer.into())?,
         };
+        // The first of these that is a string; one of another JSON type (a numeric
+        // `client_id`) is no client id, and no error either.
         let client_id = ["client_id", "azp", "cid", "appid"]
             .into_iter()
             .find_map(|name| claims.str(name))
-            .map(|id| Item::new(json, id));
+            .map(|id| strings.item(json, id))
+            .transpose()?;
         let subject = match claims.claim("sub") {
-            Some(Claim::Str(sub)) if !sub.is_empty() => Item::new(json, sub),
+            Some(Claim::Str(sub)) if !sub.is_empty() => strings.item(json, sub)?,
             Some(Claim::Str(_)) => return Err(InvalidToken::MissingSubject),
             Some(_) => return Err(InvalidToken::InvalidClaim),
             None if classification.classified_by.subject_from_client_id() => {
-                client_id.clone().ok_or(InvalidToken::MissingSubject)?
+                client_id.ok_or(InvalidToken::MissingSubject)?
             }
             None => return Err(InvalidToken::MissingSubject),
         };
-        let roles = read_roles(&claims, roles_path)?;
-        let scopes = read_scopes(&claims)?;
+        read_roles(&claims, roles_path, &mut strings)?;
+        strings.end_roles();
+        read_scopes(&claims, &mut strings)?;
         let actor = Actor::from_claims(&claims)?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -194,8 +195,7 @@ impl Principal {
                 issuer,
                 subject,
                 client_id,
-                roles,
-                scopes,
+                strings,
                 expires_at,
                 actor,
                 claims,
@@ -228,6 +228,11 @@ impl Principal {
             Some(policy) => f(policy),
             None => f(&Policy::default()),
         }
+    }
+
+    /// The texts its strings are spans of.
+    fn texts(&self) -> strings::Texts<'_> {
+        self.inner.strings.texts(self.inner.claims.json())
     }
 
     /// The renderer of the authenticator that made this principal.
@@ -279,12 +284,12 @@ impl Principal {
 
     /// The verified `iss`.
     pub fn issuer(&self) -> &str {
-        self.inner.issuer.get(self.inner.claims.json())
+        self.inner.issuer.get(self.texts())
     }
 
     /// The verified `sub` (for a machine token without `sub`, its client id).
     pub fn subject(&self) -> &str {
-        self.inner.subject.get(self.inner.claims.json())
+        self.inner.subject.get(self.texts())
     }
 
     /// The identity: (`iss`, kind, `sub`), as a [`PrincipalId`]. Use this, not the subject
@@ -296,14 +301,14 @@ impl Principal {
 
     /// The OAuth client the token was issued to (`client_id`, `azp`, `cid` or `appid`).
     pub fn client_id(&self) -> Option<&str> {
-        let json = self.inner.claims.json();
-        self.inner.client_id.as_ref().map(|id| id.get(json))
+        let texts = self.texts();
+        self.inner.client_id.map(|id| id.get(texts))
     }
 
     /// Roles, from the configured roles claim, in token order (borrowed from the claims:
     /// `principal.roles().collect::<Vec<_>>()` for a list).
     pub fn roles(&self) -> ClaimStrings<'_> {
-        self.inner.roles.iter(self.inner.claims.json())
+        self.inner.strings.roles(self.inner.claims.json())
     }
 
     /// Whether the principal holds `role`.
@@ -314,7 +319,7 @@ impl Principal {
     /// Scopes, from `scope` (space-separated string or array) or else `scp`, in token order
     /// (borrowed from the claims).
     pub fn scopes(&self) -> ClaimStrings<'_> {
-        self.inner.scopes.iter(self.inner.claims.json())
+        self.inner.strings.scopes(self.inner.claims.json())
     }
 
     /// Whether the principal was granted `scope`, as the configuration's
@@ -444,53 +449,51 @@ fn lookup<'a>(claims: &'a RawClaims, path: &str) -> Option<Claim<'a>> {
     Some(current)
 }
 
-/// The strings of a roles or scopes claim: a string (split at spaces for scopes) or an
-/// array of strings; anything else is refused.
-fn string_list(json: &str, value: Claim<'_>, split_spaces: bool) -> Result<Items, InvalidToken> {
-    let mut items = Items::default();
+/// Adds the strings of a roles or scopes claim to `out`: a string (split at spaces for
+/// scopes) or an array of strings; anything else is refused. Never inlined, so that
+/// bench/callgrind.sh can show what it costs (its "roles and scopes" row).
+#[inline(never)]
+fn string_list(
+    json: &str,
+    value: Claim<'_>,
+    split_spaces: bool,
+    out: &mut Strings,
+) -> Result<(), InvalidToken> {
     match value {
-        // A string read in place from the JSON text has no control characters (they would
-        // be escaped), so in ASCII its only whitespace is the space: split at it without
-        // decoding characters. Anything else splits at Unicode whitespace, as always.
-        // (A byte loop: `split(' ')` calls memchr once per item, ~200 instructions each.)
-        Claim::Str(Cow::Borrowed(s)) if split_spaces && s.is_ascii() => {
-            let mut start = 0;
-            for (at, byte) in s.bytes().chain([b' ']).enumerate() {
-                if byte == b' ' {
-                    if let Some(item) = s.get(start..at).filter(|item| !item.is_empty()) {
-                        items.push(json, Cow::Borrowed(item));
+        Claim::Str(s) if split_spaces => out.push_words(json, s),
+        Claim::Str(s) => out.push_str(json, s),
+        Claim::Array(list) => {
+            // Most arrays hold plain strings: read in place, without decoding each.
+            if let Some(text) = list.text() {
+                if let Some(offset) = offset_in(json, text) {
+                    if out.push_plain_strings(offset, text)? {
+                        return Ok(());
                     }
-                    start = at + 1;
                 }
             }
+            let mut pushed = Ok(());
+            list.each_string(|item| {
+                if pushed.is_ok() {
+                    pushed = out.push_str(json, item);
+                }
+            })
+            .map_err(|()| InvalidToken::InvalidClaim)?;
+            pushed
         }
-        Claim::Str(Cow::Borrowed(s)) if split_spaces => {
-            s.split_whitespace()
-                .for_each(|item| items.push(json, Cow::Borrowed(item)));
-        }
-        Claim::Str(Cow::Owned(s)) if split_spaces => {
-            s.split_whitespace()
-                .for_each(|item| items.push(json, Cow::Owned(item.to_owned())));
-        }
-        Claim::Str(s) => items.push(json, s),
-        Claim::Array(list) => list
-            .each_string(|item| items.push(json, item))
-            .map_err(|()| InvalidToken::InvalidClaim)?,
-        _ => return Err(InvalidToken::InvalidClaim),
+        _ => Err(InvalidToken::InvalidClaim),
     }
-    Ok(items)
 }
 
-fn read_roles(claims: &RawClaims, path: &str) -> Result<Items, InvalidToken> {
+fn read_roles(claims: &RawClaims, path: &str, out: &mut Strings) -> Result<(), InvalidToken> {
     match lookup(claims, path) {
-        None | Some(Claim::Null) => Ok(Items::default()),
-        Some(v) => string_list(claims.json(), v, false),
+        None | Some(Claim::Null) => Ok(()),
+        Some(v) => string_list(claims.json(), v, false, out),
     }
 }
 
-fn read_scopes(claims: &RawClaims) -> Result<Items, InvalidToken> {
+fn read_scopes(claims: &RawClaims, out: &mut Strings) -> Result<(), InvalidToken> {
     match claims.claim("scope").or_else(|| claims.claim("scp")) {
-        Some(v) => string_list(claims.json(), v, true),
-        None => Ok(Items::default()),
+        Some(v) => string_list(claims.json(), v, true, out),
+        None => Ok(()),
     }
 }

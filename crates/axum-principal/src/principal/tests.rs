@@ -249,7 +249,7 @@ fn roles_and_scopes_with_escapes_are_the_decoded_strings() {
 
 #[test]
 fn roles_and_scopes_past_the_ones_kept_in_place_are_all_kept_in_order() {
-    for n in [0, 1, 7, 8, 9, 30] {
+    for n in [0, 1, 7, 8, 9, 15, 16, 17, 30] {
         let roles: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
         let scopes: Vec<String> = (0..n).map(|i| format!("s\\u0030{i}")).collect();
         let text = format!(
@@ -265,4 +265,44 @@ fn roles_and_scopes_past_the_ones_kept_in_place_are_all_kept_in_order() {
         let decoded: Vec<String> = (0..n).map(|i| format!("s0{i}")).collect();
         assert_eq!(p.scopes().collect::<Vec<_>>(), decoded, "{text}");
     }
+}
+
+#[test]
+fn a_list_read_in_place_then_refused_or_decoded_is_read_again_whole() {
+    // Twenty plain roles (past the ones kept in place) before an escaped one, then one of
+    // another type: the fast reader gives up, and the general one decodes or refuses.
+    let plain: Vec<String> = (0..20).map(|i| format!("\"r{i}\"")).collect();
+    let text = |last: &str| {
+        format!(
+            r#"{{"sub":"u","scope":"a b","roles":[{},"\u0065",{last}]}}"#,
+            plain.join(",")
+        )
+    };
+    let read = |text: String| {
+        let claims = crate::verify::RawClaims::parse(text).expect("valid claims");
+        Principal::from_claims("https://iss", claims, 2_000_000_000, user(), "roles")
+    };
+    let p = read(text(r#""z""#)).expect("strings only");
+    let mut expected: Vec<String> = (0..20).map(|i| format!("r{i}")).collect();
+    expected.extend(["e".into(), "z".into()]);
+    assert_eq!(p.roles().collect::<Vec<_>>(), expected);
+    assert_eq!(p.scopes().collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(
+        read(text("1")).err(),
+        Some(InvalidToken::InvalidClaim),
+        "a number among the roles"
+    );
+}
+
+#[test]
+fn one_claim_can_be_both_the_roles_and_the_scopes() {
+    // The roles are the claim's strings as they are; the scopes split at whitespace.
+    let p = build(json!({"sub":"u","scope":"a b"}), "scope").expect("valid claims");
+    assert_eq!(p.roles().collect::<Vec<_>>(), ["a b"]);
+    assert_eq!(p.scopes().collect::<Vec<_>>(), ["a", "b"]);
+    let escaped = crate::verify::RawClaims::parse(r#"{"sub":"u","scope":"a\u0020b"}"#.into())
+        .expect("valid claims");
+    let p = Principal::from_claims("https://iss", escaped, 0, user(), "scope").expect("valid");
+    assert_eq!(p.roles().collect::<Vec<_>>(), ["a b"]);
+    assert_eq!(p.scopes().collect::<Vec<_>>(), ["a", "b"]);
 }

@@ -229,6 +229,14 @@ impl<'a> Json<'a> {
         }
     }
 
+    /// The JSON text, when this is read from one (a [`RawClaims`]'s).
+    pub(crate) fn text(self) -> Option<&'a str> {
+        match self {
+            Json::Text(text) => Some(text),
+            Json::Value(_) => None,
+        }
+    }
+
     /// Calls `f` with each item of an array that holds only strings; `Err` if any item is
     /// not a string (or this is not an array). Items are borrowed unless escaped.
     pub(crate) fn each_string(self, mut f: impl FnMut(Cow<'a, str>)) -> Result<(), ()> {
