@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Number, Value};
 
 use super::index::{self, Index, Member};
-use super::json::{self, Shape, Text};
+use super::json::{self, Scalar, Shape, Text};
 
 /// A decoded JSON object (header or claims), checked for duplicate members at every depth.
 pub(crate) struct RawClaims {
@@ -134,12 +134,15 @@ impl ClaimRead for RawClaims {
     #[inline(always)]
     fn claim(&self, name: &str) -> Option<Claim<'_>> {
         let member = self.member(name)?;
-        if member.plain_string {
-            // The text between the quotes is the string (no escapes: the scan said so).
-            let inner = member.value.start + 1..member.value.end.saturating_sub(1);
-            return self.json.get(inner).map(|s| Claim::Str(Cow::Borrowed(s)));
+        match member.scalar {
+            Scalar::PlainString => {
+                // The text between the quotes is the string (no escapes: the scan said so).
+                let inner = member.value.start + 1..member.value.end.saturating_sub(1);
+                self.json.get(inner).map(|s| Claim::Str(Cow::Borrowed(s)))
+            }
+            Scalar::Integer(n) => Some(Claim::Number(Number::from(n))),
+            Scalar::Other => read_text(self.json.get(member.value.clone())?),
         }
-        read_text(self.json.get(member.value.clone())?)
     }
 
     fn map(&self) -> &Map<String, Value> {

@@ -12,16 +12,16 @@ use std::hash::BuildHasher;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use super::json::{self, Invalid, Shape};
+use super::json::{self, Invalid, Scalar, Shape};
 
-/// A top-level member: its key, the span of its value's JSON text, whether that value is a
-/// string without escapes (read without a second look), and its key's hash (`None` for a
+/// A top-level member: its key, the span of its value's JSON text, what the scan learnt of
+/// that value (a plain string or a date is read without a second look), and its key's hash (`None` for a
 /// [`KNOWN`] claim, which has a slot of its own instead of one in the table).
 #[derive(Debug)]
 pub(super) struct Member {
     pub(super) key: MemberKey,
     pub(super) value: Range<usize>,
-    pub(super) plain_string: bool,
+    pub(super) scalar: Scalar,
     hash: Option<u64>,
 }
 
@@ -300,7 +300,7 @@ pub(super) fn index(json: &str) -> Result<Index, Invalid> {
         members: Vec::with_capacity(16),
         ..Index::default()
     };
-    let shape = json::object(json, |key, key_start, value, plain_string| {
+    let shape = json::object(json, |key, key_start, value, scalar| {
         // Decided on the decoded key: `"\u0073ub"` is `sub`'s slot too.
         let slot = known_out_of_line(&key);
         let hash = if slot.is_some() {
@@ -315,7 +315,7 @@ pub(super) fn index(json: &str) -> Result<Index, Invalid> {
         let member = Member {
             key,
             value,
-            plain_string,
+            scalar,
             hash,
         };
         match slot {

@@ -41,12 +41,11 @@ pub(super) struct Invalid;
 
 /// Walks the members of one JSON object, the whole of `json` (whitespace aside), checking
 /// every value (nested duplicates refused, nesting bounded): `f` gets each key (decoded)
-/// with the offset of its text, the span of its value's text, and whether that value is a
-/// string without escapes (its text between the quotes is the string). The duplicate check
-/// of the top level is `f`'s. Returns what the decoded `Value` would hold.
+/// with the offset of its text, the span of its value's text, and what the scan learnt of
+/// that value ([`Scalar`]). The duplicate check of the top level is `f`'s. Returns what the decoded `Value` would hold.
 pub(super) fn object<'a>(
     json: &'a str,
-    mut f: impl FnMut(Cow<'a, str>, usize, Range<usize>, bool) -> Result<(), Invalid>,
+    mut f: impl FnMut(Cow<'a, str>, usize, Range<usize>, Scalar) -> Result<(), Invalid>,
 ) -> Result<Shape, Invalid> {
     let mut s = Scanner::new(json);
     s.skip_ws();
@@ -78,12 +77,28 @@ pub(super) fn each_string<'a>(
     }
     loop {
         s.skip_ws();
-        f(s.string()?);
+        f(s.checked_string()?);
         s.skip_ws();
         if !s.list_continues(b']')? {
             return Ok(());
         }
     }
+}
+
+/// The end of the string whose text starts at `at` (after its opening quote) in valid JSON:
+/// the first quote or backslash, eight bytes at a time (no control byte can be there).
+fn quote_or_backslash(bytes: &[u8], mut at: usize) -> Option<usize> {
+    let mut words = bytes.get(at..)?.chunks_exact(8);
+    for chunk in words.by_ref() {
+        let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).ok()?);
+        let flags = below(word ^ (ONES * u64::from(b'"')), 1) | below(word ^ (ONES * u64::from(b'\\')), 1);
+        if flags != 0 {
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = words.remainder();
+    Some(at + tail.iter().position(|b| *b == b'"' || *b == b'\\')?)
 }
 
 /// Checks that `json` is one JSON value of any type without duplicate members, as
@@ -99,6 +114,17 @@ pub(super) fn check(json: &str) -> Result<(), Invalid> {
     } else {
         Err(Invalid)
     }
+}
+
+/// What the scan learnt of a value on its way, so that reading it again costs nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scalar {
+    /// A string without escapes: its text between the quotes is the string.
+    PlainString,
+    /// A non-negative integer of at most 18 digits (a date), with its value.
+    Integer(u64),
+    /// Anything else: read from its text when asked for.
+    Other,
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -223,6 +249,23 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// A string of text already checked to be valid JSON (at its opening quote): its end
+    /// found by quotes and backslashes alone.
+    #[inline(always)]
+    fn checked_string(&mut self) -> Result<Cow<'a, str>, Invalid> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        self.pos = quote_or_backslash(self.bytes, start).ok_or(Invalid)?;
+        match self.peek() {
+            Some(b'"') => {
+                let s = self.text.get(start..self.pos).ok_or(Invalid)?;
+                self.pos += 1;
+                Ok(Cow::Borrowed(s))
+            }
+            _ => self.escaped(start),
+        }
+    }
+
     /// The rest of a string with escapes: its end found here, its escapes decoded (and
     /// judged: lone surrogates, unknown escapes) by serde_json.
     fn escaped(&mut self, start: usize) -> Result<Cow<'a, str>, Invalid> {
@@ -240,25 +283,28 @@ impl<'a> Scanner<'a> {
         Ok(Cow::Owned(decoded.0.into_owned()))
     }
 
-    /// Any value, at `depth` (the objects and arrays it is inside): `true` when it is a
-    /// string without escapes.
-    fn value(&mut self, depth: usize) -> Result<bool, Invalid> {
+    /// Any value, at `depth` (the objects and arrays it is inside), and what was learnt of
+    /// it on the way.
+    fn value(&mut self, depth: usize) -> Result<Scalar, Invalid> {
         self.shape.values += 1;
         match self.peek().ok_or(Invalid)? {
             b'"' => {
                 let s = self.string()?;
                 self.shape.bytes += s.len();
-                return Ok(matches!(s, Cow::Borrowed(_)));
+                return Ok(match s {
+                    Cow::Borrowed(_) => Scalar::PlainString,
+                    Cow::Owned(_) => Scalar::Other,
+                });
             }
             b'{' => self.object(depth + 1),
             b'[' => self.array(depth + 1),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
-            b'-' | b'0'..=b'9' => self.number(),
+            b'-' | b'0'..=b'9' => return self.number(),
             _ => Err(Invalid),
         }?;
-        Ok(false)
+        Ok(Scalar::Other)
     }
 
     fn literal(&mut self, word: &[u8]) -> Result<(), Invalid> {
@@ -281,15 +327,21 @@ impl<'a> Scanner<'a> {
     /// A number: `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`. An integer of up to
     /// 18 characters fits an `i64`; anything else is judged by serde_json (`1e400` is
     /// refused as out of range, `10^30` read as a float), as before.
-    fn number(&mut self) -> Result<(), Invalid> {
+    fn number(&mut self) -> Result<Scalar, Invalid> {
         let start = self.pos;
-        if self.peek() == Some(b'-') {
+        let negative = self.peek() == Some(b'-');
+        if negative {
             self.pos += 1;
         }
+        // The integer part's value, summed on the way (wrapping: only kept when short).
+        let mut value: u64 = 0;
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => {
-                self.digits();
+                while let Some(digit @ b'0'..=b'9') = self.peek() {
+                    value = value.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'));
+                    self.pos += 1;
+                }
             }
             _ => return Err(Invalid),
         }
@@ -314,8 +366,14 @@ impl<'a> Scanner<'a> {
         if !short_integer {
             let text = self.text.get(start..self.pos).ok_or(Invalid)?;
             serde_json::from_str::<serde_json::Number>(text).map_err(|_| Invalid)?;
+            return Ok(Scalar::Other);
         }
-        Ok(())
+        // A negative one is left to serde_json when read (it reads `-0` as a float).
+        Ok(if negative {
+            Scalar::Other
+        } else {
+            Scalar::Integer(value)
+        })
     }
 
     /// At an object's or array's opening byte: past it and any whitespace; `false` when
@@ -364,7 +422,7 @@ impl<'a> Scanner<'a> {
     /// value is checked.
     fn members<F>(&mut self, depth: usize, f: &mut F) -> Result<(), Invalid>
     where
-        F: FnMut(Cow<'a, str>, usize, Range<usize>, bool) -> Result<(), Invalid>,
+        F: FnMut(Cow<'a, str>, usize, Range<usize>, Scalar) -> Result<(), Invalid>,
     {
         if !self.open(depth, b'}')? {
             return Ok(());
@@ -379,8 +437,8 @@ impl<'a> Scanner<'a> {
             self.expect(b':')?;
             self.skip_ws();
             let value_start = self.pos;
-            let plain = self.value(depth)?;
-            f(key, key_start, value_start..self.pos, plain)?;
+            let scalar = self.value(depth)?;
+            f(key, key_start, value_start..self.pos, scalar)?;
             self.skip_ws();
             if !self.list_continues(b'}')? {
                 return Ok(());
