@@ -11,11 +11,18 @@
 //! every token in full; `TOKEN_CACHE=on` uses the default verified-token cache (100 000
 //! entries / 64 MiB). Same runtime as `bare` and `floor` (multi-thread; the
 //! scripts set `TOKIO_WORKER_THREADS=1` and pin it to one core).
+//!
+//! `LAYER=around` (the default) puts the layer around the router (`AuthLayer::layer(router)`,
+//! what `ServiceBuilder` does): the router's own path is then exactly bare's, so `lean − bare`
+//! and `lean − floor` are what the library adds. `LAYER=route` uses `Router::layer`, where
+//! axum wraps the route in a boxed, cloned-per-request service of its own (the same for any
+//! layer): measured too, as the cost a user of that placement pays (bench/README.md).
 
 use std::net::SocketAddr;
 
 use axum::routing::get;
-use axum::Router;
+use axum::{Router, ServiceExt};
+use tower::Layer as _;
 use axum_principal::{AuthConfig, AuthLayer, Issuer, TokenCacheLimits};
 
 fn var(name: &str) -> Result<String, String> {
@@ -38,14 +45,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "on" => builder.token_cache(TokenCacheLimits::default()),
         other => return Err(format!("TOKEN_CACHE must be on or off, not {other:?}").into()),
     };
-    let app = Router::new()
-        .route("/me", get(|| async { "ok" }))
-        .layer(AuthLayer::new(builder.build()?));
+    let routes = Router::new().route("/me", get(|| async { "ok" }));
+    let layer = AuthLayer::new(builder.build()?);
     let listener = tokio::net::TcpListener::bind(bind).await?;
+    let placement = std::env::var("LAYER").unwrap_or_else(|_| "around".to_owned());
     eprintln!(
-        "lean listening on {} (token cache {cache})",
+        "lean listening on {} (token cache {cache}, layer {placement})",
         listener.local_addr()?
     );
-    axum::serve(listener, app).await?;
+    match placement.as_str() {
+        // Around the router (tower's `Layer::layer`, as `ServiceBuilder` would): the
+        // router's own path is bare's, so `lean - bare` is what the library adds.
+        "around" => {
+            let app = layer.layer(routes);
+            let app = ServiceExt::<axum::extract::Request>::into_make_service(app);
+            axum::serve(listener, app).await?
+        }
+        // `Router::layer`: axum wraps each route in the layer, one boxed service more
+        // per request (axum's, the same for any layer).
+        "route" => axum::serve(listener, routes.layer(layer)).await?,
+        other => return Err(format!("LAYER must be around or route, not {other:?}").into()),
+    }
     Ok(())
 }
