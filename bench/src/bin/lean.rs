@@ -22,8 +22,8 @@ use std::net::SocketAddr;
 
 use axum::routing::get;
 use axum::{Router, ServiceExt};
-use tower::Layer as _;
 use axum_principal::{AuthConfig, AuthLayer, Issuer, TokenCacheLimits};
+use tower::Layer as _;
 
 fn var(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("{name} is not set"))

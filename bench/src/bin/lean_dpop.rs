@@ -16,9 +16,10 @@
 use std::net::SocketAddr;
 
 use axum::routing::get;
-use axum::Router;
+use axum::{Router, ServiceExt};
 use axum_principal::dpop::{DpopConfig, DpopPolicy};
 use axum_principal::{AuthConfig, AuthLayer, Issuer};
+use tower::Layer as _;
 
 fn var(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("{name} is not set"))
@@ -43,9 +44,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .without_token_cache()
         .dpop(DpopConfig::new("https://api.bench.test").policy(policy))
         .build()?;
-    let app = Router::new()
-        .route("/me", get(|| async { "ok" }))
-        .layer(AuthLayer::new(config));
+    // Around the router, as `lean` (its module docs): the router's path is the floor's.
+    let app = AuthLayer::new(config).layer(Router::new().route("/me", get(|| async { "ok" })));
+    let app = ServiceExt::<axum::extract::Request>::into_make_service(app);
     let listener = tokio::net::TcpListener::bind(bind).await?;
     eprintln!(
         "lean_dpop listening on {} (token cache off, DPoP {policy:?})",

@@ -91,7 +91,8 @@ fn quote_or_backslash(bytes: &[u8], mut at: usize) -> Option<usize> {
     let mut words = bytes.get(at..)?.chunks_exact(8);
     for chunk in words.by_ref() {
         let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).ok()?);
-        let flags = below(word ^ (ONES * u64::from(b'"')), 1) | below(word ^ (ONES * u64::from(b'\\')), 1);
+        let flags =
+            below(word ^ (ONES * u64::from(b'"')), 1) | below(word ^ (ONES * u64::from(b'\\')), 1);
         if flags != 0 {
             return Some(at + (flags.trailing_zeros() / 8) as usize);
         }
