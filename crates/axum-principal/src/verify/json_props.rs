@@ -313,3 +313,126 @@ fn arbitrary_text_is_judged_as_serde_json_judges_it_and_never_panics() {
         })
         .expect("the memo answers as decoding does");
 }
+
+/// A number as a token may spell it: any sign, up to 21 digits (leading zeros too, which
+/// JSON forbids), a fraction, an exponent, whitespace around.
+fn number_text() -> impl Strategy<Value = String> {
+    (
+        "[ \t\n\r]{0,2}",
+        "-?[0-9]{1,21}(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,3})?",
+        "[ \t\n\r]{0,2}",
+    )
+        .prop_map(|(before, number, after)| format!("{before}{number}{after}"))
+}
+
+/// Dates (and any number) read through the index's scalars are what serde_json decodes,
+/// and the checks on them decide as they decide on the decoded `Map`.
+#[test]
+fn numbers_are_read_and_checked_as_from_the_decoded_map() {
+    let names = prop::sample::select(&["exp", "nbf", "iat", "\\u0065xp", "n\\u0062f", "x"][..]);
+    let members = prop::collection::vec((names, number_text()), 0..4);
+    runner()
+        .run(&members, |members| {
+            let body: Vec<String> = members
+                .iter()
+                .map(|(name, number)| format!("\"{name}\":{number}"))
+                .collect();
+            let json = format!("{{{}}}", body.join(","));
+            let map = serde_json::from_str::<Map<String, Value>>(&json)
+                .ok()
+                .filter(|_| strict(&json));
+            let raw = super::RawClaims::parse(json.clone());
+            prop_assert_eq!(raw.is_some(), map.is_some(), "{:?}", json);
+            let (Some(raw), Some(map)) = (raw, map) else {
+                return Ok(());
+            };
+            prop_assert_eq!(raw.map(), &map, "map of {:?}", json);
+            for name in ["exp", "nbf", "iat", "x"] {
+                prop_assert_eq!(raw.claim(name), map.claim(name), "{} of {:?}", name, json);
+                prop_assert_eq!(
+                    super::numeric_date(&raw, name),
+                    super::numeric_date(&map, name),
+                    "date {} of {:?}",
+                    name,
+                    json
+                );
+            }
+            for now_secs in [0, 999_999_999_999_999_999, i64::MAX] {
+                let checks = super::ClaimChecks {
+                    now_secs,
+                    ..checks()
+                };
+                prop_assert_eq!(
+                    super::check_registered(&raw, checks),
+                    super::check_registered(&map, checks),
+                    "checks of {:?} at {}",
+                    json,
+                    now_secs
+                );
+            }
+            Ok(())
+        })
+        .expect("dates read from the index are serde_json's");
+}
+
+/// Arrays (`aud`) are read item by item as the decoded `Map` holds them: escapes, quotes,
+/// backslashes and non-ASCII in items at every place of the eight-byte words, items of
+/// other types refused.
+#[test]
+fn string_arrays_are_read_as_from_the_decoded_map() {
+    let item = prop::sample::select(
+        &[
+            "\"a\"",
+            "\"\"",
+            "\"api\"",
+            "\"https://api.example.com/orders\"",
+            "\"a\\\"b\"",
+            "\"\\\\\"",
+            "\"\\\\\\\"\"",
+            "\"\\u0061pi\"",
+            "\"é😀,]\"",
+            "\"abcdefg\\\\\"",
+            "\"abcdefgh\\\"\"",
+            "1",
+            "null",
+            "[\"api\"]",
+            "{\"a\":\"api\"}",
+        ][..],
+    );
+    let ws = || "[ \t\n\r]{0,2}";
+    let items = prop::collection::vec((ws(), item, ws()), 0..6);
+    runner()
+        .run(&items, |items| {
+            let body: Vec<String> = items.iter().map(|(a, i, b)| format!("{a}{i}{b}")).collect();
+            let json = format!("{{\"aud\":[{}],\"exp\":2}}", body.join(","));
+            let raw = super::RawClaims::parse(json.clone()).expect("valid JSON");
+            let map: Map<String, Value> = serde_json::from_str(&json).expect("valid JSON");
+            let strings = |claims: &dyn ClaimRead| match claims.claim("aud") {
+                Some(Claim::Array(list)) => list.strings().map(|items| {
+                    items
+                        .into_iter()
+                        .map(|s| s.into_owned())
+                        .collect::<Vec<_>>()
+                }),
+                _ => Err(()),
+            };
+            prop_assert_eq!(strings(&raw), strings(&map), "{:?}", json);
+            for accepted in ["api", "a\"b", "\\", "é😀,]", "abcdefgh\""] {
+                let audiences = [accepted.to_owned()];
+                let checks = super::ClaimChecks {
+                    audiences: &audiences,
+                    now_secs: 1,
+                    ..checks()
+                };
+                prop_assert_eq!(
+                    super::check_registered(&raw, checks),
+                    super::check_registered(&map, checks),
+                    "{:?} for {:?}",
+                    json,
+                    accepted
+                );
+            }
+            Ok(())
+        })
+        .expect("arrays read from the index are serde_json's");
+}
