@@ -401,3 +401,39 @@ fn a_jws_is_three_base64url_segments_with_an_object_first() {
         assert_eq!(super::is_jws(&token), jws, "{token}");
     }
 }
+
+/// The split takes the first and the last `.` and leaves a `.` inside the payload to its
+/// base64url decoding: a token with one more `.` anywhere (an empty segment, a dot at
+/// either end, a fourth or fifth segment), at every payload length around the decoder's
+/// blocks, is refused as malformed, with or without the header memo.
+#[test]
+fn one_more_dot_anywhere_is_refused() {
+    let memo = HeaderMemo::default();
+    let header = b64(r#"{"alg":"RS256","kid":"k1"}"#);
+    let signature = URL_SAFE_NO_PAD.encode([5u8; 64]);
+    for pad in 0..80 {
+        let payload = b64(&format!(r#"{{"sub":"{}","exp":1}}"#, "a".repeat(pad)));
+        let good = format!("{header}.{payload}.{signature}");
+        assert!(parse(&good, 4096).is_ok(), "{good}");
+        for at in 0..=good.len() {
+            let mut bad = good.clone();
+            bad.insert(at, '.');
+            assert_eq!(
+                parse(&bad, 4096).err(),
+                Some(InvalidToken::Malformed),
+                "{bad}"
+            );
+            let memoized = parse_with(&bad, 4096, Some(&memo)).err();
+            assert_eq!(memoized, Some(InvalidToken::Malformed), "memo, {bad}");
+        }
+    }
+    for bad in [
+        ".", "..", "...", "....", "a..", "..a", ".a.", "a.b.c.", ".a.b.c",
+    ] {
+        assert_eq!(
+            parse(bad, 4096).err(),
+            Some(InvalidToken::Malformed),
+            "{bad}"
+        );
+    }
+}
