@@ -8,6 +8,7 @@ mod common;
 
 mod contract_errors;
 mod dpop;
+mod first_look;
 mod grpc_refusals;
 mod introspection;
 mod introspection_cost;
