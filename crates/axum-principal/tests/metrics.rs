@@ -320,3 +320,32 @@ async fn introspection_calls_latency_and_cache_hits_are_counted() {
         .sum();
     assert_eq!(timed, 2, "one latency sample per call");
 }
+
+/// Keys past their lifetime are counted once per request that is served from them, however
+/// many times the request's verification looks at them: an unknown `kid` (the layer's
+/// first look, the full pipeline's, then the wait for a fetch) counts one, as a known one.
+#[tokio::test]
+async fn stale_keys_are_counted_once_per_request() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let issuer = issuer().await;
+    let clock = ManualClock::new();
+    let app = router(AuthLayer::new(build(
+        config(&issuer, &clock).without_token_cache(),
+    )));
+    let user = issuer.token().expires_in(3 * 24 * 3600).sign();
+    assert_eq!(get_with(&app, "/me", &user).await.status, StatusCode::OK);
+    issuer.set_fault(axum_principal_testkit::Fault::Down);
+    clock.advance(Duration::from_secs(400));
+    let stale = |s: &[Entry]| counter(s, "axum_principal_stale_keys_total", &[]);
+    let _ = snapshot(&snapshotter);
+    let unknown = issuer.token().kid("nope").expires_in(3 * 24 * 3600).sign();
+    assert_eq!(
+        get_with(&app, "/me", &unknown).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(stale(&snapshot(&snapshotter)), 1, "an unknown kid");
+    assert_eq!(get_with(&app, "/me", &user).await.status, StatusCode::OK);
+    assert_eq!(stale(&snapshot(&snapshotter)), 1, "a known kid");
+}

@@ -241,7 +241,17 @@ impl KeyStore {
 
     /// A fetched set that may still be used, refreshed ahead of expiry when due.
     fn usable(&self, idx: usize, issuer: &IssuerKeys) -> Option<Arc<KeySet>> {
-        let set = issuer.held()?;
+        self.still_usable(idx, issuer, issuer.held()?)
+    }
+
+    /// `set`, the issuer's held one, if it may still be used: [`usable`](Self::usable)'s
+    /// checks, its refresh ahead of expiry and its count of stale keys.
+    fn still_usable(
+        &self,
+        idx: usize,
+        issuer: &IssuerKeys,
+        set: Arc<KeySet>,
+    ) -> Option<Arc<KeySet>> {
         let now = self.inner.clock.now();
         if now >= set.usable_until {
             return None;
@@ -283,10 +293,13 @@ impl KeyStore {
                 Err(LookupError::NoKey)
             }),
             Keys::None => Some(Err(LookupError::NoKey)),
-            Keys::Fetched(_) => self
-                .usable(idx, issuer)
-                .filter(|set| set.has_candidate(kid, alg))
-                .map(Ok),
+            // A set without a candidate is left to `keys_for`'s slow path untouched: a
+            // request may look here several times (the layer's first look, the pipeline's)
+            // before it waits, and its refresh ahead and stale-keys count happen once, there.
+            Keys::Fetched(_) => {
+                let set = issuer.held().filter(|set| set.has_candidate(kid, alg))?;
+                self.still_usable(idx, issuer, set).map(Ok)
+            }
         }
     }
 
@@ -303,10 +316,9 @@ impl KeyStore {
         }
         let idx = id.index();
         let issuer = self.inner.issuers.get(idx).ok_or(LookupError::NoKey)?;
-        // `keys_now` made the refresh ahead of expiry, if due; the set is looked at again
-        // without repeating it.
-        let now = self.inner.clock.now();
-        let set = match issuer.held().filter(|set| now < set.usable_until) {
+        // `keys_now` touched no set without a candidate, and found no usable one with a
+        // candidate: the refresh ahead of expiry and the stale-keys count are made here.
+        let set = match self.usable(idx, issuer) {
             Some(set) => set,
             None => {
                 let seen = issuer.held().map_or(0, |s| s.version);
