@@ -74,6 +74,25 @@ mod tests {
         }
     }
 
+    /// A character outside the alphabet (the token split relies on this for `.`) is
+    /// refused at every place of every length around the vector blocks, not only mid-way.
+    #[test]
+    fn a_foreign_character_anywhere_is_refused() {
+        for len in 0..160usize {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 91 + 7) as u8).collect();
+            let good = REFERENCE.encode(&bytes);
+            for at in 0..=good.len() {
+                for bad in ['.', '=', '+', '/', ' ', '\0'] {
+                    let mut case = good.clone();
+                    case.insert(at, bad);
+                    assert_eq!(decode(&case), None, "{case:?}");
+                    let mut buf = [0u8; 128];
+                    assert!(decode_into(&case, &mut buf).is_err(), "{case:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_buffer_too_small_is_none_not_a_panic() {
         let mut buf = [0u8; 2];
