@@ -11,8 +11,7 @@ use axum::response::IntoResponse;
 use axum_principal::binding::ClientCertificate;
 use axum_principal::clock::ManualClock;
 use axum_principal::{AuthLayer, AuthRequest, Authenticator};
-use common::{build, config, issuer, router, send_request, with_reason_header, Reply};
-use http_body_util::BodyExt;
+use common::{build, config, issuer, reply, router, send_request, with_reason_header, Reply};
 use serde_json::json;
 
 const CERT: &[u8] = b"0\x82\x01\x0a first look client certificate";
@@ -35,28 +34,7 @@ async fn pipeline(auth: &Authenticator, authorization: &str, cert: Option<&[u8]>
         Ok(None) => (StatusCode::OK, "anonymous").into_response(),
         Err(rejection) => rejection.in_reply_to(&headers).into_response(),
     };
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .map(|v| v.to_str().expect("ASCII").to_owned())
-    };
-    let challenge = text(header::WWW_AUTHENTICATE.as_str());
-    let reason = text(common::REASON_HEADER);
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("the body")
-        .to_bytes();
-    Reply {
-        status,
-        challenge,
-        reason,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    reply(response).await
 }
 
 async fn layer(app: &axum::Router, authorization: &str, cert: Option<&[u8]>) -> Reply {

@@ -105,6 +105,11 @@ pub async fn send_request(app: &Router, request: Request<Body>) -> Reply {
         Ok(r) => r,
         Err(e) => match e {},
     };
+    reply(response).await
+}
+
+/// A response collected into a [`Reply`].
+pub async fn reply(response: Response) -> Reply {
     let status = response.status();
     let headers = response.headers().clone();
     let text = |name: &str| {
