@@ -22,6 +22,9 @@
 //! store): `lean_dpop / dpop_floor` is what everything the library checks costs beyond the
 //! two signatures.
 
+#[path = "../shared/signature.rs"]
+mod signature_b64;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -35,8 +38,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::Value;
 
-/// Room for the largest signature of a supported algorithm (RSA-8192: 1 024 bytes).
-const MAX_SIGNATURE: usize = 1024 + 3;
 /// At most this many distinct header segments are remembered per map (the first ones seen).
 const MAX_HEADERS: usize = 64;
 
@@ -120,20 +121,8 @@ fn signature_valid(jws: &str, key: impl FnOnce(&str) -> Option<Arc<ParsedPublicK
     let Some((header, _claims)) = input.split_once('.') else {
         return false;
     };
-    let mut buf = [0u8; MAX_SIGNATURE];
-    // The library's decoder (base64-simd): the floor must not do more work than the library
-    // for the same step, or every ratio would flatter the library.
-    let Some(len) = base64_simd::URL_SAFE_NO_PAD
-        .decoded_length(signature.as_bytes())
-        .ok()
-        .filter(|len| *len <= buf.len())
-    else {
-        return false;
-    };
-    let Ok(sig) = base64_simd::URL_SAFE_NO_PAD.decode(
-        signature.as_bytes(),
-        base64_simd::Out::from_slice(&mut buf[..len]),
-    ) else {
+    let mut buf = [0u8; signature_b64::MAX_SIGNATURE];
+    let Some(sig) = signature_b64::decode(signature, &mut buf) else {
         return false;
     };
     key(header).is_some_and(|key| key.verify_sig(input.as_bytes(), sig).is_ok())

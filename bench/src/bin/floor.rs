@@ -23,6 +23,9 @@
 //! No claim is read (no `exp`, `iss`, `aud`), nothing is cached per token: it is the
 //! signature alone, so `lean / floor` is what everything the library checks costs beyond it.
 
+#[path = "../shared/signature.rs"]
+mod signature_b64;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -36,8 +39,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::Value;
 
-/// Room for the largest signature of a supported algorithm (RSA-8192: 1 024 bytes).
-const MAX_SIGNATURE: usize = 1024 + 3;
 /// At most this many distinct header segments are remembered (the first ones seen).
 const MAX_HEADERS: usize = 64;
 
@@ -147,20 +148,8 @@ fn signature_valid(floor: &Floor, request: &Request) -> bool {
     let Some((header, _claims)) = input.split_once('.') else {
         return false;
     };
-    let mut buf = [0u8; MAX_SIGNATURE];
-    // The library's decoder (base64-simd): the floor must not do more work than the library
-    // for the same step, or every ratio would flatter the library.
-    let Some(len) = base64_simd::URL_SAFE_NO_PAD
-        .decoded_length(signature.as_bytes())
-        .ok()
-        .filter(|len| *len <= buf.len())
-    else {
-        return false;
-    };
-    let Ok(sig) = base64_simd::URL_SAFE_NO_PAD.decode(
-        signature.as_bytes(),
-        base64_simd::Out::from_slice(&mut buf[..len]),
-    ) else {
+    let mut buf = [0u8; signature_b64::MAX_SIGNATURE];
+    let Some(sig) = signature_b64::decode(signature, &mut buf) else {
         return false;
     };
     floor

@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::rejection::InvalidToken;
+use crate::verify::quote_or_backslash;
 
 /// One string read from claims: a span of the claims' JSON text, or of the decoded
 /// strings ([`Strings::decoded`]). `Copy`, so a list of them has nothing to drop.
@@ -272,20 +273,6 @@ impl Strings {
         self.reset(mark);
         Ok(false)
     }
-}
-
-/// The first quote or backslash in `bytes` from `at`, eight bytes at a time.
-fn quote_or_backslash(bytes: &[u8], mut at: usize) -> Option<usize> {
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
-        let flags = equal(word, b'"') | equal(word, b'\\');
-        if flags != 0 {
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    let rest = bytes.get(at..)?;
-    Some(at + rest.iter().position(|&b| b == b'"' || b == b'\\')?)
 }
 
 /// `bytes` as little-endian words, eight bytes each, the last padded with zero bytes.

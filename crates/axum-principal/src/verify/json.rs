@@ -86,8 +86,9 @@ pub(super) fn each_string<'a>(
 }
 
 /// The end of the string whose text starts at `at` (after its opening quote) in valid JSON:
-/// the first quote or backslash, eight bytes at a time (no control byte can be there).
-fn quote_or_backslash(bytes: &[u8], mut at: usize) -> Option<usize> {
+/// the first quote or backslash, eight bytes at a time (no control byte can be there). Also
+/// the principal's reader of plain string arrays.
+pub(crate) fn quote_or_backslash(bytes: &[u8], mut at: usize) -> Option<usize> {
     let mut words = bytes.get(at..)?.chunks_exact(8);
     for chunk in words.by_ref() {
         let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).ok()?);

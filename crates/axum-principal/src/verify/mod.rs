@@ -18,7 +18,7 @@ use crate::rejection::InvalidToken;
 
 pub(crate) use self::claims::{Claim, ClaimRead, RawClaims};
 pub(crate) use self::header::HeaderMemo;
-pub(crate) use self::json::Shape;
+pub(crate) use self::json::{quote_or_backslash, Shape};
 
 mod base64url;
 mod claims;
